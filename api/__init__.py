@@ -1,0 +1,1 @@
+"""stek api package."""

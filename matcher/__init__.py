@@ -1,0 +1,1 @@
+"""Pure allocation logic: problem objects, eligibility rules, scoring, flow core, verifier."""

@@ -1,0 +1,1 @@
+"""Persistence adapter: SQLAlchemy models, repositories, importers, exporters, migrations."""

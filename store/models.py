@@ -1,0 +1,424 @@
+"""SQLAlchemy 2 models: the persistent form of stek's data.
+
+Portable between SQLite (embedded default) and PostgreSQL (production). Geometry is stored as
+WKB bytes in RD New (EPSG:28992) with a bounding box beside it, so both databases hold it without
+a spatial extension; spatial work happens in shapely after loading.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ORG_KINDS = ("gemeente", "corporatie", "zorgaanbieder", "regio")
+ROLES = ("admin", "gemeente", "corporatie", "regisseur", "planner")
+AREA_LEVELS = ("gemeente", "wijk", "buurt")
+OPTION_STATUSES = ("available", "placed", "withdrawn")
+YOUTH_STATUSES = ("waiting", "placed", "inactive")
+ROUND_STATUSES = ("created", "solving", "draft", "published", "final", "failed")
+MATCH_STATUSES = ("proposed", "accepted", "rejected", "confirmed")
+REJECT_REASONS = (
+    "woning_past_niet",
+    "jongere_weigert",
+    "zorg_niet_rond",
+    "samenstelling_huis",
+    "anders",
+)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    __table_args__ = (CheckConstraint(_in("kind", ORG_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    gemeente_code: Mapped[str | None] = mapped_column(String(6))  # for kind == gemeente
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="users")
+
+
+class Area(Base):
+    """A CBS gemeente, wijk or buurt with its geometry (WKB, RD New)."""
+
+    __tablename__ = "areas"
+    __table_args__ = (
+        CheckConstraint(_in("level", AREA_LEVELS), name="level"),
+        CheckConstraint("minx <= maxx AND miny <= maxy", name="bbox"),
+        Index("ix_areas_level", "level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    level: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(200))
+    gemeente_code: Mapped[str] = mapped_column(String(6))
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
+    geometry: Mapped[bytes] = mapped_column(LargeBinary)
+    minx: Mapped[float] = mapped_column(Float)
+    miny: Mapped[float] = mapped_column(Float)
+    maxx: Mapped[float] = mapped_column(Float)
+    maxy: Mapped[float] = mapped_column(Float)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HousingType(Base):
+    """A row of the menukaart (see matcher.problem.HousingType)."""
+
+    __tablename__ = "housing_types"
+    __table_args__ = (
+        CheckConstraint("min_age >= 0 AND min_age <= max_age", name="ages"),
+        CheckConstraint("persons_min >= 1 AND persons_min <= persons_max", name="persons"),
+        CheckConstraint(
+            "support_min >= 0 AND support_min <= support_max AND support_max <= 3", name="support"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    min_age: Mapped[int] = mapped_column(Integer)
+    max_age: Mapped[int] = mapped_column(Integer)
+    zelfstandig: Mapped[bool] = mapped_column(Boolean)
+    provider_contract: Mapped[bool] = mapped_column(Boolean)
+    persons_min: Mapped[int] = mapped_column(Integer)
+    persons_max: Mapped[int] = mapped_column(Integer)
+    support_min: Mapped[int] = mapped_column(Integer)
+    support_max: Mapped[int] = mapped_column(Integer)
+    stay_min_months: Mapped[int | None] = mapped_column(Integer)
+    stay_max_months: Mapped[int | None] = mapped_column(Integer)
+    uses_contingent: Mapped[bool] = mapped_column(Boolean, default=True)
+    max_age_gap: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class HousingOption(Base):
+    __tablename__ = "housing_options"
+    __table_args__ = (
+        CheckConstraint("kale_huur >= 0", name="kale_huur"),
+        CheckConstraint("servicekosten >= 0", name="servicekosten"),
+        CheckConstraint("capacity >= 0", name="capacity"),
+        CheckConstraint(_in("status", OPTION_STATUSES), name="status"),
+        Index("ix_housing_options_gemeente", "gemeente_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    type_id: Mapped[int] = mapped_column(ForeignKey("housing_types.id"))
+    corporation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    gemeente_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))
+    wijk_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
+    buurt_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    kale_huur: Mapped[float] = mapped_column(Float)
+    servicekosten: Mapped[float] = mapped_column(Float, default=0.0)
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    shared_house_id: Mapped[str | None] = mapped_column(String(40))
+    available_from: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="available")
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    type: Mapped[HousingType] = relationship()
+    corporation: Mapped[Organisation | None] = relationship()
+
+
+class Youth(Base):
+    __tablename__ = "youths"
+    __table_args__ = (
+        CheckConstraint("income >= 0", name="income"),
+        CheckConstraint("support_need >= 0 AND support_need <= 3", name="support_need"),
+        CheckConstraint("urgency >= 1 AND urgency <= 5", name="urgency"),
+        CheckConstraint("max_rent IS NULL OR max_rent >= 0", name="max_rent"),
+        CheckConstraint("household_size >= 1", name="household_size"),
+        CheckConstraint(_in("status", YOUTH_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    birth_date: Mapped[date] = mapped_column(Date)
+    gemeente_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))
+    income: Mapped[float] = mapped_column(Float)
+    support_need: Mapped[int] = mapped_column(Integer)
+    urgency: Mapped[int] = mapped_column(Integer, default=1)
+    care_end_date: Mapped[date | None] = mapped_column(Date)
+    waiting_since: Mapped[date | None] = mapped_column(Date)
+    max_rent: Mapped[float | None] = mapped_column(Float)
+    household_size: Mapped[int] = mapped_column(Integer, default=1)
+    support_provider: Mapped[str | None] = mapped_column(String(200))
+    regisseur_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(20), default="waiting")
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    accepted_types: Mapped[list[YouthAcceptedType]] = relationship(
+        order_by="YouthAcceptedType.rank", cascade="all, delete-orphan"
+    )
+    preferred_areas: Mapped[list[YouthPreferredArea]] = relationship(
+        order_by="YouthPreferredArea.rank", cascade="all, delete-orphan"
+    )
+    anchors: Mapped[list[YouthAnchor]] = relationship(cascade="all, delete-orphan")
+    no_go_areas: Mapped[list[YouthNoGoArea]] = relationship(cascade="all, delete-orphan")
+    relations: Mapped[list[YouthRelation]] = relationship(
+        foreign_keys="YouthRelation.youth_id", cascade="all, delete-orphan"
+    )
+    regisseur: Mapped[User | None] = relationship()
+
+
+class YouthAcceptedType(Base):
+    __tablename__ = "youth_accepted_types"
+    __table_args__ = (UniqueConstraint("youth_id", "type_id"),)
+
+    youth_id: Mapped[int] = mapped_column(ForeignKey("youths.id"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type_id: Mapped[int] = mapped_column(ForeignKey("housing_types.id"))
+
+    type: Mapped[HousingType] = relationship()
+
+
+class YouthPreferredArea(Base):
+    __tablename__ = "youth_preferred_areas"
+    __table_args__ = (UniqueConstraint("youth_id", "area_code"),)
+
+    youth_id: Mapped[int] = mapped_column(ForeignKey("youths.id"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))
+
+
+class YouthAnchor(Base):
+    __tablename__ = "youth_anchors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    youth_id: Mapped[int] = mapped_column(ForeignKey("youths.id"), index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+
+
+class YouthNoGoArea(Base):
+    """A no-go area: a CBS code or a polygon (WKB, RD New). Highly sensitive."""
+
+    __tablename__ = "youth_no_go_areas"
+    __table_args__ = (
+        CheckConstraint("(area_code IS NULL) <> (geometry IS NULL)", name="code_xor_geometry"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    youth_id: Mapped[int] = mapped_column(ForeignKey("youths.id"), index=True)
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
+    geometry: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class YouthRelation(Base):
+    """Companions (applied together) and conflicts (must not share a house)."""
+
+    __tablename__ = "youth_relations"
+    __table_args__ = (
+        CheckConstraint("kind IN ('companion', 'conflict')", name="kind"),
+        CheckConstraint("youth_id <> other_youth_id", name="not_self"),
+    )
+
+    youth_id: Mapped[int] = mapped_column(ForeignKey("youths.id"), primary_key=True)
+    other_youth_id: Mapped[int] = mapped_column(ForeignKey("youths.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+    other: Mapped[Youth] = relationship(foreign_keys=[other_youth_id])
+
+
+class Contingent(Base):
+    __tablename__ = "contingents"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount"),
+        CheckConstraint("used >= 0", name="used"),
+        CheckConstraint("year >= 2000 AND year <= 2100", name="year"),
+        Index(
+            "uq_contingents_key",
+            "corporation_id",
+            "gemeente_code",
+            "year",
+            text("coalesce(type_id, 0)"),
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    corporation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    gemeente_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))
+    year: Mapped[int] = mapped_column(Integer)
+    type_id: Mapped[int | None] = mapped_column(ForeignKey("housing_types.id"))
+    amount: Mapped[int] = mapped_column(Integer)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    corporation: Mapped[Organisation] = relationship()
+    type: Mapped[HousingType | None] = relationship()
+
+
+class PolicyRow(Base):
+    """Huurtoeslag and affordability figures in force from ``valid_from`` (DOMAIN.md)."""
+
+    __tablename__ = "policy"
+    __table_args__ = (
+        CheckConstraint(
+            "max_rent_share_of_income > 0 AND max_rent_share_of_income <= 1", name="share"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, unique=True)
+    kwaliteitskortingsgrens: Mapped[float] = mapped_column(Float)
+    aftoppingsgrens_1_2: Mapped[float] = mapped_column(Float)
+    aftoppingsgrens_3plus: Mapped[float] = mapped_column(Float)
+    maximale_huurgrens: Mapped[float] = mapped_column(Float)
+    young_tenant_min_age: Mapped[int] = mapped_column(Integer)
+    young_tenant_max_age: Mapped[int] = mapped_column(Integer)
+    servicekosten_in_rekenhuur: Mapped[bool] = mapped_column(Boolean)
+    basishuur: Mapped[float] = mapped_column(Float)
+    share_above_kwaliteitskorting: Mapped[float] = mapped_column(Float)
+    max_rent_share_of_income: Mapped[float] = mapped_column(Float)
+    verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    source: Mapped[str] = mapped_column(Text, default="")
+
+
+class AllocationRound(Base):
+    __tablename__ = "rounds"
+    __table_args__ = (CheckConstraint(_in("status", ROUND_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="created")
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    solver_version: Mapped[str] = mapped_column(String(40), default="")
+    policy_valid_from: Mapped[date | None] = mapped_column(Date)
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    version_id: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    proposals: Mapped[list[Proposal]] = relationship(
+        back_populates="round", order_by="Proposal.version"
+    )
+
+
+class Proposal(Base):
+    __tablename__ = "proposals"
+    __table_args__ = (UniqueConstraint("round_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    objective: Mapped[float | None] = mapped_column(Float)
+    bound: Mapped[float | None] = mapped_column(Float)
+    gap: Mapped[float | None] = mapped_column(Float)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    round: Mapped[AllocationRound] = relationship(back_populates="proposals")
+    matches: Mapped[list[Match]] = relationship(back_populates="proposal")
+
+
+class Match(Base):
+    __tablename__ = "matches"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "youth_id"),
+        CheckConstraint(_in("status", MATCH_STATUSES), name="status"),
+        CheckConstraint(
+            "reason_code IS NULL OR " + _in("reason_code", REJECT_REASONS), name="reason_code"
+        ),
+        CheckConstraint(
+            "status <> 'rejected' OR reason_code IS NOT NULL", name="rejected_has_reason"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    youth_id: Mapped[int] = mapped_column(ForeignKey("youths.id"))
+    option_id: Mapped[int] = mapped_column(ForeignKey("housing_options.id"))
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    reason_text: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version_id: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    proposal: Mapped[Proposal] = relationship(back_populates="matches")
+    youth: Mapped[Youth] = relationship()
+    option: Mapped[HousingOption] = relationship()
+
+
+class AuditEntry(Base):
+    """Append-only: the migration installs triggers that refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    entity: Mapped[str] = mapped_column(String(60))
+    entity_id: Mapped[str | None] = mapped_column(String(60))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
