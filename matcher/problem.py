@@ -178,6 +178,9 @@ class Youth:
     regisseur: str | None = None  # user identifier of the regisseur
     max_rent: float | None = None  # personal maximum (total rent) set by the regisseur
     household_size: int = 1
+    # Search radius: options farther than this from every anchor are out of reach. None (or no
+    # anchors) means no distance limit. Keeps national instances sparse, as real searches are.
+    max_distance_m: float | None = None
 
     def __post_init__(self) -> None:
         if not self.accepted_types:

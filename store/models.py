@@ -186,6 +186,7 @@ class Youth(Base):
         CheckConstraint("urgency >= 1 AND urgency <= 5", name="urgency"),
         CheckConstraint("max_rent IS NULL OR max_rent >= 0", name="max_rent"),
         CheckConstraint("household_size >= 1", name="household_size"),
+        CheckConstraint("max_distance_m IS NULL OR max_distance_m > 0", name="max_distance_m"),
         CheckConstraint(_in("status", YOUTH_STATUSES), name="status"),
     )
 
@@ -200,6 +201,7 @@ class Youth(Base):
     waiting_since: Mapped[date | None] = mapped_column(Date)
     max_rent: Mapped[float | None] = mapped_column(Float)
     household_size: Mapped[int] = mapped_column(Integer, default=1)
+    max_distance_m: Mapped[float | None] = mapped_column(Float)
     support_provider: Mapped[str | None] = mapped_column(String(200))
     regisseur_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(20), default="waiting")

@@ -284,6 +284,7 @@ def upgrade() -> None:
         sa.Column("waiting_since", sa.Date(), nullable=True),
         sa.Column("max_rent", sa.Float(), nullable=True),
         sa.Column("household_size", sa.Integer(), nullable=False),
+        sa.Column("max_distance_m", sa.Float(), nullable=True),
         sa.Column("support_provider", sa.String(length=200), nullable=True),
         sa.Column("regisseur_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
@@ -292,6 +293,9 @@ def upgrade() -> None:
             "status IN ('waiting', 'placed', 'inactive')", name=op.f("ck_youths_status")
         ),
         sa.CheckConstraint("household_size >= 1", name=op.f("ck_youths_household_size")),
+        sa.CheckConstraint(
+            "max_distance_m IS NULL OR max_distance_m > 0", name=op.f("ck_youths_max_distance_m")
+        ),
         sa.CheckConstraint("income >= 0", name=op.f("ck_youths_income")),
         sa.CheckConstraint("max_rent IS NULL OR max_rent >= 0", name=op.f("ck_youths_max_rent")),
         sa.CheckConstraint(
