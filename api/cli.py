@@ -1,0 +1,405 @@
+"""The ``stek`` command line: database, demo data, imports, exports, fixtures, solving, serving."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from store.db import database_url, make_engine, make_sessionmaker, unit_of_work
+
+app = typer.Typer(help="stek: woningmatching en aanbodplanning voor jongeren uit de jeugdzorg.")
+db_app = typer.Typer(help="Database: migraties.")
+demo_app = typer.Typer(help="De synthetische demoregio Noordoost-Brabant.")
+fixtures_app = typer.Typer(help="Synthetische testdata maken.")
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(fixtures_app, name="fixtures")
+
+console = Console(stderr=True)
+DEMO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+IMPORT_KINDS = ("areas", "organisations", "users", "types", "options", "youths", "contingents")
+EXPORT_KINDS = ("organisations", "users", "types", "options", "youths", "contingents")
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", help="Database-URL (standaard STEK_DATABASE_URL of var/stek.db)"
+    ),
+]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[bold red]Fout:[/] {message}")
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        yield progress
+
+
+def _row_callback(progress: Progress, description: str) -> Callable[[int, int], None]:
+    task = progress.add_task(description, total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return update
+
+
+# --------------------------------------------------------------------------- database
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url_: UrlOption = None) -> None:
+    """Pas alle migraties toe (SQLite of PostgreSQL)."""
+    from store.migrate import current, upgrade
+
+    url = database_url(database_url_)
+    upgrade(url)
+    console.print(f"Database bijgewerkt tot revisie [bold]{current(url)}[/] ({_safe_url(url)})")
+
+
+@db_app.command("current")
+def db_current(database_url_: UrlOption = None) -> None:
+    """Toon de huidige migratierevisie."""
+    from store.migrate import current
+
+    typer.echo(current(database_url(database_url_)) or "geen")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --------------------------------------------------------------------------- imports
+
+
+def _import_failed(exc: Exception) -> None:
+    errors = getattr(exc, "errors", None) or []
+    console.print(
+        f"[bold red]Import afgebroken: er is niets weggeschreven.[/] {len(errors)} fout(en):"
+    )
+    for err in errors[:200]:
+        console.print(f"  {err}")
+    if len(errors) > 200:
+        console.print(f"  … en nog {len(errors) - 200} fouten")
+    raise typer.Exit(2)
+
+
+@app.command("import")
+def import_(
+    kind: Annotated[
+        str, typer.Argument(help="areas|organisations|users|types|options|youths|contingents")
+    ],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    crs: Annotated[
+        str | None, typer.Option(help="CRS voor gebieden zonder CRS, bv. EPSG:28992")
+    ] = None,
+    database_url_: UrlOption = None,
+) -> None:
+    """Importeer een bestand in één transactie: bij één foute rij wordt niets weggeschreven."""
+    from store.importers import ImportFailed, import_file
+
+    if kind not in IMPORT_KINDS:
+        _fail(f"onbekende soort {kind!r}; kies uit {', '.join(IMPORT_KINDS)}")
+    engine = make_engine(database_url(database_url_))
+    kwargs: dict[str, Any] = {"crs": crs} if kind == "areas" else {}
+    try:
+        with _progress() as progress, unit_of_work(make_sessionmaker(engine)) as session:
+            report = import_file(
+                session,
+                kind,
+                file,
+                progress=_row_callback(progress, f"{kind} {file.name}"),
+                **kwargs,
+            )
+    except ImportFailed as exc:
+        _import_failed(exc)
+    finally:
+        engine.dispose()
+    console.print(f"[green]Geïmporteerd:[/] {report}")
+
+
+@app.command("export")
+def export(
+    kind: Annotated[
+        str, typer.Argument(help="organisations|users|types|options|youths|contingents|areas")
+    ],
+    file: Annotated[Path, typer.Argument(dir_okay=False)],
+    level: Annotated[str, typer.Option(help="Voor areas: gemeente, wijk of buurt")] = "gemeente",
+    crs: Annotated[str, typer.Option(help="Voor areas: CRS van het bestand")] = "EPSG:28992",
+    database_url_: UrlOption = None,
+) -> None:
+    """Exporteer naar CSV (of GeoJSON voor gebieden) in het importformaat."""
+    from store.exporters import export_areas_geojson, export_csv
+
+    engine = make_engine(database_url(database_url_))
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            if kind == "areas":
+                n = export_areas_geojson(session, level, file, crs=crs)
+            elif kind in EXPORT_KINDS:
+                n = export_csv(session, kind, file)
+            else:
+                _fail(f"onbekende soort {kind!r}")
+    finally:
+        engine.dispose()
+    console.print(f"[green]Geëxporteerd:[/] {n} records naar {file}")
+
+
+# --------------------------------------------------------------------------- demo
+
+
+DEMO_FILES: tuple[tuple[str, str], ...] = (
+    ("areas", "gemeenten.geojson"),
+    ("areas", "wijken.geojson"),
+    ("areas", "buurten.geojson"),
+    ("organisations", "organisations.csv"),
+    ("users", "users.csv"),
+    ("types", "housing_types.csv"),
+    ("options", "options.csv"),
+    ("youths", "youths.csv"),
+    ("contingents", "contingents.csv"),
+)
+
+
+def load_demo(
+    url: str, folder: Path = DEMO_DIR, password: str = "demo", progress: Progress | None = None
+) -> dict[str, int]:
+    """Load the demo region from ``folder`` in one transaction; demo users get ``password``."""
+    from sqlalchemy import select
+    from store.importers import import_file
+
+    from api.security import hash_password
+    from store.models import User
+
+    engine = make_engine(url)
+    loaded: dict[str, int] = {}
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            for kind, name in DEMO_FILES:
+                callback = _row_callback(progress, f"{kind}: {name}") if progress else None
+                report = import_file(session, kind, folder / name, progress=callback)
+                loaded[name] = int(getattr(report, "count", 0) or 0)
+                session.flush()
+            hashed = hash_password(password)
+            for user in session.scalars(select(User).where(User.password_hash.is_(None))):
+                user.password_hash = hashed
+    finally:
+        engine.dispose()
+    return loaded
+
+
+def database_is_empty(url: str) -> bool:
+    from sqlalchemy import func, select
+
+    from store.models import Area
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return not conn.scalar(select(func.count()).select_from(Area))
+    finally:
+        engine.dispose()
+
+
+@demo_app.command("load")
+def demo_load(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Alleen laden als de database leeg is")
+    ] = False,
+    folder: Annotated[Path, typer.Option(help="Map met de demobestanden")] = DEMO_DIR,
+    database_url_: UrlOption = None,
+) -> None:
+    """Laad de synthetische demoregio (gebieden, organisaties, woningen, jongeren, contingenten)."""
+    from store.importers import ImportFailed
+
+    url = database_url(database_url_)
+    if if_empty and not database_is_empty(url):
+        console.print("Database bevat al gegevens: demo niet opnieuw geladen.")
+        return
+    started = time.perf_counter()
+    try:
+        with _progress() as progress:
+            loaded = load_demo(url, folder, progress=progress)
+    except ImportFailed as exc:
+        _import_failed(exc)
+    console.print(
+        f"[green]Demoregio geladen[/] in {time.perf_counter() - started:.1f} s "
+        f"({', '.join(f'{k}: {v}' for k, v in loaded.items())}). "
+        "Alle demogebruikers hebben wachtwoord 'demo'."
+    )
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@fixtures_app.command("generate")
+def fixtures_generate(
+    youths: Annotated[int, typer.Option(min=1, max=50_000)] = 300,
+    options: Annotated[int, typer.Option(min=1, max=50_000)] = 400,
+    seed: Annotated[int, typer.Option()] = 20261201,
+    scale: Annotated[str, typer.Option(help="regional of national")] = "regional",
+    out: Annotated[Path, typer.Option(help="Doelmap")] = Path("var/fixtures"),
+) -> None:
+    """Maak een synthetische regio (deterministisch per seed), tot 20.000 × 20.000."""
+    from fixtures.generate import generate_region, write_region
+
+    if scale not in ("regional", "national"):
+        _fail("scale moet regional of national zijn")
+    started = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("genereren", total=None)
+
+        def step(what: str, done: int, total: int) -> None:
+            progress.update(task, description=what, completed=done, total=total)
+
+        region = generate_region(youths, options, seed=seed, scale=scale, progress=step)
+        progress.update(task, description="wegschrijven")
+        files = write_region(region, out)
+    console.print(
+        f"[green]{len(files)} bestanden[/] in {out} ({time.perf_counter() - started:.1f} s)"
+    )
+
+
+# --------------------------------------------------------------------------- solving
+
+
+def _parse_month(text: str) -> date:
+    try:
+        year, month = text.split("-")[:2]
+        return date(int(year), int(month), 1)
+    except ValueError:
+        _fail(f"maand {text!r} niet herkend; gebruik JJJJ-MM, bv. 2026-12")
+    raise AssertionError("unreachable")
+
+
+@app.command("solve")
+def solve_cmd(
+    round_file: Annotated[Path | None, typer.Argument(help="Rondebestand (JSON)")] = None,
+    month: Annotated[
+        str | None, typer.Option(help="Ronde uit de database voor deze maand, JJJJ-MM")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Resultaat als JSON")] = None,
+    time_limit: Annotated[float, typer.Option(help="Tijdslimiet in seconden", min=0.1)] = 30.0,
+    seed: Annotated[int | None, typer.Option(help="Seed voor de tie-break")] = None,
+    database_url_: UrlOption = None,
+) -> None:
+    """Reken een toewijzingsvoorstel door, uit een rondebestand of uit de database."""
+    from matcher.solve import solve
+
+    from matcher.problem import ProblemError
+
+    if (round_file is None) == (month is None):
+        _fail("geef óf een rondebestand óf --month")
+    try:
+        if round_file is not None:
+            from matcher.roundfile import load_round_file
+
+            problem = load_round_file(round_file)
+        else:
+            from store.repository import load_round
+
+            engine = make_engine(database_url(database_url_))
+            try:
+                with unit_of_work(make_sessionmaker(engine)) as session:
+                    problem = load_round(session, _parse_month(month or ""), seed=seed or 0)
+            finally:
+                engine.dispose()
+    except (ProblemError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    console.print(
+        f"Ronde {problem.month:%Y-%m}: {len(problem.youths)} jongeren, "
+        f"{len(problem.options)} woonplekken, {len(problem.contingents)} contingenten"
+    )
+    with _progress() as progress:
+        task = progress.add_task("screenen", total=None)
+
+        def report(phase: str, info: dict[str, Any]) -> None:
+            detail = ""
+            if "gap" in info:
+                detail = f" gat {100 * float(info['gap']):.2f} %"
+            progress.update(task, description=f"{phase}{detail}")
+
+        try:
+            result = solve(problem, time_limit_s=time_limit, seed=seed, progress=report)
+        except ProblemError as exc:
+            _fail(str(exc))
+    _print_result(result)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(result.to_json(), encoding="utf-8")
+        console.print(f"Resultaat geschreven naar {out}")
+
+
+def _print_result(result: Any) -> None:
+    table = Table(title="Toewijzingsvoorstel", show_header=False)
+    table.add_row("status", str(result.status))
+    table.add_row("gehuisvest", str(len(result.assignment)))
+    table.add_row("zonder plek", str(len(result.unmatched)))
+    table.add_row("doelwaarde", f"{result.objective:,.0f}")
+    table.add_row("bovengrens", f"{result.bound:,.0f}")
+    table.add_row("gat", f"{100 * result.gap:.3f} %")
+    table.add_row(
+        "tijd per fase", ", ".join(f"{k} {v:.2f}s" for k, v in result.phase_seconds.items())
+    )
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- serving
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    database_url_: UrlOption = None,
+) -> None:
+    """Start de webapplicatie."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    settings = Settings(database_url=database_url(database_url_))
+    console.print(f"stek draait op http://{host}:{port}/ ({_safe_url(settings.database_url)})")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Workflow services: the routes stay thin, services hold the logic."""

@@ -1,0 +1,146 @@
+"""The landing page and role pages render in Dutch on an empty and on a filled database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from api.settings import Settings
+from store import models as m
+from store.geometry import to_wkb
+
+
+@pytest.fixture
+def client(db_url: str) -> TestClient:
+    return TestClient(create_app(Settings(database_url=db_url)))
+
+
+def _seed(factory: sessionmaker[Session]) -> None:
+    from shapely.geometry import box
+
+    with factory.begin() as s:
+        geom = box(140000, 405000, 150000, 415000)
+        s.add(
+            m.Area(
+                code="GM0796",
+                level="gemeente",
+                name="'s-Hertogenbosch",
+                gemeente_code="GM0796",
+                geometry=to_wkb(geom),
+                minx=140000,
+                miny=405000,
+                maxx=150000,
+                maxy=415000,
+            )
+        )
+        corp = m.Organisation(code="CORP-A", name="Woonstichting A", kind="corporatie")
+        kma = m.HousingType(
+            code="kma",
+            name="Kamers met Aandacht",
+            min_age=18,
+            max_age=23,
+            zelfstandig=False,
+            provider_contract=False,
+            persons_min=1,
+            persons_max=1,
+            support_min=0,
+            support_max=2,
+        )
+        s.add_all([corp, kma])
+        s.flush()
+        s.add(
+            m.HousingOption(
+                code="OPT-1",
+                type_id=kma.id,
+                corporation_id=corp.id,
+                gemeente_code="GM0796",
+                x=145000,
+                y=410000,
+                kale_huur=1234.5,
+                servicekosten=40,
+                capacity=3,
+                available_from=date(2026, 1, 1),
+            )
+        )
+        s.add(
+            m.Youth(
+                code="J-1",
+                birth_date=date(2007, 5, 1),
+                gemeente_code="GM0796",
+                income=330,
+                support_need=1,
+            )
+        )
+        s.add(
+            m.Contingent(
+                corporation_id=corp.id,
+                gemeente_code="GM0796",
+                year=date.today().year,
+                amount=5,
+                used=2,
+            )
+        )
+
+
+def test_landing_on_empty_database_says_how_to_load(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert 'lang="nl"' in page.text
+    assert "De database is nog leeg" in page.text
+    for path in ("/beoordelen", "/regisseur", "/planner", "/beheer"):
+        assert f'href="{path}"' in page.text
+
+
+def test_landing_counts_loaded_data(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    _seed(session_factory)
+    page = client.get("/")
+    assert "De database is nog leeg" not in page.text
+    # one option with three places, one waiting youth
+    assert "1 (3)" in page.text
+
+
+def test_planner_shows_places_and_contingent_left_in_dutch_format(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    _seed(session_factory)
+    page = client.get("/planner")
+    assert page.status_code == 200
+    assert "&#39;s-Hertogenbosch" in page.text or "'s-Hertogenbosch" in page.text
+    assert "GM0796" in page.text
+    # contingent 5, used 2, left 3 >= 1 waiting: not marked short
+    assert 'class="num">3</td>' in page.text
+
+
+def test_admin_shows_policy_table_with_verify_flag(client: TestClient) -> None:
+    page = client.get("/beheer")
+    assert "€ 498,20" in page.text  # kwaliteitskortingsgrens 2026 in Dutch format
+    assert "verifiëren" in page.text  # 2026 aftoppingsgrenzen are carried forward defaults
+
+
+def test_regisseur_page_shows_no_personal_data(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    _seed(session_factory)
+    page = client.get("/regisseur")
+    assert page.status_code == 200
+    assert "Kamers met Aandacht" in page.text
+    assert "J-1" not in page.text
+
+
+def test_unknown_page_is_dutch_404(client: TestClient) -> None:
+    assert "Niet gevonden" in client.get("/bestaat-niet").text
+    assert client.get("/bestaat-niet").status_code == 404
+    assert client.get("/api/v1/bestaat-niet").json() == {"detail": "Niet gevonden"}
+
+
+def test_health_reports_database(client: TestClient, engine: Engine) -> None:
+    body = client.get("/api/v1/health").json()
+    assert body["status"] == "ok"
+    assert body["database"] == engine.dialect.name
