@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from api.app import SessionDep, templates
+from api.auth import OptionalPrincipal, Principal
 from api.formatting import euro, nl_date, nl_month, nl_number
 from api.services import overview
 
@@ -47,46 +48,67 @@ ROLES = (
 )
 
 
-def _render(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
-    context.update(roles=ROLES, euro=euro, nl_number=nl_number, nl_date=nl_date, nl_month=nl_month)
-    return templates.TemplateResponse(request, name, context)
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    principal: Principal | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Render a page with the helpers every template uses and the signed-in user, if any."""
+    context.update(
+        roles=ROLES,
+        euro=euro,
+        nl_number=nl_number,
+        nl_date=nl_date,
+        nl_month=nl_month,
+        principal=principal,
+    )
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 @router.get("/", response_class=HTMLResponse)
-def landing(request: Request, session: SessionDep) -> HTMLResponse:
-    return _render(request, "landing.html", {"title": "Start", "counts": overview.counts(session)})
+def landing(request: Request, session: SessionDep, principal: OptionalPrincipal) -> HTMLResponse:
+    return render(
+        request, "landing.html", {"title": "Start", "counts": overview.counts(session)}, principal
+    )
 
 
 @router.get("/beoordelen", response_class=HTMLResponse)
-def review(request: Request, session: SessionDep) -> HTMLResponse:
-    return _render(
-        request, "review.html", {"title": "Beoordelen", "rounds": overview.rounds(session)}
+def review(request: Request, session: SessionDep, principal: OptionalPrincipal) -> HTMLResponse:
+    return render(
+        request,
+        "review.html",
+        {"title": "Beoordelen", "rounds": overview.rounds(session)},
+        principal,
     )
 
 
 @router.get("/regisseur", response_class=HTMLResponse)
-def regisseur(request: Request, session: SessionDep) -> HTMLResponse:
-    return _render(
+def regisseur(request: Request, session: SessionDep, principal: OptionalPrincipal) -> HTMLResponse:
+    return render(
         request,
         "regisseur.html",
         {"title": "Regisseur", "types": overview.housing_types(session)},
+        principal,
     )
 
 
 @router.get("/planner", response_class=HTMLResponse)
-def planner(request: Request, session: SessionDep) -> HTMLResponse:
+def planner(request: Request, session: SessionDep, principal: OptionalPrincipal) -> HTMLResponse:
     year = overview.current_year()
     type_names, rows = overview.supply_by_gemeente(session, year)
-    return _render(
+    return render(
         request,
         "planner.html",
         {"title": "Planner", "year": year, "type_names": type_names, "rows": rows},
+        principal,
     )
 
 
 @router.get("/beheer", response_class=HTMLResponse)
-def admin(request: Request, session: SessionDep) -> HTMLResponse:
-    return _render(
+def admin(request: Request, session: SessionDep, principal: OptionalPrincipal) -> HTMLResponse:
+    return render(
         request,
         "admin.html",
         {
@@ -95,4 +117,5 @@ def admin(request: Request, session: SessionDep) -> HTMLResponse:
             "policies": overview.policies(session),
             "types": overview.housing_types(session),
         },
+        principal,
     )
