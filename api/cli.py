@@ -198,9 +198,9 @@ def load_demo(
 ) -> dict[str, int]:
     """Load the demo region from ``folder`` in one transaction; demo users get ``password``."""
     from sqlalchemy import select
-    from store.importers import import_file
 
     from api.security import hash_password
+    from store.importers import import_file
     from store.models import User
 
     engine = make_engine(url)
@@ -316,12 +316,11 @@ def solve_cmd(
     database_url_: UrlOption = None,
 ) -> None:
     """Reken een toewijzingsvoorstel door, uit een rondebestand of uit de database."""
-    from matcher.solve import solve
-
-    from matcher.problem import ProblemError
-
     if (round_file is None) == (month is None):
         _fail("geef óf een rondebestand óf --month")
+    from matcher.problem import ProblemError
+    from matcher.solve import solve
+
     try:
         if round_file is not None:
             from matcher.roundfile import load_round_file
