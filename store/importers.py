@@ -1,0 +1,1291 @@
+"""Importers: files in the formats of docs/file-formats.md into the database.
+
+Every import works in two phases. First the whole file is checked, on its own and against the
+database (lookups are preloaded into dicts, so there is no query per row); every problem is
+collected as a :class:`RowError`. If there is any, :class:`ImportFailed` is raised and nothing has
+been written. Only then are the rows written in bulk. The functions never commit: the caller's
+unit of work (``store.db.unit_of_work``) does, and rolls everything back if writing fails halfway.
+
+Re-importing is an upsert keyed on the external identifier (area code, organisation code, user
+email, type code, option_id, youth_code, contingent key corporatie × gemeente × year × type):
+an existing row is updated in place (its database id, status and password stay), a new one is
+inserted. For a youth, the file's lists (accepted types, preferred areas, anchors, no-go areas,
+companions, conflicts) replace the stored ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pyproj
+import shapely
+from pyproj.exceptions import CRSError
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from matcher.problem import AreaLevel, area_level, gemeente_of
+from store.csvio import (
+    ImportFailed,
+    RowError,
+    RowReader,
+    parse_bool,
+    parse_decimal,
+    read_table,
+)
+from store.geometry import RD_NEW, to_wkb
+from store.models import (
+    AREA_LEVELS,
+    ORG_KINDS,
+    ROLES,
+    Area,
+    Contingent,
+    HousingOption,
+    HousingType,
+    Organisation,
+    User,
+    Youth,
+    YouthAcceptedType,
+    YouthAnchor,
+    YouthNoGoArea,
+    YouthPreferredArea,
+    YouthRelation,
+)
+
+__all__ = [
+    "KINDS",
+    "ImportFailed",
+    "ImportReport",
+    "Progress",
+    "RowError",
+    "import_areas",
+    "import_contingents",
+    "import_file",
+    "import_housing_types",
+    "import_options",
+    "import_organisations",
+    "import_users",
+    "import_youths",
+]
+
+log = logging.getLogger(__name__)
+
+KINDS = ("areas", "organisations", "users", "types", "options", "youths", "contingents")
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)``; units are rows checked plus rows written (2 per row)."""
+
+CHUNK = 1000  # rows per bulk statement and per IN (...) list: well under SQLite's variable limit
+YOUTH_MIN_AGE, YOUTH_MAX_AGE = 15, 27
+# RD New covers the Netherlands within roughly these bounds; anchors outside are likely lon/lat.
+RD_BOUNDS = (-7000.0, 289000.0, 300000.0, 629000.0)
+CRS_HINT = "geef het coördinatenstelsel op met --crs, bijvoorbeeld --crs EPSG:28992"
+
+K = TypeVar("K")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import did: ``inserted`` new rows and ``updated`` existing ones."""
+
+    kind: str
+    inserted: int
+    updated: int
+
+    @property
+    def rows(self) -> int:
+        return self.inserted + self.updated
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.inserted} nieuw, {self.updated} bijgewerkt"
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+class _Tracker:
+    """Progress over 2 units per row: one when checked, one when written."""
+
+    def __init__(self, callback: Progress | None, rows: int) -> None:
+        self.callback = callback
+        self.total = 2 * rows
+        self.done = 0
+
+    def advance(self, n: int) -> None:
+        self.done = min(self.total, self.done + n)
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+    def finish(self) -> None:
+        self.advance(self.total - self.done)
+
+
+def _chunks(items: Sequence[K], size: int = CHUNK) -> Iterator[Sequence[K]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _duplicate_errors(
+    keyed_rows: Iterable[tuple[int, K]], field: str, label: Callable[[K], str]
+) -> list[RowError]:
+    """An error on every row whose key occurs more than once in the file."""
+    rows_by_key: dict[K, list[int]] = defaultdict(list)
+    for row, key in keyed_rows:
+        rows_by_key[key].append(row)
+    errors = []
+    for key, rows in rows_by_key.items():
+        if len(rows) > 1:
+            for row in rows:
+                others = ", ".join(str(r) for r in rows if r != row)
+                errors.append(
+                    RowError(row, field, f"{label(key)} komt vaker voor (ook rij {others})")
+                )
+    return errors
+
+
+def _bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    for chunk in _chunks(rows):
+        session.execute(insert(model), list(chunk))
+
+
+def _bulk_update(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """ORM bulk UPDATE by primary key (every dict carries ``id``)."""
+    for chunk in _chunks(rows):
+        session.execute(update(model), list(chunk))
+
+
+def _code_ids(session: Session, code_col: Any, id_col: Any) -> dict[str, int]:
+    return {code: id_ for code, id_ in session.execute(select(code_col, id_col))}
+
+
+def _write(kind: str, action: Callable[[], None]) -> None:
+    """Run the write phase; a database error becomes ImportFailed (the caller rolls back)."""
+    try:
+        action()
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        log.exception("import %s: writing failed", kind)
+        raise ImportFailed(
+            [
+                RowError(
+                    None,
+                    None,
+                    f"databasefout tijdens schrijven, niets opgeslagen: {cause}",
+                )
+            ]
+        ) from exc
+
+
+def _valid_code(reader: RowReader, name: str, code: str, level: AreaLevel | None) -> bool:
+    try:
+        actual = area_level(code)
+    except ValueError as exc:
+        reader.error(name, str(exc))
+        return False
+    if level is not None and actual != level:
+        reader.error(name, f"{code} is geen {level.value}code")
+        return False
+    return True
+
+
+def _age(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+# --- areas --------------------------------------------------------------------------------------
+
+_CODE_FIELDS = {
+    AreaLevel.BUURT: ("buurtcode", "bu_code"),
+    AreaLevel.WIJK: ("wijkcode", "wk_code"),
+    AreaLevel.GEMEENTE: ("gemeentecode", "gm_code"),
+}
+_NAME_FIELDS = {
+    AreaLevel.BUURT: ("buurtnaam", "bu_naam"),
+    AreaLevel.WIJK: ("wijknaam", "wk_naam"),
+    AreaLevel.GEMEENTE: ("gemeentenaam", "gm_naam"),
+}
+_LEVEL_ORDER = {AreaLevel.GEMEENTE: 0, AreaLevel.WIJK: 1, AreaLevel.BUURT: 2}
+
+
+@dataclass(slots=True)
+class _AreaRecord:
+    row: int
+    layer: str
+    code: str
+    level: AreaLevel
+    name: str
+    parent_code: str | None
+    geometry: BaseGeometry
+    synthetic: bool
+
+
+def _prop(value: Any) -> str:
+    """A feature property as stripped text; None and NaN are empty."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _is_lonlat(crs: pyproj.CRS) -> bool:
+    return bool(crs.is_geographic)
+
+
+def _read_area_layer(
+    path: Path, layer: str | None, crs: str | None, errors: list[RowError]
+) -> gpd.GeoDataFrame | None:
+    """Read one layer and settle its CRS (declared, or given); None when it cannot be used."""
+    try:
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        errors.append(RowError(None, None, f"bestand niet leesbaar: {exc}"))
+        return None
+    where = f"laag {layer}: " if layer else ""
+    declared: pyproj.CRS | None = gdf.crs
+    is_geojson = path.suffix.lower() in (".geojson", ".json")
+    if crs is not None:
+        try:
+            given = pyproj.CRS.from_user_input(crs)
+        except CRSError:
+            errors.append(RowError(None, "crs", f"onbekend coördinatenstelsel {crs!r}"))
+            return None
+        # GDAL reports WGS84 for every GeoJSON without a crs member (RFC 7946), so there a
+        # geographic declaration is no real claim and --crs may override it.
+        implicit = is_geojson and declared is not None and _is_lonlat(declared)
+        if declared is not None and not implicit and not declared.equals(given):
+            errors.append(
+                RowError(
+                    None,
+                    "crs",
+                    f"{where}het bestand verklaart {declared.to_string()}, maar --crs zegt {crs}; "
+                    "laat --crs weg of corrigeer het bestand",
+                )
+            )
+            return None
+        gdf = gdf.set_crs(given, allow_override=True)
+    elif declared is None:
+        errors.append(
+            RowError(None, "crs", f"{where}bestand heeft geen coördinatenstelsel; {CRS_HINT}")
+        )
+        return None
+    assert gdf.crs is not None
+    present = gdf.geometry[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    if _is_lonlat(gdf.crs) and len(present):
+        minx, miny, maxx, maxy = present.total_bounds
+        if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+            errors.append(
+                RowError(
+                    None,
+                    "crs",
+                    f"{where}coördinaten ({minx:.0f}, {miny:.0f})-({maxx:.0f}, {maxy:.0f}) zijn "
+                    f"geen lengte-/breedtegraden (WGS84, de standaard voor GeoJSON zonder crs); "
+                    f"{CRS_HINT}",
+                )
+            )
+            return None
+    return gdf
+
+
+def _area_records(gdf: gpd.GeoDataFrame, layer: str, errors: list[RowError]) -> list[_AreaRecord]:
+    columns = {str(c).lower(): c for c in gdf.columns if c != gdf.geometry.name}
+    level = next(
+        (
+            lv
+            for lv in (AreaLevel.BUURT, AreaLevel.WIJK, AreaLevel.GEMEENTE)
+            if any(f in columns for f in _CODE_FIELDS[lv])
+        ),
+        None,
+    )
+    where = f"laag {layer}: " if layer else ""
+    if level is None:
+        errors.append(
+            RowError(
+                1,
+                None,
+                f"{where}geen kolom buurtcode, wijkcode of gemeentecode "
+                "(of BU_CODE, WK_CODE, GM_CODE) gevonden",
+            )
+        )
+        return []
+
+    def column(names: Sequence[str]) -> Any | None:
+        return next((columns[n] for n in names if n in columns), None)
+
+    code_col = column(_CODE_FIELDS[level])
+    name_col = column(_NAME_FIELDS[level])
+    wijk_col = column(_CODE_FIELDS[AreaLevel.WIJK]) if level == AreaLevel.BUURT else None
+    gm_col = column(_CODE_FIELDS[AreaLevel.GEMEENTE]) if level != AreaLevel.GEMEENTE else None
+    synth_col = column(("synthetic",))
+    source_geoms = np.asarray(gdf.geometry.values, dtype=object)
+    target = gdf.to_crs(RD_NEW) if not gdf.crs.equals(pyproj.CRS(RD_NEW)) else gdf
+    target_geoms = np.asarray(target.geometry.values, dtype=object)
+
+    records = []
+    for i in range(len(gdf)):
+        reader = RowReader(i + 1, {}, errors)
+        props = gdf.iloc[i]
+        code_field = str(code_col)
+        code = _prop(props[code_col])
+        if not code:
+            reader.error(code_field, f"{where}code ontbreekt")
+            continue
+        if not _valid_code(reader, code_field, code, level):
+            continue
+        parent: str | None = None
+        if level == AreaLevel.BUURT:
+            parent = "WK" + code[2:8]
+            given_wijk = _prop(props[wijk_col]) if wijk_col is not None else ""
+            if given_wijk and given_wijk != parent:
+                reader.error(
+                    str(wijk_col), f"{code} ligt volgens CBS in {parent}, niet {given_wijk}"
+                )
+        elif level == AreaLevel.WIJK:
+            parent = gemeente_of(code)
+        if gm_col is not None:
+            given_gm = _prop(props[gm_col])
+            if given_gm and given_gm != gemeente_of(code):
+                reader.error(
+                    str(gm_col), f"{code} ligt volgens CBS in {gemeente_of(code)}, niet {given_gm}"
+                )
+        synthetic = False
+        if synth_col is not None and _prop(props[synth_col]):
+            try:
+                synthetic = parse_bool(props[synth_col])
+            except ValueError as exc:
+                reader.error(str(synth_col), str(exc))
+        geom = source_geoms[i]
+        if geom is None or geom.is_empty:
+            reader.error("geometrie", f"{where}{code}: geen geometrie")
+            continue
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+            reader.error(
+                "geometrie",
+                f"{where}{code}: geometrietype {geom.geom_type} niet toegestaan "
+                "(alleen Polygon of MultiPolygon)",
+            )
+            continue
+        if not shapely.is_valid(geom):
+            reader.error(
+                "geometrie",
+                f"{where}{code}: ongeldige geometrie ({shapely.is_valid_reason(geom)}); "
+                "niet automatisch gerepareerd",
+            )
+            continue
+        rd = shapely.force_2d(target_geoms[i])
+        if not shapely.is_valid(rd):
+            reader.error(
+                "geometrie",
+                f"{where}{code}: ongeldig na omrekening naar RD New "
+                f"({shapely.is_valid_reason(rd)})",
+            )
+            continue
+        name = _prop(props[name_col]) if name_col is not None else ""
+        if len(name) > 200:
+            reader.error(str(name_col), "naam te lang (hoogstens 200 tekens)")
+        if reader.ok:
+            records.append(
+                _AreaRecord(i + 1, layer, code, level, name or code, parent, rd, synthetic)
+            )
+    return records
+
+
+def import_areas(
+    session: Session,
+    path: str | Path,
+    crs: str | None = None,
+    *,
+    layer: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import CBS gemeenten, wijken or buurten from GeoJSON, GeoPackage or shapefile.
+
+    A GeoPackage with several layers (as CBS ships it) is imported layer by layer, parents first,
+    unless ``layer`` names one. ``crs`` states the coordinate system of a file that declares none
+    (or a GeoJSON whose coordinates are not WGS84); it may not contradict a declared one.
+    Geometry is reprojected to RD New and never repaired.
+    """
+    path = Path(path)
+    errors: list[RowError] = []
+    if layer is not None:
+        layer_names: list[str | None] = [layer]
+    elif path.suffix.lower() == ".gpkg":
+        try:
+            layer_names = [str(name) for name, _ in pyogrio.list_layers(path)]
+        except Exception as exc:
+            raise ImportFailed([RowError(None, None, f"bestand niet leesbaar: {exc}")]) from exc
+    else:
+        layer_names = [None]
+    records: list[_AreaRecord] = []
+    for name in layer_names:
+        gdf = _read_area_layer(path, name, crs, errors)
+        if gdf is not None:
+            records.extend(_area_records(gdf, (name or "") if len(layer_names) > 1 else "", errors))
+    tracker = _Tracker(progress, len(records))
+    tracker.advance(len(records))
+
+    errors.extend(_duplicate_errors(((r.row, r.code) for r in records), "code", str))
+    existing = {
+        code: (id_, level)
+        for code, id_, level in session.execute(select(Area.code, Area.id, Area.level))
+    }
+    in_file = {r.code for r in records}
+    for r in records:
+        if r.parent_code and r.parent_code not in in_file and r.parent_code not in existing:
+            parent_level = "wijk" if r.level == AreaLevel.BUURT else "gemeente"
+            errors.append(
+                RowError(
+                    r.row,
+                    "code",
+                    f"{r.code}: bovenliggende {parent_level} {r.parent_code} staat niet in de "
+                    "database of in dit bestand",
+                )
+            )
+    if errors:
+        raise ImportFailed(errors)
+
+    records.sort(key=lambda r: (_LEVEL_ORDER[r.level], r.code))
+    new_rows, changed = [], []
+    for r in records:
+        minx, miny, maxx, maxy = r.geometry.bounds
+        values = {
+            "code": r.code,
+            "level": r.level.value,
+            "name": r.name,
+            "gemeente_code": gemeente_of(r.code),
+            "parent_code": r.parent_code,
+            "geometry": to_wkb(r.geometry),
+            "minx": minx,
+            "miny": miny,
+            "maxx": maxx,
+            "maxy": maxy,
+            "synthetic": r.synthetic,
+        }
+        if r.code in existing:
+            changed.append({"id": existing[r.code][0], **values})
+        else:
+            new_rows.append(values)
+
+    def write() -> None:
+        # Parents first: a buurt's wijk must exist when the buurt row is inserted.
+        for level in AREA_LEVELS:
+            _bulk_insert(session, Area, [v for v in new_rows if v["level"] == level])
+        _bulk_update(session, Area, changed)
+
+    _write("areas", write)
+    tracker.finish()
+    return ImportReport("areas", len(new_rows), len(changed))
+
+
+# --- organisations, users, types ----------------------------------------------------------------
+
+
+def import_organisations(
+    session: Session, path: str | Path, *, progress: Progress | None = None
+) -> ImportReport:
+    """Import ``organisations.csv``: ``code;name;kind;gemeentecode;synthetic``."""
+    table = read_table(path, ["code", "name", "kind"], ["gemeentecode", "synthetic"])
+    errors = list(table.errors)
+    tracker = _Tracker(progress, len(table.rows))
+    values: list[tuple[int, dict[str, Any]]] = []
+    for row, raw in table.rows:
+        r = RowReader(row, raw, errors)
+        code = r.text("code", required=True, max_len=40)
+        name = r.text("name", required=True, max_len=200)
+        kind = r.text("kind", required=True)
+        if kind is not None and kind.lower() not in ORG_KINDS:
+            r.error("kind", f"onbekende soort {kind!r} (kies uit {', '.join(ORG_KINDS)})")
+        gm = r.text("gemeentecode")
+        if gm is not None:
+            _valid_code(r, "gemeentecode", gm, AreaLevel.GEMEENTE)
+        elif kind is not None and kind.lower() == "gemeente":
+            r.error("gemeentecode", "verplicht voor een organisatie van soort gemeente")
+        synthetic = r.boolean("synthetic", default=False)
+        if r.ok:
+            assert code and name and kind
+            values.append(
+                (
+                    row,
+                    {
+                        "code": code,
+                        "name": name,
+                        "kind": kind.lower(),
+                        "gemeente_code": gm,
+                        "synthetic": synthetic,
+                    },
+                )
+            )
+    tracker.advance(len(table.rows))
+    errors.extend(
+        _duplicate_errors(((row, v["code"]) for row, v in values), "code", lambda c: f"code {c}")
+    )
+    if errors:
+        raise ImportFailed(errors)
+    existing = _code_ids(session, Organisation.code, Organisation.id)
+    new_rows = [v for _, v in values if v["code"] not in existing]
+    changed = [{"id": existing[v["code"]], **v} for _, v in values if v["code"] in existing]
+
+    def write() -> None:
+        _bulk_insert(session, Organisation, new_rows)
+        _bulk_update(session, Organisation, changed)
+
+    _write("organisations", write)
+    tracker.finish()
+    return ImportReport("organisations", len(new_rows), len(changed))
+
+
+# Roles whose organisation decides what they may see: the organisation must be of that kind.
+_ROLE_ORG_KIND = {"gemeente": "gemeente", "corporatie": "corporatie"}
+
+
+def import_users(
+    session: Session, path: str | Path, *, progress: Progress | None = None
+) -> ImportReport:
+    """Import ``users.csv``: ``email;name;role;organisation;synthetic``.
+
+    E-mail addresses are stored in lower case and are the key. Passwords are never in the file;
+    ``password_hash`` stays empty for new users and untouched for existing ones.
+    """
+    table = read_table(path, ["email", "name", "role", "organisation"], ["synthetic"])
+    errors = list(table.errors)
+    tracker = _Tracker(progress, len(table.rows))
+    orgs = {
+        code: (id_, kind)
+        for code, id_, kind in session.execute(
+            select(Organisation.code, Organisation.id, Organisation.kind)
+        )
+    }
+    values: list[tuple[int, dict[str, Any]]] = []
+    for row, raw in table.rows:
+        r = RowReader(row, raw, errors)
+        email = r.text("email", required=True, max_len=200)
+        if email is not None:
+            email = email.lower()
+            if "@" not in email or email.startswith("@") or email.endswith("@"):
+                r.error("email", f"geen geldig e-mailadres: {email!r}")
+        name = r.text("name", required=True, max_len=200)
+        role = r.text("role", required=True)
+        if role is not None:
+            role = role.lower()
+            if role not in ROLES:
+                r.error("role", f"onbekende rol {role!r} (kies uit {', '.join(ROLES)})")
+        org_code = r.text("organisation", required=True)
+        org = orgs.get(org_code) if org_code else None
+        if org_code and org is None:
+            r.error("organisation", f"onbekende organisatie {org_code}")
+        elif org is not None and role in _ROLE_ORG_KIND and org[1] != _ROLE_ORG_KIND[role]:
+            r.error(
+                "organisation",
+                f"rol {role} hoort bij een organisatie van soort {_ROLE_ORG_KIND[role]}, "
+                f"{org_code} is {org[1]}",
+            )
+        synthetic = r.boolean("synthetic", default=False)
+        if r.ok:
+            assert org is not None
+            values.append(
+                (
+                    row,
+                    {
+                        "email": email,
+                        "name": name,
+                        "role": role,
+                        "organisation_id": org[0],
+                        "synthetic": synthetic,
+                    },
+                )
+            )
+    tracker.advance(len(table.rows))
+    errors.extend(
+        _duplicate_errors(((row, v["email"]) for row, v in values), "email", lambda e: f"{e}")
+    )
+    if errors:
+        raise ImportFailed(errors)
+    existing = _code_ids(session, User.email, User.id)
+    existing = {k.lower(): v for k, v in existing.items()}
+    new_rows = [v for _, v in values if v["email"] not in existing]
+    changed = [{"id": existing[v["email"]], **v} for _, v in values if v["email"] in existing]
+
+    def write() -> None:
+        _bulk_insert(session, User, new_rows)
+        _bulk_update(session, User, changed)
+
+    _write("users", write)
+    tracker.finish()
+    return ImportReport("users", len(new_rows), len(changed))
+
+
+def import_housing_types(
+    session: Session, path: str | Path, *, progress: Progress | None = None
+) -> ImportReport:
+    """Import the menukaart ``housing_types.csv`` (columns in docs/file-formats.md)."""
+    required = [
+        "code",
+        "name",
+        "min_age",
+        "max_age",
+        "zelfstandig",
+        "provider_contract",
+        "persons_min",
+        "persons_max",
+        "support_min",
+        "support_max",
+    ]
+    optional = [
+        "stay_min_months",
+        "stay_max_months",
+        "uses_contingent",
+        "max_age_gap",
+        "description",
+        "synthetic",
+    ]
+    table = read_table(path, required, optional)
+    errors = list(table.errors)
+    tracker = _Tracker(progress, len(table.rows))
+    values: list[tuple[int, dict[str, Any]]] = []
+    for row, raw in table.rows:
+        r = RowReader(row, raw, errors)
+        v: dict[str, Any] = {
+            "code": r.text("code", required=True, max_len=40),
+            "name": r.text("name", required=True, max_len=200),
+            "min_age": r.integer("min_age", required=True, lo=0, hi=99, what="leeftijd"),
+            "max_age": r.integer("max_age", required=True, lo=0, hi=99, what="leeftijd"),
+            "zelfstandig": r.boolean("zelfstandig"),
+            "provider_contract": r.boolean("provider_contract"),
+            "persons_min": r.integer("persons_min", required=True, lo=1, what="aantal personen"),
+            "persons_max": r.integer("persons_max", required=True, lo=1, what="aantal personen"),
+            "support_min": r.integer(
+                "support_min", required=True, lo=0, hi=3, what="ondersteuning"
+            ),
+            "support_max": r.integer(
+                "support_max", required=True, lo=0, hi=3, what="ondersteuning"
+            ),
+            "stay_min_months": r.integer("stay_min_months", lo=0, what="verblijfsduur"),
+            "stay_max_months": r.integer("stay_max_months", lo=0, what="verblijfsduur"),
+            "uses_contingent": r.boolean("uses_contingent", default=True),
+            "max_age_gap": r.integer("max_age_gap", lo=0, what="leeftijdsverschil"),
+            "description": r.raw("description"),
+        }
+        for lo, hi, label in (
+            ("min_age", "max_age", "leeftijd"),
+            ("persons_min", "persons_max", "aantal personen"),
+            ("support_min", "support_max", "ondersteuning"),
+            ("stay_min_months", "stay_max_months", "verblijfsduur"),
+        ):
+            if v[lo] is not None and v[hi] is not None and v[lo] > v[hi]:
+                r.error(hi, f"{label}: maximum {v[hi]} is kleiner dan minimum {v[lo]}")
+        if r.ok:
+            values.append((row, v))
+    tracker.advance(len(table.rows))
+    errors.extend(
+        _duplicate_errors(((row, v["code"]) for row, v in values), "code", lambda c: f"type {c}")
+    )
+    if errors:
+        raise ImportFailed(errors)
+    existing = _code_ids(session, HousingType.code, HousingType.id)
+    new_rows = [v for _, v in values if v["code"] not in existing]
+    changed = [{"id": existing[v["code"]], **v} for _, v in values if v["code"] in existing]
+
+    def write() -> None:
+        _bulk_insert(session, HousingType, new_rows)
+        _bulk_update(session, HousingType, changed)
+
+    _write("types", write)
+    tracker.finish()
+    return ImportReport("types", len(new_rows), len(changed))
+
+
+# --- options ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _AreaIndex:
+    """Areas in the database, for exact point-in-polygon lookups, finest level first."""
+
+    trees: list[tuple[list[str], shapely.STRtree]]  # (codes sorted, tree) for buurt, wijk, gemeente
+    parent: dict[str, str | None]
+    levels: dict[str, str]  # every known area code -> level
+
+    @classmethod
+    def load(cls, session: Session) -> _AreaIndex:
+        rows = session.execute(select(Area.code, Area.level, Area.parent_code)).all()
+        levels = {code: level for code, level, _ in rows}
+        parent = {code: parent for code, _, parent in rows}
+        trees = []
+        for level in (AreaLevel.BUURT, AreaLevel.WIJK, AreaLevel.GEMEENTE):
+            geoms = session.execute(
+                select(Area.code, Area.geometry)
+                .where(Area.level == level.value)
+                .order_by(Area.code)
+            ).all()
+            if geoms:
+                polygons = shapely.from_wkb([g for _, g in geoms])
+                trees.append(([code for code, _ in geoms], shapely.STRtree(polygons)))
+        return cls(trees, parent, levels)
+
+    @property
+    def empty(self) -> bool:
+        return not self.trees
+
+    def locate(self, xs: Sequence[float], ys: Sequence[float]) -> list[str | None]:
+        """The finest area code each point lies in (boundary counts; ties: lowest code).
+
+        Buurten are tried first; points in no buurt fall back to wijken, then gemeenten, so a
+        database with buurten for only part of the region still places every option.
+        """
+        found: list[str | None] = [None] * len(xs)
+        if not len(xs):
+            return found
+        points = np.asarray(
+            shapely.points(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)), dtype=object
+        )
+        todo = np.arange(len(xs))
+        for codes, tree in self.trees:
+            if not len(todo):
+                break
+            point_idx, area_idx = tree.query(points[todo], predicate="intersects")
+            best = np.full(len(todo), len(codes), dtype=np.int64)
+            # The tree holds areas sorted by code, so the smallest index is the lowest code.
+            np.minimum.at(best, point_idx, area_idx)
+            hit = best < len(codes)
+            for i, j in zip(todo[hit], best[hit], strict=True):
+                found[int(i)] = codes[int(j)]
+            todo = todo[~hit]
+        return found
+
+    def chain(self, code: str) -> dict[str, str | None]:
+        """Buurt, wijk and gemeente codes for a located area code."""
+        out: dict[str, str | None] = {"buurt": None, "wijk": None, "gemeente": None}
+        current: str | None = code
+        while current is not None:
+            out[self.levels[current]] = current
+            current = self.parent.get(current)
+        out["gemeente"] = out["gemeente"] or gemeente_of(code)
+        return out
+
+
+def import_options(
+    session: Session, path: str | Path, *, progress: Progress | None = None
+) -> ImportReport:
+    """Import housing options (``options.csv``); areas are derived from x,y.
+
+    New options get status ``available``; a re-imported option keeps its status.
+    """
+    required = ["option_id", "type", "x", "y", "kale_huur", "available_from"]
+    optional = [
+        "corporatie",
+        "gemeentecode",
+        "wijkcode",
+        "buurtcode",
+        "servicekosten",
+        "capacity",
+        "shared_house_id",
+        "synthetic",
+    ]
+    table = read_table(path, required, optional)
+    errors = list(table.errors)
+    tracker = _Tracker(progress, len(table.rows))
+    types = _code_ids(session, HousingType.code, HousingType.id)
+    corporations = {
+        code: (id_, kind)
+        for code, id_, kind in session.execute(
+            select(Organisation.code, Organisation.id, Organisation.kind)
+        )
+    }
+    areas = _AreaIndex.load(session)
+    if areas.empty:
+        errors.append(
+            RowError(None, None, "er zijn nog geen gebieden in de database; importeer die eerst")
+        )
+
+    parsed: list[tuple[RowReader, dict[str, Any], dict[str, str | None]]] = []
+    for n, (row, raw) in enumerate(table.rows):
+        r = RowReader(row, raw, errors)
+        type_code = r.text("type", required=True)
+        if type_code is not None and type_code not in types:
+            r.error("type", f"onbekend woningtype {type_code}")
+        corp_code = r.text("corporatie")
+        corp = corporations.get(corp_code) if corp_code else None
+        if corp_code and corp is None:
+            r.error("corporatie", f"onbekende organisatie {corp_code}")
+        elif corp is not None and corp[1] != "corporatie":
+            r.error("corporatie", f"{corp_code} is geen corporatie maar {corp[1]}")
+        given: dict[str, str | None] = {}
+        for level, name in (
+            (AreaLevel.GEMEENTE, "gemeentecode"),
+            (AreaLevel.WIJK, "wijkcode"),
+            (AreaLevel.BUURT, "buurtcode"),
+        ):
+            code = r.text(name)
+            given[level.value] = code if code and _valid_code(r, name, code, level) else None
+            if code and given[level.value] and code not in areas.levels:
+                r.error(name, f"onbekend gebied {code}")
+        v: dict[str, Any] = {
+            "code": r.text("option_id", required=True, max_len=40),
+            "type_id": types.get(type_code or ""),
+            "corporation_id": corp[0] if corp else None,
+            "x": r.decimal("x", required=True, negative=None),
+            "y": r.decimal("y", required=True, negative=None),
+            "kale_huur": r.decimal("kale_huur", required=True),
+            "servicekosten": r.decimal("servicekosten", default=0.0),
+            "capacity": r.integer("capacity", default=1, lo=0, what="capaciteit"),
+            "shared_house_id": r.text("shared_house_id", max_len=40),
+            "available_from": r.date("available_from", required=True),
+            "synthetic": r.boolean("synthetic", default=False),
+        }
+        parsed.append((r, v, given))
+        if n % CHUNK == CHUNK - 1:
+            tracker.advance(CHUNK)
+
+    located_rows = [(r, v, g) for r, v, g in parsed if v["x"] is not None and v["y"] is not None]
+    located = areas.locate(
+        [v["x"] for _, v, _ in located_rows], [v["y"] for _, v, _ in located_rows]
+    )
+    values: list[tuple[int, dict[str, Any]]] = []
+    house_types: dict[str, set[str]] = defaultdict(set)
+    for (r, v, given), code in zip(located_rows, located, strict=True):
+        if areas.empty:
+            continue
+        if code is None:
+            r.error("x/y", "locatie ligt in geen enkel bekend gebied")
+            continue
+        chain = areas.chain(code)
+        for lvl in ("gemeente", "wijk", "buurt"):
+            want = given[lvl]
+            if want is not None and chain[lvl] != want:
+                # A finer level missing from the chain means no known area of that level holds
+                # the point, so the given code cannot hold it either.
+                actual = chain[lvl] or f"geen enkele bekende {lvl}"
+                r.error(f"{lvl}code", f"{want} klopt niet met de locatie (die ligt in {actual})")
+        if r.ok:
+            v["gemeente_code"] = chain["gemeente"]
+            v["wijk_code"] = chain["wijk"]
+            v["buurt_code"] = chain["buurt"]
+            values.append((r.row, v))
+            if v["shared_house_id"]:
+                house_types[v["shared_house_id"]].add(str(v["type_id"]))
+    errors.extend(
+        _duplicate_errors(((row, v["code"]) for row, v in values), "option_id", lambda c: str(c))
+    )
+    for row, v in values:
+        if v["shared_house_id"] and len(house_types[v["shared_house_id"]]) > 1:
+            errors.append(
+                RowError(
+                    row,
+                    "shared_house_id",
+                    f"huis {v['shared_house_id']} heeft woningen van verschillende typen",
+                )
+            )
+    tracker.advance(tracker.total // 2 - tracker.done)
+    if errors:
+        raise ImportFailed(errors)
+
+    existing = _code_ids(session, HousingOption.code, HousingOption.id)
+    new_rows = [{**v, "status": "available"} for _, v in values if v["code"] not in existing]
+    changed = [{"id": existing[v["code"]], **v} for _, v in values if v["code"] in existing]
+
+    def write() -> None:
+        for chunk in _chunks(new_rows):
+            session.execute(insert(HousingOption), list(chunk))
+            tracker.advance(len(chunk))
+        _bulk_update(session, HousingOption, changed)
+
+    _write("options", write)
+    tracker.finish()
+    return ImportReport("options", len(new_rows), len(changed))
+
+
+# --- youths -------------------------------------------------------------------------------------
+
+
+def _parse_anchor(item: str) -> tuple[str, float, float]:
+    """``school@149800,411500`` (or with decimal commas ``school@149800,5,411500,25``)."""
+    label, at, coords = item.rpartition("@")
+    label = label.strip()
+    if not at or not label:
+        raise ValueError(f"anker {item!r}: verwacht label@x,y")
+    parts = [p.strip() for p in coords.split(",")]
+    if len(parts) == 2:
+        xs, ys = parts
+    elif len(parts) == 4:
+        xs, ys = f"{parts[0]},{parts[1]}", f"{parts[2]},{parts[3]}"
+    else:
+        raise ValueError(f"anker {item!r}: verwacht label@x,y (x en y in RD New-meters)")
+    x, y = parse_decimal(xs), parse_decimal(ys)
+    minx, miny, maxx, maxy = RD_BOUNDS
+    if not (minx <= x <= maxx and miny <= y <= maxy):
+        raise ValueError(f"anker {item!r}: ligt niet in Nederland in RD New-meters")
+    if len(label) > 100:
+        raise ValueError(f"anker {item!r}: label te lang")
+    return label, x, y
+
+
+def _parse_no_go(text: str) -> BaseGeometry:
+    try:
+        geom = shapely.from_wkt(text)
+    except shapely.errors.ShapelyError as exc:
+        raise ValueError(f"geen geldige WKT: {exc}") from None
+    if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        kind = "leeg" if geom is None else geom.geom_type
+        raise ValueError(f"verwacht POLYGON of MULTIPOLYGON, niet {kind}")
+    if geom.is_empty:
+        raise ValueError("lege geometrie")
+    if not shapely.is_valid(geom):
+        raise ValueError(f"ongeldige geometrie ({shapely.is_valid_reason(geom)})")
+    return geom
+
+
+def import_youths(
+    session: Session,
+    path: str | Path,
+    *,
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import youths (``youths.csv``); ages are checked on ``today`` (default: the real today).
+
+    New youths get status ``waiting``; a re-imported youth keeps its status and its lists are
+    replaced by the file's. Companions are stored in both directions.
+    """
+    today = today or date.today()
+    required = [
+        "youth_code",
+        "birth_date",
+        "gemeentecode",
+        "income",
+        "support_need",
+        "accepted_types",
+    ]
+    optional = [
+        "preferred_areas",
+        "anchors",
+        "no_go_codes",
+        "no_go_wkt",
+        "urgency",
+        "care_end_date",
+        "waiting_since",
+        "companions",
+        "conflicts",
+        "regisseur",
+        "max_rent",
+        "household_size",
+        "max_distance_m",
+        "support_provider",
+        "synthetic",
+    ]
+    table = read_table(path, required, optional)
+    errors = list(table.errors)
+    tracker = _Tracker(progress, len(table.rows))
+    types = _code_ids(session, HousingType.code, HousingType.id)
+    area_levels = {code: level for code, level in session.execute(select(Area.code, Area.level))}
+    users = {
+        email.lower(): (id_, role)
+        for email, id_, role in session.execute(select(User.email, User.id, User.role))
+    }
+    existing = _code_ids(session, Youth.code, Youth.id)
+    file_codes = {raw.get("youth_code", "") for _, raw in table.rows}
+
+    def known_areas(r: RowReader, name: str) -> list[str]:
+        codes = r.items(name)
+        for code in codes:
+            if _valid_code(r, name, code, None) and code not in area_levels:
+                r.error(name, f"onbekend gebied {code}")
+        for code in {c for c in codes if codes.count(c) > 1}:
+            r.error(name, f"{code} staat er twee keer in")
+        return codes
+
+    records: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+    for n, (row, raw) in enumerate(table.rows):
+        r = RowReader(row, raw, errors)
+        code = r.text("youth_code", required=True, max_len=40)
+        birth = r.date("birth_date", required=True)
+        if birth is not None:
+            if birth > today:
+                r.error("birth_date", f"geboortedatum {birth.isoformat()} ligt in de toekomst")
+            elif not YOUTH_MIN_AGE <= _age(birth, today) <= YOUTH_MAX_AGE:
+                r.error(
+                    "birth_date",
+                    f"leeftijd {_age(birth, today)} ligt niet in "
+                    f"{YOUTH_MIN_AGE}-{YOUTH_MAX_AGE} (op {today.isoformat()})",
+                )
+        gm = r.text("gemeentecode", required=True)
+        if (
+            gm is not None
+            and _valid_code(r, "gemeentecode", gm, AreaLevel.GEMEENTE)
+            and gm not in area_levels
+        ):
+            r.error("gemeentecode", f"onbekende gemeente {gm}")
+        accepted = r.items("accepted_types")
+        if not accepted:
+            r.error("accepted_types", "minstens één woningtype nodig")
+        for t in accepted:
+            if t not in types:
+                r.error("accepted_types", f"onbekend woningtype {t}")
+        for t in {t for t in accepted if accepted.count(t) > 1}:
+            r.error("accepted_types", f"{t} staat er twee keer in")
+        preferred = known_areas(r, "preferred_areas")
+        no_go_codes = known_areas(r, "no_go_codes")
+        anchors = []
+        for item in r.items("anchors"):
+            try:
+                anchors.append(_parse_anchor(item))
+            except ValueError as exc:
+                r.error("anchors", str(exc))
+        no_go_geom = None
+        if wkt := r.raw("no_go_wkt"):
+            try:
+                no_go_geom = _parse_no_go(wkt)
+            except ValueError as exc:
+                r.error("no_go_wkt", str(exc))
+        relations: dict[str, list[str]] = {}
+        for kind in ("companions", "conflicts"):
+            relations[kind] = r.items(kind)
+            for other in relations[kind]:
+                if other == code:
+                    r.error(kind, f"{other} is de jongere zelf")
+                elif other not in file_codes and other not in existing:
+                    r.error(kind, f"onbekende jongere {other} (niet in dit bestand of de database)")
+        regisseur_id = None
+        if email := r.text("regisseur"):
+            user = users.get(email.lower())
+            if user is None:
+                r.error("regisseur", f"onbekende gebruiker {email}")
+            elif user[1] != "regisseur":
+                r.error("regisseur", f"{email} heeft rol {user[1]}, niet regisseur")
+            else:
+                regisseur_id = user[0]
+        v: dict[str, Any] = {
+            "code": code,
+            "birth_date": birth,
+            "gemeente_code": gm,
+            "income": r.decimal("income", required=True),
+            "support_need": r.integer(
+                "support_need", required=True, lo=0, hi=3, what="ondersteuningsbehoefte"
+            ),
+            "urgency": r.integer("urgency", default=1, lo=1, hi=5, what="urgentie"),
+            "care_end_date": r.date("care_end_date"),
+            "waiting_since": r.date("waiting_since"),
+            "max_rent": r.decimal("max_rent"),
+            "household_size": r.integer("household_size", default=1, lo=1, what="huishoudgrootte"),
+            "max_distance_m": r.decimal(
+                "max_distance_m", positive=True, negative="negatieve afstand"
+            ),
+            "support_provider": r.text("support_provider", max_len=200),
+            "regisseur_id": regisseur_id,
+            "synthetic": r.boolean("synthetic", default=False),
+        }
+        lists = {
+            "accepted": [types.get(t) for t in accepted],
+            "preferred": preferred,
+            "anchors": anchors,
+            "no_go_codes": no_go_codes,
+            "no_go_geom": no_go_geom,
+            **relations,
+        }
+        if r.ok:
+            records.append((row, v, lists))
+        if n % CHUNK == CHUNK - 1:
+            tracker.advance(CHUNK)
+    errors.extend(
+        _duplicate_errors(
+            ((row, raw.get("youth_code", "")) for row, raw in table.rows if raw.get("youth_code")),
+            "youth_code",
+            str,
+        )
+    )
+    tracker.advance(tracker.total // 2 - tracker.done)
+    if errors:
+        raise ImportFailed(errors)
+
+    new_rows = [{**v, "status": "waiting"} for _, v, _ in records if v["code"] not in existing]
+    changed = [{"id": existing[v["code"]], **v} for _, v, _ in records if v["code"] in existing]
+
+    def write() -> None:
+        for chunk in _chunks(new_rows):
+            session.execute(insert(Youth), list(chunk))
+            tracker.advance(len(chunk))
+        _bulk_update(session, Youth, changed)
+        ids = _code_ids(session, Youth.code, Youth.id)
+        file_ids = [ids[v["code"]] for _, v, _ in records]
+        replaced = [existing[v["code"]] for _, v, _ in records if v["code"] in existing]
+        for id_chunk in _chunks(replaced):
+            for model in (YouthAcceptedType, YouthPreferredArea, YouthAnchor, YouthNoGoArea):
+                session.execute(delete(model).where(model.youth_id.in_(id_chunk)))
+        for id_chunk in _chunks(file_ids):
+            # The file is authoritative for its youths' relations; companion links are
+            # symmetric, so a link stored from the other side goes too.
+            session.execute(
+                delete(YouthRelation).where(
+                    or_(
+                        YouthRelation.youth_id.in_(id_chunk),
+                        (YouthRelation.other_youth_id.in_(id_chunk))
+                        & (YouthRelation.kind == "companion"),
+                    )
+                )
+            )
+        accepted_rows, preferred_rows, anchor_rows, no_go_rows = [], [], [], []
+        relation_keys: set[tuple[int, int, str]] = set()
+        for _, v, lists in records:
+            yid = ids[v["code"]]
+            accepted_rows += [
+                {"youth_id": yid, "rank": k, "type_id": t} for k, t in enumerate(lists["accepted"])
+            ]
+            preferred_rows += [
+                {"youth_id": yid, "rank": k, "area_code": c}
+                for k, c in enumerate(lists["preferred"])
+            ]
+            anchor_rows += [
+                {"youth_id": yid, "label": label, "x": x, "y": y}
+                for label, x, y in lists["anchors"]
+            ]
+            no_go_rows += [
+                {"youth_id": yid, "area_code": c, "geometry": None} for c in lists["no_go_codes"]
+            ]
+            if lists["no_go_geom"] is not None:
+                no_go_rows.append(
+                    {"youth_id": yid, "area_code": None, "geometry": to_wkb(lists["no_go_geom"])}
+                )
+            for other in lists["companions"]:
+                relation_keys.add((yid, ids[other], "companion"))
+                relation_keys.add((ids[other], yid, "companion"))
+            for other in lists["conflicts"]:
+                relation_keys.add((yid, ids[other], "conflict"))
+        _bulk_insert(session, YouthAcceptedType, accepted_rows)
+        _bulk_insert(session, YouthPreferredArea, preferred_rows)
+        _bulk_insert(session, YouthAnchor, anchor_rows)
+        _bulk_insert(session, YouthNoGoArea, no_go_rows)
+        _bulk_insert(
+            session,
+            YouthRelation,
+            [{"youth_id": a, "other_youth_id": b, "kind": k} for a, b, k in sorted(relation_keys)],
+        )
+
+    _write("youths", write)
+    tracker.finish()
+    return ImportReport("youths", len(new_rows), len(changed))
+
+
+# --- contingents --------------------------------------------------------------------------------
+
+
+def import_contingents(
+    session: Session, path: str | Path, *, progress: Progress | None = None
+) -> ImportReport:
+    """Import contingents: ``corporatie;gemeentecode;year;type;amount;used;synthetic``.
+
+    The key is corporatie × gemeente × year × type (empty type: all types).
+    """
+    table = read_table(
+        path, ["corporatie", "gemeentecode", "year", "amount"], ["type", "used", "synthetic"]
+    )
+    errors = list(table.errors)
+    tracker = _Tracker(progress, len(table.rows))
+    types = _code_ids(session, HousingType.code, HousingType.id)
+    orgs = {
+        code: (id_, kind)
+        for code, id_, kind in session.execute(
+            select(Organisation.code, Organisation.id, Organisation.kind)
+        )
+    }
+    gemeenten = set(session.scalars(select(Area.code).where(Area.level == "gemeente")))
+    values: list[tuple[int, dict[str, Any]]] = []
+    for row, raw in table.rows:
+        r = RowReader(row, raw, errors)
+        corp_code = r.text("corporatie", required=True)
+        corp = orgs.get(corp_code) if corp_code else None
+        if corp_code and corp is None:
+            r.error("corporatie", f"onbekende organisatie {corp_code}")
+        elif corp is not None and corp[1] != "corporatie":
+            r.error("corporatie", f"{corp_code} is geen corporatie maar {corp[1]}")
+        gm = r.text("gemeentecode", required=True)
+        if gm and _valid_code(r, "gemeentecode", gm, AreaLevel.GEMEENTE) and gm not in gemeenten:
+            r.error("gemeentecode", f"onbekende gemeente {gm}")
+        type_code = r.text("type")
+        if type_code and type_code not in types:
+            r.error("type", f"onbekend woningtype {type_code}")
+        v = {
+            "corporation_id": corp[0] if corp else None,
+            "gemeente_code": gm,
+            "year": r.integer("year", required=True, lo=2000, hi=2100, what="jaar"),
+            "type_id": types.get(type_code) if type_code else None,
+            "amount": r.integer("amount", required=True, lo=0, what="hoeveelheid"),
+            "used": r.integer("used", default=0, lo=0, what="hoeveelheid"),
+            "synthetic": r.boolean("synthetic", default=False),
+        }
+        if r.ok:
+            values.append((row, v))
+    tracker.advance(len(table.rows))
+
+    def key(v: dict[str, Any]) -> tuple[Any, ...]:
+        return (v["corporation_id"], v["gemeente_code"], v["year"], v["type_id"])
+
+    type_codes = {id_: code for code, id_ in types.items()}
+    corp_codes = {id_: code for code, (id_, _) in orgs.items()}
+    errors.extend(
+        _duplicate_errors(
+            ((row, key(v)) for row, v in values),
+            "corporatie",
+            lambda k: f"contingent {corp_codes[k[0]]}/{k[1]}/{k[2]}/{type_codes.get(k[3], 'alle')}",
+        )
+    )
+    if errors:
+        raise ImportFailed(errors)
+    existing = {
+        (c, g, y, t): id_
+        for id_, c, g, y, t in session.execute(
+            select(
+                Contingent.id,
+                Contingent.corporation_id,
+                Contingent.gemeente_code,
+                Contingent.year,
+                Contingent.type_id,
+            )
+        )
+    }
+    new_rows = [v for _, v in values if key(v) not in existing]
+    changed = [{"id": existing[key(v)], **v} for _, v in values if key(v) in existing]
+
+    def write() -> None:
+        _bulk_insert(session, Contingent, new_rows)
+        _bulk_update(session, Contingent, changed)
+
+    _write("contingents", write)
+    tracker.finish()
+    return ImportReport("contingents", len(new_rows), len(changed))
+
+
+# --- dispatch -----------------------------------------------------------------------------------
+
+_IMPORTERS: dict[str, Callable[..., ImportReport]] = {
+    "areas": import_areas,
+    "organisations": import_organisations,
+    "users": import_users,
+    "types": import_housing_types,
+    "options": import_options,
+    "youths": import_youths,
+    "contingents": import_contingents,
+}
+
+
+def import_file(
+    session: Session,
+    kind: str,
+    path: str | Path,
+    *,
+    progress: Progress | None = None,
+    **kw: Any,
+) -> ImportReport:
+    """Import ``path`` as ``kind`` (one of :data:`KINDS`); ``kw`` goes to the importer.
+
+    For the CLI and API: ``kw`` may hold ``crs`` and ``layer`` (areas) or ``today`` (youths).
+    """
+    importer = _IMPORTERS.get(kind)
+    if importer is None:
+        raise ValueError(f"onbekende soort import {kind!r} (kies uit {', '.join(KINDS)})")
+    return importer(session, path, progress=progress, **kw)
