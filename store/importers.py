@@ -296,16 +296,13 @@ def _read_area_layer(
 
 def _area_records(gdf: gpd.GeoDataFrame, layer: str, errors: list[RowError]) -> list[_AreaRecord]:
     columns = {str(c).lower(): c for c in gdf.columns if c != gdf.geometry.name}
-    level = next(
-        (
-            lv
-            for lv in (AreaLevel.BUURT, AreaLevel.WIJK, AreaLevel.GEMEENTE)
-            if any(f in columns for f in _CODE_FIELDS[lv])
-        ),
-        None,
-    )
     where = f"laag {layer}: " if layer else ""
-    if level is None:
+
+    def column(names: Sequence[str]) -> Any | None:
+        return next((columns[n] for n in names if n in columns), None)
+
+    code_cols = {lv: column(_CODE_FIELDS[lv]) for lv in _CODE_FIELDS}
+    if all(c is None for c in code_cols.values()):
         errors.append(
             RowError(
                 1,
@@ -315,46 +312,43 @@ def _area_records(gdf: gpd.GeoDataFrame, layer: str, errors: list[RowError]) -> 
             )
         )
         return []
-
-    def column(names: Sequence[str]) -> Any | None:
-        return next((columns[n] for n in names if n in columns), None)
-
-    code_col = column(_CODE_FIELDS[level])
-    name_col = column(_NAME_FIELDS[level])
-    wijk_col = column(_CODE_FIELDS[AreaLevel.WIJK]) if level == AreaLevel.BUURT else None
-    gm_col = column(_CODE_FIELDS[AreaLevel.GEMEENTE]) if level != AreaLevel.GEMEENTE else None
     synth_col = column(("synthetic",))
     source_geoms = np.asarray(gdf.geometry.values, dtype=object)
     target = gdf.to_crs(RD_NEW) if not gdf.crs.equals(pyproj.CRS(RD_NEW)) else gdf
     target_geoms = np.asarray(target.geometry.values, dtype=object)
+    rows = gdf.drop(columns=gdf.geometry.name).to_dict("records")
 
     records = []
-    for i in range(len(gdf)):
+    for i, props in enumerate(rows):
         reader = RowReader(i + 1, {}, errors)
-        props = gdf.iloc[i]
-        code_field = str(code_col)
-        code = _prop(props[code_col])
-        if not code:
-            reader.error(code_field, f"{where}code ontbreekt")
+        # The level is the finest code present on this feature: a buurt carries its wijkcode
+        # and gemeentecode too, and one GeoJSON may mix levels.
+        codes = {lv: _prop(props[c]) if c is not None else "" for lv, c in code_cols.items()}
+        level = next((lv for lv in code_cols if codes[lv]), None)
+        if level is None:
+            reader.error(None, f"{where}geen buurtcode, wijkcode of gemeentecode ingevuld")
             continue
+        code, code_field = codes[level], str(code_cols[level])
+        name_col = column(_NAME_FIELDS[level])
         if not _valid_code(reader, code_field, code, level):
             continue
         parent: str | None = None
         if level == AreaLevel.BUURT:
             parent = "WK" + code[2:8]
-            given_wijk = _prop(props[wijk_col]) if wijk_col is not None else ""
+            given_wijk = codes[AreaLevel.WIJK]
             if given_wijk and given_wijk != parent:
                 reader.error(
-                    str(wijk_col), f"{code} ligt volgens CBS in {parent}, niet {given_wijk}"
+                    str(code_cols[AreaLevel.WIJK]),
+                    f"{code} ligt volgens CBS in {parent}, niet {given_wijk}",
                 )
         elif level == AreaLevel.WIJK:
             parent = gemeente_of(code)
-        if gm_col is not None:
-            given_gm = _prop(props[gm_col])
-            if given_gm and given_gm != gemeente_of(code):
-                reader.error(
-                    str(gm_col), f"{code} ligt volgens CBS in {gemeente_of(code)}, niet {given_gm}"
-                )
+        given_gm = codes[AreaLevel.GEMEENTE]
+        if level != AreaLevel.GEMEENTE and given_gm and given_gm != gemeente_of(code):
+            reader.error(
+                str(code_cols[AreaLevel.GEMEENTE]),
+                f"{code} ligt volgens CBS in {gemeente_of(code)}, niet {given_gm}",
+            )
         synthetic = False
         if synth_col is not None and _prop(props[synth_col]):
             try:
@@ -823,9 +817,12 @@ def import_options(
             (AreaLevel.BUURT, "buurtcode"),
         ):
             code = r.text(name)
-            given[level.value] = code if code and _valid_code(r, name, code, level) else None
-            if code and given[level.value] and code not in areas.levels:
-                r.error(name, f"onbekend gebied {code}")
+            given[level.value] = None
+            if code and _valid_code(r, name, code, level):
+                if code in areas.levels:
+                    given[level.value] = code
+                else:
+                    r.error(name, f"onbekend gebied {code}")
         v: dict[str, Any] = {
             "code": r.text("option_id", required=True, max_len=40),
             "type_id": types.get(type_code or ""),

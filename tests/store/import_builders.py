@@ -109,18 +109,38 @@ TYPES = (
     "hf;Housing First;16;23;ja;ja;1;1;2;3;;24;nee;;\n"
 )
 
-OPTIONS = """option_id;type;corporatie;x;y;gemeentecode;wijkcode;buurtcode;kale_huur;servicekosten;capacity;shared_house_id;available_from;synthetic
-OPT-001;kma;CORP1;145000;405000;;;;450,50;20;1;;2026-01-01;ja
-OPT-002;friends;CORP1;145000,5;415000;GM0796;WK079601;BU07960102;600;0;2;H1;01-02-2026;ja
-OPT-003;friends;CORP1;145100;415100;;;;600;0;1;H1;2026-02-01;ja
-OPT-004;hf;;170000;410000;;;;500.25;;1;;2026-03-01;ja
-"""
 
-YOUTHS = """youth_code;birth_date;gemeentecode;income;support_need;accepted_types;preferred_areas;anchors;no_go_codes;no_go_wkt;urgency;care_end_date;waiting_since;companions;conflicts;regisseur;max_rent;household_size;max_distance_m;support_provider;synthetic
-J-0001;2006-05-01;GM0796;1100,50;1;kma|friends;BU07960101|GM0828;school@149800,411500|werk@150200.5,410900;WK082801;POLYGON ((141000 401000, 142000 401000, 142000 402000, 141000 401000));3;2026-06-30;2025-12-01;J-0002;J-0003;regisseur1@example.nl;650;1;15000;Zorg Eén;ja
-J-0002;01-01-2007;GM0796;900;0;friends;;;;;;;;;;;;;;;ja
-J-0003;2004-09-15;GM0828;1400;3;hf|kma;;;;;5;;;;;regisseur2@example.nl;;2;;;ja
-"""
+def table(*rows: str) -> str:
+    """CSV text from ``;``-joined lines (kept short for the line-length rule)."""
+    return "".join(f"{row}\n" for row in rows)
+
+
+OPTION_HEADER = (
+    "option_id;type;corporatie;x;y;gemeentecode;wijkcode;buurtcode;kale_huur;servicekosten;"
+    "capacity;shared_house_id;available_from;synthetic"
+)
+OPTIONS = table(
+    OPTION_HEADER,
+    "OPT-001;kma;CORP1;145000;405000;;;;450,50;20;1;;2026-01-01;ja",
+    "OPT-002;friends;CORP1;145000,5;415000;GM0796;WK079601;BU07960102;600;0;2;H1;01-02-2026;ja",
+    "OPT-003;friends;CORP1;145100;415100;;;;600;0;1;H1;2026-02-01;ja",
+    "OPT-004;hf;;170000;410000;;;;500.25;;1;;2026-03-01;ja",
+)
+
+YOUTH_HEADER = (
+    "youth_code;birth_date;gemeentecode;income;support_need;accepted_types;preferred_areas;"
+    "anchors;no_go_codes;no_go_wkt;urgency;care_end_date;waiting_since;companions;conflicts;"
+    "regisseur;max_rent;household_size;max_distance_m;support_provider;synthetic"
+)
+YOUTHS = table(
+    YOUTH_HEADER,
+    "J-0001;2006-05-01;GM0796;1100,50;1;kma|friends;BU07960101|GM0828;"
+    "school@149800,411500|werk@150200.5,410900;WK082801;"
+    "POLYGON ((141000 401000, 142000 401000, 142000 402000, 141000 401000));3;2026-06-30;"
+    "2025-12-01;J-0002;J-0003;regisseur1@example.nl;650;1;15000;Zorg Eén;ja",
+    "J-0002;01-01-2007;GM0796;900;0;friends;;;;;;;;;;;;;;;ja",
+    "J-0003;2004-09-15;GM0828;1400;3;hf|kma;;;;;5;;;;;regisseur2@example.nl;;2;;;ja",
+)
 
 CONTINGENTS = """corporatie;gemeentecode;year;type;amount;used;synthetic
 CORP1;GM0796;2026;;10;2;ja

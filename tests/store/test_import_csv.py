@@ -1,0 +1,140 @@
+"""CSV reading rules of docs/file-formats.md: separators, decimals, dates, booleans, header."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from store.csvio import (
+    ImportFailed,
+    RowError,
+    RowReader,
+    format_date,
+    format_decimal,
+    parse_bool,
+    parse_date,
+    parse_decimal,
+    parse_int,
+    parse_list,
+    read_table,
+)
+
+money = st.decimals(
+    min_value=-100000, max_value=100000, places=2, allow_nan=False, allow_infinity=False
+)
+
+
+@given(money)
+def test_decimal_comma_and_point_read_the_same(value: object) -> None:
+    text = f"{value:.2f}"
+    assert parse_decimal(text) == parse_decimal(text.replace(".", ",")) == float(text)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e9, max_value=1e9))
+def test_format_decimal_round_trips_exactly(value: float) -> None:
+    text = format_decimal(value)
+    assert "e" not in text.lower() and "," not in text
+    assert parse_decimal(text) == value
+
+
+@pytest.mark.parametrize("text", ["1.234,56", "1,234.56", "12a", "", "--1", "1e5", "nan", "€ 12"])
+def test_ambiguous_or_bad_numbers_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="geen getal"):
+        parse_decimal(text)
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)))
+def test_iso_and_dutch_dates_read_the_same(day: date) -> None:
+    dutch = f"{day.day:02d}-{day.month:02d}-{day.year}"
+    short = f"{day.day}-{day.month}-{day.year}"
+    assert parse_date(format_date(day)) == parse_date(dutch) == parse_date(short) == day
+
+
+@pytest.mark.parametrize("text", ["2026-02-30", "31-04-2026", "2026/01/01", "01-01-26", "morgen"])
+def test_bad_dates_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_date(text)
+
+
+@given(st.integers(min_value=-(10**9), max_value=10**9))
+def test_integers_with_or_without_decimals(value: int) -> None:
+    assert parse_int(str(value)) == parse_int(f"{value},0") == parse_int(f"{value}.0") == value
+
+
+def test_integer_with_fraction_is_refused() -> None:
+    with pytest.raises(ValueError, match="geen geheel getal"):
+        parse_int("2,5")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("ja", True),
+        ("JA", True),
+        ("nee", False),
+        ("true", True),
+        ("False", False),
+        ("1", True),
+        ("0", False),
+        ("WAAR", True),
+        ("onwaar", False),
+    ],
+)
+def test_booleans(text: str, value: bool) -> None:
+    assert parse_bool(text) is value
+
+
+def test_bad_boolean() -> None:
+    with pytest.raises(ValueError, match="ja/nee"):
+        parse_bool("misschien")
+
+
+def test_lists_split_on_pipe_and_drop_empties() -> None:
+    assert parse_list(" kma | friends||") == ["kma", "friends"]
+    assert parse_list("") == []
+
+
+def test_semicolon_decimal_comma_and_bom() -> None:
+    data = "\ufeffCode;Bedrag;Extra\nA;452,50;x\n".encode()
+    table = read_table(data, ["code", "bedrag"])
+    assert table.separator == ";"
+    assert table.header[0] == "code"  # BOM stripped, header lower-cased
+    row, values = table.rows[0]
+    assert row == 2 and values == {"code": "A", "bedrag": "452,50"}  # extra column ignored
+    errors: list[RowError] = []
+    assert RowReader(row, values, errors).decimal("bedrag") == 452.5 and not errors
+
+
+def test_comma_separator_with_quoted_decimal_comma() -> None:
+    table = read_table(b'code,bedrag\r\nA,"452,50"\r\n', ["code", "bedrag"])
+    assert table.separator == ","
+    assert table.rows == [(2, {"code": "A", "bedrag": "452,50"})]
+
+
+def test_missing_required_columns_are_all_named() -> None:
+    with pytest.raises(ImportFailed) as info:
+        read_table(b"code;naam\nA;B\n", ["code", "kale_huur", "type"])
+    assert [(e.row, e.field) for e in info.value.errors] == [(1, "kale_huur"), (1, "type")]
+    assert "rij 1, veld kale_huur: verplichte kolom ontbreekt" in str(info.value)
+
+
+def test_rows_with_wrong_field_count_are_errors_with_excel_row_numbers() -> None:
+    # An unquoted decimal comma in a comma file shifts the columns: row 3 has one field too many.
+    table = read_table(b"code,bedrag\nA,12\nB,452,50\n\nC,1\n", ["code", "bedrag"])
+    assert [r for r, _ in table.rows] == [2, 5]  # the empty row 4 is skipped but still counted
+    assert [e.row for e in table.errors] == [3]
+
+
+def test_not_utf8_names_the_line() -> None:
+    with pytest.raises(ImportFailed, match="UTF-8") as info:
+        read_table("code\nA\nCafé\n".encode("latin-1"), ["code"])
+    assert info.value.errors[0].row == 3
+
+
+def test_negative_amount_message_is_dutch() -> None:
+    errors: list[RowError] = []
+    RowReader(7, {"kale_huur": "-12"}, errors).decimal("kale_huur")
+    assert [str(e) for e in errors] == ["rij 7, veld kale_huur: negatief bedrag (-12,00)"]
