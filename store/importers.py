@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
+import psycopg
 import pyogrio
 import pyproj
 import shapely
@@ -152,9 +153,51 @@ def _duplicate_errors(
     return errors
 
 
-def _bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+def _insert_chunk(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
+    # render_nulls: the ORM otherwise drops None values and splits the batch into one statement
+    # per distinct pattern of empty fields (thousands of round trips on PostgreSQL).
+    session.execute(insert(model).execution_options(render_nulls=True), list(rows))
+
+
+def _copy_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> bool:
+    """PostgreSQL COPY in the session's transaction: several times faster than executemany.
+
+    Columns missing from the rows get their scalar Python default (COPY knows only server
+    defaults); returns False, copying nothing, when a missing column has a callable default.
+    """
+    table = model.__table__
+    given = set(rows[0])
+    columns, fill = [], {}
+    for column in table.columns:
+        if column.name in given:
+            columns.append(column.name)
+        elif column.default is not None:
+            if not column.default.is_scalar:
+                return False
+            columns.append(column.name)
+            fill[column.name] = column.default.arg
+    driver_connection = session.connection().connection.driver_connection
+    assert driver_connection is not None
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[c] if c in given else fill[c] for c in columns])
+    return True
+
+
+def _bulk_insert(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows that all carry the same keys (and every non-null column without default)."""
+    if not rows:
+        return
+    connection = session.connection()
+    if (
+        connection.dialect.name == "postgresql"
+        and connection.dialect.driver == "psycopg"
+        and _copy_rows(session, model, rows)
+    ):
+        return
     for chunk in _chunks(rows):
-        session.execute(insert(model), list(chunk))
+        _insert_chunk(session, model, chunk)
 
 
 def _bulk_update(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
@@ -171,7 +214,7 @@ def _write(kind: str, action: Callable[[], None]) -> None:
     """Run the write phase; a database error becomes ImportFailed (the caller rolls back)."""
     try:
         action()
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, psycopg.Error) as exc:  # psycopg: from COPY on the raw connection
         cause = getattr(exc, "orig", None) or exc
         log.exception("import %s: writing failed", kind)
         raise ImportFailed(
@@ -889,7 +932,7 @@ def import_options(
 
     def write() -> None:
         for chunk in _chunks(new_rows):
-            session.execute(insert(HousingOption), list(chunk))
+            _bulk_insert(session, HousingOption, chunk)
             tracker.advance(len(chunk))
         _bulk_update(session, HousingOption, changed)
 
@@ -1105,7 +1148,7 @@ def import_youths(
 
     def write() -> None:
         for chunk in _chunks(new_rows):
-            session.execute(insert(Youth), list(chunk))
+            _bulk_insert(session, Youth, chunk)
             tracker.advance(len(chunk))
         _bulk_update(session, Youth, changed)
         ids = _code_ids(session, Youth.code, Youth.id)

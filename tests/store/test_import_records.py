@@ -20,7 +20,7 @@ from import_builders import (
     write,
     write_geojson,
 )
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,6 +40,7 @@ from store.importers import (
 from store.models import (
     Contingent,
     HousingOption,
+    HousingType,
     User,
     Youth,
     YouthAcceptedType,
@@ -432,3 +433,17 @@ def test_organisations_users_and_types_validation(reference: Factory, tmp_path: 
 def test_unknown_kind(session_factory: Factory, tmp_path: Path) -> None:
     with session_factory() as session, pytest.raises(ValueError, match="onbekende soort"):
         import_file(session, "castles", tmp_path / "x.csv")
+
+
+def test_conflict_found_only_by_the_database_rolls_back(reference: Factory, tmp_path: Path) -> None:
+    """A type deleted between checking and writing: the database refuses, nothing stays."""
+
+    def progress(done: int, total: int) -> None:
+        if done == total // 2:  # checks done, nothing written yet: a concurrent delete
+            session.execute(delete(HousingType).where(HousingType.code == "kma"))
+
+    with pytest.raises(ImportFailed, match="databasefout"), unit_of_work(reference) as session:
+        import_options(session, write(tmp_path, "options.csv", OPTIONS), progress=progress)
+    with reference() as session:
+        assert session.scalar(select(func.count()).select_from(HousingOption)) == 0
+        assert session.scalar(select(func.count()).select_from(HousingType)) == 3
