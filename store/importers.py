@@ -15,6 +15,7 @@ companions, conflicts) replace the stored ones.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -104,7 +105,13 @@ class ImportReport:
 
     @property
     def rows(self) -> int:
+        """Rows written (inserted plus updated)."""
         return self.inserted + self.updated
+
+    @property
+    def count(self) -> int:
+        """Alias of :attr:`rows`."""
+        return self.rows
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.inserted} nieuw, {self.updated} bijgewerkt"
@@ -1328,4 +1335,10 @@ def import_file(
     importer = _IMPORTERS.get(kind)
     if importer is None:
         raise ValueError(f"onbekende soort import {kind!r} (kies uit {', '.join(KINDS)})")
+    # Options left at None by a generic caller (a CLI passing --crs to every kind) are dropped;
+    # a real value for an option this kind does not take is an error, not silently ignored.
+    kw = {k: v for k, v in kw.items() if v is not None}
+    accepted = set(inspect.signature(importer).parameters) - {"session", "path", "progress"}
+    if unknown := sorted(set(kw) - accepted):
+        raise ValueError(f"import van {kind} kent geen optie {', '.join(unknown)}")
     return importer(session, path, progress=progress, **kw)

@@ -447,3 +447,18 @@ def test_conflict_found_only_by_the_database_rolls_back(reference: Factory, tmp_
     with reference() as session:
         assert session.scalar(select(func.count()).select_from(HousingOption)) == 0
         assert session.scalar(select(func.count()).select_from(HousingType)) == 3
+
+
+def test_import_file_options(reference: Factory, tmp_path: Path) -> None:
+    path = write(tmp_path, "options.csv", OPTIONS)
+    with reference() as session, pytest.raises(ValueError, match="kent geen optie crs"):
+        import_file(session, "options", path, crs="EPSG:28992")
+    with unit_of_work(reference) as session:
+        report = import_file(session, "options", path, crs=None)
+    assert (report.count, str(report)) == (4, "options: 4 nieuw, 0 bijgewerkt")
+
+
+def test_missing_column_named_by_the_importer(reference: Factory, tmp_path: Path) -> None:
+    text = OPTIONS.replace(";kale_huur;", ";huur;")
+    errors = _refused(reference, "options", write(tmp_path, "options.csv", text))
+    assert errors == ["rij 1, veld kale_huur: verplichte kolom ontbreekt"]
