@@ -204,9 +204,15 @@ def read_table(
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     text = _decode(data)
     first_line = text.split("\n", 1)[0]
+    separator: str | None = None
+    if first_line.lower().startswith("sep=") and len(first_line.strip()) == 5:
+        # Excel's separator hint line; Excel does not show it, so the header stays row 1.
+        separator = first_line[4]
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        first_line = text.split("\n", 1)[0]
     if not first_line.strip():
         raise ImportFailed([RowError(1, None, "bestand is leeg of de kopregel ontbreekt")])
-    separator = detect_separator(first_line)
+    separator = separator or detect_separator(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     records = list(reader)
     header = [h.strip().lower() for h in records[0]]

@@ -462,7 +462,8 @@ def import_areas(
         layer_names: list[str | None] = [layer]
     elif path.suffix.lower() == ".gpkg":
         try:
-            layer_names = [str(name) for name, _ in pyogrio.list_layers(path)]
+            # Attribute-only tables (no geometry type) are not area layers.
+            layer_names = [str(name) for name, kind in pyogrio.list_layers(path) if kind]
         except Exception as exc:
             raise ImportFailed([RowError(None, None, f"bestand niet leesbaar: {exc}")]) from exc
     else:

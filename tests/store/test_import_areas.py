@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
+import pyogrio
 import pytest
 import shapely
 from import_builders import (
@@ -170,6 +172,8 @@ def test_old_cbs_fields_in_a_multilayer_geopackage(
         gpd.GeoDataFrame(
             columns, geometry=[box(140000, 400000, 150000, 410000)], crs=28992
         ).to_file(path, layer=name, driver="GPKG")
+    # CBS packages also hold attribute-only tables: they are skipped.
+    pyogrio.write_dataframe(pd.DataFrame({"bron": ["CBS"]}), path, layer="meta", driver="GPKG")
     with unit_of_work(session_factory) as session:
         report = import_areas(session, path)
     assert report.inserted == 3

@@ -138,3 +138,14 @@ def test_negative_amount_message_is_dutch() -> None:
     errors: list[RowError] = []
     RowReader(7, {"kale_huur": "-12"}, errors).decimal("kale_huur")
     assert [str(e) for e in errors] == ["rij 7, veld kale_huur: negatief bedrag (-12,00)"]
+
+
+def test_excel_separator_hint_line() -> None:
+    table = read_table(b"sep=,\r\ncode;x,bedrag\r\nA;1,2\r\n", ["code;x", "bedrag"])
+    assert table.separator == ","
+    assert table.rows == [(2, {"code;x": "A;1", "bedrag": "2"})]
+
+
+def test_empty_file() -> None:
+    with pytest.raises(ImportFailed, match="leeg"):
+        read_table(b"", ["code"])
