@@ -22,9 +22,11 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from store.db import make_engine, make_sessionmaker, unit_of_work
+from store.exporters import export_csv
 from store.importers import import_file
 from store.migrate import upgrade
 from store.models import HousingOption, HousingType, Youth
+from store.repository import load_round
 
 GEMEENTEN = ["0796", "0828", "1948", "1721", "0757", "0845", "0865", "1991", "1982", "0755", "0797"]
 W, B = 8, 12  # wijken per gemeente, buurten per wijk
@@ -189,11 +191,22 @@ def main() -> None:
     base_youths = baseline(Youth, youth_rows)
     t_options = timed_import("options")
     t_youths = timed_import("youths", today=TODAY)
+    start = time.perf_counter()
+    with factory() as session:
+        rnd = load_round(session, TODAY)
+    t_round = time.perf_counter() - start
+    assert len(rnd.youths) == len(rnd.options) == args.n
+    start = time.perf_counter()
+    with factory() as session:
+        export_csv(session, "youths", folder / "youths.out.csv")
+        export_csv(session, "options", folder / "options.out.csv")
+    t_export = time.perf_counter() - start
     dialect = engine.dialect.name
     print(f"database: {dialect}, rows: {args.n} options + {args.n} youths")
     print(f"import options: {t_options:6.2f} s   (baseline bare INSERT: {base_options:5.2f} s)")
     print(f"import youths:  {t_youths:6.2f} s   (baseline bare INSERT: {base_youths:5.2f} s)")
     print(f"total:          {t_options + t_youths:6.2f} s")
+    print(f"load_round:     {t_round:6.2f} s   export youths + options: {t_export:5.2f} s")
     engine.dispose()
 
 
