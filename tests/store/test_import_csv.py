@@ -149,3 +149,33 @@ def test_excel_separator_hint_line() -> None:
 def test_empty_file() -> None:
     with pytest.raises(ImportFailed, match="leeg"):
         read_table(b"", ["code"])
+
+
+cell = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=12
+).map(str.strip)
+
+
+@given(
+    st.lists(st.lists(cell, min_size=3, max_size=3), max_size=8),
+    st.sampled_from([";", ","]),
+    st.booleans(),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_any_excel_style_table_reads_back(
+    rows: list[list[str]], separator: str, bom: bool, newline: str
+) -> None:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=separator, lineterminator=newline)
+    # The header decides the separator: one column name holds the other separator character.
+    header = ["code", "naam", "a,b" if separator == ";" else "a;b"]
+    writer.writerow(header)
+    writer.writerows(rows)
+    data = (b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode()
+    table = read_table(data, header)
+    expected = [(i + 2, dict(zip(header, r, strict=True))) for i, r in enumerate(rows) if any(r)]
+    assert table.separator == separator and not table.errors
+    assert table.rows == expected
