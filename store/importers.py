@@ -285,6 +285,20 @@ def _prop(value: Any) -> str:
     return str(value).strip()
 
 
+def _file_format(path: Path) -> str:
+    """``gpkg``, ``geojson`` or ``other``, by content: uploads may lack a telling suffix."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return "other"
+    if head.startswith(b"SQLite format 3\x00"):
+        return "gpkg"
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{"):
+        return "geojson"
+    return "other"
+
+
 def _is_lonlat(crs: pyproj.CRS) -> bool:
     return bool(crs.is_geographic)
 
@@ -300,7 +314,7 @@ def _read_area_layer(
         return None
     where = f"laag {layer}: " if layer else ""
     declared: pyproj.CRS | None = gdf.crs
-    is_geojson = path.suffix.lower() in (".geojson", ".json")
+    is_geojson = _file_format(path) == "geojson"
     if crs is not None:
         try:
             given = pyproj.CRS.from_user_input(crs)
@@ -460,7 +474,7 @@ def import_areas(
     errors: list[RowError] = []
     if layer is not None:
         layer_names: list[str | None] = [layer]
-    elif path.suffix.lower() == ".gpkg":
+    elif _file_format(path) == "gpkg":
         try:
             # Attribute-only tables (no geometry type) are not area layers.
             layer_names = [str(name) for name, kind in pyogrio.list_layers(path) if kind]

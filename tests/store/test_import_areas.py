@@ -231,3 +231,10 @@ def test_reimport_updates_in_place(session_factory: Factory, tmp_path: Path) -> 
     assert (area.id, area.name, area.maxx) == (old_id, "Buurt A nieuw", 149000)
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Area)) == 9
+
+
+def test_format_found_by_content_not_suffix(session_factory: Factory, tmp_path: Path) -> None:
+    # An upload saved without suffix: still GeoJSON, so --crs may override the WGS84 default.
+    path = write_geojson(tmp_path / "upload", gemeenten_features(), crs=None)
+    with unit_of_work(session_factory) as session:
+        assert import_areas(session, path, crs="EPSG:28992").inserted == 2
