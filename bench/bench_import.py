@@ -74,7 +74,7 @@ def write_region(folder: Path, n: int, seed: int = 1) -> None:
         "email;name;role;organisation;synthetic\n"
         + "".join(f"r{i}@example.nl;R {i};regisseur;GM0796;ja\n" for i in range(50))
     )
-    (folder / "types.csv").write_text(
+    (folder / "housing_types.csv").write_text(
         "code;name;min_age;max_age;zelfstandig;provider_contract;persons_min;persons_max;"
         "support_min;support_max\n"
         "kma;KmA;18;23;nee;nee;1;1;0;2\nfriends;Friends;18;27;ja;nee;2;3;0;1\n"
@@ -116,17 +116,42 @@ def write_region(folder: Path, n: int, seed: int = 1) -> None:
     (folder / "youths.csv").write_text("\n".join(lines) + "\n")
 
 
+def _fixture_region(folder: Path, n: int) -> bool:
+    """Write the demo generator's region of ``n`` × ``n`` when that generator exists."""
+    try:
+        from fixtures.generate import generate_region
+        from fixtures.generate import write_region as write_fixture_region
+    except ImportError:
+        return False
+    write_fixture_region(generate_region(n, n, seed=20261201, scale="regional"), folder)
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default=None)
     parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument(
+        "--source",
+        choices=["auto", "fixtures", "grid"],
+        default="auto",
+        help="fixtures.generate when available (auto), or the built-in grid region",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="stek-bench-"))
     url = args.url or f"sqlite:///{folder / 'bench.db'}"
     upgrade(url)
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
-    write_region(folder, args.n)
+    today: date | None = TODAY
+    if args.source != "grid" and _fixture_region(folder, args.n):
+        today = None  # the generator's ages are meant for the real today
+        source = "fixtures.generate"
+    elif args.source == "fixtures":
+        raise SystemExit("fixtures.generate is not available")
+    else:
+        write_region(folder, args.n)
+        source = "grid"
     with unit_of_work(factory) as session:
         for kind, name in [
             ("areas", "gemeenten.geojson"),
@@ -134,7 +159,7 @@ def main() -> None:
             ("areas", "buurten.geojson"),
             ("organisations", "organisations.csv"),
             ("users", "users.csv"),
-            ("types", "types.csv"),
+            ("types", "housing_types.csv"),
         ]:
             import_file(session, kind, folder / name)
 
@@ -190,7 +215,7 @@ def main() -> None:
     base_options = baseline(HousingOption, option_rows)
     base_youths = baseline(Youth, youth_rows)
     t_options = timed_import("options")
-    t_youths = timed_import("youths", today=TODAY)
+    t_youths = timed_import("youths", today=today)
     start = time.perf_counter()
     with factory() as session:
         rnd = load_round(session, TODAY)
@@ -202,7 +227,7 @@ def main() -> None:
         export_csv(session, "options", folder / "options.out.csv")
     t_export = time.perf_counter() - start
     dialect = engine.dialect.name
-    print(f"database: {dialect}, rows: {args.n} options + {args.n} youths")
+    print(f"database: {dialect}, rows: {args.n} options + {args.n} youths, region: {source}")
     print(f"import options: {t_options:6.2f} s   (baseline bare INSERT: {base_options:5.2f} s)")
     print(f"import youths:  {t_youths:6.2f} s   (baseline bare INSERT: {base_youths:5.2f} s)")
     print(f"total:          {t_options + t_youths:6.2f} s")
