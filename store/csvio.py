@@ -256,15 +256,16 @@ class RowReader:
         self.row = row
         self.values = values
         self.errors = errors
-        self._start = len(errors)
+        self.count = 0  # errors recorded through this reader (the list is shared by all rows)
 
     @property
     def ok(self) -> bool:
         """No error was recorded for this row so far."""
-        return len(self.errors) == self._start
+        return self.count == 0
 
     def error(self, field_name: str | None, message: str) -> None:
         self.errors.append(RowError(self.row, field_name, message))
+        self.count += 1
 
     def raw(self, name: str) -> str:
         return self.values.get(name, "")

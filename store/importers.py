@@ -160,6 +160,18 @@ def _duplicate_errors(
     return errors
 
 
+def _raw_duplicates(
+    rows: Sequence[tuple[int, dict[str, str]]],
+    field: str,
+    label: Callable[[str], str],
+    key: Callable[[str], str] = lambda v: v,
+) -> list[RowError]:
+    """Duplicate identifiers as written in the file, whatever else is wrong with the rows."""
+    return _duplicate_errors(
+        ((row, key(raw[field])) for row, raw in rows if raw.get(field)), field, label
+    )
+
+
 def _insert_chunk(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
     # render_nulls: the ORM otherwise drops None values and splits the batch into one statement
     # per distinct pattern of empty fields (thousands of round trips on PostgreSQL).
@@ -582,9 +594,7 @@ def import_organisations(
                 )
             )
     tracker.advance(len(table.rows))
-    errors.extend(
-        _duplicate_errors(((row, v["code"]) for row, v in values), "code", lambda c: f"code {c}")
-    )
+    errors.extend(_raw_duplicates(table.rows, "code", lambda c: f"code {c}"))
     if errors:
         raise ImportFailed(errors)
     existing = _code_ids(session, Organisation.code, Organisation.id)
@@ -661,9 +671,7 @@ def import_users(
                 )
             )
     tracker.advance(len(table.rows))
-    errors.extend(
-        _duplicate_errors(((row, v["email"]) for row, v in values), "email", lambda e: f"{e}")
-    )
+    errors.extend(_raw_duplicates(table.rows, "email", str, key=str.lower))
     if errors:
         raise ImportFailed(errors)
     existing = _code_ids(session, User.email, User.id)
@@ -742,9 +750,7 @@ def import_housing_types(
         if r.ok:
             values.append((row, v))
     tracker.advance(len(table.rows))
-    errors.extend(
-        _duplicate_errors(((row, v["code"]) for row, v in values), "code", lambda c: f"type {c}")
-    )
+    errors.extend(_raw_duplicates(table.rows, "code", lambda c: f"type {c}"))
     if errors:
         raise ImportFailed(errors)
     existing = _code_ids(session, HousingType.code, HousingType.id)
@@ -932,9 +938,7 @@ def import_options(
             values.append((r.row, v))
             if v["shared_house_id"]:
                 house_types[v["shared_house_id"]].add(str(v["type_id"]))
-    errors.extend(
-        _duplicate_errors(((row, v["code"]) for row, v in values), "option_id", lambda c: str(c))
-    )
+    errors.extend(_raw_duplicates(table.rows, "option_id", str))
     for row, v in values:
         if v["shared_house_id"] and len(house_types[v["shared_house_id"]]) > 1:
             errors.append(
@@ -1154,13 +1158,7 @@ def import_youths(
             records.append((row, v, lists))
         if n % CHUNK == CHUNK - 1:
             tracker.advance(CHUNK)
-    errors.extend(
-        _duplicate_errors(
-            ((row, raw.get("youth_code", "")) for row, raw in table.rows if raw.get("youth_code")),
-            "youth_code",
-            str,
-        )
-    )
+    errors.extend(_raw_duplicates(table.rows, "youth_code", str))
     tracker.advance(tracker.total // 2 - tracker.done)
     if errors:
         raise ImportFailed(errors)

@@ -462,3 +462,30 @@ def test_missing_column_named_by_the_importer(reference: Factory, tmp_path: Path
     text = OPTIONS.replace(";kale_huur;", ";huur;")
     errors = _refused(reference, "options", write(tmp_path, "options.csv", text))
     assert errors == ["rij 1, veld kale_huur: verplichte kolom ontbreekt"]
+
+
+def test_duplicates_flagged_even_on_rows_with_other_errors(
+    reference: Factory, tmp_path: Path
+) -> None:
+    text = table(
+        "youth_code;birth_date;gemeentecode;income;support_need;accepted_types",
+        "J-1;2006-01-01;GM0796;900;1;kma",
+        "J-1;2099-01-01;GM0796;900;1;kma",
+        "J-2;2006-01-01;GM0796;900;1;kma",
+    )
+    options = table(
+        OPTION_HEADER,
+        "OPT-1;kma;CORP1;145000;405000;;;;-1;0;1;;2026-01-01;ja",  # bad rent, elsewhere
+        "OPT-2;friends;CORP1;145000;405000;;;;450;0;1;H9;2026-01-01;ja",
+        "OPT-3;kma;CORP1;145000;405000;;;;450;0;1;H9;2026-01-01;ja",
+    )
+    assert _refused(reference, "youths", write(tmp_path, "y.csv", text), today=TODAY) == [
+        "rij 2, veld youth_code: J-1 komt vaker voor (ook rij 3)",
+        "rij 3, veld birth_date: geboortedatum 2099-01-01 ligt in de toekomst",
+        "rij 3, veld youth_code: J-1 komt vaker voor (ook rij 2)",
+    ]
+    assert _refused(reference, "options", write(tmp_path, "o.csv", options)) == [
+        "rij 2, veld kale_huur: negatief bedrag (-1,00)",
+        "rij 3, veld shared_house_id: huis H9 heeft woningen van verschillende typen",
+        "rij 4, veld shared_house_id: huis H9 heeft woningen van verschillende typen",
+    ]
