@@ -1285,13 +1285,15 @@ def import_contingents(
     def key(v: dict[str, Any]) -> tuple[Any, ...]:
         return (v["corporation_id"], v["gemeente_code"], v["year"], v["type_id"])
 
-    type_codes = {id_: code for code, id_ in types.items()}
-    corp_codes = {id_: code for code, (id_, _) in orgs.items()}
+    # Keyed on the file's own text, so rows with other errors are still compared.
     errors.extend(
         _duplicate_errors(
-            ((row, key(v)) for row, v in values),
+            (
+                (row, tuple(raw.get(f, "") for f in ("corporatie", "gemeentecode", "year", "type")))
+                for row, raw in table.rows
+            ),
             "corporatie",
-            lambda k: f"contingent {corp_codes[k[0]]}/{k[1]}/{k[2]}/{type_codes.get(k[3], 'alle')}",
+            lambda k: f"contingent {k[0]}/{k[1]}/{k[2]}/{k[3] or 'alle typen'}",
         )
     )
     if errors:
