@@ -229,9 +229,12 @@ def _code_ids(session: Session, code_col: Any, id_col: Any) -> dict[str, int]:
     return {code: id_ for code, id_ in session.execute(select(code_col, id_col))}
 
 
-def _write(kind: str, action: Callable[[], None]) -> None:
+def _write(session: Session, kind: str, action: Callable[[], None]) -> None:
     """Run the write phase; a database error becomes ImportFailed (the caller rolls back)."""
     try:
+        # Bulk statements and COPY bypass the unit of work: flush the caller's pending objects
+        # first so they are in the database before rows that may refer to them.
+        session.flush()
         action()
     except (SQLAlchemyError, psycopg.Error) as exc:  # psycopg: from COPY on the raw connection
         cause = getattr(exc, "orig", None) or exc
@@ -550,7 +553,7 @@ def import_areas(
             _bulk_insert(session, Area, [v for v in new_rows if v["level"] == level])
         _bulk_update(session, Area, changed)
 
-    _write("areas", write)
+    _write(session, "areas", write)
     tracker.finish()
     return ImportReport("areas", len(new_rows), len(changed))
 
@@ -605,7 +608,7 @@ def import_organisations(
         _bulk_insert(session, Organisation, new_rows)
         _bulk_update(session, Organisation, changed)
 
-    _write("organisations", write)
+    _write(session, "organisations", write)
     tracker.finish()
     return ImportReport("organisations", len(new_rows), len(changed))
 
@@ -683,7 +686,7 @@ def import_users(
         _bulk_insert(session, User, new_rows)
         _bulk_update(session, User, changed)
 
-    _write("users", write)
+    _write(session, "users", write)
     tracker.finish()
     return ImportReport("users", len(new_rows), len(changed))
 
@@ -761,7 +764,7 @@ def import_housing_types(
         _bulk_insert(session, HousingType, new_rows)
         _bulk_update(session, HousingType, changed)
 
-    _write("types", write)
+    _write(session, "types", write)
     tracker.finish()
     return ImportReport("types", len(new_rows), len(changed))
 
@@ -962,7 +965,7 @@ def import_options(
             tracker.advance(len(chunk))
         _bulk_update(session, HousingOption, changed)
 
-    _write("options", write)
+    _write(session, "options", write)
     tracker.finish()
     return ImportReport("options", len(new_rows), len(changed))
 
@@ -1226,7 +1229,7 @@ def import_youths(
             [{"youth_id": a, "other_youth_id": b, "kind": k} for a, b, k in sorted(relation_keys)],
         )
 
-    _write("youths", write)
+    _write(session, "youths", write)
     tracker.finish()
     return ImportReport("youths", len(new_rows), len(changed))
 
@@ -1317,7 +1320,7 @@ def import_contingents(
         _bulk_insert(session, Contingent, new_rows)
         _bulk_update(session, Contingent, changed)
 
-    _write("contingents", write)
+    _write(session, "contingents", write)
     tracker.finish()
     return ImportReport("contingents", len(new_rows), len(changed))
 
