@@ -1,0 +1,756 @@
+"""Side rules that break the flow structure, solved with CP-SAT on a reduced candidate set.
+
+The round is first turned into an ``Instance`` (arrays per pair, option, house, contingent,
+gemeente). The CP-SAT model is a recipe: one small named function per constraint family, applied
+in the order of ``RECIPE``:
+
+``add_assignment``, ``add_capacity``, ``add_contingents``, ``add_gemeente_caps``,
+``add_shared_houses``, ``add_conflicts``, ``add_age_gap``, ``add_companions``,
+``add_fixed_and_forbidden``.
+
+Bounds: the flow optimum over ALL eligible pairs bounds every allocation (it is a relaxation).
+CP-SAT's own bound only bounds the allocations within its candidate set, so it is used as a bound
+for the round only when the candidate set holds every eligible pair (``Candidates.complete``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from ortools.sat.python import cp_model
+
+from matcher import scoring
+from matcher.problem import ProblemError, Round
+
+IntArray = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
+BoolArray = npt.NDArray[np.bool_]
+
+NO_LIMIT = -1
+
+
+class ConflictingFixedPairs(ProblemError):
+    """Fixed (accepted) pairs that cannot all hold; ``pairs`` names them."""
+
+    def __init__(self, message: str, pairs: Sequence[tuple[str, str]]) -> None:
+        self.pairs = tuple(sorted(set(pairs)))
+        named = ", ".join(f"{y}->{o}" for y, o in self.pairs)
+        super().__init__(f"{message}: {named}")
+
+
+def age_on(birth: date, day: date) -> int:
+    """Age in whole years on ``day``."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+@dataclass
+class Instance:
+    """A round in array form, in the round's own (canonical) order of youths and options."""
+
+    round: Round
+    youth_codes: list[str]
+    option_codes: list[str]
+    pair_youth: Int32Array
+    pair_option: Int32Array
+    pair_value: IntArray
+    youth_weight: IntArray  # urgency weight per youth
+    youth_age: IntArray
+    option_capacity: IntArray
+    option_house: Int32Array  # house index of every option (a lone option is its own house)
+    house_codes: list[str]
+    house_pmin: IntArray
+    house_pmax: IntArray
+    house_gap: IntArray  # max age gap, NO_LIMIT when none
+    house_contingent: Int32Array  # contingent of all options in the house, or -2 when mixed
+    option_contingent: Int32Array
+    contingent_left: IntArray
+    contingent_gemeente: Int32Array
+    option_gemeente: Int32Array
+    gemeente_codes: list[str]
+    gemeente_cap: IntArray  # NO_LIMIT when none
+    companion_groups: list[list[int]]  # youth indices, groups of >= 2
+    conflicts: list[tuple[int, int]]  # youth index pairs (a < b)
+    fixed: list[tuple[int, int]]  # (youth index, option index)
+    fixed_pair_idx: list[int] = field(default_factory=list)  # pair index per fixed pair
+    youth_pairs_start: IntArray = field(default_factory=lambda: np.zeros(1, np.int64))
+    housing_scale: int = 1  # pair_value = housing_scale * youth_weight + preference part
+
+    @property
+    def n_youths(self) -> int:
+        return len(self.youth_codes)
+
+    @property
+    def n_options(self) -> int:
+        return len(self.option_codes)
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.pair_youth)
+
+    def pairs_of(self, youth: int) -> range:
+        """Pair indices of a youth (pairs are sorted by youth)."""
+        return range(int(self.youth_pairs_start[youth]), int(self.youth_pairs_start[youth + 1]))
+
+    def house_is_side(self) -> BoolArray:
+        """Houses where a rule beyond the flow can bind: >1 person possible, or persons_min > 1."""
+        cap = np.bincount(
+            self.option_house, weights=self.option_capacity, minlength=len(self.house_codes)
+        )
+        return (self.house_pmin > 1) | ((self.house_pmax > 1) & (cap > 1))
+
+
+def build_instance(
+    round: Round,
+    pair_youth: npt.NDArray,
+    pair_option: npt.NDArray,
+    pair_value: IntArray,
+    youth_weight: IntArray,
+    option_contingent: npt.NDArray,
+    housing_scale: int | None = None,
+) -> Instance:
+    """Array form of a round. Pairs must be sorted by youth (as ``Screening`` guarantees)."""
+    types = {t.code: t for t in round.types}
+    youth_index = {y.code: i for i, y in enumerate(round.youths)}
+    option_index = {o.code: j for j, o in enumerate(round.options)}
+
+    house_ix: dict[str, int] = {}
+    option_house = np.empty(len(round.options), dtype=np.int32)
+    for j, o in enumerate(round.options):
+        option_house[j] = house_ix.setdefault(o.house_id, len(house_ix))
+    nh = len(house_ix)
+    pmin = np.ones(nh, dtype=np.int64)
+    pmax = np.full(nh, np.iinfo(np.int64).max // 4, dtype=np.int64)
+    gap = np.full(nh, NO_LIMIT, dtype=np.int64)
+    hcont = np.full(nh, -3, dtype=np.int32)  # -3: not seen yet
+    ocont = np.asarray(option_contingent, dtype=np.int32)
+    for j, o in enumerate(round.options):
+        h = option_house[j]
+        t = types.get(o.type_code)
+        if t is not None:
+            # A house mixing types takes the strictest figures of its types.
+            pmin[h] = max(pmin[h], t.persons_min)
+            pmax[h] = min(pmax[h], t.persons_max)
+            if t.max_age_gap is not None:
+                gap[h] = t.max_age_gap if gap[h] == NO_LIMIT else min(gap[h], t.max_age_gap)
+        if hcont[h] == -3:
+            hcont[h] = ocont[j]
+        elif hcont[h] != ocont[j]:
+            hcont[h] = -2
+
+    gem_ix: dict[str, int] = {}
+    option_gemeente = np.array(
+        [gem_ix.setdefault(o.gemeente_code, len(gem_ix)) for o in round.options], dtype=np.int32
+    )
+    contingent_gemeente = np.array(
+        [gem_ix.setdefault(c.gemeente_code, len(gem_ix)) for c in round.contingents],
+        dtype=np.int32,
+    )
+    gem_cap = np.full(len(gem_ix), NO_LIMIT, dtype=np.int64)
+    for code, cap in round.gemeente_caps:
+        g = gem_ix.setdefault(code, len(gem_ix))
+        if g >= len(gem_cap):
+            gem_cap = np.append(gem_cap, NO_LIMIT)
+        gem_cap[g] = cap if gem_cap[g] == NO_LIMIT else min(gem_cap[g], cap)
+
+    # Companion groups: connected components of the (symmetric) companion relation.
+    parent = list(range(len(round.youths)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    conflicts: set[tuple[int, int]] = set()
+    for i, y in enumerate(round.youths):
+        for c in y.companions:
+            k = youth_index.get(c)
+            if k is not None and k != i:
+                parent[find(i)] = find(k)
+        for c in y.conflicts:
+            k = youth_index.get(c)
+            if k is not None and k != i:
+                conflicts.add((min(i, k), max(i, k)))
+    groups: dict[int, list[int]] = {}
+    for i in range(len(round.youths)):
+        groups.setdefault(find(i), []).append(i)
+    companion_groups = sorted(g for g in groups.values() if len(g) > 1)
+
+    py = np.asarray(pair_youth, dtype=np.int32)
+    po = np.asarray(pair_option, dtype=np.int32)
+    start = np.searchsorted(py, np.arange(len(round.youths) + 1)).astype(np.int64)
+
+    fixed: list[tuple[int, int]] = []
+    for yc, oc in round.fixed_pairs:
+        if yc not in youth_index or oc not in option_index:
+            raise ConflictingFixedPairs(
+                "vaste koppeling met onbekende jongere of woning", [(yc, oc)]
+            )
+        fixed.append((youth_index[yc], option_index[oc]))
+    fixed = sorted(set(fixed))
+
+    inst = Instance(
+        round=round,
+        youth_codes=[y.code for y in round.youths],
+        option_codes=[o.code for o in round.options],
+        pair_youth=py,
+        pair_option=po,
+        pair_value=np.asarray(pair_value, dtype=np.int64),
+        youth_weight=np.asarray(youth_weight, dtype=np.int64),
+        youth_age=np.array([age_on(y.birth_date, round.move_in) for y in round.youths], np.int64),
+        option_capacity=np.array([o.capacity for o in round.options], dtype=np.int64),
+        option_house=option_house,
+        house_codes=list(house_ix),
+        house_pmin=pmin,
+        house_pmax=pmax,
+        house_gap=gap,
+        house_contingent=hcont,
+        option_contingent=ocont,
+        contingent_left=np.array([c.left for c in round.contingents], dtype=np.int64),
+        contingent_gemeente=contingent_gemeente,
+        option_gemeente=option_gemeente,
+        gemeente_codes=list(gem_ix),
+        gemeente_cap=gem_cap,
+        companion_groups=companion_groups,
+        conflicts=sorted(conflicts),
+        fixed=fixed,
+        youth_pairs_start=start,
+        housing_scale=scoring.housing_scale(len(round.youths))
+        if housing_scale is None
+        else housing_scale,
+    )
+    inst.fixed_pair_idx = [_pair_index(inst, y, o) for y, o in fixed]
+    return inst
+
+
+def _pair_index(inst: Instance, youth: int, option: int) -> int:
+    """Index of the eligible pair (youth, option), or -1 when not eligible."""
+    r = inst.pairs_of(youth)
+    opts = inst.pair_option[r.start : r.stop]
+    hit = np.nonzero(opts == option)[0]
+    return r.start + int(hit[0]) if len(hit) else -1
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking an assignment against the side rules (fast, array form; the verifier is independent)
+
+
+def check_fixed_pairs(inst: Instance) -> None:
+    """Raise ``ConflictingFixedPairs`` for fixed pairs that conflict on their own."""
+    codes = [(inst.youth_codes[y], inst.option_codes[o]) for y, o in inst.fixed]
+    by_youth: dict[int, list[int]] = {}
+    for k, (y, _o) in enumerate(inst.fixed):
+        by_youth.setdefault(y, []).append(k)
+    twice = [codes[k] for ks in by_youth.values() if len(ks) > 1 for k in ks]
+    if twice:
+        raise ConflictingFixedPairs("jongere meer dan eens vast gekoppeld", twice)
+    forbidden = set(inst.round.forbidden_pairs)
+    bad = [c for c in codes if c in forbidden]
+    if bad:
+        raise ConflictingFixedPairs("vaste koppeling staat ook als afgewezen", bad)
+    inel = [codes[k] for k, p in enumerate(inst.fixed_pair_idx) if p < 0]
+    if inel:
+        raise ConflictingFixedPairs("vaste koppeling is niet toegestaan (niet geschikt)", inel)
+
+    def over(key: Callable[[int, int], int], limit: Callable[[int], int], what: str) -> None:
+        groups: dict[int, list[int]] = {}
+        for k, (y, o) in enumerate(inst.fixed):
+            g = key(y, o)
+            if g >= 0:
+                groups.setdefault(g, []).append(k)
+        for g, ks in sorted(groups.items()):
+            lim = limit(g)
+            if lim != NO_LIMIT and len(ks) > lim:
+                raise ConflictingFixedPairs(what, [codes[k] for k in ks])
+
+    over(
+        lambda y, o: o, lambda o: int(inst.option_capacity[o]), "vaste koppelingen boven capaciteit"
+    )
+    over(
+        lambda y, o: int(inst.option_contingent[o]),
+        lambda c: int(inst.contingent_left[c]),
+        "vaste koppelingen boven het contingent",
+    )
+    over(
+        lambda y, o: int(inst.option_gemeente[o]),
+        lambda g: int(inst.gemeente_cap[g]),
+        "vaste koppelingen boven het gemeenteplafond",
+    )
+    over(
+        lambda y, o: int(inst.option_house[o]),
+        lambda h: int(inst.house_pmax[h]),
+        "vaste koppelingen boven het maximum aantal personen per huis",
+    )
+    house_of = {y: int(inst.option_house[o]) for y, o in inst.fixed}
+    code_of = dict(zip([y for y, _ in inst.fixed], codes, strict=True))
+    for a, b in inst.conflicts:
+        if a in house_of and house_of.get(b) == house_of[a]:
+            raise ConflictingFixedPairs(
+                "vast gekoppelde jongeren met een conflict in hetzelfde huis",
+                [code_of[a], code_of[b]],
+            )
+    members: dict[int, list[int]] = {}
+    for y, h in house_of.items():
+        members.setdefault(h, []).append(y)
+    for h, ys in members.items():
+        g = int(inst.house_gap[h])
+        ages = inst.youth_age[ys]
+        if g != NO_LIMIT and len(ys) > 1 and int(ages.max() - ages.min()) > g:
+            raise ConflictingFixedPairs(
+                "leeftijdsverschil te groot tussen vast gekoppelde huisgenoten",
+                [code_of[y] for y in ys],
+            )
+    for group in inst.companion_groups:
+        hs = {house_of[y] for y in group if y in house_of}
+        if len(hs) > 1:
+            raise ConflictingFixedPairs(
+                "samen aangemelde jongeren vast gekoppeld in verschillende huizen",
+                [code_of[y] for y in group if y in code_of],
+            )
+
+
+def side_violations(inst: Instance, assign: IntArray) -> tuple[set[int], set[int]]:
+    """(violated houses, violated companion groups) of an assignment youth -> option (-1 none).
+
+    Capacity, contingents and gemeente caps are not checked here: the flow and the greedy keep
+    them by construction.
+    """
+    placed = np.nonzero(assign >= 0)[0]
+    houses = inst.option_house[assign[placed]]
+    count = np.bincount(houses, minlength=len(inst.house_codes))
+    wrong_size = (count > 0) & ((count < inst.house_pmin) | (count > inst.house_pmax))
+    bad: set[int] = {int(h) for h in np.nonzero(wrong_size)[0]}
+    house_of = np.full(inst.n_youths, -1, dtype=np.int64)
+    house_of[placed] = houses
+    for a, b in inst.conflicts:
+        if house_of[a] >= 0 and house_of[a] == house_of[b]:
+            bad.add(int(house_of[a]))
+    gapped = np.nonzero(inst.house_gap != NO_LIMIT)[0]
+    if len(gapped) and len(placed):
+        hi = np.full(len(inst.house_codes), -1, dtype=np.int64)
+        lo = np.full(len(inst.house_codes), 10**6, dtype=np.int64)
+        np.maximum.at(hi, houses, inst.youth_age[placed])
+        np.minimum.at(lo, houses, inst.youth_age[placed])
+        over = (count > 0) & (inst.house_gap != NO_LIMIT) & (hi - lo > inst.house_gap)
+        bad |= {int(h) for h in np.nonzero(over)[0]}
+    bad_groups: set[int] = set()
+    for gi, group in enumerate(inst.companion_groups):
+        # Split over houses, or some placed and some not.
+        if len({int(house_of[y]) for y in group}) > 1:
+            bad_groups.add(gi)
+    return bad, bad_groups
+
+
+def repair(inst: Instance, assign: IntArray) -> IntArray:
+    """Drop placements until every side rule holds; fixed placements are kept.
+
+    Houses below persons_min or holding a conflict / too large an age gap lose their non-fixed
+    residents with the lowest values first; split companion groups are unplaced entirely.
+    """
+    assign = assign.copy()
+    fixed_youth = {y for y, _ in inst.fixed}
+    value_of = np.zeros(inst.n_youths, dtype=np.int64)
+    for y in np.nonzero(assign >= 0)[0].tolist():
+        r = inst.pairs_of(int(y))
+        opts = inst.pair_option[r.start : r.stop]
+        hit = np.nonzero(opts == assign[y])[0]
+        value_of[y] = inst.pair_value[r.start + int(hit[0])] if len(hit) else 0
+    conflict_of: dict[int, set[int]] = {}
+    for a, b in inst.conflicts:
+        conflict_of.setdefault(a, set()).add(b)
+        conflict_of.setdefault(b, set()).add(a)
+    for _ in range(4 * inst.n_youths + 4):
+        bad_houses, bad_groups = side_violations(inst, assign)
+        if not bad_houses and not bad_groups:
+            return assign
+        for gi in sorted(bad_groups):
+            for m in inst.companion_groups[gi]:
+                if m not in fixed_youth:
+                    assign[m] = -1
+        placed = np.nonzero(assign >= 0)[0]
+        house_of = np.full(inst.n_youths, -1, dtype=np.int64)
+        house_of[placed] = inst.option_house[assign[placed]]
+        for h in sorted(bad_houses):
+            residents = [int(y) for y in np.nonzero(house_of == h)[0]]
+            free = sorted((y for y in residents if y not in fixed_youth), key=lambda y: value_of[y])
+            if len(residents) < inst.house_pmin[h]:
+                for y in free:
+                    assign[y] = -1
+                continue
+            # Conflicts / age gap / over the maximum: drop the cheapest offender, then recheck.
+            offenders = [
+                y
+                for y in free
+                if conflict_of.get(y, set()) & set(residents)
+                or (
+                    inst.house_gap[h] != NO_LIMIT
+                    and (
+                        inst.youth_age[y] == inst.youth_age[residents].max()
+                        or inst.youth_age[y] == inst.youth_age[residents].min()
+                    )
+                )
+            ]
+            drop = offenders[0] if offenders else (free[0] if free else None)
+            if drop is not None:
+                assign[drop] = -1
+    raise RuntimeError("repair did not converge")
+
+
+# ---------------------------------------------------------------------------------------------
+# CP-SAT on a candidate set
+
+
+@dataclass(frozen=True)
+class Candidates:
+    pairs: IntArray  # sorted pair indices
+    complete: bool  # every eligible pair is a candidate: CP-SAT's bound bounds the round
+
+
+def candidate_pairs(
+    inst: Instance,
+    keep: Sequence[BoolArray],
+    top_k: int = 3,
+    full_limit: int = 40_000,
+) -> Candidates:
+    """Pairs CP-SAT may use: every pair when the round is small, else a reduced set.
+
+    The reduced set: pairs in ``keep`` (the flow solution and the hint), each youth's ``top_k``
+    pairs by value, every pair into a house where side rules bind, every pair of a youth with
+    companions or conflicts, and the fixed pairs.
+    """
+    n = inst.n_pairs
+    if n <= full_limit:
+        return Candidates(np.arange(n, dtype=np.int64), True)
+    mask = np.zeros(n, dtype=bool)
+    for k in keep:
+        mask |= k
+    # Rank of each pair within its youth by value (pairs are grouped by youth).
+    order = np.lexsort((-inst.pair_value, inst.pair_youth))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - inst.youth_pairs_start[inst.pair_youth[order]]
+    mask |= rank < top_k
+    side = inst.house_is_side()
+    mask |= side[inst.option_house[inst.pair_option]]
+    special = np.zeros(inst.n_youths, dtype=bool)
+    for g in inst.companion_groups:
+        special[g] = True
+    for a, b in inst.conflicts:
+        special[[a, b]] = True
+    mask |= special[inst.pair_youth]
+    for p in inst.fixed_pair_idx:
+        if p >= 0:
+            mask[p] = True
+    return Candidates(np.nonzero(mask)[0].astype(np.int64), False)
+
+
+@dataclass
+class SideModel:
+    """A CP-SAT model over candidate pairs, with the lookups the recipe functions share."""
+
+    inst: Instance
+    pairs: IntArray
+    model: cp_model.CpModel
+    x: list[cp_model.IntVar]
+    by_youth: dict[int, list[int]]  # youth -> local var indices
+    by_option: dict[int, list[int]]
+    by_house: dict[int, list[int]]
+    fixed_literals: list[tuple[int, cp_model.IntVar]] = field(default_factory=list)
+
+    def house_literal(self, youth: int, house: int) -> Any:
+        """Sum of a youth's variables in a house (0/1 since a youth is placed at most once)."""
+        vs = [
+            self.x[k]
+            for k in self.by_youth.get(youth, [])
+            if self.inst.option_house[self.inst.pair_option[self.pairs[k]]] == house
+        ]
+        return cp_model.LinearExpr.sum(vs) if vs else None
+
+
+def add_assignment(sm: SideModel) -> None:
+    """Each youth at most one option."""
+    for _y, ks in sm.by_youth.items():
+        if len(ks) > 1:
+            sm.model.add_at_most_one(sm.x[k] for k in ks)
+
+
+def add_capacity(sm: SideModel) -> None:
+    """Places per option."""
+    for o, ks in sm.by_option.items():
+        cap = int(sm.inst.option_capacity[o])
+        if len(ks) > cap:
+            sm.model.add(cp_model.LinearExpr.sum([sm.x[k] for k in ks]) <= cap)
+
+
+def add_contingents(sm: SideModel) -> None:
+    """A placement in an option with a contingent uses one unit of Contingent.left."""
+    oc = sm.inst.option_contingent[sm.inst.pair_option[sm.pairs]]
+    for c in np.unique(oc[oc >= 0]):
+        ks = np.nonzero(oc == c)[0]
+        left = int(sm.inst.contingent_left[c])
+        if len(ks) > left:
+            sm.model.add(cp_model.LinearExpr.sum([sm.x[k] for k in ks]) <= left)
+
+
+def add_gemeente_caps(sm: SideModel) -> None:
+    """Cross-corporation caps: placements in options located in a gemeente."""
+    og = sm.inst.option_gemeente[sm.inst.pair_option[sm.pairs]]
+    for g in np.nonzero(sm.inst.gemeente_cap != NO_LIMIT)[0]:
+        ks = np.nonzero(og == g)[0]
+        cap = int(sm.inst.gemeente_cap[g])
+        if len(ks) > cap:
+            sm.model.add(cp_model.LinearExpr.sum([sm.x[k] for k in ks]) <= cap)
+
+
+def add_shared_houses(sm: SideModel) -> None:
+    """Per house: placements <= persons_max, and >= persons_min when the house is used."""
+    for h, ks in sm.by_house.items():
+        pmin, pmax = int(sm.inst.house_pmin[h]), int(sm.inst.house_pmax[h])
+        total = cp_model.LinearExpr.sum([sm.x[k] for k in ks])
+        if pmin > 1:
+            used = sm.model.new_bool_var(f"open_{h}")
+            sm.model.add(total >= pmin).only_enforce_if(used)
+            sm.model.add(total <= min(pmax, len(ks)) * used)
+        elif len(ks) > pmax:
+            sm.model.add(total <= pmax)
+
+
+def add_conflicts(sm: SideModel) -> None:
+    """Two youths who declared a conflict never share a house."""
+    for a, b in sm.inst.conflicts:
+        ha = {
+            int(sm.inst.option_house[sm.inst.pair_option[sm.pairs[k]]])
+            for k in sm.by_youth.get(a, [])
+        }
+        hb = {
+            int(sm.inst.option_house[sm.inst.pair_option[sm.pairs[k]]])
+            for k in sm.by_youth.get(b, [])
+        }
+        for h in sorted(ha & hb):
+            la, lb = sm.house_literal(a, h), sm.house_literal(b, h)
+            if la is not None and lb is not None:
+                sm.model.add(la + lb <= 1)
+
+
+def add_age_gap(sm: SideModel) -> None:
+    """Housemates' ages (whole years on move-in) differ at most the type's max_age_gap."""
+    inst = sm.inst
+    for h, ks in sm.by_house.items():
+        gap = int(inst.house_gap[h])
+        if gap == NO_LIMIT:
+            continue
+        ages = inst.youth_age[inst.pair_youth[sm.pairs[ks]]]
+        if len(ks) < 2 or int(ages.max() - ages.min()) <= gap:
+            continue
+        low = sm.model.new_int_var(int(ages.min()), int(ages.max()), f"age_low_{h}")
+        for k, age in zip(ks, ages, strict=True):
+            sm.model.add(low <= int(age)).only_enforce_if(sm.x[k])
+            sm.model.add(low >= int(age) - gap).only_enforce_if(sm.x[k])
+
+
+def add_companions(sm: SideModel) -> None:
+    """Youths who applied together live in the same house, or none of them is placed."""
+    for group in sm.inst.companion_groups:
+        houses: set[int] = set()
+        for y in group:
+            houses |= {
+                int(sm.inst.option_house[sm.inst.pair_option[sm.pairs[k]]])
+                for k in sm.by_youth.get(y, [])
+            }
+        for h in sorted(houses):
+            lits = [sm.house_literal(y, h) for y in group]
+            if any(lit is None for lit in lits):
+                for lit in lits:
+                    if lit is not None:
+                        sm.model.add(lit == 0)
+                continue
+            first = lits[0]
+            for lit in lits[1:]:
+                sm.model.add(first == lit)  # type: ignore[operator]
+
+
+def add_fixed_and_forbidden(sm: SideModel) -> None:
+    """Fixed pairs hold (as assumptions, so a conflict names them); forbidden pairs never occur.
+
+    Forbidden pairs are already absent from the screening; a forbidden candidate is a bug.
+    """
+    forbidden = set(sm.inst.round.forbidden_pairs)
+    pos = {int(p): k for k, p in enumerate(sm.pairs)}
+    for p in sm.inst.fixed_pair_idx:
+        k = pos[p]
+        sm.fixed_literals.append((p, sm.x[k]))
+    sm.model.add_assumptions([lit for _, lit in sm.fixed_literals])
+    for k, p in enumerate(sm.pairs):
+        code = (
+            sm.inst.youth_codes[sm.inst.pair_youth[p]],
+            sm.inst.option_codes[sm.inst.pair_option[p]],
+        )
+        if code in forbidden:
+            sm.model.add(sm.x[k] == 0)
+
+
+RECIPE: tuple[Callable[[SideModel], None], ...] = (
+    add_assignment,
+    add_capacity,
+    add_contingents,
+    add_gemeente_caps,
+    add_shared_houses,
+    add_conflicts,
+    add_age_gap,
+    add_companions,
+    add_fixed_and_forbidden,
+)
+
+
+def build_side_model(inst: Instance, candidates: Candidates) -> SideModel:
+    """The CP-SAT model of the candidate pairs, built by the recipe functions in order."""
+    pairs = candidates.pairs
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{int(p)}") for p in pairs]
+    by_youth: dict[int, list[int]] = {}
+    by_option: dict[int, list[int]] = {}
+    by_house: dict[int, list[int]] = {}
+    py = inst.pair_youth[pairs].tolist()
+    po = inst.pair_option[pairs].tolist()
+    ph = inst.option_house[inst.pair_option[pairs]].tolist()
+    for k in range(len(pairs)):
+        by_youth.setdefault(py[k], []).append(k)
+        by_option.setdefault(po[k], []).append(k)
+        by_house.setdefault(ph[k], []).append(k)
+    sm = SideModel(inst, pairs, model, x, by_youth, by_option, by_house)
+    for add in RECIPE:
+        add(sm)
+    return sm
+
+
+@dataclass(frozen=True)
+class SideSolution:
+    status: str  # CP-SAT status name
+    pair_used: BoolArray  # over all pairs of the instance
+    value: int
+    cpsat_bound: int | None  # CP-SAT's bound over its candidate set
+    seconds: float
+
+
+class _Progress(cp_model.CpSolverSolutionCallback):
+    def __init__(self, report: Callable[[int, float], None]) -> None:
+        super().__init__()
+        self._report = report
+
+    def on_solution_callback(self) -> None:
+        self._report(round(self.objective_value), float(self.best_objective_bound))
+
+
+def _run(
+    sm: SideModel,
+    time_limit_s: float,
+    workers: int,
+    report: Callable[[int, float], None] | None,
+) -> tuple[cp_model.CpSolver, int]:
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
+    # Deterministic time is about CPU seconds of work: stopping on it gives the same answer on
+    # every run of the same input, unless the wall-clock limit hits first.
+    solver.parameters.max_deterministic_time = max(0.05, time_limit_s * 0.8)
+    solver.parameters.random_seed = int(sm.inst.round.seed) % (2**31)
+    status = solver.solve(sm.model, _Progress(report) if report else None)
+    if status == cp_model.INFEASIBLE:
+        core = set(solver.sufficient_assumptions_for_infeasibility())
+        inst = sm.inst
+        named = [
+            (inst.youth_codes[inst.pair_youth[p]], inst.option_codes[inst.pair_option[p]])
+            for p, lit in sm.fixed_literals
+            if lit.index in core
+        ] or [(inst.youth_codes[y], inst.option_codes[o]) for y, o in inst.fixed]
+        raise ConflictingFixedPairs(
+            "vaste koppelingen zijn samen niet mogelijk (huisregels)", named
+        )
+    return solver, int(status)
+
+
+def _values(solver: cp_model.CpSolver, sm: SideModel) -> BoolArray:
+    return np.array([solver.boolean_value(v) for v in sm.x], dtype=bool)
+
+
+def solve_sides(
+    inst: Instance,
+    candidates: Candidates,
+    hint: BoolArray,
+    time_limit_s: float,
+    on_solution: Callable[[int, int], None] | None = None,
+    workers: int = 1,
+) -> SideSolution:
+    """Solve the side-rule model with CP-SAT in two lexicographic stages, hinted.
+
+    Stage 1 maximises the urgency-weighted housing (small integers), stage 2 fixes it at the
+    stage-1 value and maximises preference + tie-break. Together they optimise the combined pair
+    value (``housing_scale`` makes housing dominate) while keeping each CP-SAT objective small
+    enough for exact bounds; one combined objective of ~1e12 per pair did not close its gap.
+
+    Raises ``ConflictingFixedPairs`` when CP-SAT proves the fixed pairs cannot hold together.
+    A single worker with a deterministic time limit keeps the answer reproducible.
+    ``on_solution(value, bound)`` gets the combined value and CP-SAT's combined bound (over the
+    candidate set) of each improving solution.
+    """
+    t0 = time.perf_counter()
+    sm = build_side_model(inst, candidates)
+    pairs = candidates.pairs
+    scale = inst.housing_scale
+    w = inst.youth_weight[inst.pair_youth[pairs]]
+    pref = inst.pair_value[pairs] - scale * w
+    best_pref = np.zeros(inst.n_youths, dtype=np.int64)
+    np.maximum.at(best_pref, inst.pair_youth[pairs], pref)
+    max_pref_total = int(best_pref.sum())  # no allocation of the candidates scores more
+    for k, p in enumerate(pairs):
+        sm.model.add_hint(sm.x[k], bool(hint[p]))
+    hint_pref = int(pref[hint[pairs]].sum())
+    housing = cp_model.LinearExpr.weighted_sum(sm.x, w.tolist())
+
+    def report1(h: int, hb: float) -> None:
+        if on_solution:
+            on_solution(scale * h + hint_pref, scale * int(hb) + max_pref_total)
+
+    sm.model.maximize(housing)
+    solver, status = _run(sm, time_limit_s * 0.6, workers, report1)
+    used = np.zeros(inst.n_pairs, dtype=bool)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return SideSolution(solver.status_name(status), used, 0, None, time.perf_counter() - t0)
+    x1 = _values(solver, sm)
+    h1 = int(w[x1].sum())
+    h_bound = h1 if status == cp_model.OPTIMAL else int(np.floor(solver.best_objective_bound))
+    stage1_optimal = status == cp_model.OPTIMAL
+
+    # Stage 2: keep the housing value, maximise preference and tie-break.
+    sm.model.add(housing >= h1)
+    sm.model.clear_hints()
+    for k in range(len(pairs)):
+        sm.model.add_hint(sm.x[k], bool(x1[k]))
+
+    def report2(pv: int, pb: float) -> None:
+        if on_solution:
+            b = scale * h1 + int(pb) if stage1_optimal else scale * h_bound + max_pref_total
+            on_solution(scale * h1 + pv, b)
+
+    sm.model.maximize(cp_model.LinearExpr.weighted_sum(sm.x, pref.tolist()))
+    remaining = time_limit_s - (time.perf_counter() - t0)
+    solver2, status2 = _run(sm, max(0.05, remaining), workers, report2)
+    if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        xs = _values(solver2, sm)
+        p_bound = (
+            int(pref[xs].sum())
+            if status2 == cp_model.OPTIMAL
+            else int(np.floor(solver2.best_objective_bound))
+        )
+    else:
+        xs, p_bound = x1, max_pref_total
+    used[pairs[xs]] = True
+    value = int(inst.pair_value[used].sum())
+    bound = scale * h1 + p_bound if stage1_optimal else scale * h_bound + max_pref_total
+    name = "OPTIMAL" if stage1_optimal and status2 == cp_model.OPTIMAL else "FEASIBLE"
+    return SideSolution(name, used, value, max(bound, value), time.perf_counter() - t0)

@@ -1,0 +1,453 @@
+"""Solve a round: screen -> score -> flow -> sides -> extract -> verify.
+
+1. screen: eligible pairs with net rent, toeslag and distance (matcher.eligibility).
+2. score: integer pair values (matcher.scoring), the round in array form (matcher.sides).
+3. flow: the min-cost flow over all eligible pairs (matcher.flow). Its optimum bounds every
+   allocation. If it keeps every side rule it is optimal and we are done.
+4. sides: otherwise repair the flow solution (drop placements breaking house rules), refill it
+   greedily, and hand it as a hint to CP-SAT on a reduced candidate set (matcher.sides).
+5. extract: the best allocation found, scores, contingent use and a reason per unmatched youth.
+6. verify: the independent verifier re-checks the proposal; a violation is a bug and raises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.flow import FlowInput, solve_flow
+from matcher.greedy import greedy_fill
+from matcher.problem import Contingent, Round
+from matcher.result import (
+    CONTINGENT_EXHAUSTED,
+    HOUSE_COMPOSITION,
+    NO_ELIGIBLE_OPTION,
+    NOT_SELECTED,
+    OUTCOMPETED,
+    PairResult,
+    Result,
+    Status,
+    Unmatched,
+)
+from matcher.scoring import PairValues, pair_values
+from matcher.sides import (
+    NO_LIMIT,
+    ConflictingFixedPairs,
+    Instance,
+    build_instance,
+    candidate_pairs,
+    check_fixed_pairs,
+    repair,
+    side_violations,
+    solve_sides,
+)
+
+log = logging.getLogger(__name__)
+
+IntArray = npt.NDArray[np.int64]
+Progress = Callable[[str, dict[str, Any]], None]
+
+__all__ = ["ConflictingFixedPairs", "SolverBug", "canonical_round", "solve"]
+
+
+class SolverBug(RuntimeError):
+    """The verifier rejected a proposal: the solver broke a rule (never the input's fault)."""
+
+
+def canonical_round(round: Round) -> Round:
+    """The round with every collection in code order, so input order never changes the answer."""
+    return dataclasses.replace(
+        round,
+        types=tuple(sorted(round.types, key=lambda t: t.code)),
+        options=tuple(sorted(round.options, key=lambda o: o.code)),
+        youths=tuple(sorted(round.youths, key=lambda y: y.code)),
+        contingents=tuple(sorted(round.contingents, key=contingent_key)),
+        fixed_pairs=tuple(sorted(set(round.fixed_pairs))),
+        forbidden_pairs=tuple(sorted(set(round.forbidden_pairs))),
+        gemeente_caps=tuple(sorted(round.gemeente_caps)),
+    )
+
+
+def contingent_key(c: Contingent) -> str:
+    """Readable key of a contingent: corporation/gemeente/year[/type]."""
+    base = f"{c.corporation}/{c.gemeente_code}/{c.year}"
+    return f"{base}/{c.type_code}" if c.type_code else base
+
+
+def flow_input(inst: Instance) -> tuple[FlowInput, npt.NDArray[np.bool_]]:
+    """The flow part of an instance, fixed pairs pre-placed (their youths leave the network).
+
+    Returns the input and the mask of pairs it holds (pairs of non-fixed youths).
+    """
+    fixed_youth = np.zeros(inst.n_youths, dtype=bool)
+    opt_cap = inst.option_capacity.copy()
+    cont_left = inst.contingent_left.copy()
+    gem_cap = inst.gemeente_cap.copy()
+    nh = len(inst.house_codes)
+    house_used = np.zeros(nh, dtype=np.int64)
+    for y, o in inst.fixed:
+        fixed_youth[y] = True
+        opt_cap[o] -= 1
+        c = int(inst.option_contingent[o])
+        if c >= 0:
+            cont_left[c] -= 1
+        g = int(inst.option_gemeente[o])
+        if gem_cap[g] != NO_LIMIT:
+            gem_cap[g] -= 1
+        house_used[inst.option_house[o]] += 1
+    # A house that can never reach persons_min is useless: close it (tightens the bound).
+    # So is a house with fewer distinct eligible youths than persons_min.
+    house_cap_total = np.bincount(inst.option_house, weights=inst.option_capacity, minlength=nh)
+    yh = np.unique(inst.pair_youth.astype(np.int64) * nh + inst.option_house[inst.pair_option])
+    candidates_per_house = np.bincount(yh % nh, minlength=nh)
+    dead = (house_cap_total < inst.house_pmin) | (candidates_per_house < inst.house_pmin)
+    opt_cap = np.where(dead[inst.option_house], 0, opt_cap)
+    # Houses of one option: persons_max caps the option arc. Houses of several options get a
+    # house node when they all lead to the same contingent and gemeente (a tree stays a tree).
+    n_opts = np.bincount(inst.option_house, minlength=nh)
+    pmax_left = np.maximum(inst.house_pmax - house_used, 0)
+    single = n_opts[inst.option_house] == 1
+    opt_cap = np.where(single, np.minimum(opt_cap, pmax_left[inst.option_house]), opt_cap)
+    gem_first = np.full(nh, -1, dtype=np.int64)
+    gem_first[inst.option_house] = inst.option_gemeente
+    same_gem = np.ones(nh, dtype=bool)
+    same_gem[inst.option_house[inst.option_gemeente != gem_first[inst.option_house]]] = False
+    node = (n_opts > 1) & (inst.house_contingent != -2) & same_gem
+    node_ix = np.full(nh, -1, dtype=np.int32)
+    node_ix[node] = np.arange(int(node.sum()), dtype=np.int32)
+    keep = ~fixed_youth[inst.pair_youth]
+    return (
+        FlowInput(
+            n_youths=inst.n_youths,
+            pair_youth=inst.pair_youth[keep],
+            pair_option=inst.pair_option[keep],
+            pair_value=inst.pair_value[keep],
+            option_capacity=np.maximum(opt_cap, 0),
+            option_house=node_ix[inst.option_house],
+            house_capacity=pmax_left[node],
+            house_contingent=inst.house_contingent[node].astype(np.int32),
+            house_gemeente=gem_first[node].astype(np.int32),
+            option_contingent=inst.option_contingent,
+            option_gemeente=inst.option_gemeente,
+            contingent_left=np.maximum(cont_left, 0),
+            contingent_gemeente=inst.contingent_gemeente,
+            gemeente_cap=np.where(gem_cap == NO_LIMIT, NO_LIMIT, np.maximum(gem_cap, 0)),
+        ),
+        keep,
+    )
+
+
+def assignment_of(inst: Instance, pair_used: npt.NDArray[np.bool_]) -> IntArray:
+    """youth -> option index (-1: unplaced) from a pair mask."""
+    assign = np.full(inst.n_youths, -1, dtype=np.int64)
+    used = np.nonzero(pair_used)[0]
+    assign[inst.pair_youth[used]] = inst.pair_option[used]
+    return assign
+
+
+def pairs_of_assignment(inst: Instance, assign: IntArray) -> npt.NDArray[np.bool_]:
+    """Pair mask of an assignment (every placement must be an eligible pair)."""
+    mask = np.zeros(inst.n_pairs, dtype=bool)
+    mask[assign[inst.pair_youth] == inst.pair_option] = True
+    return mask
+
+
+def solve(
+    round: Round,
+    time_limit_s: float = 30,
+    seed: int | None = None,
+    progress: Progress | None = None,
+    *,
+    full_limit: int = 40_000,
+    top_k: int = 3,
+    workers: int = 1,
+) -> Result:
+    """Propose an allocation for ``round``; see the module docstring for the phases.
+
+    ``seed`` (default ``round.seed``) drives the tie-break; the same round and seed give a
+    byte-identical ``Result.to_json()``. ``progress(phase, info)`` is called at every phase end
+    and, during CP-SAT, with objective / bound / gap as they improve. Rounds of at most
+    ``full_limit`` eligible pairs give CP-SAT every pair (optimality can be proven); larger rounds
+    give it each youth's flow and hint pairs, its ``top_k`` best pairs and every pair touching a
+    house rule. Raises ``ConflictingFixedPairs`` when the fixed pairs cannot all hold.
+    """
+    from matcher.eligibility import screen
+    from matcher.verifier import verify
+
+    t_start = time.perf_counter()
+    phase_seconds: dict[str, float] = {}
+    report: Progress = progress or (lambda phase, info: None)
+
+    def done(phase: str, t0: float, **info: Any) -> None:
+        phase_seconds[phase] = time.perf_counter() - t0
+        report(phase, {"seconds": phase_seconds[phase], **info})
+
+    rnd = canonical_round(round)
+    seed = rnd.seed if seed is None else seed
+
+    t0 = time.perf_counter()
+    screening = screen(rnd)
+    done("screen", t0, pairs=len(screening.youth_idx))
+
+    t0 = time.perf_counter()
+    values = pair_values(rnd, screening, seed)
+    inst = build_instance(
+        rnd,
+        screening.youth_idx,
+        screening.option_idx,
+        values.value,
+        values.urgency,
+        screening.option_contingent,
+        values.housing_scale,
+    )
+    check_fixed_pairs(inst)
+    done("score", t0)
+
+    t0 = time.perf_counter()
+    fin, keep = flow_input(inst)
+    flow = solve_flow(fin)
+    flow_used = np.zeros(inst.n_pairs, dtype=bool)
+    flow_used[np.nonzero(keep)[0][flow.pair_used]] = True
+    flow_used[inst.fixed_pair_idx] = True
+    flow_bound = int(inst.pair_value[flow_used].sum())
+    bound = flow_bound
+    done("flow", t0, objective=flow_bound, bound=flow_bound)
+
+    t0 = time.perf_counter()
+    assign = assignment_of(inst, flow_used)
+    bad_houses, bad_groups = side_violations(inst, assign)
+    method = "flow"
+    n_candidates = 0
+    best_used = flow_used
+    if bad_houses or bad_groups:
+        repaired = repair(inst, assign)
+        refilled = greedy_fill(inst, repaired)
+        if side_violations(inst, refilled) != (set(), set()):
+            refilled = repaired
+        hint_used = pairs_of_assignment(inst, refilled)
+        best_used, method = hint_used, "repair"
+        hint_value = int(inst.pair_value[hint_used].sum())
+        report("repair", {"objective": hint_value, "bound": bound, "gap": _gap(hint_value, bound)})
+        cands = candidate_pairs(inst, [flow_used, hint_used], top_k=top_k, full_limit=full_limit)
+        n_candidates = len(cands.pairs)
+        remaining = time_limit_s - (time.perf_counter() - t_start)
+
+        def on_solution(objective: int, cp_bound: int) -> None:
+            b = min(bound, cp_bound) if cands.complete else bound
+            report("sides", {"objective": objective, "bound": b, "gap": _gap(objective, b)})
+
+        side = solve_sides(
+            inst, cands, hint_used, max(0.5, remaining * 0.8), on_solution, workers=workers
+        )
+        if side.status in ("OPTIMAL", "FEASIBLE") and side.value >= hint_value:
+            best_used, method = side.pair_used, "cp-sat"
+            if cands.complete and side.cpsat_bound is not None:
+                bound = min(bound, side.cpsat_bound)
+    objective = int(inst.pair_value[best_used].sum())
+    bound = max(bound, objective)
+    done("sides", t0, objective=objective, bound=bound, gap=_gap(objective, bound))
+
+    t0 = time.perf_counter()
+    status: Status = "optimal" if objective == bound else "feasible"
+    result = extract(
+        inst,
+        values,
+        screening,
+        best_used,
+        status=status,
+        objective=objective,
+        bound=bound,
+        seed=seed,
+        method=method,
+        flow_bound=flow_bound,
+        candidate_pairs=n_candidates,
+    )
+    done("extract", t0)
+
+    t0 = time.perf_counter()
+    violations = verify(rnd, result.assignment)
+    if violations:
+        raise SolverBug(
+            "verifier rejected the proposal: " + "; ".join(v.message for v in violations[:10])
+        )
+    done("verify", t0)
+    phase_seconds["total"] = time.perf_counter() - t_start
+    return dataclasses.replace(result, phase_seconds=dict(phase_seconds))
+
+
+def _gap(objective: int, bound: int) -> float:
+    return 0.0 if bound <= 0 else max(0.0, (bound - objective) / bound)
+
+
+def extract(
+    inst: Instance,
+    values: PairValues,
+    screening: Any,
+    pair_used: npt.NDArray[np.bool_],
+    *,
+    status: Status,
+    objective: int,
+    bound: int,
+    seed: int,
+    method: str,
+    flow_bound: int,
+    candidate_pairs: int,
+) -> Result:
+    """Turn a pair mask into a ``Result`` with scores, contingent use and unmatched reasons."""
+    rnd = inst.round
+    used = np.nonzero(pair_used)[0]
+    assignment: dict[str, str] = {}
+    scores: dict[str, PairResult] = {}
+    dist = np.asarray(screening.distance_m, dtype=np.float64)
+    net = np.asarray(screening.net_rent, dtype=np.float64)
+    toeslag = np.asarray(screening.toeslag, dtype=np.float64)
+    for p in used.tolist():
+        y, o = int(inst.pair_youth[p]), int(inst.pair_option[p])
+        yc, oc = inst.youth_codes[y], inst.option_codes[o]
+        assignment[yc] = oc
+        d = float(dist[p])
+        scores[yc] = PairResult(
+            option=oc,
+            value=int(inst.pair_value[p]),
+            urgency_weight=int(values.urgency[y]),
+            area_points=int(values.area[p]),
+            type_points=int(values.type[p]),
+            distance_points=int(values.distance[p]),
+            rent_points=int(values.rent[p]),
+            tie_break=int(values.tie[p]),
+            net_rent=float(net[p]),
+            toeslag=float(toeslag[p]),
+            distance_m=None if np.isnan(d) else d,
+        )
+    assign = assignment_of(inst, pair_used)
+
+    # Contingent use.
+    cont_used = np.zeros(len(rnd.contingents), dtype=np.int64)
+    oc_of = inst.option_contingent[assign[assign >= 0]]
+    np.add.at(cont_used, oc_of[oc_of >= 0], 1)
+    per_corp: dict[str, int] = {}
+    detail: dict[str, dict[str, Any]] = {}
+    for c, n in zip(rnd.contingents, cont_used.tolist(), strict=True):
+        per_corp[c.corporation] = per_corp.get(c.corporation, 0) + n
+        detail[contingent_key(c)] = {"corporation": c.corporation, "used": n, "left": c.left}
+
+    unmatched = unmatched_reasons(inst, assign, status)
+    return Result(
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=_gap(objective, bound),
+        assignment=dict(sorted(assignment.items())),
+        scores=scores,
+        unmatched=unmatched,
+        contingent_use=per_corp,
+        contingent_use_detail=detail,
+        seed=seed,
+        youths=inst.n_youths,
+        options=inst.n_options,
+        pairs=inst.n_pairs,
+        method=method,
+        flow_bound=flow_bound,
+        candidate_pairs=candidate_pairs,
+    )
+
+
+def unmatched_reasons(inst: Instance, assign: IntArray, status: Status) -> dict[str, Unmatched]:
+    """A reason for every youth without a place (see matcher.result for the codes).
+
+    With eligible options, each option is classified by what blocks it in this allocation: full
+    (taken by others), its contingent or gemeente cap used up, or house composition rules
+    (persons per house, conflicts, age gap, companions). The most common blocker is the reason;
+    ``outcompeted`` counts how many eligible options went to youths with a higher urgency weight.
+    """
+    from matcher.eligibility import failure_counts
+
+    rnd = inst.round
+    placed = assign >= 0
+    opt_used = np.bincount(assign[placed], minlength=inst.n_options)
+    cont_used = np.bincount(
+        inst.option_contingent[assign[placed]][inst.option_contingent[assign[placed]] >= 0],
+        minlength=len(inst.contingent_left),
+    )
+    gem_used = np.bincount(inst.option_gemeente[assign[placed]], minlength=len(inst.gemeente_cap))
+    # Highest urgency weight among the residents of each option.
+    top_weight = np.zeros(inst.n_options, dtype=np.int64)
+    np.maximum.at(top_weight, assign[placed], inst.youth_weight[placed])
+    n_eligible = np.diff(inst.youth_pairs_start)
+    out: dict[str, Unmatched] = {}
+    for y in np.nonzero(~placed)[0].tolist():
+        code = inst.youth_codes[y]
+        if n_eligible[y] == 0:
+            counts = failure_counts(rnd, code)
+            figures = {k: int(v) for k, v in counts.items()}
+            failing = ", ".join(f"{k} {v}" for k, v in sorted(figures.items()) if k != "eligible")
+            out[code] = Unmatched(
+                code,
+                NO_ELIGIBLE_OPTION,
+                f"Geen enkele woning voldoet aan de regels (afgewezen per regel: {failing}).",
+                figures,
+            )
+            continue
+        r = inst.pairs_of(y)
+        opts = inst.pair_option[r.start : r.stop]
+        full = opt_used[opts] >= inst.option_capacity[opts]
+        higher = full & (top_weight[opts] > inst.youth_weight[y])
+        oc = inst.option_contingent[opts]
+        cont_out = (
+            ~full
+            & (oc >= 0)
+            & (cont_used[np.maximum(oc, 0)] >= inst.contingent_left[np.maximum(oc, 0)])
+        )
+        og = inst.option_gemeente[opts]
+        gem_out = (
+            ~full
+            & ~cont_out
+            & (inst.gemeente_cap[og] != NO_LIMIT)
+            & (gem_used[og] >= inst.gemeente_cap[og])
+        )
+        house = ~full & ~cont_out & ~gem_out
+        figures = {
+            "eligible": len(opts),
+            "options_full": int(full.sum()),
+            "options_to_higher_urgency": int(higher.sum()),
+            "contingent_exhausted": int(cont_out.sum()),
+            "gemeente_cap_reached": int(gem_out.sum()),
+            "house_composition": int(house.sum()),
+        }
+        n_full, n_cont, n_house = (
+            int(full.sum()),
+            int(cont_out.sum() + gem_out.sum()),
+            int(house.sum()),
+        )
+        if n_full >= max(n_cont, n_house) and n_full > 0:
+            reason = OUTCOMPETED
+            msg = (
+                f"{n_full} van de {len(opts)} passende woningen zijn vergeven aan anderen; "
+                f"{int(higher.sum())} daarvan aan jongeren met een hogere urgentie."
+            )
+        elif n_cont >= n_house and n_cont > 0:
+            reason = CONTINGENT_EXHAUSTED
+            msg = (
+                f"Bij {n_cont} van de {len(opts)} passende woningen is het contingent of het "
+                "gemeenteplafond op."
+            )
+        elif status == "optimal" or n_house > 0:
+            reason = HOUSE_COMPOSITION
+            msg = (
+                f"Bij {n_house} van de {len(opts)} passende woningen past de jongere niet in de "
+                "samenstelling van het huis (aantal personen, conflicten, leeftijdsverschil of "
+                "samen aangemelde jongeren)."
+            )
+        else:
+            reason = NOT_SELECTED
+            msg = "Niet gekozen: het voorstel is niet bewezen optimaal."
+        if status != "optimal" and reason == HOUSE_COMPOSITION and n_house == 0:
+            reason = NOT_SELECTED
+        out[code] = Unmatched(code, reason, msg, figures)
+    return out
