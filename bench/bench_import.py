@@ -1,6 +1,6 @@
 """Benchmark: importing 20,000 options and 20,000 youths (SQLite or PostgreSQL).
 
-Run:  .venv/bin/python bench/bench_import.py [--url URL] [--n 20000]
+Run:  .venv/bin/python -m bench.bench_import [--url URL] [--n 20000] [--source grid]
 
 The URL must point to an empty database (it is migrated here); without --url a temporary SQLite
 file is used. The synthetic region is a grid of 11 gemeenten × 8 wijken × 12 buurten. Printed
@@ -116,14 +116,14 @@ def write_region(folder: Path, n: int, seed: int = 1) -> None:
     (folder / "youths.csv").write_text("\n".join(lines) + "\n")
 
 
-def _fixture_region(folder: Path, n: int) -> bool:
+def _fixture_region(folder: Path, n: int, scale: str) -> bool:
     """Write the demo generator's region of ``n`` × ``n`` when that generator exists."""
     try:
         from fixtures.generate import generate_region
         from fixtures.generate import write_region as write_fixture_region
     except ImportError:
         return False
-    write_fixture_region(generate_region(n, n, seed=20261201, scale="regional"), folder)
+    write_fixture_region(generate_region(n, n, seed=20261201, scale=scale), folder)
     return True
 
 
@@ -137,6 +137,7 @@ def main() -> None:
         default="auto",
         help="fixtures.generate when available (auto), or the built-in grid region",
     )
+    parser.add_argument("--scale", choices=["regional", "national"], default="national")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="stek-bench-"))
     url = args.url or f"sqlite:///{folder / 'bench.db'}"
@@ -144,9 +145,9 @@ def main() -> None:
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     today: date | None = TODAY
-    if args.source != "grid" and _fixture_region(folder, args.n):
+    if args.source != "grid" and _fixture_region(folder, args.n, args.scale):
         today = None  # the generator's ages are meant for the real today
-        source = "fixtures.generate"
+        source = f"fixtures.generate ({args.scale})"
     elif args.source == "fixtures":
         raise SystemExit("fixtures.generate is not available")
     else:
