@@ -118,3 +118,29 @@ def test_wgs84_export_reimports_within_a_millimetre(
 def test_unknown_export_kind(session_factory: Factory, tmp_path: Path) -> None:
     with session_factory() as session, pytest.raises(ValueError, match="onbekende soort"):
         export_csv(session, "castles", tmp_path / "x.csv")
+
+
+DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
+DEMO_ORDER = (
+    ("areas", "gemeenten.geojson"),
+    ("areas", "wijken.geojson"),
+    ("areas", "buurten.geojson"),
+    ("organisations", "organisations.csv"),
+    ("users", "users.csv"),
+    ("types", "housing_types.csv"),
+    ("options", "options.csv"),
+    ("youths", "youths.csv"),
+    ("contingents", "contingents.csv"),
+)
+
+
+@pytest.mark.skipif(not (DEMO / "youths.csv").exists(), reason="no committed demo region")
+def test_demo_region_round_trip(session_factory: Factory, tmp_path: Path) -> None:
+    with unit_of_work(session_factory) as session:
+        for kind, name in DEMO_ORDER:
+            extra = {"today": TODAY} if kind == "youths" else {}
+            import_file(session, kind, DEMO / name, **extra)
+    first = _export_all(session_factory, tmp_path / "first")
+    _empty(session_factory)
+    _import_all(session_factory, tmp_path / "first")
+    assert _export_all(session_factory, tmp_path / "second") == first
