@@ -738,8 +738,9 @@ def _candidates(arr: _Arrays, ok_yt: BoolArray, option_ok: BoolArray) -> Iterato
 ]:  # fmt: skip
     """Candidate (youth, option) chunks: a superset of the eligible pairs, each pair once.
 
-    Youths with a search radius take the options an STRtree finds within the radius of one of
-    their anchors; the others take every option of each type that passes the type-level rules.
+    Youths with a search radius take the options within the radius of one of their anchors
+    (grid scan, ``_radius_candidates``); the others take every option of each type that passes
+    the type-level rules.
     """
     limited = ~np.isnan(arr.max_dist)
     # Options by type, only those that pass the option-level rules for everybody.
@@ -755,47 +756,93 @@ def _candidates(arr: _Arrays, ok_yt: BoolArray, option_ok: BoolArray) -> Iterato
             chunk = ys[s : s + step]
             yield np.repeat(chunk, len(opts)), np.tile(opts, len(chunk))
 
-    # Youths with a radius: bulk dwithin query of all their anchors against the option points.
+    # Youths with a radius: a uniform grid over the option points; each anchor scans the rows of
+    # cells its radius square covers (one sorted range per row), then the exact radius check.
     lim_y = np.flatnonzero(limited)
     if not len(lim_y):
         return
-    type_wanted: BoolArray = np.asarray(
-        ok_yt[lim_y].any(axis=0)
-    )  # types some limited youth may live in
-    tree_opts = np.flatnonzero(option_ok & type_wanted[arr.otype])
-    if not len(tree_opts):
+    # Types some limited youth may live in.
+    type_wanted: BoolArray = np.asarray(ok_yt[lim_y].any(axis=0))
+    grid_opts = np.flatnonzero(option_ok & type_wanted[arr.otype])
+    if not len(grid_opts):
         return
-    tree = shapely.STRtree(np.asarray(shapely.points(arr.ox[tree_opts], arr.oy[tree_opts])))
-    anchor_y = np.repeat(lim_y, arr.ax.shape[1])
+    yield from _radius_candidates(arr, ok_yt, lim_y, grid_opts)
+
+
+def _radius_candidates(
+    arr: _Arrays, ok_yt: BoolArray, lim_y: IntArray, grid_opts: IntArray
+) -> Iterator[tuple[IntArray, IntArray]]:
+    """Pairs of radius-limited youths and the options within their radius of some anchor.
+
+    Exact: a pair is produced once, by the first anchor (in the youth's order) within the
+    radius, using the distance formula of ``rule_distance``. No Python loop over youths.
+    """
+    n_slots = arr.ax.shape[1]
+    anchor_y = np.repeat(lim_y, n_slots)
+    anchor_slot = np.tile(np.arange(n_slots, dtype=np.int64), len(lim_y))
     anchor_x = arr.ax[lim_y].ravel()
     anchor_yy = arr.ay[lim_y].ravel()
     has = ~np.isnan(anchor_x)
-    anchor_y, anchor_x, anchor_yy = anchor_y[has], anchor_x[has], anchor_yy[has]
-    # A margin so the tree's own distance arithmetic never drops a boundary pair; the exact
-    # check against the radius happens in ``screen`` with the scalar rule's formula.
-    radius = arr.max_dist[anchor_y] * (1 + 1e-9) + 1e-3
-    # Chunk the anchors so a query returns about CHUNK_PAIRS pairs (estimated from the mean
-    # option density), cutting only between youths so each youth's pairs are deduplicated in
-    # one chunk.
-    density = len(tree_opts) / _bbox_area(arr.ox[tree_opts], arr.oy[tree_opts])
-    cum = np.cumsum(np.pi * radius * radius * density)
-    n_chunks = int(cum[-1] // CHUNK_PAIRS) + 1
-    targets = np.searchsorted(cum, np.arange(1, n_chunks) * CHUNK_PAIRS)
+    anchor_y, anchor_slot = anchor_y[has], anchor_slot[has]
+    anchor_x, anchor_yy = anchor_x[has], anchor_yy[has]
+    radius = arr.max_dist[anchor_y]
+
+    px, py = arr.ox[grid_opts], arr.oy[grid_opts]
+    # Cells of a quarter of the median radius: the scanned square is ~1.6x the circle's area.
+    cell = max(float(np.median(radius)) / 4.0, 1.0)
+    minx, miny = float(px.min()), float(py.min())
+    ncx = int((float(px.max()) - minx) // cell) + 1
+    ncy = int((float(py.max()) - miny) // cell) + 1
+    cell_id = ((py - miny) // cell).astype(np.int64) * ncx + ((px - minx) // cell).astype(np.int64)
+    order = np.argsort(cell_id, kind="stable")
+    sorted_ids = cell_id[order]
+    sorted_opts = grid_opts[order]
+
+    # Scan window per anchor, widened by a metre so rounding never loses a boundary point.
+    reach = radius + 1.0
+    cx0 = np.clip(((anchor_x - reach - minx) // cell).astype(np.int64), 0, ncx - 1)
+    cx1 = np.clip(((anchor_x + reach - minx) // cell).astype(np.int64), 0, ncx - 1)
+    cy0 = ((anchor_yy - reach - miny) // cell).astype(np.int64).clip(0, ncy - 1)
+    cy1 = ((anchor_yy + reach - miny) // cell).astype(np.int64).clip(0, ncy - 1)
+    inside = (anchor_x + reach >= minx) & (anchor_x - reach <= minx + ncx * cell)
+    inside &= (anchor_yy + reach >= miny) & (anchor_yy - reach <= miny + ncy * cell)
+    n_rows = np.where(inside, cy1 - cy0 + 1, 0)
+    row_anchor = np.repeat(np.arange(len(anchor_y)), n_rows)
+    row_start = np.cumsum(n_rows) - n_rows
+    row = cy0[row_anchor] + (np.arange(len(row_anchor)) - row_start[row_anchor])
+    lo = np.searchsorted(sorted_ids, row * ncx + cx0[row_anchor], side="left")
+    hi = np.searchsorted(sorted_ids, row * ncx + cx1[row_anchor], side="right")
+    length = hi - lo
+
+    # Chunks of about CHUNK_PAIRS scanned points, cut between youths.
+    per_anchor = np.bincount(row_anchor, weights=length, minlength=len(anchor_y))
+    cum = np.cumsum(per_anchor)
+    targets = np.searchsorted(cum, np.arange(1, int(cum[-1] // CHUNK_PAIRS) + 1) * CHUNK_PAIRS)
     firsts = np.flatnonzero(np.r_[True, anchor_y[1:] != anchor_y[:-1]])
     snapped = firsts[np.searchsorted(firsts, targets, side="right") - 1]
     cuts = np.unique(np.r_[0, snapped, len(anchor_y)])
-    for s, e in itertools.pairwise(cuts):
-        pts = shapely.points(anchor_x[s:e], anchor_yy[s:e])
-        a_i, o_i = tree.query(pts, predicate="dwithin", distance=radius[s:e])
-        yi = anchor_y[s:e][a_i]
-        oi = tree_opts[o_i]
+    row_cuts = np.searchsorted(row_anchor, cuts, side="left")
+    for r0, r1 in itertools.pairwise(row_cuts):
+        ln = length[r0:r1]
+        total = int(ln.sum())
+        if not total:
+            continue
+        a = np.repeat(row_anchor[r0:r1], ln)
+        pos = np.repeat(lo[r0:r1] - (np.cumsum(ln) - ln), ln) + np.arange(total)
+        oi = sorted_opts[pos]
+        yi = anchor_y[a]
         keep = ok_yt[yi, arr.otype[oi]]
-        key = np.unique(yi[keep] * arr.n_options + oi[keep])  # one pair per nearby anchor set
-        yield key // arr.n_options, key % arr.n_options
-
-
-def _bbox_area(x: FloatArray, y: FloatArray) -> float:
-    return float((np.ptp(x) + 1.0) * (np.ptp(y) + 1.0))
+        a, yi, oi = a[keep], yi[keep], oi[keep]
+        # The first anchor slot within the radius produces the pair; the others drop it.
+        first = np.full(len(yi), -1, dtype=np.int64)
+        md = arr.max_dist[yi]
+        qx, qy = arr.ox[oi], arr.oy[oi]
+        for k in range(n_slots - 1, -1, -1):
+            dx = qx - arr.ax[yi, k]
+            dy = qy - arr.ay[yi, k]
+            first = np.where(np.sqrt(dx * dx + dy * dy) <= md, k, first)
+        keep = first == anchor_slot[a]
+        yield yi[keep], oi[keep]
 
 
 def screen(round: Round) -> Screening:

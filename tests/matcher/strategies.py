@@ -196,8 +196,8 @@ def _rent_values(policy: Policy) -> st.SearchStrategy[float]:
     ]
     return st.one_of(
         st.sampled_from(boundaries),
-        st.sampled_from([0.0, 300.0, 450.0, 520.0, 612.0, 750.0, 950.0]),
-        st.integers(150, 1000).map(float),
+        st.sampled_from([0.0, 250.0, 300.0, 450.0, 520.0, 612.0, 950.0]),
+        st.integers(150, 700).map(float),
     )
 
 
@@ -270,7 +270,12 @@ def rounds(
         house = None
         if shared and t.persons_max > 1 and draw(st.booleans()):
             house = draw(st.sampled_from(houses))
-        capacity = draw(st.integers(0, min(2, t.persons_max)) if not shared else st.integers(0, 2))
+        # Half the options are plain (available, a place, modest rent) so rounds have eligible
+        # pairs; the others probe the boundaries.
+        easy = draw(st.booleans())
+        capacity = min(draw(st.sampled_from([1, 2] if easy else [1, 2, 0])), t.persons_max)
+        rent = draw(st.sampled_from([250.0, 300.0, 350.0]) if easy else _rent_values(policy))
+        days = draw(st.just(0) if easy else st.sampled_from([0, -30, 1]))
         options.append(
             Option(
                 code=f"O-{k:03d}",
@@ -281,11 +286,11 @@ def rounds(
                 buurt_code=bu,
                 x=x,
                 y=y,
-                kale_huur=draw(_rent_values(policy)),
+                kale_huur=rent,
                 servicekosten=draw(st.sampled_from([0.0, 0.0, 15.0, 45.5, 80.0])),
                 capacity=capacity,
                 shared_house_id=house,
-                available_from=move_in + timedelta(days=draw(st.sampled_from([-30, 0, 0, 1]))),
+                available_from=move_in + timedelta(days=days),
             )
         )
     # A shared house lies at one address in one area: align members with the first one.
@@ -310,11 +315,20 @@ def rounds(
     )
     youths: list[Youth] = []
     for code in codes:
-        age = draw(st.integers(15, 28))
+        # Half the youths are plain (19-23, light support, good income, every type, no limits)
+        # so rounds have eligible pairs; the others probe the boundaries.
+        easy = draw(st.booleans())
+        age = draw(st.integers(19, 23) if easy else st.integers(15, 28))
         # Birthdays close to the move-in day (on it, just before, just after).
-        offset = draw(st.sampled_from([0, 0, -1, 1, -120, 150]))
+        offset = draw(st.sampled_from([-120, 0, -1, 1, 150]))
         birth = date(move_in.year - age, move_in.month, move_in.day) + timedelta(days=offset)
-        accepted = draw(st.lists(st.sampled_from(type_codes), min_size=1, max_size=4, unique=True))
+        accepted = draw(
+            st.permutations(type_codes)
+            if easy
+            else st.lists(
+                st.sampled_from(type_codes), min_size=1, max_size=len(type_codes), unique=True
+            )
+        )
         anchors = tuple(
             Anchor(label=f"a{i}", x=p[0], y=p[1])
             for i, p in enumerate(draw(st.lists(_point(), max_size=2)))
@@ -331,21 +345,25 @@ def rounds(
                 birth_date=birth,
                 gemeente_code=draw(st.sampled_from(GEMEENTEN)),
                 income=draw(
-                    st.one_of(
-                        st.sampled_from([0.0, 330.0, 1050.0, 1345.0]),
-                        st.integers(0, 2500).map(float),
+                    st.integers(1500, 3000).map(float)
+                    if easy
+                    else st.one_of(
+                        st.sampled_from([0.0, 330.0, 1050.0, 1345.0, 2500.0]),
+                        st.integers(0, 3000).map(float),
                     )
                 ),
-                support_need=draw(st.integers(0, 3)),
+                support_need=draw(st.just(1) if easy else st.integers(0, 3)),
                 accepted_types=tuple(accepted),
                 preferred_areas=tuple(
                     draw(st.lists(st.sampled_from(all_areas), max_size=2, unique=True))
                 ),
                 anchors=anchors,
                 no_go_codes=tuple(
-                    draw(st.lists(st.sampled_from(all_areas), max_size=2, unique=True))
+                    draw(
+                        st.lists(st.sampled_from(all_areas), max_size=0 if easy else 2, unique=True)
+                    )
                 ),
-                no_go_polygons=tuple(draw(st.lists(_polygon(), max_size=2))),
+                no_go_polygons=tuple(draw(st.lists(_polygon(), max_size=0 if easy else 2))),
                 urgency=draw(st.integers(1, 5)),
                 care_end_date=draw(
                     st.one_of(
@@ -358,10 +376,12 @@ def rounds(
                 companions=companions,
                 conflicts=conflicts,
                 max_rent=draw(
-                    st.one_of(st.none(), st.sampled_from([400.0, 470.0, 600.0]), st.just(None))
+                    st.none() if easy else st.one_of(st.none(), st.sampled_from([400.0, 470.0]))
                 ),
                 household_size=draw(st.sampled_from([1, 1, 1, 2, 3])),
-                max_distance_m=draw(st.sampled_from([None, None, 150.0, 300.0, 1000.0])),
+                max_distance_m=draw(
+                    st.sampled_from([None, 1000.0] if easy else [None, 150.0, 300.0, 1000.0])
+                ),
             )
         )
     # Companions are symmetric (the importer makes them so).
