@@ -365,10 +365,16 @@ def repair(inst: Instance, assign: IntArray) -> IntArray:
     for a, b in inst.conflicts:
         conflict_of.setdefault(a, set()).add(b)
         conflict_of.setdefault(b, set()).add(a)
-    for _ in range(4 * inst.n_youths + 4):
+    before = None
+    while True:
         bad_houses, bad_groups = side_violations(inst, assign)
         if not bad_houses and not bad_groups:
             return assign
+        if before is not None and np.array_equal(before, assign):
+            # Only fixed placements are left in broken houses: the caller must let CP-SAT
+            # decide (it may prove the fixed pairs conflict).
+            return assign
+        before = assign.copy()
         for gi in sorted(bad_groups):
             for m in inst.companion_groups[gi]:
                 if m not in fixed_youth:
@@ -399,7 +405,6 @@ def repair(inst: Instance, assign: IntArray) -> IntArray:
             drop = offenders[0] if offenders else (free[0] if free else None)
             if drop is not None:
                 assign[drop] = -1
-    raise RuntimeError("repair did not converge")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -513,9 +518,14 @@ def add_shared_houses(sm: SideModel) -> None:
         pmin, pmax = int(sm.inst.house_pmin[h]), int(sm.inst.house_pmax[h])
         total = cp_model.LinearExpr.sum([sm.x[k] for k in ks])
         if pmin > 1:
+            # x <= open per placement (not only the sum): the LP relaxation then needs
+            # persons_min units of residents for any one of them, which is what makes the
+            # bound of a Friends house (2-3 persons) close to the integer optimum.
             used = sm.model.new_bool_var(f"open_{h}")
-            sm.model.add(total >= pmin).only_enforce_if(used)
+            sm.model.add(total >= pmin * used)
             sm.model.add(total <= min(pmax, len(ks)) * used)
+            for k in ks:
+                sm.model.add(sm.x[k] <= used)
         elif len(ks) > pmax:
             sm.model.add(total <= pmax)
 
@@ -538,19 +548,27 @@ def add_conflicts(sm: SideModel) -> None:
 
 
 def add_age_gap(sm: SideModel) -> None:
-    """Housemates' ages (whole years on move-in) differ at most the type's max_age_gap."""
+    """Housemates' ages (whole years on move-in) differ at most the type's max_age_gap.
+
+    Per house one boolean per candidate age ("someone of age t lives here"): a placement implies
+    its age boolean, and two ages further apart than the gap exclude each other. Binary clauses
+    only, which CP-SAT presolves far better than enforced linear bounds on a minimum age.
+    """
     inst = sm.inst
     for h, ks in sm.by_house.items():
         gap = int(inst.house_gap[h])
-        if gap == NO_LIMIT:
+        if gap == NO_LIMIT or len(ks) < 2:
             continue
         ages = inst.youth_age[inst.pair_youth[sm.pairs[ks]]]
-        if len(ks) < 2 or int(ages.max() - ages.min()) <= gap:
+        if int(ages.max() - ages.min()) <= gap:
             continue
-        low = sm.model.new_int_var(int(ages.min()), int(ages.max()), f"age_low_{h}")
-        for k, age in zip(ks, ages, strict=True):
-            sm.model.add(low <= int(age)).only_enforce_if(sm.x[k])
-            sm.model.add(low >= int(age) - gap).only_enforce_if(sm.x[k])
+        lits = {int(t): sm.model.new_bool_var(f"age_{h}_{int(t)}") for t in np.unique(ages)}
+        for k, age in zip(ks, ages.tolist(), strict=True):
+            sm.model.add_implication(sm.x[k], lits[age])
+        for t, lt in lits.items():
+            for t2, lt2 in lits.items():
+                if t2 > t + gap:
+                    sm.model.add_bool_or([lt.Not(), lt2.Not()])
 
 
 def add_companions(sm: SideModel) -> None:

@@ -230,9 +230,12 @@ def solve(
         refilled = greedy_fill(inst, repaired)
         if side_violations(inst, refilled) != (set(), set()):
             refilled = repaired
+        hint_ok = side_violations(inst, refilled) == (set(), set())
         hint_used = pairs_of_assignment(inst, refilled)
-        best_used, method = hint_used, "repair"
-        hint_value = int(inst.pair_value[hint_used].sum())
+        # A hint that still breaks a rule (fixed pairs alone in a house) is no fallback.
+        best_used = hint_used if hint_ok else np.zeros(inst.n_pairs, dtype=bool)
+        method = "repair" if hint_ok else "none"
+        hint_value = int(inst.pair_value[hint_used].sum()) if hint_ok else -1
         report("repair", {"objective": hint_value, "bound": bound, "gap": _gap(hint_value, bound)})
         cands = candidate_pairs(inst, [flow_used, hint_used], top_k=top_k, full_limit=full_limit)
         n_candidates = len(cands.pairs)
@@ -255,6 +258,9 @@ def solve(
 
     t0 = time.perf_counter()
     status: Status = "optimal" if objective == bound else "feasible"
+    if method == "none":
+        # No allocation keeping the fixed pairs was found in time (none proven impossible).
+        status = "infeasible"
     result = extract(
         inst,
         values,
@@ -271,7 +277,7 @@ def solve(
     done("extract", t0)
 
     t0 = time.perf_counter()
-    violations = verify(rnd, result.assignment)
+    violations = verify(rnd, result.assignment) if status != "infeasible" else []
     if violations:
         raise SolverBug(
             "verifier rejected the proposal: " + "; ".join(v.message for v in violations[:10])
@@ -363,8 +369,10 @@ def unmatched_reasons(inst: Instance, assign: IntArray, status: Status) -> dict[
 
     With eligible options, each option is classified by what blocks it in this allocation: full
     (taken by others), its contingent or gemeente cap used up, or house composition rules
-    (persons per house, conflicts, age gap, companions). The most common blocker is the reason;
-    ``outcompeted`` counts how many eligible options went to youths with a higher urgency weight.
+    (persons per house, conflicts, age gap, companions). ``outcompeted`` when every eligible
+    option is full (figures: how many went to youths with a higher urgency weight), else
+    ``contingent_exhausted`` when a free option is blocked by its contingent or gemeente cap,
+    else ``house_composition`` (``not_selected`` only when the result is not proven optimal).
     """
     from matcher.eligibility import failure_counts
 
@@ -399,10 +407,12 @@ def unmatched_reasons(inst: Instance, assign: IntArray, status: Status) -> dict[
         full = opt_used[opts] >= inst.option_capacity[opts]
         higher = full & (top_weight[opts] > inst.youth_weight[y])
         oc = inst.option_contingent[opts]
+        # Options without a contingent index a padding slot that is never exhausted.
+        oc_safe = np.where(oc >= 0, oc, len(inst.contingent_left))
         cont_out = (
             ~full
             & (oc >= 0)
-            & (cont_used[np.maximum(oc, 0)] >= inst.contingent_left[np.maximum(oc, 0)])
+            & (np.append(cont_used, 0)[oc_safe] >= np.append(inst.contingent_left, 1)[oc_safe])
         )
         og = inst.option_gemeente[opts]
         gem_out = (
@@ -425,13 +435,13 @@ def unmatched_reasons(inst: Instance, assign: IntArray, status: Status) -> dict[
             int(cont_out.sum() + gem_out.sum()),
             int(house.sum()),
         )
-        if n_full >= max(n_cont, n_house) and n_full > 0:
+        if n_full == len(opts):
             reason = OUTCOMPETED
             msg = (
                 f"{n_full} van de {len(opts)} passende woningen zijn vergeven aan anderen; "
                 f"{int(higher.sum())} daarvan aan jongeren met een hogere urgentie."
             )
-        elif n_cont >= n_house and n_cont > 0:
+        elif n_cont > 0:
             reason = CONTINGENT_EXHAUSTED
             msg = (
                 f"Bij {n_cont} van de {len(opts)} passende woningen is het contingent of het "
