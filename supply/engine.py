@@ -1,0 +1,420 @@
+"""The monthly stock-flow recipe, vectorised over runs and groups.
+
+Internal layout (chosen so every reduction runs over an outer axis, which NumPy does with
+contiguous block adds): group arrays are ``(C, T, R, G)``, gemeente x type arrays ``(T, R, G)``,
+contingent pools ``(C, P, R, G)`` with ``P = 1`` (one pool per corporation x gemeente, shared by
+the types) or ``P = T`` (per-type shares). The only Python loop is over months; each month runs
+the steps below in order, one small function per step so "where is the contingent enforced?" has
+one answer (``allocate_placements`` and ``allow_moving_on``).
+
+1. ``reset_contingent``   January: the year's contingent replaces what was left (unused is lost)
+2. ``draw_inflow``        new care leavers per gemeente x type join the waiting list
+3. ``open_pipeline``      pipeline projects that open this month add places
+4. ``due_move_outs``      stays that end this month (length-of-stay cohort convolution)
+5. ``allow_moving_on``    leavers who need a regular dwelling take contingent or stay (blocked)
+6. ``allocate_placements`` waiting people get free places, limited by contingent
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from supply.model import FloatArray, IntArray, SupplyInputError, SupplyInputs, month_index
+
+InflowMode = Literal["poisson", "negbin", "deterministic"]
+
+# Inverse-CDF tables stop where the remaining tail mass is below this; a draw beyond it would
+# need a uniform closer to 1 than 1e-12, which a float64 generator practically never produces.
+TAIL = 1e-12
+MAX_TABLE = 4096
+EPS = 1e-9  # guards floor() against float error in proportional splits (see split_proportional)
+
+I32 = NDArray[np.int32]
+
+
+# -- integer helpers ----------------------------------------------------------------------------
+def prefix_sum(a: NDArray[np.int32], axis: int) -> NDArray[np.int32]:
+    """Inclusive prefix sum along ``axis`` by doubling (log2 n vectorised adds).
+
+    ``np.cumsum`` over a short axis is an order of magnitude slower than plain adds here; the
+    doubling scheme is the same result with ceil(log2 n) whole-array additions.
+    """
+    out = np.array(a, dtype=np.int32, copy=True)
+    view = np.moveaxis(out, axis, 0)
+    n = view.shape[0]
+    k = 1
+    while k < n:
+        view[k:] += view[:-k]  # NumPy buffers overlapping operands: uses the previous step
+        k *= 2
+    return out
+
+
+def split_proportional(total: I32, weights: I32, axis: int) -> I32:
+    """Split integer ``total`` over ``axis`` in proportion to ``weights`` (whole people).
+
+    Cumulative rounding: share k gets floor(total * W_k / W) - floor(total * W_{k-1} / W) with
+    ``W_k`` the prefix sum of the weights. Shares are integers, sum exactly to ``total`` and never
+    exceed their weight when ``total <= W``. ``total`` has ``axis`` removed (broadcast back).
+    """
+    prefix = prefix_sum(weights, axis)
+    whole = np.take(prefix, [-1], axis=axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(whole > 0, np.expand_dims(total, axis) / whole, 0.0)
+    cum = np.floor(prefix * ratio + EPS).astype(np.int32)
+    return np.diff(cum, axis=axis, prepend=0).astype(np.int32)
+
+
+# -- inflow sampling ----------------------------------------------------------------------------
+def count_cdf_table(
+    mean: FloatArray, mode: InflowMode, dispersion: float | None
+) -> tuple[FloatArray, int]:
+    """P(X <= k) for k = 0..K-1 per cell, for Poisson or negative binomial counts.
+
+    The negative binomial has mean ``mean`` and size ``dispersion`` (variance
+    mean + mean^2 / dispersion). Returns the table (K, *mean.shape) and K.
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    if mode == "negbin":
+        if dispersion is None or dispersion <= 0:
+            raise SupplyInputError("dispersion: negatief-binomiaal vraagt een dispersie > 0")
+        r = float(dispersion)
+        p_succ = r / (r + mean)
+        pmf = p_succ**r
+        step = lambda k: (k + r) / (k + 1) * (mean / (r + mean))  # noqa: E731
+    else:
+        pmf = np.exp(-mean)
+        step = lambda k: mean / (k + 1)  # noqa: E731
+    rows = []
+    cdf = np.zeros_like(mean)
+    for k in range(MAX_TABLE):
+        cdf = cdf + pmf
+        rows.append(np.minimum(cdf, 1.0))
+        if np.all(1.0 - cdf < TAIL):
+            break
+        pmf = pmf * step(k)
+    else:
+        raise SupplyInputError("inflow: verwachte instroom te groot voor de steekproeftabel")
+    return np.stack(rows), len(rows)
+
+
+def cumulative_rounding(values: FloatArray, axis: int = 0) -> IntArray:
+    """Whole numbers whose running sum stays within 0.5 of the running sum of ``values``."""
+    cum = np.rint(np.cumsum(values, axis=axis)).astype(np.int64)
+    return np.diff(cum, axis=axis, prepend=0)
+
+
+# -- prepared (run-independent) arrays ----------------------------------------------------------
+@dataclass(frozen=True)
+class Prepared:
+    """Everything that does not depend on the run, in the internal layout."""
+
+    n_g: int
+    n_t: int
+    n_c: int
+    n_m: int
+    n_pool: int
+    mode: InflowMode
+    cdf: FloatArray | None  # (M, K, T, 1, G) or None in deterministic mode
+    kmax: IntArray  # (M,) table length actually needed per month
+    det_inflow: IntArray  # (M, T, 1, G)
+    capacity: IntArray  # (M, C, T, 1, G) base + scenario additions
+    initial_left: IntArray  # (M + 1, C, T, 1, G) current occupants still there
+    los: FloatArray  # (T, L)
+    pool_amount: IntArray  # (Y, C, P, 1, G)
+    pool_start: IntArray  # (C, P, 1, G) contingent left at the start
+    year_of: IntArray  # (M,) year index
+    january: NDArray[np.bool_]  # (M,)
+    uses: NDArray[np.bool_]  # (1, T, 1, 1)
+    moving: NDArray[np.bool_]  # (1, T, 1, 1)
+    moving_on_uses_contingent: bool
+    pipe_c: IntArray
+    pipe_t: IntArray
+    pipe_g: IntArray
+    pipe_start: IntArray
+    pipe_places: IntArray
+    pipe_delay_p: FloatArray
+    pipe_delay_cdf: FloatArray  # (P, D) cumulative slip distribution (slip = index + 1)
+
+
+def _group_layout(a: NDArray[np.int64]) -> NDArray[np.int64]:
+    """(..., G, T, C) -> (..., C, T, 1, G)."""
+    return np.expand_dims(np.swapaxes(a, -3, -1), -2)
+
+
+def share_contingent(amount: IntArray, share: FloatArray) -> IntArray:
+    """Split amounts (..., G, C) over types by ``share`` (G, T, C) -> (..., G, T, C), whole."""
+    raw = amount[..., :, None, :] * share
+    cum = np.rint(np.cumsum(raw, axis=-2)).astype(np.int64)
+    return np.diff(cum, axis=-2, prepend=0)
+
+
+def prepare(inputs: SupplyInputs, mode: InflowMode, dispersion: float | None) -> Prepared:
+    """Reshape validated inputs for the engine; draws nothing."""
+    n_g, n_t, n_c = inputs.shape
+    n_m = inputs.months
+    lam = np.moveaxis(inputs.inflow, 1, 2)[:, :, None, :]  # (M, T, 1, G)
+    det = cumulative_rounding(lam, axis=0)
+    if mode == "deterministic":
+        cdf, kmax = None, np.zeros(n_m, np.int64)
+    else:
+        table, _ = count_cdf_table(lam, mode, dispersion)  # (K, M, T, 1, G)
+        cdf = np.ascontiguousarray(np.moveaxis(table, 0, 1))
+        needed = (1.0 - cdf) >= TAIL  # rows still carrying tail mass
+        kmax = needed.reshape(n_m, cdf.shape[1], -1).any(axis=2).sum(axis=1) + 1
+        kmax = np.minimum(kmax, cdf.shape[1]).astype(np.int64)
+    capacity = _group_layout(inputs.capacity) + np.cumsum(
+        _group_layout(np.asarray(inputs.capacity_added)), axis=0
+    )
+    decay = (1.0 - inputs.turnover)[None] ** np.arange(n_m + 1)[:, None, None, None]
+    initial_left = np.rint(inputs.occupancy[None] * decay).astype(np.int64)
+    if inputs.contingent_share is None:
+        pools = inputs.contingent[:, :, None, :]  # (Y, G, 1, C)
+        start_pool = (inputs.contingent[0] - inputs.contingent_used)[:, None, :]
+    else:
+        pools = share_contingent(inputs.contingent, inputs.contingent_share)
+        start_pool = pools[0] - share_contingent(inputs.contingent_used, inputs.contingent_share)
+    pool_amount = _group_layout(pools)
+    pool_start = _group_layout(np.maximum(start_pool, 0))
+    months = inputs.month_dates()
+    year_of = np.array([d.year - inputs.start.year for d in months], np.int64)
+    january = np.array([d.month == 1 for d in months])
+    pipe = inputs.pipeline
+    max_slip = max((len(p.delay_pmf) for p in pipe), default=1)
+    delay_cdf = np.ones((len(pipe), max_slip))
+    for i, p in enumerate(pipe):
+        delay_cdf[i, : len(p.delay_pmf)] = np.cumsum(p.delay_pmf)
+    return Prepared(
+        n_g=n_g,
+        n_t=n_t,
+        n_c=n_c,
+        n_m=n_m,
+        n_pool=1 if inputs.contingent_share is None else n_t,
+        mode=mode,
+        cdf=cdf,
+        kmax=kmax,
+        det_inflow=det,
+        capacity=capacity,
+        initial_left=_group_layout(initial_left),
+        los=np.asarray(inputs.los, np.float64),
+        pool_amount=pool_amount,
+        pool_start=pool_start,
+        year_of=year_of,
+        january=january,
+        uses=inputs.uses_contingent.reshape(1, n_t, 1, 1),
+        moving=inputs.moving_on.reshape(1, n_t, 1, 1),
+        moving_on_uses_contingent=inputs.moving_on_uses_contingent,
+        pipe_c=np.array([inputs.corporations.index(p.corporation) for p in pipe], np.int64),
+        pipe_t=np.array([inputs.types.index(p.type_code) for p in pipe], np.int64),
+        pipe_g=np.array([inputs.gemeenten.index(p.gemeente) for p in pipe], np.int64),
+        pipe_start=np.array([month_index(inputs.start, p.start_month) for p in pipe], np.int64),
+        pipe_places=np.array([p.places for p in pipe], np.int64),
+        pipe_delay_p=np.array([p.delay_probability for p in pipe], np.float64),
+        pipe_delay_cdf=delay_cdf,
+    )
+
+
+# -- the monthly steps --------------------------------------------------------------------------
+def reset_contingent(prep: Prepared, m: int, left: I32) -> I32:
+    """In January the year's contingent replaces what was left: unused contingent is lost."""
+    if m > 0 and prep.january[m]:
+        left[...] = prep.pool_amount[prep.year_of[m]]
+    return left
+
+
+def draw_inflow(prep: Prepared, m: int, rng: np.random.Generator, runs: int) -> I32:
+    """New care leavers per gemeente x type (T, R, G) by inverse CDF on shared uniforms.
+
+    The uniforms do not depend on the expected counts, so two scenarios run with the same seed
+    see coupled inflows (a higher expectation never gives fewer arrivals in a run).
+    """
+    if prep.cdf is None:
+        return np.broadcast_to(prep.det_inflow[m], (prep.n_t, runs, prep.n_g)).astype(np.int32)
+    u = rng.random((prep.n_t, runs, prep.n_g))
+    count = np.zeros(u.shape, np.int32)
+    table = prep.cdf[m]
+    for k in range(int(prep.kmax[m])):  # loop over count values, not over groups or runs
+        count += u > table[k]
+    return count
+
+
+def draw_pipeline(prep: Prepared, rng: np.random.Generator, runs: int) -> IntArray:
+    """Opening month per project and run (P, R): start plus a slip when delayed."""
+    n_p = len(prep.pipe_places)
+    if n_p == 0:
+        return np.zeros((0, runs), np.int64)
+    u_delay = rng.random((n_p, runs))
+    u_slip = rng.random((n_p, runs))
+    delayed = u_delay < prep.pipe_delay_p[:, None]
+    slip = (u_slip[:, :, None] > prep.pipe_delay_cdf[:, None, :]).sum(axis=2) + 1
+    return prep.pipe_start[:, None] + np.where(delayed, slip, 0)
+
+
+def open_pipeline(prep: Prepared, m: int, opening: IntArray, extra: I32) -> I32:
+    """Add the places of projects that open in month ``m`` (projects open before month 0 count
+    from the start)."""
+    if opening.shape[0] == 0:
+        return extra
+    now = (opening == m) if m > 0 else (opening <= 0)
+    places = (now * prep.pipe_places[:, None]).astype(np.int32)
+    index = (prep.pipe_c, prep.pipe_t, slice(None), prep.pipe_g)
+    np.add.at(extra, index, places)  # type: ignore[arg-type]
+    return extra
+
+
+def due_move_outs(prep: Prepared, m: int, history: FloatArray, runs: int) -> FloatArray:
+    """Expected stays ending in month ``m`` per gemeente x type (T, R, G), from the placement
+    history: sum over d of los[t, d] * placements[m - d]."""
+    n_l = prep.los.shape[1]
+    lo = max(0, m - n_l + 1)
+    if m == 0:
+        return np.zeros((prep.n_t, runs, prep.n_g))
+    window = history[:, :, lo:m]  # (T, R*G, w) placements in months lo..m-1
+    weights = prep.los[:, np.arange(m - lo, 0, -1)]  # stay d = m - j for j in lo..m-1
+    due = np.matmul(window, weights[:, :, None])[:, :, 0]
+    return due.reshape(prep.n_t, runs, prep.n_g)
+
+
+def pool_sum(prep: Prepared, x: I32) -> I32:
+    """Group array (C, T, R, G) -> contingent pools (C, P, R, G)."""
+    if prep.n_pool == 1:
+        return x.sum(axis=1, keepdims=True, dtype=np.int32)
+    return x
+
+
+def allow_moving_on(prep: Prepared, ready: I32, left: I32) -> I32:
+    """How many of the people ready to move on get a regular dwelling (counted against the
+    contingent of the corporation whose place they leave); the rest stay, blocking the place.
+    A short pool is shared over the types in proportion to who is ready."""
+    if prep.n_pool == 1:
+        need = ready.sum(axis=1, keepdims=True, dtype=np.int32)
+        short = need > left
+        if not short.any():
+            return ready
+        rationed = split_proportional(np.minimum(need, left)[:, 0], ready, axis=1)
+        return np.where(short, rationed, ready).astype(np.int32)
+    return np.minimum(ready, left).astype(np.int32)
+
+
+def allocate_placements(prep: Prepared, demand: I32, free: I32, left: I32) -> I32:
+    """Placements per group (C, T, R, G) this month: where the contingent is enforced.
+
+    Demand of a gemeente x type is met by the free places of that gemeente x type across
+    corporations, each corporation offering at most its free places and, for types that use the
+    contingent, at most its contingent left. The demand met (min of demand and that offer) is
+    split over corporations in proportion to their offer. When types share one pool and together
+    ask more than is left, the pool is split over them in proportion to what they asked; what is
+    cut is not re-offered to another corporation in the same month.
+    """
+    offer = np.where(prep.uses, np.minimum(free, left), free).astype(np.int32)
+    met = np.minimum(demand, offer.sum(axis=0, dtype=np.int32))
+    placed = split_proportional(met, offer, axis=0)
+    if prep.n_pool == 1 and prep.n_t > 1:
+        counted = np.where(prep.uses, placed, 0).astype(np.int32)
+        need = counted.sum(axis=1, keepdims=True, dtype=np.int32)
+        short = need > left
+        if short.any():
+            rationed = split_proportional(np.minimum(need, left)[:, 0], counted, axis=1)
+            placed = np.where(short & prep.uses, rationed, placed).astype(np.int32)
+    return placed
+
+
+# -- one chunk of runs --------------------------------------------------------------------------
+@dataclass
+class ChunkSeries:
+    """Per-run monthly outputs of one chunk, natural granularity, internal layout.
+
+    group outputs (M, C, T, R, G); gemeente x type outputs (M, T, R, G); contingent (M, C, R, G).
+    """
+
+    occupancy: I32
+    placements: I32
+    move_outs: I32
+    waiting: I32
+    shortfall: I32
+    inflow: I32
+    contingent_used: I32
+    contingent_left: I32
+
+
+GROUP_OUTPUTS = ("occupancy", "placements", "move_outs")
+DEMAND_OUTPUTS = ("waiting", "shortfall", "inflow")
+CONTINGENT_OUTPUTS = ("contingent_used", "contingent_left")
+
+
+def simulate_chunk(
+    prep: Prepared,
+    waiting0: IntArray,
+    runs: int,
+    inflow_rng: np.random.Generator,
+    pipeline_rng: np.random.Generator,
+) -> ChunkSeries:
+    """Run ``runs`` projections side by side; the loop is over months only."""
+    n_c, n_t, n_g, n_m = prep.n_c, prep.n_t, prep.n_g, prep.n_m
+    group = (n_c, n_t, runs, n_g)
+    out = ChunkSeries(
+        occupancy=np.empty((n_m, *group), np.int32),
+        placements=np.empty((n_m, *group), np.int32),
+        move_outs=np.empty((n_m, *group), np.int32),
+        waiting=np.empty((n_m, n_t, runs, n_g), np.int32),
+        shortfall=np.empty((n_m, n_t, runs, n_g), np.int32),
+        inflow=np.empty((n_m, n_t, runs, n_g), np.int32),
+        contingent_used=np.empty((n_m, n_c, runs, n_g), np.int32),
+        contingent_left=np.empty((n_m, n_c, runs, n_g), np.int32),
+    )
+    waiting = np.broadcast_to(waiting0.T[:, None, :], (n_t, runs, n_g)).astype(np.int32)
+    placed_stay = np.zeros(group, np.int32)  # placed during the projection, still there
+    blocked = np.zeros(group, np.int32)  # stay ended, waiting for a regular dwelling
+    left = np.broadcast_to(prep.pool_start, (n_c, prep.n_pool, runs, n_g)).astype(np.int32)
+    extra = np.zeros(group, np.int32)  # pipeline places opened so far
+    opening = draw_pipeline(prep, pipeline_rng, runs)
+    history = np.zeros((n_t, runs * n_g, n_m), np.float64)  # placements per gemeente x type
+    expected_out = np.zeros((n_t, runs, n_g))  # cumulative expected end-of-stay
+    realised_out = np.zeros((n_t, runs, n_g), np.int64)
+    for m in range(n_m):
+        reset_contingent(prep, m, left)
+        arrivals = draw_inflow(prep, m, inflow_rng, runs)
+        waiting += arrivals
+        open_pipeline(prep, m, opening, extra)
+        capacity = prep.capacity[m] + extra
+        # Stays that end: cumulative rounding keeps the realised count within one person of the
+        # expected count of each gemeente x type; leavers are taken from corporations in
+        # proportion to their own placed occupants (places of one type are interchangeable).
+        expected_out += due_move_outs(prep, m, history, runs)
+        staying = placed_stay - blocked
+        staying_gt = staying.sum(axis=0, dtype=np.int32)
+        ending = np.clip(np.rint(expected_out) - realised_out, 0, staying_gt).astype(np.int32)
+        realised_out += ending
+        leavers = split_proportional(ending, staying, axis=0)
+        if prep.moving_on_uses_contingent:
+            ready = np.where(prep.moving, leavers + blocked, 0).astype(np.int32)
+            allowed = allow_moving_on(prep, ready, left)
+            left -= pool_sum(prep, allowed)
+            blocked = ready - allowed
+            moved = np.where(prep.moving, allowed, leavers).astype(np.int32)
+        else:
+            moved = leavers
+        placed_stay -= moved
+        initial_out = prep.initial_left[m] - prep.initial_left[m + 1]
+        occupied = prep.initial_left[m + 1] + placed_stay
+        free = np.maximum(capacity - occupied, 0).astype(np.int32)
+        placed = allocate_placements(prep, waiting, free, left)
+        left -= pool_sum(prep, np.where(prep.uses, placed, 0).astype(np.int32))
+        placed_stay += placed
+        placed_gt = placed.sum(axis=0, dtype=np.int32)
+        waiting -= placed_gt
+        history[:, :, m] = placed_gt.reshape(n_t, runs * n_g)
+        out.occupancy[m] = occupied + placed
+        out.placements[m] = placed
+        out.move_outs[m] = moved + initial_out
+        out.waiting[m] = waiting
+        out.shortfall[m] = waiting + blocked.sum(axis=0, dtype=np.int32)
+        out.inflow[m] = arrivals
+        left_cg = left.sum(axis=1, dtype=np.int32)
+        out.contingent_left[m] = left_cg
+        amount = prep.pool_amount[prep.year_of[m]].sum(axis=1)
+        out.contingent_used[m] = amount - left_cg
+    return out

@@ -1,0 +1,254 @@
+"""Monte Carlo projection: settings, chunked runs, results and CSV export.
+
+Runs are simulated in chunks of ``chunk_size`` side by side; every chunk gets its own child of
+``numpy.random.SeedSequence(seed)``, so a projection is reproducible for a given seed, number of
+runs and chunk size (changing the chunk size changes which random numbers a run sees). Chunks
+can run on ``workers`` threads (NumPy releases the GIL in its array loops); results do not depend
+on the number of workers.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from supply.engine import ChunkSeries, InflowMode, Prepared, prepare, simulate_chunk
+from supply.model import SupplyInputError, SupplyInputs
+from supply.stats import (
+    DEFAULT_LEVELS,
+    OUTPUTS,
+    Accumulator,
+    LevelStats,
+    check_levels,
+    level_cells,
+)
+
+DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
+
+
+@dataclass(frozen=True)
+class ProjectionSettings:
+    """How to run a projection.
+
+    ``mode``: ``poisson`` or ``negbin`` (inflow drawn per month, gemeente and type; ``dispersion``
+    is the negative-binomial size, variance = mean + mean^2 / dispersion) or ``deterministic``
+    (expected inflow, rounded cumulatively to whole people; one run).
+    """
+
+    runs: int = 2000
+    seed: int = 0
+    mode: InflowMode = "poisson"
+    dispersion: float | None = None
+    chunk_size: int = 256
+    workers: int = 1
+    levels: tuple[str, ...] = DEFAULT_LEVELS
+    outputs: tuple[str, ...] = OUTPUTS
+    quantiles: tuple[float, ...] = DEFAULT_QUANTILES
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("poisson", "negbin", "deterministic"):
+            raise SupplyInputError(f"mode: onbekende modus {self.mode!r}")
+        if self.runs < 1:
+            raise SupplyInputError("runs: minstens 1 run")
+        if self.chunk_size < 1 or self.workers < 1:
+            raise SupplyInputError("chunk_size en workers: minstens 1")
+        check_levels(self.levels)
+        bad = [o for o in self.outputs if o not in OUTPUTS]
+        if bad:
+            raise SupplyInputError(f"outputs: onbekende uitkomst {bad[0]!r}")
+        if any(not 0 < q < 1 for q in self.quantiles):
+            raise SupplyInputError("quantiles: kwantielen liggen tussen 0 en 1")
+
+    @property
+    def effective_runs(self) -> int:
+        return 1 if self.mode == "deterministic" else self.runs
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Quantiles and means per output, level, cell and month."""
+
+    start: date
+    months: int
+    gemeenten: tuple[str, ...]
+    types: tuple[str, ...]
+    corporations: tuple[str, ...]
+    settings: ProjectionSettings
+    runs: int
+    stats: dict[tuple[str, str], LevelStats] = field(repr=False)
+
+    def get(self, output: str, level: str) -> LevelStats:
+        try:
+            return self.stats[(output, level)]
+        except KeyError:
+            raise KeyError(f"geen uitkomst {output!r} op niveau {level!r} berekend") from None
+
+    def month_dates(self) -> list[date]:
+        from supply.model import month_at
+
+        return [month_at(self.start, i) for i in range(self.months)]
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """One row per output, level, cell and month: mean and the quantiles."""
+        dates = self.month_dates()
+        for (output, level), st in sorted(self.stats.items()):
+            for ci, cell in enumerate(st.cells):
+                for mi, month in enumerate(dates):
+                    row: dict[str, Any] = {
+                        "output": output,
+                        "level": level,
+                        "cell": "|".join(cell) or "totaal",
+                        "month": month.strftime("%Y-%m"),
+                        "mean": round(float(st.mean[ci, mi]), 4),
+                    }
+                    for q, arr in st.quantiles.items():
+                        row[f"p{round(q * 100)}"] = int(arr[ci, mi])
+                    yield row
+
+
+def chunk_plan(runs: int, chunk_size: int) -> list[int]:
+    """Run counts per chunk."""
+    full, rest = divmod(runs, chunk_size)
+    return [chunk_size] * full + ([rest] if rest else [])
+
+
+def run_chunks(
+    preps: list[tuple[Prepared, NDArray[np.int64]]],
+    settings: ProjectionSettings,
+    consume: Callable[[list[ChunkSeries]], None],
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Simulate all chunks for one or more prepared inputs with common random numbers.
+
+    Each prepared input sees the same generators per chunk (common random numbers); ``consume``
+    gets the list of chunk series in input order. Returns the number of runs.
+    """
+    runs = settings.effective_runs
+    plan = chunk_plan(runs, settings.chunk_size)
+    children = np.random.SeedSequence(settings.seed).spawn(len(plan))
+
+    def work(i: int) -> list[ChunkSeries]:
+        out = []
+        for prep, waiting in preps:
+            # Fresh generators from the same seed sequence per input: common random numbers.
+            inflow_ss, pipe_ss = np.random.SeedSequence(
+                children[i].entropy, spawn_key=children[i].spawn_key
+            ).spawn(2)
+            inflow_rng = np.random.default_rng(inflow_ss)
+            pipe_rng = np.random.default_rng(pipe_ss)
+            out.append(simulate_chunk(prep, waiting, plan[i], inflow_rng, pipe_rng))
+        return out
+
+    done = 0
+    if settings.workers == 1 or len(plan) == 1:
+        results: Iterator[list[ChunkSeries]] = map(work, range(len(plan)))
+        for series in results:
+            consume(series)
+            done += 1
+            if progress:
+                progress(done, len(plan))
+    else:
+        with ThreadPoolExecutor(settings.workers) as pool:
+            # Bounded look-ahead keeps at most a few chunks in memory at once.
+            pending: list[Future[list[ChunkSeries]]] = []
+            index = 0
+            while index < len(plan) or pending:
+                while index < len(plan) and len(pending) < settings.workers + 1:
+                    pending.append(pool.submit(work, index))
+                    index += 1
+                consume(pending.pop(0).result())
+                done += 1
+                if progress:
+                    progress(done, len(plan))
+    return runs
+
+
+def _cells(inputs: SupplyInputs, levels: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
+    return {
+        lv: level_cells(lv, inputs.gemeenten, inputs.types, inputs.corporations) for lv in levels
+    }
+
+
+def project(
+    inputs: SupplyInputs,
+    settings: ProjectionSettings | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Projection:
+    """Run the Monte Carlo projection and return quantiles per output, level and month."""
+    settings = settings or ProjectionSettings()
+    prep = prepare(inputs, settings.mode, settings.dispersion)
+    cells = _cells(inputs, settings.levels)
+    acc = Accumulator(
+        settings.outputs, settings.levels, {k: len(v) for k, v in cells.items()}, inputs.months
+    )
+    runs = run_chunks(
+        [(prep, inputs.waiting)], settings, lambda s: acc.add(s[0]), progress=progress
+    )
+    return Projection(
+        start=inputs.start,
+        months=inputs.months,
+        gemeenten=inputs.gemeenten,
+        types=inputs.types,
+        corporations=inputs.corporations,
+        settings=settings,
+        runs=runs,
+        stats=acc.stats(settings.quantiles, cells),
+    )
+
+
+@dataclass(frozen=True)
+class RunSeries:
+    """Per-run monthly series in public axis order (for tests and small studies).
+
+    group outputs (R, M, G, T, C); gemeente x type outputs (R, M, G, T); contingent (R, M, G, C).
+    """
+
+    arrays: dict[str, NDArray[np.int64]]
+
+    def __getitem__(self, name: str) -> NDArray[np.int64]:
+        return self.arrays[name]
+
+
+def _public(series: ChunkSeries) -> dict[str, NDArray[np.int64]]:
+    out: dict[str, NDArray[np.int64]] = {}
+    for name in OUTPUTS:
+        arr = getattr(series, name).astype(np.int64)
+        if arr.ndim == 5:  # (M, C, T, R, G) -> (R, M, G, T, C)
+            out[name] = np.transpose(arr, (3, 0, 4, 2, 1))
+        else:  # (M, X, R, G) -> (R, M, G, X)
+            out[name] = np.transpose(arr, (2, 0, 3, 1))
+    return out
+
+
+def simulate(inputs: SupplyInputs, settings: ProjectionSettings | None = None) -> RunSeries:
+    """All per-run series of a (small) projection; memory grows with runs x groups x months."""
+    settings = settings or ProjectionSettings()
+    prep = prepare(inputs, settings.mode, settings.dispersion)
+    parts: list[dict[str, NDArray[np.int64]]] = []
+    run_chunks([(prep, inputs.waiting)], settings, lambda s: parts.append(_public(s[0])))
+    return RunSeries({k: np.concatenate([p[k] for p in parts]) for k in OUTPUTS})
+
+
+def write_rows_csv(rows: Iterator[dict[str, Any]] | list[dict[str, Any]], path: Path) -> int:
+    """Write dict rows as a ``;``-separated UTF-8 CSV (file-formats.md); returns the row count."""
+    rows = list(rows)
+    if not rows:
+        raise SupplyInputError("geen rijen om te exporteren")
+    with Path(path).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
+
+
+def write_projection_csv(projection: Projection, path: Path) -> int:
+    """Export a projection (every output, level, cell, month) as CSV."""
+    return write_rows_csv(projection.rows(), path)

@@ -1,0 +1,183 @@
+"""Aggregation levels and exact run quantiles with bounded memory.
+
+Per-run series are summed to the requested levels (``total``, ``gemeente``, ``type``,
+``corporation``, ``gemeente_type``, ``gemeente_corporation``, ``group``) inside each chunk, and
+their values are counted in an integer histogram per (cell, month). Histograms merge exactly
+across chunks, so quantiles are exact order statistics of all runs while memory grows with the
+value range, not with the number of runs. Quantiles follow NumPy's ``inverted_cdf``: P10 is the
+smallest value v such that at least 10 % of the runs are <= v.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from supply.engine import CONTINGENT_OUTPUTS, DEMAND_OUTPUTS, GROUP_OUTPUTS, ChunkSeries
+from supply.model import FloatArray, IntArray, SupplyInputError
+
+LEVELS: dict[str, tuple[str, ...]] = {
+    "total": (),
+    "gemeente": ("g",),
+    "type": ("t",),
+    "corporation": ("c",),
+    "gemeente_type": ("g", "t"),
+    "gemeente_corporation": ("g", "c"),
+    "group": ("g", "t", "c"),
+}
+DEFAULT_LEVELS = (
+    "total",
+    "gemeente",
+    "type",
+    "corporation",
+    "gemeente_type",
+    "gemeente_corporation",
+)
+OUTPUTS = GROUP_OUTPUTS + DEMAND_OUTPUTS + CONTINGENT_OUTPUTS
+# Internal layout of each output's per-run array, after the month axis.
+OUTPUT_DIMS: dict[str, tuple[str, ...]] = {
+    **{name: ("c", "t", "r", "g") for name in GROUP_OUTPUTS},
+    **{name: ("t", "r", "g") for name in DEMAND_OUTPUTS},
+    **{name: ("c", "r", "g") for name in CONTINGENT_OUTPUTS},
+}
+
+
+def level_applies(output: str, level: str) -> bool:
+    """Whether ``output`` can be reported at ``level`` (waiting has no corporation, contingent
+    no type)."""
+    return set(LEVELS[level]) <= set(OUTPUT_DIMS[output]) - {"r"}
+
+
+def check_levels(levels: tuple[str, ...]) -> tuple[str, ...]:
+    unknown = [lv for lv in levels if lv not in LEVELS]
+    if unknown:
+        raise SupplyInputError(
+            f"levels: onbekend niveau {unknown[0]!r} (kies uit {', '.join(LEVELS)})"
+        )
+    if not levels:
+        raise SupplyInputError("levels: geef minstens één niveau")
+    return tuple(dict.fromkeys(levels))
+
+
+def aggregate(series: NDArray[np.int32], output: str, level: str) -> NDArray[np.int64]:
+    """Per-run array (M, *dims) -> (cells, M, R) summed to ``level``; cells in g, t, c order."""
+    dims = OUTPUT_DIMS[output]
+    keep = LEVELS[level]
+    drop = tuple(1 + i for i, d in enumerate(dims) if d != "r" and d not in keep)
+    summed = series.sum(axis=drop, dtype=np.int64) if drop else series.astype(np.int64)
+    rest = [d for d in dims if d == "r" or d in keep]
+    order = [1 + rest.index(d) for d in keep] + [0, 1 + rest.index("r")]
+    moved = np.transpose(summed, order)
+    return moved.reshape(-1, moved.shape[-2], moved.shape[-1])
+
+
+def level_cells(
+    level: str, gemeenten: tuple[str, ...], types: tuple[str, ...], corporations: tuple[str, ...]
+) -> list[tuple[str, ...]]:
+    """The cell keys of a level, in the order ``aggregate`` produces them."""
+    axes = {"g": gemeenten, "t": types, "c": corporations}
+    cells: list[tuple[str, ...]] = [()]
+    for dim in LEVELS[level]:
+        cells = [(*cell, code) for cell in cells for code in axes[dim]]
+    return cells
+
+
+class Histogram:
+    """Counts of integer values per (cell, month); grows its value range when needed."""
+
+    def __init__(self, cells: int, months: int) -> None:
+        self.cells = cells
+        self.months = months
+        self.lo = 0
+        self.width = 0
+        self.counts = np.zeros((cells, months, 0), np.int64)
+        self.runs = 0
+
+    def add(self, data: NDArray[np.int64]) -> None:
+        """Count ``data`` (cells, M, R)."""
+        if data.shape[2] == 0:
+            return
+        lo, hi = int(data.min()), int(data.max())
+        if self.width == 0:
+            self.lo, self.width = lo, hi - lo + 1
+            self.counts = np.zeros((self.cells, self.months, self.width), np.int64)
+        elif lo < self.lo or hi >= self.lo + self.width:
+            new_lo = min(lo, self.lo)
+            new_width = max(hi, self.lo + self.width - 1) - new_lo + 1
+            grown = np.zeros((self.cells, self.months, new_width), np.int64)
+            shift = self.lo - new_lo
+            grown[:, :, shift : shift + self.width] = self.counts
+            self.lo, self.width, self.counts = new_lo, new_width, grown
+        rows = self.cells * self.months
+        base = (np.arange(rows, dtype=np.int64) * self.width - self.lo)[:, None]
+        index = data.reshape(rows, -1) + base
+        counted = np.bincount(index.ravel(), minlength=rows * self.width)
+        self.counts += counted.reshape(self.counts.shape)
+        self.runs += data.shape[2]
+
+    def quantiles(self, qs: tuple[float, ...]) -> IntArray:
+        """(Q, cells, M) exact quantiles (inverted CDF) over all counted runs."""
+        cum = np.cumsum(self.counts, axis=2)
+        out = np.empty((len(qs), self.cells, self.months), np.int64)
+        for i, q in enumerate(qs):
+            rank = max(1, int(np.ceil(q * self.runs - 1e-9)))
+            out[i] = np.argmax(cum >= rank, axis=2) + self.lo
+        return out
+
+    def mean(self) -> FloatArray:
+        values = np.arange(self.lo, self.lo + self.width, dtype=np.float64)
+        return np.asarray(self.counts @ values / max(self.runs, 1), np.float64)
+
+
+@dataclass(frozen=True)
+class LevelStats:
+    """Quantiles and mean of one output at one level: arrays (cells, M)."""
+
+    output: str
+    level: str
+    cells: tuple[tuple[str, ...], ...]
+    quantiles: dict[float, IntArray]
+    mean: FloatArray
+
+    def cell_index(self, *codes: str) -> int:
+        try:
+            return self.cells.index(tuple(codes))
+        except ValueError:
+            raise KeyError(f"{self.level}: geen cel {codes!r}") from None
+
+
+class Accumulator:
+    """Histograms for every (output, level) of a projection, fed chunk by chunk."""
+
+    def __init__(
+        self, outputs: tuple[str, ...], levels: tuple[str, ...], cell_counts: dict[str, int], m: int
+    ) -> None:
+        self.pairs = [(o, lv) for o in outputs for lv in levels if level_applies(o, lv)]
+        self.hist = {(o, lv): Histogram(cell_counts[lv], m) for o, lv in self.pairs}
+
+    def add(self, series: ChunkSeries, minus: ChunkSeries | None = None) -> None:
+        """Count one chunk; with ``minus`` count the per-run paired difference."""
+        for output, level in self.pairs:
+            data = aggregate(getattr(series, output), output, level)
+            if minus is not None:
+                data = data - aggregate(getattr(minus, output), output, level)
+            self.hist[(output, level)].add(data)
+
+    def stats(
+        self,
+        qs: tuple[float, ...],
+        cells: dict[str, list[tuple[str, ...]]],
+    ) -> dict[tuple[str, str], LevelStats]:
+        out = {}
+        for (output, level), hist in self.hist.items():
+            quant = hist.quantiles(qs)
+            out[(output, level)] = LevelStats(
+                output=output,
+                level=level,
+                cells=tuple(cells[level]),
+                quantiles={q: quant[i] for i, q in enumerate(qs)},
+                mean=hist.mean(),
+            )
+        return out
