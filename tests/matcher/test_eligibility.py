@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 from unittest import mock
 
 import numpy as np
@@ -13,6 +14,7 @@ from shapely.geometry import Polygon, box
 import matcher.eligibility as eligibility
 from matcher.eligibility import (
     RULE_NAMES,
+    Reason,
     RoundContext,
     contingent_of,
     explain_pair,
@@ -35,11 +37,13 @@ def eligible_pairs(rnd: Round) -> set[tuple[str, str]]:
     }
 
 
-def codes_of(reasons: list[eligibility.Reason]) -> list[str]:
+def codes_of(reasons: list[Reason]) -> list[str]:
     return [r.code for r in reasons]
 
 
-def one_pair(youth_kw: dict[str, object], option_kw: dict[str, object], **round_kw: object):
+def one_pair(
+    youth_kw: dict[str, Any], option_kw: dict[str, Any], **round_kw: Any
+) -> tuple[Round, list[Reason]]:
     """(round, reasons) for one youth and one option; also checks screen agrees."""
     rnd = make_round([make_youth("J-1", **youth_kw)], [make_option("O-1", **option_kw)], **round_kw)
     reasons = explain_pair(rnd, "J-1", "O-1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ from matcher.policy import (
     rekenhuur,
 )
 from matcher.policy_table import default_policies, policy_at
-from matcher.problem import HousingType
+from matcher.problem import HousingType, Policy
 from tests.matcher.strategies import TYPES, make_option, make_youth
 
 TYPE = {t.code: t for t in TYPES}
@@ -38,7 +39,7 @@ def born_aged(age: int, on: date) -> date:
 
 
 def afford(
-    age: int, move_in: date, kale: float, service: float = 0.0, **youth_kw: object
+    age: int, move_in: date, kale: float, service: float = 0.0, **youth_kw: Any
 ) -> Affordability:
     """Affordability of a zelfstandige dwelling for a youth of ``age`` on ``move_in``."""
     youth_kw.setdefault("income", 3000.0)
@@ -254,10 +255,12 @@ def test_euro_and_percent_use_dutch_notation() -> None:
         max_size=20,
     ),
 )
-def test_array_form_batch_equals_one_at_a_time(policy, rows) -> None:  # type: ignore[no-untyped-def]
+def test_array_form_batch_equals_one_at_a_time(policy: Policy, rows: list[tuple[Any, ...]]) -> None:
     cols = list(zip(*rows, strict=True))
     max_rent = [math.nan if m is None else m for m in cols[5]]
-    batch = affordability_arrays(policy, *cols[:5], max_rent, cols[6])
+    batch = affordability_arrays(
+        policy, cols[0], cols[1], cols[2], cols[3], cols[4], max_rent, cols[6]
+    )
     for i, row in enumerate(rows):
         age, zelf, kale, serv, income, mrent, hh = row
         one = affordability_arrays(
