@@ -312,7 +312,8 @@ def round_to_data(round: Round) -> dict[str, Any]:
         {o.corporation for o in round.options if o.corporation}
         | {c.corporation for c in round.contingents}
     )
-    return _drop_none(
+    required = ("types", "options", "youths")
+    data = _drop_none(
         {
             "format": FORMAT,
             "version": VERSION,
@@ -396,6 +397,10 @@ def round_to_data(round: Round) -> dict[str, Any]:
             "meta": dict(round.meta),
         }
     )
+    for key in required:
+        data.setdefault(key, [])
+    # Keep the documented key order: required lists in their place after dropping empties.
+    return data
 
 
 def dump_round_file(round: Round, path: str | Path) -> None:
