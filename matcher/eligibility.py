@@ -793,7 +793,14 @@ def _radius_candidates(
     minx, miny = float(px.min()), float(py.min())
     ncx = int((float(px.max()) - minx) // cell) + 1
     ncy = int((float(py.max()) - miny) // cell) + 1
-    cell_id = ((py - miny) // cell).astype(np.int64) * ncx + ((px - minx) // cell).astype(np.int64)
+    n_cells = ncx * ncy
+    # One grid per housing type (type-major cell ids): an anchor scans only the types its youth
+    # may live in.
+    cell_id = (
+        arr.otype[grid_opts] * n_cells
+        + ((py - miny) // cell).astype(np.int64) * ncx
+        + ((px - minx) // cell).astype(np.int64)
+    )
     order = np.argsort(cell_id, kind="stable")
     sorted_ids = cell_id[order]
     sorted_opts = grid_opts[order]
@@ -806,13 +813,19 @@ def _radius_candidates(
     cy1 = ((anchor_yy + reach - miny) // cell).astype(np.int64).clip(0, ncy - 1)
     inside = (anchor_x + reach >= minx) & (anchor_x - reach <= minx + ncx * cell)
     inside &= (anchor_yy + reach >= miny) & (anchor_yy - reach <= miny + ncy * cell)
-    n_rows = np.where(inside, cy1 - cy0 + 1, 0)
-    row_anchor = np.repeat(np.arange(len(anchor_y)), n_rows)
+    # (anchor, type) scans, sorted by anchor; then one sorted range per scanned row of cells.
+    at_a, at_t = np.nonzero(ok_yt[anchor_y] & inside[:, None])
+    n_rows = cy1[at_a] - cy0[at_a] + 1
+    row_scan = np.repeat(np.arange(len(at_a)), n_rows)
+    row_anchor = at_a[row_scan]
     row_start = np.cumsum(n_rows) - n_rows
-    row = cy0[row_anchor] + (np.arange(len(row_anchor)) - row_start[row_anchor])
-    lo = np.searchsorted(sorted_ids, row * ncx + cx0[row_anchor], side="left")
-    hi = np.searchsorted(sorted_ids, row * ncx + cx1[row_anchor], side="right")
+    row = cy0[row_anchor] + (np.arange(len(row_scan)) - row_start[row_scan])
+    base = at_t[row_scan] * n_cells + row * ncx
+    lo = np.searchsorted(sorted_ids, base + cx0[row_anchor], side="left")
+    hi = np.searchsorted(sorted_ids, base + cx1[row_anchor], side="right")
     length = hi - lo
+    if not len(length):
+        return
 
     # Chunks of about CHUNK_PAIRS scanned points, cut between youths.
     per_anchor = np.bincount(row_anchor, weights=length, minlength=len(anchor_y))
@@ -831,8 +844,6 @@ def _radius_candidates(
         pos = np.repeat(lo[r0:r1] - (np.cumsum(ln) - ln), ln) + np.arange(total)
         oi = sorted_opts[pos]
         yi = anchor_y[a]
-        keep = ok_yt[yi, arr.otype[oi]]
-        a, yi, oi = a[keep], yi[keep], oi[keep]
         # The first anchor slot within the radius produces the pair; the others drop it.
         first = np.full(len(yi), -1, dtype=np.int64)
         md = arr.max_dist[yi]
