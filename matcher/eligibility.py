@@ -789,7 +789,8 @@ def _radius_candidates(
 
     px, py = arr.ox[grid_opts], arr.oy[grid_opts]
     # Cells of a quarter of the median radius: the scanned square is ~1.6x the circle's area.
-    cell = max(float(np.median(radius)) / 4.0, 1.0)
+    # At least 1/64 of the largest radius, so one huge radius never scans thousands of rows.
+    cell = max(float(np.median(radius)) / 4.0, float(radius.max()) / 64.0, 1.0)
     minx, miny = float(px.min()), float(py.min())
     ncx = int((float(px.max()) - minx) // cell) + 1
     ncy = int((float(py.max()) - miny) // cell) + 1

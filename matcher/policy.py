@@ -140,18 +140,23 @@ def affordability_arrays(
 
     # Minors without income: the provider holding the contract pays, no income check.
     limit = np.where(~adult & (inc <= 0.0), np.inf, policy.max_rent_share_of_income * inc)
-    above_personal = ~np.isnan(mrent) & (total > np.nan_to_num(mrent, nan=np.inf))
+    # NaN compares False: an unset personal maximum never fails.
+    above_personal = total > mrent
     above_income = net_rent > limit
 
-    code = np.select(
-        [above_kkg, above_max, above_personal, above_income],
-        [
-            AFF_ABOVE_KWALITEITSKORTINGSGRENS,
+    # The first failing check wins (nested where: cheaper than np.select for one pair).
+    code = np.where(
+        above_kkg,
+        AFF_ABOVE_KWALITEITSKORTINGSGRENS,
+        np.where(
+            above_max,
             AFF_ABOVE_MAXIMALE_HUURGRENS,
-            AFF_ABOVE_PERSONAL_MAX_RENT,
-            AFF_ABOVE_INCOME_SHARE,
-        ],
-        AFF_OK,
+            np.where(
+                above_personal,
+                AFF_ABOVE_PERSONAL_MAX_RENT,
+                np.where(above_income, AFF_ABOVE_INCOME_SHARE, AFF_OK),
+            ),
+        ),
     ).astype(np.int8)
     return AffordabilityArrays(
         rekenhuur=np.asarray(rekenhuur, dtype=np.float64),
