@@ -259,7 +259,8 @@ def check_screen_equals_scalar(rnd: Round) -> None:
         counts = dict.fromkeys(RULE_NAMES, 0)
         eligible = 0
         for j, o in enumerate(rnd.options):
-            reasons = pair_reasons(ctx, y, o)
+            reasons = explain_pair(rnd, y.code, o.code)
+            assert reasons == pair_reasons(ctx, y, o)
             for r in reasons:
                 counts[r.rule] += 1
             if not reasons:
