@@ -679,8 +679,8 @@ class _Arrays:
 
 
 # A tiny cache so repeated calls on the same round (failure counts for every unmatched youth,
-# explanations in a page) do not rebuild the lookups. Keyed by id(); the round object is held,
-# so its id cannot be reused while cached.
+# explanations in a page) do not rebuild the lookups. Matched by identity (``is``): rounds are
+# immutable, and the cache holds the object so it cannot be replaced by another at that address.
 _CACHE: list[tuple[Round, RoundContext, _Arrays | None]] = []
 _CACHE_SIZE = 2
 

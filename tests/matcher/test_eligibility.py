@@ -9,6 +9,7 @@ from unittest import mock
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
 
 import matcher.eligibility as eligibility
@@ -348,3 +349,46 @@ def test_no_go_polygon_square_grid_boundaries() -> None:
     ]
     rnd = make_round([make_youth("J-1", no_go_polygons=(square,))], options)
     assert len(eligible_pairs(rnd)) == 25 - 9
+
+
+coordinate = st.floats(0, 3000, allow_nan=False)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(coordinate, coordinate), min_size=1, max_size=25),
+    st.lists(
+        st.tuples(
+            st.lists(st.tuples(coordinate, coordinate), min_size=1, max_size=3),
+            st.floats(0.5, 4000, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(1, 40),
+)
+def test_radius_grid_finds_exactly_the_options_within_reach(
+    points: list[tuple[float, float]],
+    searches: list[tuple[list[tuple[float, float]], float]],
+    chunk: int,
+) -> None:
+    """Off-grid coordinates and radii: the grid scan loses no pair and invents none."""
+    options = [make_option(f"O-{k}", x=X0 + x, y=Y0 + y) for k, (x, y) in enumerate(points)]
+    youths = [
+        make_youth(
+            f"J-{k}",
+            anchors=tuple(Anchor(f"a{i}", X0 + x, Y0 + y) for i, (x, y) in enumerate(anchors)),
+            max_distance_m=radius,
+        )
+        for k, (anchors, radius) in enumerate(searches)
+    ]
+    rnd = make_round(youths, options, types=(make_type("urgentie"),))
+    with mock.patch.object(eligibility, "CHUNK_PAIRS", chunk):
+        got = eligible_pairs(rnd)
+    expected = {
+        (y.code, o.code)
+        for y in youths
+        for o in options
+        if eligibility.min_anchor_distance(y, o.x, o.y) <= (y.max_distance_m or 0.0)
+    }
+    assert got == expected
