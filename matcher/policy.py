@@ -25,6 +25,8 @@ Semantics (DOMAIN.md, interface contract):
 * Minors (age < ``ADULT_AGE``): no toeslag. A zorgaanbieder holds their contract, so the income
   share is checked only when they have an income; with no income the provider pays and the rule
   passes. A personal ``max_rent`` still applies to minors (the regisseur set it on purpose).
+* DOMAIN.md: "the oldest household member decides" the young-tenant status. A ``Youth`` carries
+  only its own birth date, so the youth's own age decides here.
 """
 
 from __future__ import annotations

@@ -43,7 +43,11 @@ VIOLATION_KINDS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule in an assignment; ``message`` is Dutch, for people."""
+    """One broken rule in an assignment; ``message`` is Dutch, for people.
+
+    ``option`` is the option code for pair and capacity violations and the house id
+    (``Option.house_id``) for house-composition violations; None for round-wide caps.
+    """
 
     kind: str  # one of VIOLATION_KINDS
     message: str
