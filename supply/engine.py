@@ -37,14 +37,13 @@ I32 = NDArray[np.int32]
 
 
 # -- integer helpers ----------------------------------------------------------------------------
-def prefix_sum(a: NDArray[np.int32], axis: int) -> NDArray[np.int32]:
-    """Inclusive prefix sum along ``axis`` by doubling (log2 n vectorised adds).
+def prefix_sum(a: I32, axis: int) -> I32:
+    """Inclusive prefix sum along ``axis`` (0 or 1) by doubling: ceil(log2 n) whole-array adds.
 
-    ``np.cumsum`` over a short axis is an order of magnitude slower than plain adds here; the
-    doubling scheme is the same result with ceil(log2 n) whole-array additions.
+    ``np.cumsum`` over a short axis is an order of magnitude slower than plain adds here.
     """
-    out = np.array(a, dtype=np.int32, copy=True)
-    view = np.moveaxis(out, axis, 0)
+    out = a.copy()
+    view = out if axis == 0 else out.swapaxes(0, 1)
     n = view.shape[0]
     k = 1
     while k < n:
@@ -53,19 +52,33 @@ def prefix_sum(a: NDArray[np.int32], axis: int) -> NDArray[np.int32]:
     return out
 
 
-def split_proportional(total: I32, weights: I32, axis: int) -> I32:
+def split_proportional(
+    total: I32, weights: I32, axis: int, dtype: type[np.floating] = np.float64, eps: float = EPS
+) -> I32:
     """Split integer ``total`` over ``axis`` in proportion to ``weights`` (whole people).
 
-    Cumulative rounding: share k gets floor(total * W_k / W) - floor(total * W_{k-1} / W) with
-    ``W_k`` the prefix sum of the weights. Shares are integers, sum exactly to ``total`` and never
-    exceed their weight when ``total <= W``. ``total`` has ``axis`` removed (broadcast back).
+    Cumulative rounding: share k gets floor(total * W_k / W + eps) - floor(total * W_{k-1} / W
+    + eps), with ``W_k`` the prefix sum of the weights. Shares are whole, never negative, sum
+    exactly to ``total`` and never exceed their weight when ``total <= W``: an exact quotient
+    that is not whole lies at least 1/W from the next integer, and ``eps`` sits between the
+    float error and 1/W (``Prepared.split_dtype`` picks float32 only when the largest W allows).
+    ``total`` has ``axis`` removed.
     """
     prefix = prefix_sum(weights, axis)
-    whole = np.take(prefix, [-1], axis=axis)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(whole > 0, np.expand_dims(total, axis) / whole, 0.0)
-    cum = np.floor(prefix * ratio + EPS).astype(np.int32)
-    return np.diff(cum, axis=axis, prepend=0).astype(np.int32)
+    whole = prefix[-1] if axis == 0 else prefix[:, -1]
+    ratio = (total / np.maximum(whole, 1)).astype(dtype)
+    cum = prefix * (ratio[None] if axis == 0 else ratio[:, None])
+    cum += dtype(eps)
+    np.floor(cum, out=cum)
+    cum_i = cum.astype(np.int32)
+    out = np.empty_like(cum_i)
+    if axis == 0:
+        out[0] = cum_i[0]
+        np.subtract(cum_i[1:], cum_i[:-1], out=out[1:])
+    else:
+        out[:, 0] = cum_i[:, 0]
+        np.subtract(cum_i[:, 1:], cum_i[:, :-1], out=out[:, 1:])
+    return out
 
 
 # -- inflow sampling ----------------------------------------------------------------------------
@@ -124,13 +137,16 @@ class Prepared:
     capacity: IntArray  # (M, C, T, 1, G) base + scenario additions
     initial_left: IntArray  # (M + 1, C, T, 1, G) current occupants still there
     los: FloatArray  # (T, L)
+    los32: NDArray[np.float32]  # the same in float32 for the convolution (placements are exact)
     pool_amount: IntArray  # (Y, C, P, 1, G)
     pool_start: IntArray  # (C, P, 1, G) contingent left at the start
     year_of: IntArray  # (M,) year index
     january: NDArray[np.bool_]  # (M,)
-    uses: NDArray[np.bool_]  # (1, T, 1, 1)
-    moving: NDArray[np.bool_]  # (1, T, 1, 1)
+    uses: NDArray[np.int32]  # (1, T, 1, 1) 1 where placements count against the contingent
+    moving: NDArray[np.int32]  # (1, T, 1, 1) 1 where leavers need a regular dwelling
     moving_on_uses_contingent: bool
+    split_dtype: type[np.floating]
+    split_eps: float
     pipe_c: IntArray
     pipe_t: IntArray
     pipe_g: IntArray
@@ -183,6 +199,18 @@ def prepare(inputs: SupplyInputs, mode: InflowMode, dispersion: float | None) ->
     year_of = np.array([d.year - inputs.start.year for d in months], np.int64)
     january = np.array([d.month == 1 for d in months])
     pipe = inputs.pipeline
+    # Largest sum of weights a proportional split can see: places of a gemeente x type over
+    # corporations, or of a corporation x gemeente over types (pipeline included).
+    most = capacity[-1, :, :, 0, :].astype(np.int64)
+    for p in pipe:
+        most[
+            inputs.corporations.index(p.corporation),
+            inputs.types.index(p.type_code),
+            inputs.gemeenten.index(p.gemeente),
+        ] += p.places
+    w_max = int(max(most.sum(axis=0).max(initial=0), most.sum(axis=1).max(initial=0), 1))
+    split_dtype: type[np.floating] = np.float32 if w_max <= 1024 else np.float64
+    split_eps = 0.5 / w_max if split_dtype is np.float32 else EPS
     max_slip = max((len(p.delay_pmf) for p in pipe), default=1)
     delay_cdf = np.ones((len(pipe), max_slip))
     for i, p in enumerate(pipe):
@@ -196,17 +224,20 @@ def prepare(inputs: SupplyInputs, mode: InflowMode, dispersion: float | None) ->
         mode=mode,
         cdf=cdf,
         kmax=kmax,
-        det_inflow=det,
-        capacity=capacity,
-        initial_left=_group_layout(initial_left),
+        det_inflow=det.astype(np.int32),
+        capacity=capacity.astype(np.int32),
+        initial_left=_group_layout(initial_left).astype(np.int32),
         los=np.asarray(inputs.los, np.float64),
-        pool_amount=pool_amount,
-        pool_start=pool_start,
+        los32=np.asarray(inputs.los, np.float32),
+        pool_amount=pool_amount.astype(np.int32),
+        pool_start=pool_start.astype(np.int32),
         year_of=year_of,
         january=january,
-        uses=inputs.uses_contingent.reshape(1, n_t, 1, 1),
-        moving=inputs.moving_on.reshape(1, n_t, 1, 1),
+        uses=inputs.uses_contingent.reshape(1, n_t, 1, 1).astype(np.int32),
+        moving=inputs.moving_on.reshape(1, n_t, 1, 1).astype(np.int32),
         moving_on_uses_contingent=inputs.moving_on_uses_contingent,
+        split_dtype=split_dtype,
+        split_eps=split_eps,
         pipe_c=np.array([inputs.corporations.index(p.corporation) for p in pipe], np.int64),
         pipe_t=np.array([inputs.types.index(p.type_code) for p in pipe], np.int64),
         pipe_g=np.array([inputs.gemeenten.index(p.gemeente) for p in pipe], np.int64),
@@ -265,7 +296,7 @@ def open_pipeline(prep: Prepared, m: int, opening: IntArray, extra: I32) -> I32:
     return extra
 
 
-def due_move_outs(prep: Prepared, m: int, history: FloatArray, runs: int) -> FloatArray:
+def due_move_outs(prep: Prepared, m: int, history: NDArray[np.float32], runs: int) -> FloatArray:
     """Expected stays ending in month ``m`` per gemeente x type (T, R, G), from the placement
     history: sum over d of los[t, d] * placements[m - d]."""
     n_l = prep.los.shape[1]
@@ -273,7 +304,7 @@ def due_move_outs(prep: Prepared, m: int, history: FloatArray, runs: int) -> Flo
     if m == 0:
         return np.zeros((prep.n_t, runs, prep.n_g))
     window = history[:, :, lo:m]  # (T, R*G, w) placements in months lo..m-1
-    weights = prep.los[:, np.arange(m - lo, 0, -1)]  # stay d = m - j for j in lo..m-1
+    weights = prep.los32[:, np.arange(m - lo, 0, -1)]  # stay d = m - j for j in lo..m-1
     due = np.matmul(window, weights[:, :, None])[:, :, 0]
     return due.reshape(prep.n_t, runs, prep.n_g)
 
@@ -285,18 +316,22 @@ def pool_sum(prep: Prepared, x: I32) -> I32:
     return x
 
 
+def _split(prep: Prepared, total: I32, weights: I32, axis: int) -> I32:
+    return split_proportional(total, weights, axis, prep.split_dtype, prep.split_eps)
+
+
 def allow_moving_on(prep: Prepared, ready: I32, left: I32) -> I32:
     """How many of the people ready to move on get a regular dwelling (counted against the
     contingent of the corporation whose place they leave); the rest stay, blocking the place.
     A short pool is shared over the types in proportion to who is ready."""
     if prep.n_pool == 1:
-        need = ready.sum(axis=1, keepdims=True, dtype=np.int32)
-        short = need > left
+        need = ready.sum(axis=1, dtype=np.int32)
+        short = need > left[:, 0]
         if not short.any():
             return ready
-        rationed = split_proportional(np.minimum(need, left)[:, 0], ready, axis=1)
-        return np.where(short, rationed, ready).astype(np.int32)
-    return np.minimum(ready, left).astype(np.int32)
+        rationed = _split(prep, np.minimum(need, left[:, 0]), ready, axis=1)
+        return np.where(short[:, None], rationed, ready)
+    return np.minimum(ready, left)
 
 
 def allocate_placements(prep: Prepared, demand: I32, free: I32, left: I32) -> I32:
@@ -309,16 +344,17 @@ def allocate_placements(prep: Prepared, demand: I32, free: I32, left: I32) -> I3
     ask more than is left, the pool is split over them in proportion to what they asked; what is
     cut is not re-offered to another corporation in the same month.
     """
-    offer = np.where(prep.uses, np.minimum(free, left), free).astype(np.int32)
+    offer = np.where(prep.uses > 0, np.minimum(free, left), free)
     met = np.minimum(demand, offer.sum(axis=0, dtype=np.int32))
-    placed = split_proportional(met, offer, axis=0)
+    placed = _split(prep, met, offer, axis=0)
     if prep.n_pool == 1 and prep.n_t > 1:
-        counted = np.where(prep.uses, placed, 0).astype(np.int32)
-        need = counted.sum(axis=1, keepdims=True, dtype=np.int32)
-        short = need > left
+        counted = placed * prep.uses
+        need = counted.sum(axis=1, dtype=np.int32)
+        short = need > left[:, 0]
         if short.any():
-            rationed = split_proportional(np.minimum(need, left)[:, 0], counted, axis=1)
-            placed = np.where(short & prep.uses, rationed, placed).astype(np.int32)
+            rationed = _split(prep, np.minimum(need, left[:, 0]), counted, axis=1)
+            cut = short[:, None] & (prep.uses > 0)
+            placed = np.where(cut, rationed, placed)
     return placed
 
 
@@ -371,50 +407,57 @@ def simulate_chunk(
     left = np.broadcast_to(prep.pool_start, (n_c, prep.n_pool, runs, n_g)).astype(np.int32)
     extra = np.zeros(group, np.int32)  # pipeline places opened so far
     opening = draw_pipeline(prep, pipeline_rng, runs)
-    history = np.zeros((n_t, runs * n_g, n_m), np.float64)  # placements per gemeente x type
+    history = np.zeros((n_t, runs * n_g, n_m), np.float32)  # placements per gemeente x type
     expected_out = np.zeros((n_t, runs, n_g))  # cumulative expected end-of-stay
-    realised_out = np.zeros((n_t, runs, n_g), np.int64)
+    realised_out = np.zeros((n_t, runs, n_g))
+    moving_on = prep.moving_on_uses_contingent
+    amount_cg = prep.pool_amount.sum(axis=2, dtype=np.int32)  # (Y, C, 1, G)
     for m in range(n_m):
         reset_contingent(prep, m, left)
         arrivals = draw_inflow(prep, m, inflow_rng, runs)
         waiting += arrivals
         open_pipeline(prep, m, opening, extra)
-        capacity = prep.capacity[m] + extra
         # Stays that end: cumulative rounding keeps the realised count within one person of the
         # expected count of each gemeente x type; leavers are taken from corporations in
         # proportion to their own placed occupants (places of one type are interchangeable).
         expected_out += due_move_outs(prep, m, history, runs)
-        staying = placed_stay - blocked
+        staying = placed_stay - blocked if moving_on else placed_stay
         staying_gt = staying.sum(axis=0, dtype=np.int32)
-        ending = np.clip(np.rint(expected_out) - realised_out, 0, staying_gt).astype(np.int32)
+        # Rounding to 1e-6 first lets exact halves (steady states with a half person) alternate
+        # up and down (round half to even) instead of following float noise one way.
+        ending = np.minimum(np.rint(np.round(expected_out, 6)) - realised_out, staying_gt)
+        ending = np.maximum(ending, 0).astype(np.int32)
         realised_out += ending
-        leavers = split_proportional(ending, staying, axis=0)
-        if prep.moving_on_uses_contingent:
-            ready = np.where(prep.moving, leavers + blocked, 0).astype(np.int32)
+        leavers = _split(prep, ending, staying, axis=0)
+        if moving_on:
+            ready = (leavers + blocked) * prep.moving
             allowed = allow_moving_on(prep, ready, left)
             left -= pool_sum(prep, allowed)
             blocked = ready - allowed
-            moved = np.where(prep.moving, allowed, leavers).astype(np.int32)
+            moved = leavers - leavers * prep.moving + allowed
         else:
             moved = leavers
         placed_stay -= moved
-        initial_out = prep.initial_left[m] - prep.initial_left[m + 1]
         occupied = prep.initial_left[m + 1] + placed_stay
-        free = np.maximum(capacity - occupied, 0).astype(np.int32)
+        free = prep.capacity[m] + extra
+        free -= occupied
+        np.maximum(free, 0, out=free)
         placed = allocate_placements(prep, waiting, free, left)
-        left -= pool_sum(prep, np.where(prep.uses, placed, 0).astype(np.int32))
+        left -= pool_sum(prep, placed * prep.uses)
         placed_stay += placed
         placed_gt = placed.sum(axis=0, dtype=np.int32)
         waiting -= placed_gt
         history[:, :, m] = placed_gt.reshape(n_t, runs * n_g)
-        out.occupancy[m] = occupied + placed
+        np.add(occupied, placed, out=out.occupancy[m])
         out.placements[m] = placed
-        out.move_outs[m] = moved + initial_out
+        np.add(moved, prep.initial_left[m] - prep.initial_left[m + 1], out=out.move_outs[m])
         out.waiting[m] = waiting
-        out.shortfall[m] = waiting + blocked.sum(axis=0, dtype=np.int32)
         out.inflow[m] = arrivals
-        left_cg = left.sum(axis=1, dtype=np.int32)
+        if moving_on:
+            np.add(waiting, blocked.sum(axis=0, dtype=np.int32), out=out.shortfall[m])
+        else:
+            out.shortfall[m] = waiting
+        left_cg = left.sum(axis=1, dtype=np.int32) if prep.n_pool > 1 else left[:, 0]
         out.contingent_left[m] = left_cg
-        amount = prep.pool_amount[prep.year_of[m]].sum(axis=1)
-        out.contingent_used[m] = amount - left_cg
+        np.subtract(amount_cg[prep.year_of[m]], left_cg, out=out.contingent_used[m])
     return out

@@ -25,6 +25,7 @@ import numpy as np
 
 from matcher.problem import Contingent, HousingType, Option, Youth
 from supply.model import (
+    FloatArray,
     PipelineProject,
     SupplyInputError,
     SupplyInputs,
@@ -59,7 +60,7 @@ def inputs_from_records(
     occupied: Sequence[str] = (),
     gemeenten: Sequence[str] | None = None,
     corporations: Sequence[str] | None = None,
-    los: Mapping[str, Sequence[float]] | None = None,
+    los: Mapping[str, Sequence[float] | FloatArray] | None = None,
     turnover: float | Mapping[str, float] = 0.0,
     pipeline: Sequence[PipelineProject] = (),
     moving_on_uses_contingent: bool = False,
@@ -206,7 +207,7 @@ def inputs_from_records(
 
 
 def _los_table(
-    types: Sequence[HousingType], given: Mapping[str, Sequence[float]] | None
+    types: Sequence[HousingType], given: Mapping[str, Sequence[float] | FloatArray] | None
 ) -> np.ndarray:
     rows: list[np.ndarray] = []
     for t in types:

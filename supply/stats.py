@@ -61,16 +61,45 @@ def check_levels(levels: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(levels))
 
 
-def aggregate(series: NDArray[np.int32], output: str, level: str) -> NDArray[np.int64]:
+def aggregate(series: NDArray[np.int32], output: str, level: str) -> NDArray[np.int32]:
     """Per-run array (M, *dims) -> (cells, M, R) summed to ``level``; cells in g, t, c order."""
+    return aggregate_levels(series, output, (level,))[level]
+
+
+def aggregate_levels(
+    series: NDArray[np.int32], output: str, levels: tuple[str, ...]
+) -> dict[str, NDArray[np.int32]]:
+    """Per-run sums at several levels at once, each finer sum reused for the coarser ones.
+
+    Returns (cells, M, R) arrays; the sums stay in int32 and run over outer axes (fast).
+    """
     dims = OUTPUT_DIMS[output]
-    keep = LEVELS[level]
-    drop = tuple(1 + i for i, d in enumerate(dims) if d != "r" and d not in keep)
-    summed = series.sum(axis=drop, dtype=np.int64) if drop else series.astype(np.int64)
-    rest = [d for d in dims if d == "r" or d in keep]
-    order = [1 + rest.index(d) for d in keep] + [0, 1 + rest.index("r")]
-    moved = np.transpose(summed, order)
-    return moved.reshape(-1, moved.shape[-2], moved.shape[-1])
+    sums: dict[frozenset[str], tuple[NDArray[np.int32], tuple[str, ...]]] = {
+        frozenset(d for d in dims if d != "r"): (series, dims)
+    }
+
+    def get(keep: frozenset[str]) -> tuple[NDArray[np.int32], tuple[str, ...]]:
+        if keep in sums:
+            return sums[keep]
+        # Sum from the smallest cached superset, dropping one dimension at a time.
+        source = min((k for k in sums if keep < k), key=len)
+        arr, src_dims = sums[source]
+        drop = sorted(source - keep)[0]
+        axis = 1 + src_dims.index(drop)
+        summed = arr.sum(axis=axis, dtype=np.int32)
+        new_dims = tuple(d for d in src_dims if d != drop)
+        sums[frozenset(source - {drop})] = (summed, new_dims)
+        return get(keep)
+
+    out = {}
+    for level in sorted(levels, key=lambda lv: -len(LEVELS[lv])):
+        if not level_applies(output, level):
+            continue
+        arr, arr_dims = get(frozenset(LEVELS[level]))
+        order = [1 + arr_dims.index(d) for d in LEVELS[level]] + [0, 1 + arr_dims.index("r")]
+        moved = np.transpose(arr, order)
+        out[level] = moved.reshape(-1, moved.shape[-2], moved.shape[-1])
+    return out
 
 
 def level_cells(
@@ -95,7 +124,7 @@ class Histogram:
         self.counts = np.zeros((cells, months, 0), np.int64)
         self.runs = 0
 
-    def add(self, data: NDArray[np.int64]) -> None:
+    def add(self, data: NDArray[np.int32] | NDArray[np.int64]) -> None:
         """Count ``data`` (cells, M, R)."""
         if data.shape[2] == 0:
             return
@@ -159,11 +188,14 @@ class Accumulator:
 
     def add(self, series: ChunkSeries, minus: ChunkSeries | None = None) -> None:
         """Count one chunk; with ``minus`` count the per-run paired difference."""
-        for output, level in self.pairs:
-            data = aggregate(getattr(series, output), output, level)
+        for output in dict.fromkeys(o for o, _ in self.pairs):
+            levels = tuple(lv for o, lv in self.pairs if o == output)
+            data = aggregate_levels(getattr(series, output), output, levels)
             if minus is not None:
-                data = data - aggregate(getattr(minus, output), output, level)
-            self.hist[(output, level)].add(data)
+                other = aggregate_levels(getattr(minus, output), output, levels)
+                data = {lv: data[lv] - other[lv] for lv in data}
+            for level, arr in data.items():
+                self.hist[(output, level)].add(arr)
 
     def stats(
         self,
