@@ -200,6 +200,7 @@ def load_demo(
     from sqlalchemy import select
 
     from api.security import hash_password
+    from fixtures.generate import ROUND_MONTH
     from store.importers import import_file
     from store.models import User
 
@@ -209,7 +210,8 @@ def load_demo(
         with unit_of_work(make_sessionmaker(engine)) as session:
             for kind, name in DEMO_FILES:
                 callback = _row_callback(progress, f"{kind}: {name}") if progress else None
-                report = import_file(session, kind, folder / name, progress=callback)
+                extra: dict[str, Any] = {"today": ROUND_MONTH} if kind == "youths" else {}
+                report = import_file(session, kind, folder / name, progress=callback, **extra)
                 loaded[name] = int(getattr(report, "count", 0) or 0)
                 session.flush()
             hashed = hash_password(password)

@@ -48,7 +48,7 @@ def postgres_url() -> Iterator[str]:
             pytest.fail(f"{PG_ENV} is not set but STEK_REQUIRE_POSTGRES=1")
         pytest.skip(f"PostgreSQL tests skipped: set {PG_ENV} to run them")
     admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    name = f"stek_test_{_worker()}"
+    name = f"stek_test_{_worker()}_{os.getpid()}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
