@@ -163,6 +163,19 @@ class PairValues:
     def preference(self) -> IntArray:
         return self.area + self.type + self.distance + self.rent
 
+    def subset(self, keep: npt.NDArray[np.bool_]) -> PairValues:
+        """The values of the pairs in ``keep`` (per-youth urgency unchanged)."""
+        return PairValues(
+            value=self.value[keep],
+            urgency=self.urgency,
+            area=self.area[keep],
+            type=self.type[keep],
+            distance=self.distance[keep],
+            rent=self.rent[keep],
+            tie=self.tie[keep],
+            housing_scale=self.housing_scale,
+        )
+
 
 def area_points_of_rank(level: AreaLevel, rank: int) -> int:
     """Points for the option lying in the youth's preferred area of this level and rank."""

@@ -229,6 +229,61 @@ def build_instance(
     return inst
 
 
+def companion_pairs(round: Round, youth_idx: npt.NDArray, option_idx: npt.NDArray) -> BoolArray:
+    """Pairs that can occur in a feasible allocation as far as companions go.
+
+    A member of a companion group can only live in a house where every other member is eligible
+    for some option and which holds the whole group (persons_max and places). Dropping the other
+    pairs of members changes no feasible allocation, and it tightens the flow bound.
+    """
+    keep = np.ones(len(youth_idx), dtype=bool)
+    index = {y.code: i for i, y in enumerate(round.youths)}
+    parent = list(range(len(round.youths)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for i, y in enumerate(round.youths):
+        for c in y.companions:
+            k = index.get(c)
+            if k is not None and k != i:
+                parent[find(i)] = find(k)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(round.youths)):
+        groups.setdefault(find(i), []).append(i)
+    members = {i: g for g in groups.values() if len(g) > 1 for i in g}
+    if not members:
+        return keep
+    types = {t.code: t for t in round.types}
+    house_pmax: dict[str, int] = {}
+    house_places: dict[str, int] = {}
+    for o in round.options:
+        t = types.get(o.type_code)
+        pmax = t.persons_max if t else 0
+        house_pmax[o.house_id] = min(house_pmax.get(o.house_id, pmax), pmax)
+        house_places[o.house_id] = house_places.get(o.house_id, 0) + o.capacity
+    house_of = [o.house_id for o in round.options]
+    yi = np.asarray(youth_idx)
+    oi = np.asarray(option_idx)
+    rows = np.nonzero(np.isin(yi, np.array(sorted(members), dtype=yi.dtype)))[0]
+    houses_of_youth: dict[int, set[str]] = {}
+    for r in rows.tolist():
+        houses_of_youth.setdefault(int(yi[r]), set()).add(house_of[int(oi[r])])
+    for r in rows.tolist():
+        group = members[int(yi[r])]
+        h = house_of[int(oi[r])]
+        if (
+            house_pmax[h] < len(group)
+            or house_places[h] < len(group)
+            or any(h not in houses_of_youth.get(m, set()) for m in group)
+        ):
+            keep[r] = False
+    return keep
+
+
 def _pair_index(inst: Instance, youth: int, option: int) -> int:
     """Index of the eligible pair (youth, option), or -1 when not eligible."""
     r = inst.pairs_of(youth)
@@ -415,43 +470,78 @@ def repair(inst: Instance, assign: IntArray) -> IntArray:
 class Candidates:
     pairs: IntArray  # sorted pair indices
     complete: bool  # every eligible pair is a candidate: CP-SAT's bound bounds the round
+    pinned: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))  # held at 1
+
+
+def _rank_in_youth(inst: Instance, key: IntArray) -> IntArray:
+    """Rank of each pair within its youth by ``key`` descending (pairs grouped by youth)."""
+    order = np.lexsort((-key, inst.pair_youth))
+    rank = np.empty(inst.n_pairs, dtype=np.int64)
+    rank[order] = np.arange(inst.n_pairs) - inst.youth_pairs_start[inst.pair_youth[order]]
+    return rank
 
 
 def candidate_pairs(
     inst: Instance,
-    keep: Sequence[BoolArray],
+    flow_used: BoolArray,
+    hint_used: BoolArray,
     top_k: int = 3,
     full_limit: int = 40_000,
+    max_free: int = 2_500,
+    side_per_youth: int = 8,
 ) -> Candidates:
-    """Pairs CP-SAT may use: every pair when the round is small, else a reduced set.
+    """Pairs CP-SAT may use: every pair when the round is small, else a neighbourhood.
 
-    The reduced set: pairs in ``keep`` (the flow solution and the hint), each youth's ``top_k``
-    pairs by value, every pair into a house where side rules bind, every pair of a youth with
-    companions or conflicts, and the fixed pairs.
+    The neighbourhood frees the youths around the side-rule violations of the flow solution:
+    those the flow placed in a broken house or split companion group, their companions, and
+    those whose placement the repair changed (at most ``max_free``, most urgent first). A free
+    youth may use its flow and hint pairs, its ``top_k`` best pairs, and its ``side_per_youth``
+    best pairs into houses where side rules bind. Every other youth keeps its hint placement
+    (pinned). CP-SAT's bound on such a set bounds nothing outside it: the round's bound stays
+    the flow's.
     """
     n = inst.n_pairs
+    every = np.arange(n, dtype=np.int64)
     if n <= full_limit:
-        return Candidates(np.arange(n, dtype=np.int64), True)
-    mask = np.zeros(n, dtype=bool)
-    for k in keep:
-        mask |= k
-    # Rank of each pair within its youth by value (pairs are grouped by youth).
-    order = np.lexsort((-inst.pair_value, inst.pair_youth))
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n) - inst.youth_pairs_start[inst.pair_youth[order]]
-    mask |= rank < top_k
-    side = inst.house_is_side()
-    mask |= side[inst.option_house[inst.pair_option]]
-    special = np.zeros(inst.n_youths, dtype=bool)
+        return Candidates(every, True)
+    flow_assign = np.full(inst.n_youths, -1, dtype=np.int64)
+    flow_assign[inst.pair_youth[flow_used]] = inst.pair_option[flow_used]
+    hint_assign = np.full(inst.n_youths, -1, dtype=np.int64)
+    hint_assign[inst.pair_youth[hint_used]] = inst.pair_option[hint_used]
+    bad_houses, bad_groups = side_violations(inst, flow_assign)
+    free = np.zeros(inst.n_youths, dtype=bool)
+    placed = flow_assign >= 0
+    bad = np.zeros(len(inst.house_codes), dtype=bool)
+    bad[list(bad_houses)] = True
+    free[placed] = bad[inst.option_house[flow_assign[placed]]]
+    for gi in bad_groups:
+        free[inst.companion_groups[gi]] = True
+    free |= flow_assign != hint_assign
     for g in inst.companion_groups:
-        special[g] = True
-    for a, b in inst.conflicts:
-        special[[a, b]] = True
-    mask |= special[inst.pair_youth]
+        if free[g].any():
+            free[g] = True
+    for y, _o in inst.fixed:
+        free[y] = False  # a fixed pair is pinned anyway
+    if free.sum() > max_free:
+        ids = np.nonzero(free)[0]
+        order = np.lexsort((ids, -inst.youth_weight[ids]))
+        free[:] = False
+        free[ids[order[:max_free]]] = True
+        for g in inst.companion_groups:  # keep groups whole: free all or none
+            if not free[g].all():
+                free[g] = False
+    free_pair = free[inst.pair_youth]
+    mask = free_pair & (flow_used | hint_used)
+    mask |= free_pair & (_rank_in_youth(inst, inst.pair_value) < top_k)
+    side = inst.house_is_side()[inst.option_house[inst.pair_option]]
+    side_rank = _rank_in_youth(inst, np.where(side, inst.pair_value, -1))
+    mask |= free_pair & side & (side_rank < side_per_youth)
+    pinned = hint_used & ~free_pair
     for p in inst.fixed_pair_idx:
         if p >= 0:
-            mask[p] = True
-    return Candidates(np.nonzero(mask)[0].astype(np.int64), False)
+            pinned[p] = True
+    mask |= pinned
+    return Candidates(every[mask], False, every[pinned])
 
 
 @dataclass
@@ -466,6 +556,7 @@ class SideModel:
     by_option: dict[int, list[int]]
     by_house: dict[int, list[int]]
     fixed_literals: list[tuple[int, cp_model.IntVar]] = field(default_factory=list)
+    complete: bool = True  # the candidate set holds every eligible pair
 
     def house_literal(self, youth: int, house: int) -> Any:
         """Sum of a youth's variables in a house (0/1 since a youth is placed at most once)."""
@@ -641,6 +732,7 @@ def build_side_model(inst: Instance, candidates: Candidates) -> SideModel:
         by_option.setdefault(po[k], []).append(k)
         by_house.setdefault(ph[k], []).append(k)
     sm = SideModel(inst, pairs, model, x, by_youth, by_option, by_house)
+    sm.complete = candidates.complete
     for add in RECIPE:
         add(sm)
     return sm
@@ -678,6 +770,10 @@ def _run(
     solver.parameters.max_deterministic_time = max(0.05, time_limit_s * 0.8)
     solver.parameters.random_seed = int(sm.inst.round.seed) % (2**31)
     status = solver.solve(sm.model, _Progress(report) if report else None)
+    if status == cp_model.INFEASIBLE and not sm.complete:
+        # A neighbourhood pins youths to the hint: infeasible here proves nothing about the
+        # fixed pairs. The caller keeps its hint.
+        return solver, int(cp_model.UNKNOWN)
     if status == cp_model.INFEASIBLE:
         core = set(solver.sufficient_assumptions_for_infeasibility())
         inst = sm.inst
@@ -727,6 +823,10 @@ def solve_sides(
     max_pref_total = int(best_pref.sum())  # no allocation of the candidates scores more
     for k, p in enumerate(pairs):
         sm.model.add_hint(sm.x[k], bool(hint[p]))
+    if len(candidates.pinned):
+        local = np.searchsorted(pairs, candidates.pinned)
+        for k in local.tolist():
+            sm.model.add(sm.x[k] == 1)
     hint_pref = int(pref[hint[pairs]].sum())
     housing = cp_model.LinearExpr.weighted_sum(sm.x, w.tolist())
 

@@ -43,6 +43,7 @@ from matcher.sides import (
     build_instance,
     candidate_pairs,
     check_fixed_pairs,
+    companion_pairs,
     repair,
     side_violations,
     solve_sides,
@@ -167,6 +168,7 @@ def solve(
     full_limit: int = 40_000,
     top_k: int = 3,
     workers: int = 1,
+    neighbourhood_min_s: float = 2.0,
 ) -> Result:
     """Propose an allocation for ``round``; see the module docstring for the phases.
 
@@ -197,6 +199,19 @@ def solve(
 
     t0 = time.perf_counter()
     values = pair_values(rnd, screening, seed)
+    # Companions live together or not at all: drop pairs into houses the group cannot share.
+    keep = companion_pairs(rnd, screening.youth_idx, screening.option_idx)
+    eligible_before = np.bincount(screening.youth_idx, minlength=len(rnd.youths))
+    if not keep.all():
+        screening = dataclasses.replace(
+            screening,
+            youth_idx=screening.youth_idx[keep],
+            option_idx=screening.option_idx[keep],
+            net_rent=screening.net_rent[keep],
+            toeslag=screening.toeslag[keep],
+            distance_m=screening.distance_m[keep],
+        )
+        values = values.subset(keep)
     inst = build_instance(
         rnd,
         screening.youth_idx,
@@ -237,17 +252,20 @@ def solve(
         method = "repair" if hint_ok else "none"
         hint_value = int(inst.pair_value[hint_used].sum()) if hint_ok else -1
         report("repair", {"objective": hint_value, "bound": bound, "gap": _gap(hint_value, bound)})
-        cands = candidate_pairs(inst, [flow_used, hint_used], top_k=top_k, full_limit=full_limit)
+        cands = candidate_pairs(inst, flow_used, hint_used, top_k=top_k, full_limit=full_limit)
         n_candidates = len(cands.pairs)
         remaining = time_limit_s - (time.perf_counter() - t_start)
+        budget = max(0.5, remaining * 0.8)
+        if not cands.complete:
+            # A neighbourhood cannot prove optimality: spend about as long as the flow took
+            # (at least neighbourhood_min_s), not the whole time limit.
+            budget = min(budget, max(neighbourhood_min_s, flow.seconds))
 
         def on_solution(objective: int, cp_bound: int) -> None:
             b = min(bound, cp_bound) if cands.complete else bound
             report("sides", {"objective": objective, "bound": b, "gap": _gap(objective, b)})
 
-        side = solve_sides(
-            inst, cands, hint_used, max(0.5, remaining * 0.8), on_solution, workers=workers
-        )
+        side = solve_sides(inst, cands, hint_used, budget, on_solution, workers=workers)
         if side.status in ("OPTIMAL", "FEASIBLE") and side.value >= hint_value:
             best_used, method = side.pair_used, "cp-sat"
             if cands.complete and side.cpsat_bound is not None:
@@ -273,6 +291,7 @@ def solve(
         method=method,
         flow_bound=flow_bound,
         candidate_pairs=n_candidates,
+        eligible_before=eligible_before,
     )
     done("extract", t0)
 
@@ -304,6 +323,7 @@ def extract(
     method: str,
     flow_bound: int,
     candidate_pairs: int,
+    eligible_before: npt.NDArray[np.int64] | None = None,
 ) -> Result:
     """Turn a pair mask into a ``Result`` with scores, contingent use and unmatched reasons."""
     rnd = inst.round
@@ -343,7 +363,7 @@ def extract(
         per_corp[c.corporation] = per_corp.get(c.corporation, 0) + n
         detail[contingent_key(c)] = {"corporation": c.corporation, "used": n, "left": c.left}
 
-    unmatched = unmatched_reasons(inst, assign, status)
+    unmatched = unmatched_reasons(inst, assign, status, eligible_before)
     return Result(
         status=status,
         objective=objective,
@@ -364,7 +384,12 @@ def extract(
     )
 
 
-def unmatched_reasons(inst: Instance, assign: IntArray, status: Status) -> dict[str, Unmatched]:
+def unmatched_reasons(
+    inst: Instance,
+    assign: IntArray,
+    status: Status,
+    eligible_before: npt.NDArray[np.int64] | None = None,
+) -> dict[str, Unmatched]:
     """A reason for every youth without a place (see matcher.result for the codes).
 
     With eligible options, each option is classified by what blocks it in this allocation: full
@@ -391,6 +416,16 @@ def unmatched_reasons(inst: Instance, assign: IntArray, status: Status) -> dict[
     out: dict[str, Unmatched] = {}
     for y in np.nonzero(~placed)[0].tolist():
         code = inst.youth_codes[y]
+        before = int(eligible_before[y]) if eligible_before is not None else 0
+        if n_eligible[y] == 0 and before > 0:
+            out[code] = Unmatched(
+                code,
+                HOUSE_COMPOSITION,
+                f"Er zijn {before} passende woningen, maar geen huis waar alle samen aangemelde "
+                "jongeren terecht kunnen.",
+                {"eligible": before, "house_composition": before},
+            )
+            continue
         if n_eligible[y] == 0:
             counts = failure_counts(rnd, code)
             figures = {k: int(v) for k, v in counts.items()}
