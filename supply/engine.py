@@ -67,7 +67,8 @@ def split_proportional(
     prefix = prefix_sum(weights, axis)
     whole = prefix[-1] if axis == 0 else prefix[:, -1]
     ratio = (total / np.maximum(whole, 1)).astype(dtype)
-    cum = prefix * (ratio[None] if axis == 0 else ratio[:, None])
+    cum = prefix.astype(dtype)  # int32 * float32 would promote to float64
+    cum *= ratio[None] if axis == 0 else ratio[:, None]
     cum += dtype(eps)
     np.floor(cum, out=cum)
     cum_i = cum.astype(np.int32)
@@ -144,6 +145,7 @@ class Prepared:
     january: NDArray[np.bool_]  # (M,)
     uses: NDArray[np.int32]  # (1, T, 1, 1) 1 where placements count against the contingent
     moving: NDArray[np.int32]  # (1, T, 1, 1) 1 where leavers need a regular dwelling
+    no_limit: NDArray[np.int32]  # (1, T, 1, 1) 0 where the contingent applies, else a large number
     moving_on_uses_contingent: bool
     split_dtype: type[np.floating]
     split_eps: float
@@ -235,6 +237,7 @@ def prepare(inputs: SupplyInputs, mode: InflowMode, dispersion: float | None) ->
         january=january,
         uses=inputs.uses_contingent.reshape(1, n_t, 1, 1).astype(np.int32),
         moving=inputs.moving_on.reshape(1, n_t, 1, 1).astype(np.int32),
+        no_limit=np.where(inputs.uses_contingent, 0, 2**30).reshape(1, n_t, 1, 1).astype(np.int32),
         moving_on_uses_contingent=inputs.moving_on_uses_contingent,
         split_dtype=split_dtype,
         split_eps=split_eps,
@@ -344,7 +347,8 @@ def allocate_placements(prep: Prepared, demand: I32, free: I32, left: I32) -> I3
     ask more than is left, the pool is split over them in proportion to what they asked; what is
     cut is not re-offered to another corporation in the same month.
     """
-    offer = np.where(prep.uses > 0, np.minimum(free, left), free)
+    # Types outside the contingent see an unlimited pool (left + a large number).
+    offer = np.minimum(free, left + prep.no_limit)
     met = np.minimum(demand, offer.sum(axis=0, dtype=np.int32))
     placed = _split(prep, met, offer, axis=0)
     if prep.n_pool == 1 and prep.n_t > 1:
