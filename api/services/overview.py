@@ -83,7 +83,7 @@ def supply_by_gemeente(session: Session, year: int) -> tuple[list[str], list[Gem
     rows = {
         code: GemeenteSupply(code, name)
         for code, name in session.execute(
-            select(m.Area.code, m.Area.name).where(m.Area.level == "gemeente").order_by(m.Area.code)
+            select(m.Area.code, m.Area.name).where(m.Area.level == "gemeente").order_by(m.Area.name)
         )
     }
     type_names = list(session.scalars(select(m.HousingType.name).order_by(m.HousingType.code)))
