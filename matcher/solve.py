@@ -169,6 +169,7 @@ def solve(
     top_k: int = 3,
     workers: int = 1,
     neighbourhood_min_s: float = 2.0,
+    explain: bool = True,
 ) -> Result:
     """Propose an allocation for ``round``; see the module docstring for the phases.
 
@@ -178,6 +179,8 @@ def solve(
     ``full_limit`` eligible pairs give CP-SAT every pair (optimality can be proven); larger rounds
     give it each youth's flow and hint pairs, its ``top_k`` best pairs and every pair touching a
     house rule. Raises ``ConflictingFixedPairs`` when the fixed pairs cannot all hold.
+    ``explain=False`` skips the per-rule failure counts of youths without any eligible option
+    (their reason stays ``no_eligible_option`` with only ``eligible: 0``).
     """
     from matcher.eligibility import screen
     from matcher.verifier import verify
@@ -257,9 +260,9 @@ def solve(
         remaining = time_limit_s - (time.perf_counter() - t_start)
         budget = max(0.5, remaining * 0.8)
         if not cands.complete:
-            # A neighbourhood cannot prove optimality: spend about as long as the flow took
-            # (at least neighbourhood_min_s), not the whole time limit.
-            budget = min(budget, max(neighbourhood_min_s, flow.seconds))
+            # A neighbourhood cannot prove optimality: spend a quarter of the flow's time (at
+            # least neighbourhood_min_s) rather than the whole time limit.
+            budget = min(budget, max(neighbourhood_min_s, 0.25 * flow.seconds))
 
         def on_solution(objective: int, cp_bound: int) -> None:
             b = min(bound, cp_bound) if cands.complete else bound
@@ -294,6 +297,11 @@ def solve(
         eligible_before=eligible_before,
     )
     done("extract", t0)
+
+    if explain:
+        t0 = time.perf_counter()
+        result = dataclasses.replace(result, unmatched=explain_no_eligible(rnd, result.unmatched))
+        done("explain", t0)
 
     t0 = time.perf_counter()
     violations = verify(rnd, result.assignment) if status != "infeasible" else []
@@ -384,6 +392,25 @@ def extract(
     )
 
 
+def explain_no_eligible(round: Round, unmatched: dict[str, Unmatched]) -> dict[str, Unmatched]:
+    """Add the failure counts per rule (``failure_counts``) to every ``no_eligible_option``."""
+    from matcher.eligibility import failure_counts
+
+    out = dict(unmatched)
+    for code, why in unmatched.items():
+        if why.reason != NO_ELIGIBLE_OPTION:
+            continue
+        figures = {k: int(v) for k, v in failure_counts(round, code).items()}
+        failing = ", ".join(f"{k} {v}" for k, v in sorted(figures.items()) if k != "eligible" and v)
+        out[code] = Unmatched(
+            code,
+            NO_ELIGIBLE_OPTION,
+            f"Geen enkele woning voldoet aan de regels (afgewezen per regel: {failing}).",
+            figures,
+        )
+    return out
+
+
 def unmatched_reasons(
     inst: Instance,
     assign: IntArray,
@@ -399,9 +426,6 @@ def unmatched_reasons(
     ``contingent_exhausted`` when a free option is blocked by its contingent or gemeente cap,
     else ``house_composition`` (``not_selected`` only when the result is not proven optimal).
     """
-    from matcher.eligibility import failure_counts
-
-    rnd = inst.round
     placed = assign >= 0
     opt_used = np.bincount(assign[placed], minlength=inst.n_options)
     cont_used = np.bincount(
@@ -427,14 +451,12 @@ def unmatched_reasons(
             )
             continue
         if n_eligible[y] == 0:
-            counts = failure_counts(rnd, code)
-            figures = {k: int(v) for k, v in counts.items()}
-            failing = ", ".join(f"{k} {v}" for k, v in sorted(figures.items()) if k != "eligible")
+            # Counts per failing rule are added by ``explain_no_eligible`` (phase "explain").
             out[code] = Unmatched(
                 code,
                 NO_ELIGIBLE_OPTION,
-                f"Geen enkele woning voldoet aan de regels (afgewezen per regel: {failing}).",
-                figures,
+                "Geen enkele woning voldoet aan de regels.",
+                {"eligible": 0},
             )
             continue
         r = inst.pairs_of(y)

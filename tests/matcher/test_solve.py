@@ -321,4 +321,4 @@ def test_age_gap_keeps_housemates_close_in_age() -> None:
 def test_progress_reports_every_phase() -> None:
     seen: list[str] = []
     solve(make_round([make_youth()], [make_option()]), progress=lambda p, info: seen.append(p))
-    assert seen == ["screen", "score", "flow", "sides", "extract", "verify"]
+    assert seen == ["screen", "score", "flow", "sides", "extract", "explain", "verify"]
