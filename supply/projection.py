@@ -10,6 +10,7 @@ on the number of workers.
 from __future__ import annotations
 
 import csv
+import queue
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +21,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from supply.engine import ChunkSeries, InflowMode, Prepared, prepare, simulate_chunk
+from supply.engine import (
+    ChunkSeries,
+    InflowMode,
+    Prepared,
+    new_chunk_series,
+    prepare,
+    simulate_chunk,
+    tune_allocator,
+)
 from supply.model import SupplyInputError, SupplyInputs
 from supply.stats import (
     DEFAULT_LEVELS,
@@ -47,11 +56,12 @@ class ProjectionSettings:
     seed: int = 0
     mode: InflowMode = "poisson"
     dispersion: float | None = None
-    chunk_size: int = 256
+    chunk_size: int = 128
     workers: int = 1
     levels: tuple[str, ...] = DEFAULT_LEVELS
     outputs: tuple[str, ...] = OUTPUTS
     quantiles: tuple[float, ...] = DEFAULT_QUANTILES
+    tune_allocator: bool = True  # see supply.engine.tune_allocator (glibc, process-wide)
 
     def __post_init__(self) -> None:
         if self.mode not in ("poisson", "negbin", "deterministic"):
@@ -131,27 +141,43 @@ def run_chunks(
     Each prepared input sees the same generators per chunk (common random numbers); ``consume``
     gets the list of chunk series in input order. Returns the number of runs.
     """
+    if settings.tune_allocator:
+        tune_allocator()
     runs = settings.effective_runs
     plan = chunk_plan(runs, settings.chunk_size)
     children = np.random.SeedSequence(settings.seed).spawn(len(plan))
 
+    # Output buffers are recycled: at most workers + 2 chunks exist at once (the look-ahead
+    # below plus the one being consumed), each holding one series per input.
+    free: queue.Queue[list[ChunkSeries]] = queue.Queue()
+    for _ in range(min(len(plan), settings.workers + 2)):
+        free.put([new_chunk_series(prep, plan[0]) for prep, _ in preps])
+
     def work(i: int) -> list[ChunkSeries]:
+        buffers = free.get()
         out = []
-        for prep, waiting in preps:
+        for (prep, waiting), buffer in zip(preps, buffers, strict=True):
             # Fresh generators from the same seed sequence per input: common random numbers.
             inflow_ss, pipe_ss = np.random.SeedSequence(
                 children[i].entropy, spawn_key=children[i].spawn_key
             ).spawn(2)
             inflow_rng = np.random.default_rng(inflow_ss)
             pipe_rng = np.random.default_rng(pipe_ss)
-            out.append(simulate_chunk(prep, waiting, plan[i], inflow_rng, pipe_rng))
+            out.append(simulate_chunk(prep, waiting, plan[i], inflow_rng, pipe_rng, buffer))
         return out
+
+    def release(series: list[ChunkSeries]) -> None:
+        if series[0].waiting.shape[2] == plan[0]:
+            free.put(series)
+        else:  # the smaller last chunk: hand back full-size buffers instead
+            free.put([new_chunk_series(prep, plan[0]) for prep, _ in preps])
 
     done = 0
     if settings.workers == 1 or len(plan) == 1:
         results: Iterator[list[ChunkSeries]] = map(work, range(len(plan)))
         for series in results:
             consume(series)
+            release(series)
             done += 1
             if progress:
                 progress(done, len(plan))
@@ -164,7 +190,9 @@ def run_chunks(
                 while index < len(plan) and len(pending) < settings.workers + 1:
                     pending.append(pool.submit(work, index))
                     index += 1
-                consume(pending.pop(0).result())
+                series = pending.pop(0).result()
+                consume(series)
+                release(series)
                 done += 1
                 if progress:
                     progress(done, len(plan))
