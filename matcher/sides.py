@@ -557,6 +557,23 @@ class SideModel:
     by_house: dict[int, list[int]]
     fixed_literals: list[tuple[int, cp_model.IntVar]] = field(default_factory=list)
     complete: bool = True  # the candidate set holds every eligible pair
+    house_open: dict[int, cp_model.IntVar] = field(default_factory=dict)
+    house_age: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
+
+    def hint(self, chosen: BoolArray) -> None:
+        """Hint every variable from the chosen candidates (local mask), auxiliaries included:
+        a complete hint spares CP-SAT the search for their values."""
+        self.model.clear_hints()
+        for k, v in enumerate(self.x):
+            self.model.add_hint(v, bool(chosen[k]))
+        houses = self.inst.option_house[self.inst.pair_option[self.pairs[chosen]]].tolist()
+        ages = self.inst.youth_age[self.inst.pair_youth[self.pairs[chosen]]].tolist()
+        used = set(houses)
+        present = set(zip(houses, ages, strict=True))
+        for h, var in self.house_open.items():
+            self.model.add_hint(var, h in used)
+        for key, var in self.house_age.items():
+            self.model.add_hint(var, key in present)
 
     def house_literal(self, youth: int, house: int) -> Any:
         """Sum of a youth's variables in a house (0/1 since a youth is placed at most once)."""
@@ -613,6 +630,7 @@ def add_shared_houses(sm: SideModel) -> None:
             # persons_min units of residents for any one of them, which is what makes the
             # bound of a Friends house (2-3 persons) close to the integer optimum.
             used = sm.model.new_bool_var(f"open_{h}")
+            sm.house_open[h] = used
             sm.model.add(total >= pmin * used)
             sm.model.add(total <= min(pmax, len(ks)) * used)
             for k in ks:
@@ -654,6 +672,8 @@ def add_age_gap(sm: SideModel) -> None:
         if int(ages.max() - ages.min()) <= gap:
             continue
         lits = {int(t): sm.model.new_bool_var(f"age_{h}_{int(t)}") for t in np.unique(ages)}
+        for t, lit in lits.items():
+            sm.house_age[(h, t)] = lit
         for k, age in zip(ks, ages.tolist(), strict=True):
             sm.model.add_implication(sm.x[k], lits[age])
         for t, lt in lits.items():
@@ -799,6 +819,7 @@ def solve_sides(
     time_limit_s: float,
     on_solution: Callable[[int, int], None] | None = None,
     workers: int = 1,
+    housing_upper: int | None = None,
 ) -> SideSolution:
     """Solve the side-rule model with CP-SAT in two lexicographic stages, hinted.
 
@@ -821,8 +842,11 @@ def solve_sides(
     best_pref = np.zeros(inst.n_youths, dtype=np.int64)
     np.maximum.at(best_pref, inst.pair_youth[pairs], pref)
     max_pref_total = int(best_pref.sum())  # no allocation of the candidates scores more
-    for k, p in enumerate(pairs):
-        sm.model.add_hint(sm.x[k], bool(hint[p]))
+    sm.hint(hint[pairs])
+    if housing_upper is not None:
+        # A known upper bound on the housing value (e.g. the flow's). Measured on the regional
+        # fixtures it slowed the proof down (a dense row), so solve() does not pass it.
+        sm.model.add(cp_model.LinearExpr.weighted_sum(sm.x, w.tolist()) <= housing_upper)
     if len(candidates.pinned):
         local = np.searchsorted(pairs, candidates.pinned)
         for k in local.tolist():
@@ -846,9 +870,7 @@ def solve_sides(
 
     # Stage 2: keep the housing value, maximise preference and tie-break.
     sm.model.add(housing >= h1)
-    sm.model.clear_hints()
-    for k in range(len(pairs)):
-        sm.model.add_hint(sm.x[k], bool(x1[k]))
+    sm.hint(x1)
 
     def report2(pv: int, pb: float) -> None:
         if on_solution:

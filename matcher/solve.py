@@ -268,7 +268,14 @@ def solve(
             b = min(bound, cp_bound) if cands.complete else bound
             report("sides", {"objective": objective, "bound": b, "gap": _gap(objective, b)})
 
-        side = solve_sides(inst, cands, hint_used, budget, on_solution, workers=workers)
+        side = solve_sides(
+            inst,
+            cands,
+            hint_used,
+            budget,
+            on_solution,
+            workers=workers,
+        )
         if side.status in ("OPTIMAL", "FEASIBLE") and side.value >= hint_value:
             best_used, method = side.pair_used, "cp-sat"
             if cands.complete and side.cpsat_bound is not None:
