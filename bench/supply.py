@@ -160,7 +160,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--chunk", type=int, default=256)
+    parser.add_argument("--chunk", type=int, default=128)
     parser.add_argument("--levels", default=",".join(DEFAULT_LEVELS))
     args = parser.parse_args()
     inputs = synthetic_inputs()
