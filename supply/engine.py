@@ -308,12 +308,20 @@ def draw_inflow(prep: Prepared, m: int, rng: np.random.Generator, runs: int) -> 
 
 
 def draw_pipeline(prep: Prepared, rng: np.random.Generator, runs: int) -> IntArray:
-    """Opening month per project and run (P, R): start plus a slip when delayed."""
+    """Opening month per project and run (P, R): start plus a slip when delayed.
+
+    In deterministic mode a project slips by its median slip when P(delay) > 0.5, else not.
+    """
     n_p = len(prep.pipe_places)
     if n_p == 0:
         return np.zeros((0, runs), np.int64)
-    u_delay = rng.random((n_p, runs))
-    u_slip = rng.random((n_p, runs))
+    if prep.mode == "deterministic":
+        # No draws: a project slips (by its median slip) only when a slip is more likely than not.
+        u_delay = np.full((n_p, runs), 0.5)
+        u_slip = np.full((n_p, runs), 0.5)
+    else:
+        u_delay = rng.random((n_p, runs))
+        u_slip = rng.random((n_p, runs))
     delayed = u_delay < prep.pipe_delay_p[:, None]
     slip = (u_slip[:, :, None] > prep.pipe_delay_cdf[:, None, :]).sum(axis=2) + 1
     return prep.pipe_start[:, None] + np.where(delayed, slip, 0)

@@ -273,14 +273,33 @@ def compare(
     settings: ProjectionSettings | None = None,
     base_name: str = "basis",
 ) -> Comparison:
-    """Project base and scenario with common random numbers and pair their runs."""
+    """Project base and base + scenario with common random numbers and pair their runs."""
+    return compare_inputs(base, scenario.apply(base), settings, base_name, scenario.name)
+
+
+def compare_inputs(
+    base: SupplyInputs,
+    other: SupplyInputs,
+    settings: ProjectionSettings | None = None,
+    base_name: str = "basis",
+    other_name: str = "scenario",
+) -> Comparison:
+    """Compare any two inputs over the same gemeenten, types, corporations and months (e.g. two
+    scenarios applied to one base) with common random numbers."""
+    if (base.gemeenten, base.types, base.corporations, base.start, base.months) != (
+        other.gemeenten,
+        other.types,
+        other.corporations,
+        other.start,
+        other.months,
+    ):
+        raise ScenarioError("vergelijken kan alleen over dezelfde gemeenten, typen en maanden")
     settings = settings or ProjectionSettings()
     qs = tuple(sorted({0.1, 0.5, 0.9, *settings.quantiles}))
     settings = replace(settings, quantiles=qs)
-    changed = scenario.apply(base)
     preps = [
         (prepare(base, settings.mode, settings.dispersion), base.waiting),
-        (prepare(changed, settings.mode, settings.dispersion), changed.waiting),
+        (prepare(other, settings.mode, settings.dispersion), other.waiting),
     ]
     cells = {
         lv: level_cells(lv, base.gemeenten, base.types, base.corporations) for lv in settings.levels
@@ -296,7 +315,7 @@ def compare(
     runs = run_chunks(preps, settings, consume)
     return Comparison(
         base_name=base_name,
-        scenario_name=scenario.name,
+        scenario_name=other_name,
         start=base.start,
         months=base.months,
         runs=runs,

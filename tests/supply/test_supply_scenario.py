@@ -131,3 +131,16 @@ def test_csv_exports(tmp_path: Path) -> None:
     m = write_comparison_csv(cmp, tmp_path / "c.csv")
     header = (tmp_path / "c.csv").read_text(encoding="utf-8").splitlines()[0].split(";")
     assert m > 0 and "diff_of_medians" in header and "diff_p90" in header
+
+
+def test_two_scenarios_side_by_side() -> None:
+    from supply.scenario import compare_inputs
+
+    base = small_inputs()
+    a = Scenario("a", (InflowFactor(1.2),)).apply(base)
+    b = Scenario("b", (InflowFactor(1.2), ContingentChange("CORP-A", 4, "GM0796"))).apply(base)
+    cmp = compare_inputs(a, b, FAST, "a", "b")
+    assert cmp.scenario_name == "b"
+    assert np.all(cmp.difference[("contingent_left", "total")].quantiles[0.9] >= -8)
+    with pytest.raises(ScenarioError, match="dezelfde"):
+        compare_inputs(base, replace(base, inflow=base.inflow[:12], capacity_added=None), FAST)
