@@ -322,3 +322,26 @@ def test_progress_reports_every_phase() -> None:
     seen: list[str] = []
     solve(make_round([make_youth()], [make_option()]), progress=lambda p, info: seen.append(p))
     assert seen == ["screen", "score", "flow", "sides", "extract", "explain", "verify"]
+
+
+@FAST
+@given(rounds(max_youths=8, max_options=8, shared=True), st.data())
+def test_neighbourhood_path_keeps_every_rule_and_an_honest_bound(
+    rnd: Round, data: st.DataObject
+) -> None:
+    """``full_limit=0`` forces the large-round path (CP-SAT on a neighbourhood, the rest pinned):
+    still valid, fixed pairs kept, and the bound stays the flow's (never CP-SAT's local one)."""
+    rnd = _pick_fixed(rnd, data)
+    try:
+        result = solve(rnd, time_limit_s=10, full_limit=0, neighbourhood_min_s=0.5)
+    except ConflictingFixedPairs:
+        return
+    assert result.status in ("optimal", "feasible", "infeasible")
+    if result.status == "infeasible":
+        return
+    assert not verify(canonical_round(rnd), result.assignment)
+    for y, o in rnd.fixed_pairs:
+        assert result.assignment[y] == o
+    assert result.bound == result.flow_bound >= result.objective
+    if len(rnd.youths) <= 4:
+        assert result.objective <= brute_force(rnd)
