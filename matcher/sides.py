@@ -784,10 +784,12 @@ def _run(
 ) -> tuple[cp_model.CpSolver, int]:
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = workers
-    solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
-    # Deterministic time is about CPU seconds of work: stopping on it gives the same answer on
-    # every run of the same input, unless the wall-clock limit hits first.
-    solver.parameters.max_deterministic_time = max(0.05, time_limit_s * 0.8)
+    # The budget is spent as deterministic time (about CPU seconds of work), so the same input
+    # stops at the same point and gives the same answer on every run, loaded machine or not.
+    # Wall-clock time only backstops it (twice the budget plus a second): when that hits first
+    # the answer may differ between runs.
+    solver.parameters.max_deterministic_time = max(0.05, time_limit_s)
+    solver.parameters.max_time_in_seconds = 2.0 * max(0.05, time_limit_s) + 1.0
     solver.parameters.random_seed = int(sm.inst.round.seed) % (2**31)
     status = solver.solve(sm.model, _Progress(report) if report else None)
     if status == cp_model.INFEASIBLE and not sm.complete:
@@ -878,7 +880,8 @@ def solve_sides(
             on_solution(scale * h1 + pv, b)
 
     sm.model.maximize(cp_model.LinearExpr.weighted_sum(sm.x, pref.tolist()))
-    remaining = time_limit_s - (time.perf_counter() - t0)
+    # Stage 2 gets what stage 1 left, counted in deterministic time so runs repeat exactly.
+    remaining = time_limit_s - float(solver.deterministic_time)
     solver2, status2 = _run(sm, max(0.05, remaining), workers, report2)
     if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         xs = _values(solver2, sm)

@@ -257,12 +257,13 @@ def solve(
         report("repair", {"objective": hint_value, "bound": bound, "gap": _gap(hint_value, bound)})
         cands = candidate_pairs(inst, flow_used, hint_used, top_k=top_k, full_limit=full_limit)
         n_candidates = len(cands.pairs)
-        remaining = time_limit_s - (time.perf_counter() - t_start)
-        budget = max(0.5, remaining * 0.8)
+        # Budgets depend on the input only (never on wall-clock time spent so far), so the
+        # same round and seed give the same answer; see solve_sides on deterministic time.
+        budget = 0.8 * time_limit_s
         if not cands.complete:
-            # A neighbourhood cannot prove optimality: spend a quarter of the flow's time (at
-            # least neighbourhood_min_s) rather than the whole time limit.
-            budget = min(budget, max(neighbourhood_min_s, 0.25 * flow.seconds))
+            # A neighbourhood cannot prove optimality: spend about 1.5 s per million pairs (at
+            # least neighbourhood_min_s), which is a fraction of the flow's own time.
+            budget = min(budget, max(neighbourhood_min_s, 1.5e-6 * inst.n_pairs))
 
         def on_solution(objective: int, cp_bound: int) -> None:
             b = min(bound, cp_bound) if cands.complete else bound
