@@ -1,6 +1,8 @@
 """Benchmark of the supply projection (issue 6).
 
-11 gemeenten x 8 types x 10 corporations x 60 months x 10,000 runs (synthetic inputs). Prints
+11 gemeenten x 8 types x 10 corporations x 60 months x 10,000 runs (synthetic inputs; by default
+three or four corporations work in each gemeente, as in real regions: ``--per-gemeente 10`` is the
+dense worst case). Prints
 as its last line one JSON object with runs, months, groups, seconds, peak_rss_mb,
 littles_law_error and a baseline measured in the same process: the same model run one run at a
 time (a Python loop over runs, each run still vectorised over groups), on a few runs and
@@ -25,7 +27,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from supply.engine import prepare, simulate_chunk
+from supply.engine import corporation_slots, prepare, simulate_chunk
 from supply.model import PipelineProject, SupplyInputs, los_uniform
 from supply.projection import ProjectionSettings, project
 from supply.stats import DEFAULT_LEVELS
@@ -47,7 +49,7 @@ TYPES = ("friends", "kma", "mentorhuis", "housing_first", "bw_light", "urgentie"
 STAYS = ((12, 36), (12, 24), (6, 24), (12, 36), (12, 24), (24, 36), (6, 18), (18, 24))
 
 
-def synthetic_inputs(months: int = 60, seed: int = 7) -> SupplyInputs:
+def synthetic_inputs(months: int = 60, seed: int = 7, per_gemeente: int = 4) -> SupplyInputs:
     """A synthetic region of the benchmark's size (not real figures)."""
     rng = np.random.default_rng(seed)
     n_g, n_t, n_c = len(GEMEENTEN), len(TYPES), 10
@@ -56,22 +58,31 @@ def synthetic_inputs(months: int = 60, seed: int = 7) -> SupplyInputs:
     inflow = np.broadcast_to(
         (size[:, None] * rng.uniform(0.2, 0.8, n_t)[None, :])[None], (months, n_g, n_t)
     ).copy()
-    capacity = rng.integers(0, 8, (n_g, n_t, n_c))
+    # Which corporations work in which gemeente: all of them (dense, the worst case) or, as in
+    # real regions and the demo fixtures, three or four per gemeente.
+    present = np.ones((n_g, n_c), bool)
+    if per_gemeente < n_c:
+        present[:] = False
+        for g in range(n_g):
+            present[g, rng.choice(n_c, size=per_gemeente - g % 2, replace=False)] = True
+    capacity = rng.integers(0, 8, (n_g, n_t, n_c)) * present[:, None, :]
     occupancy = (capacity * rng.uniform(0.5, 1.0, capacity.shape)).astype(np.int64)
     los = np.stack([los_uniform(lo, hi, 37) for lo, hi in STAYS])
     years = (months + 11) // 12 + 1
-    contingent = rng.integers(0, 6, (years, n_g, n_c))
+    contingent = rng.integers(0, 6, (years, n_g, n_c)) * present[None] * (n_c // per_gemeente)
+    pipe_g = rng.integers(n_g, size=12)
+    pipe_c = [int(rng.choice(np.nonzero(present[g])[0])) for g in pipe_g]
     pipeline = tuple(
         PipelineProject(
-            gemeente=GEMEENTEN[int(rng.integers(n_g))],
+            gemeente=GEMEENTEN[int(pipe_g[i])],
             type_code=TYPES[int(rng.integers(n_t))],
-            corporation=corps[int(rng.integers(n_c))],
+            corporation=corps[pipe_c[i]],
             start_month=date(2027, int(rng.integers(1, 13)), 1),
             places=int(rng.integers(2, 12)),
             delay_probability=0.4,
             delay_pmf=(0.5, 0.3, 0.2),
         )
-        for _ in range(12)
+        for i in range(12)
     )
     return SupplyInputs(
         start=date(2026, 1, 1),
@@ -162,8 +173,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=128)
     parser.add_argument("--levels", default=",".join(DEFAULT_LEVELS))
+    parser.add_argument(
+        "--per-gemeente",
+        type=int,
+        default=4,
+        help="corporations present per gemeente (10 = dense, every corporation everywhere)",
+    )
     args = parser.parse_args()
-    inputs = synthetic_inputs()
+    inputs = synthetic_inputs(per_gemeente=args.per_gemeente)
     settings = ProjectionSettings(
         runs=args.runs,
         seed=1,
@@ -191,6 +208,10 @@ def main() -> None:
                 "seconds": round(seconds, 3),
                 "peak_rss_mb": round(rss.peak / 2**20, 1),
                 "littles_law_error": round(law, 5),
+                "corporations_per_gemeente": f"{args.per_gemeente - 1}-{args.per_gemeente}"
+                if args.per_gemeente < 10
+                else "10 (dense)",
+                "corporation_slots": int(corporation_slots(inputs).shape[0]),
                 "workers": args.workers,
                 "chunk_size": args.chunk,
                 "quantile_levels": list(settings.levels),

@@ -162,7 +162,7 @@ class Prepared:
 
     n_g: int
     n_t: int
-    n_c: int
+    n_c: int  # corporation slots: the most corporations present in one gemeente
     n_m: int
     n_pool: int
     mode: InflowMode
@@ -183,7 +183,9 @@ class Prepared:
     moving_on_uses_contingent: bool
     split_dtype: type[np.floating]
     split_eps: float
-    pipe_c: IntArray
+    slot_corp: IntArray  # (S, G) corporation index of each slot, -1 for an empty slot
+    n_corp: int  # corporations in the inputs
+    pipe_c: IntArray  # slot of each project
     pipe_t: IntArray
     pipe_g: IntArray
     pipe_start: IntArray
@@ -202,6 +204,38 @@ def share_contingent(amount: IntArray, share: FloatArray) -> IntArray:
     raw = amount[..., :, None, :] * share
     cum = np.rint(np.cumsum(raw, axis=-2)).astype(np.int64)
     return np.diff(cum, axis=-2, prepend=0)
+
+
+def corporation_slots(inputs: SupplyInputs) -> IntArray:
+    """(S, G): the corporations present in each gemeente, packed into S slots (-1: empty).
+
+    A corporation is present in a gemeente when it has places (now or added), occupants,
+    contingent or a pipeline project there. Absent corporations have no places and no
+    contingent, so leaving them out changes no result; the engine works on S slots instead of
+    all corporations (real regions have a few corporations per gemeente, not all of them).
+    """
+    present = (
+        (inputs.capacity > 0).any(axis=1)
+        | (np.asarray(inputs.capacity_added) > 0).any(axis=(0, 2))
+        | (inputs.occupancy > 0).any(axis=1)
+        | (inputs.contingent > 0).any(axis=0)
+        | (inputs.contingent_used > 0)
+    )
+    for p in inputs.pipeline:
+        present[inputs.gemeenten.index(p.gemeente), inputs.corporations.index(p.corporation)] = 1
+    counts = present.sum(axis=1)
+    n_slots = max(1, int(counts.max(initial=0)))
+    order = np.argsort(~present, axis=1, kind="stable")[:, :n_slots].T  # present ones first
+    return np.where(np.arange(n_slots)[:, None] < counts[None, :], order, -1).astype(np.int64)
+
+
+def to_slots(a: NDArray[np.int64], slot_corp: IntArray) -> NDArray[np.int64]:
+    """(..., C, X, 1, G) -> (..., S, X, 1, G); empty slots are 0."""
+    n_g = slot_corp.shape[1]
+    moved = np.moveaxis(a, (-4, -1), (0, 1))  # (C, G, ...)
+    taken = moved[np.maximum(slot_corp, 0), np.arange(n_g)[None, :]]  # (S, G, ...)
+    mask = (slot_corp >= 0).reshape(slot_corp.shape + (1,) * (taken.ndim - 2))
+    return np.moveaxis(taken * mask, (0, 1), (-4, -1))
 
 
 def prepare(inputs: SupplyInputs, mode: InflowMode, dispersion: float | None) -> Prepared:
@@ -247,6 +281,14 @@ def prepare(inputs: SupplyInputs, mode: InflowMode, dispersion: float | None) ->
     w_max = int(max(most.sum(axis=0).max(initial=0), most.sum(axis=1).max(initial=0), 1))
     split_dtype: type[np.floating] = np.float32 if w_max <= 1024 else np.float64
     split_eps = 0.5 / w_max if split_dtype is np.float32 else EPS
+    slot_corp = corporation_slots(inputs)
+    slot_of = np.full((n_c, n_g), -1, np.int64)
+    valid = slot_corp >= 0
+    slot_of[slot_corp[valid], np.nonzero(valid)[1]] = np.nonzero(valid)[0]
+    capacity = to_slots(capacity, slot_corp)
+    initial_left = to_slots(_group_layout(initial_left), slot_corp)
+    pool_amount = to_slots(pool_amount, slot_corp)
+    pool_start = to_slots(pool_start, slot_corp)
     max_slip = max((len(p.delay_pmf) for p in pipe), default=1)
     delay_cdf = np.ones((len(pipe), max_slip))
     for i, p in enumerate(pipe):
@@ -254,7 +296,7 @@ def prepare(inputs: SupplyInputs, mode: InflowMode, dispersion: float | None) ->
     return Prepared(
         n_g=n_g,
         n_t=n_t,
-        n_c=n_c,
+        n_c=slot_corp.shape[0],
         n_m=n_m,
         n_pool=1 if inputs.contingent_share is None else n_t,
         mode=mode,
@@ -262,7 +304,7 @@ def prepare(inputs: SupplyInputs, mode: InflowMode, dispersion: float | None) ->
         kmax=kmax,
         det_inflow=det.astype(np.int32),
         capacity=capacity.astype(np.int32),
-        initial_left=_group_layout(initial_left).astype(np.int32),
+        initial_left=initial_left.astype(np.int32),
         los=np.asarray(inputs.los, np.float64),
         los32=np.asarray(inputs.los, np.float32),
         pool_amount=pool_amount.astype(np.int32),
@@ -275,7 +317,17 @@ def prepare(inputs: SupplyInputs, mode: InflowMode, dispersion: float | None) ->
         moving_on_uses_contingent=inputs.moving_on_uses_contingent,
         split_dtype=split_dtype,
         split_eps=split_eps,
-        pipe_c=np.array([inputs.corporations.index(p.corporation) for p in pipe], np.int64),
+        slot_corp=slot_corp,
+        n_corp=n_c,
+        pipe_c=np.array(
+            [
+                slot_of[
+                    inputs.corporations.index(p.corporation), inputs.gemeenten.index(p.gemeente)
+                ]
+                for p in pipe
+            ],
+            np.int64,
+        ),
         pipe_t=np.array([inputs.types.index(p.type_code) for p in pipe], np.int64),
         pipe_g=np.array([inputs.gemeenten.index(p.gemeente) for p in pipe], np.int64),
         pipe_start=np.array([month_index(inputs.start, p.start_month) for p in pipe], np.int64),
@@ -418,6 +470,8 @@ class ChunkSeries:
     inflow: I32
     contingent_used: I32
     contingent_left: I32
+    slot_corp: IntArray  # (S, G): which corporation each slot of the C-axis holds
+    n_corp: int
 
 
 GROUP_OUTPUTS = ("occupancy", "placements", "move_outs")
@@ -438,6 +492,8 @@ def new_chunk_series(prep: Prepared, runs: int) -> ChunkSeries:
         inflow=np.empty((n_m, n_t, runs, n_g), np.int32),
         contingent_used=np.empty((n_m, n_c, runs, n_g), np.int32),
         contingent_left=np.empty((n_m, n_c, runs, n_g), np.int32),
+        slot_corp=prep.slot_corp,
+        n_corp=prep.n_corp,
     )
 
 
@@ -456,8 +512,9 @@ def simulate_chunk(
     """
     n_c, n_t, n_g, n_m = prep.n_c, prep.n_t, prep.n_g, prep.n_m
     group = (n_c, n_t, runs, n_g)
-    if out is None or out.waiting.shape[2] != runs:
+    if out is None or out.waiting.shape[2] != runs or out.occupancy.shape[1] != n_c:
         out = new_chunk_series(prep, runs)
+    out.slot_corp, out.n_corp = prep.slot_corp, prep.n_corp
     waiting = np.broadcast_to(waiting0.T[:, None, :], (n_t, runs, n_g)).astype(np.int32)
     placed_stay = np.zeros(group, np.int32)  # placed during the projection, still there
     blocked = np.zeros(group, np.int32)  # stay ended, waiting for a regular dwelling

@@ -33,10 +33,12 @@ from supply.engine import (
 from supply.model import SupplyInputError, SupplyInputs
 from supply.stats import (
     DEFAULT_LEVELS,
+    OUTPUT_DIMS,
     OUTPUTS,
     Accumulator,
     LevelStats,
     check_levels,
+    expand_slots,
     level_cells,
 )
 
@@ -248,7 +250,11 @@ class RunSeries:
 def _public(series: ChunkSeries) -> dict[str, NDArray[np.int64]]:
     out: dict[str, NDArray[np.int64]] = {}
     for name in OUTPUTS:
-        arr = getattr(series, name).astype(np.int64)
+        arr = getattr(series, name)
+        dims = OUTPUT_DIMS[name]
+        if "c" in dims:
+            arr = expand_slots(arr, dims, series.slot_corp, series.n_corp)
+        arr = arr.astype(np.int64)
         if arr.ndim == 5:  # (M, C, T, R, G) -> (R, M, G, T, C)
             out[name] = np.transpose(arr, (3, 0, 4, 2, 1))
         else:  # (M, X, R, G) -> (R, M, G, X)

@@ -61,35 +61,72 @@ def check_levels(levels: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(levels))
 
 
-def aggregate(series: NDArray[np.int32], output: str, level: str) -> NDArray[np.int32]:
+def expand_slots(
+    arr: NDArray[np.int32], dims: tuple[str, ...], slot_corp: NDArray[np.int64], n_corp: int
+) -> NDArray[np.int32]:
+    """Slot axis ``c`` -> corporation axis (needs ``g`` in ``dims``); arr is (M, *dims)."""
+    ci, gi = 1 + dims.index("c"), 1 + dims.index("g")
+    moved = np.moveaxis(arr, (ci, gi), (0, 1))  # (S, G, ...)
+    out = np.zeros((n_corp, *moved.shape[1:]), arr.dtype)
+    s_idx, g_idx = np.nonzero(slot_corp >= 0)
+    out[slot_corp[s_idx, g_idx], g_idx] = moved[s_idx, g_idx]
+    return np.moveaxis(out, (0, 1), (ci, gi))
+
+
+def aggregate(
+    series: NDArray[np.int32],
+    output: str,
+    level: str,
+    slot_corp: NDArray[np.int64] | None = None,
+    n_corp: int | None = None,
+) -> NDArray[np.int32]:
     """Per-run array (M, *dims) -> (cells, M, R) summed to ``level``; cells in g, t, c order."""
-    return aggregate_levels(series, output, (level,))[level]
+    return aggregate_levels(series, output, (level,), slot_corp, n_corp)[level]
 
 
 def aggregate_levels(
-    series: NDArray[np.int32], output: str, levels: tuple[str, ...]
+    series: NDArray[np.int32],
+    output: str,
+    levels: tuple[str, ...],
+    slot_corp: NDArray[np.int64] | None = None,
+    n_corp: int | None = None,
 ) -> dict[str, NDArray[np.int32]]:
     """Per-run sums at several levels at once, each finer sum reused for the coarser ones.
 
-    Returns (cells, M, R) arrays; the sums stay in int32 and run over outer axes (fast).
+    The engine's ``c`` axis holds corporation slots per gemeente (``slot_corp``, see
+    ``engine.corporation_slots``); levels that keep the corporation are summed in slot space
+    with the gemeente kept, then spread to corporations. Returns (cells, M, R) arrays; sums stay
+    in int32 and run over outer axes (fast).
     """
     dims = OUTPUT_DIMS[output]
-    sums: dict[frozenset[str], tuple[NDArray[np.int32], tuple[str, ...]]] = {
+    Key = frozenset[str]
+    sums: dict[Key, tuple[NDArray[np.int32], tuple[str, ...]]] = {
         frozenset(d for d in dims if d != "r"): (series, dims)
     }
+    corp_sums: dict[Key, tuple[NDArray[np.int32], tuple[str, ...]]] = {}
 
-    def get(keep: frozenset[str]) -> tuple[NDArray[np.int32], tuple[str, ...]]:
-        if keep in sums:
-            return sums[keep]
+    def reduce(
+        cache: dict[Key, tuple[NDArray[np.int32], tuple[str, ...]]], keep: Key
+    ) -> tuple[NDArray[np.int32], tuple[str, ...]]:
         # Sum from the smallest cached superset, dropping one dimension at a time.
-        source = min((k for k in sums if keep < k), key=len)
-        arr, src_dims = sums[source]
-        drop = sorted(source - keep)[0]
-        axis = 1 + src_dims.index(drop)
-        summed = arr.sum(axis=axis, dtype=np.int32)
-        new_dims = tuple(d for d in src_dims if d != drop)
-        sums[frozenset(source - {drop})] = (summed, new_dims)
-        return get(keep)
+        while keep not in cache:
+            source = min((k for k in cache if keep < k), key=len)
+            arr, src_dims = cache[source]
+            drop = sorted(source - keep)[0]
+            summed = arr.sum(axis=1 + src_dims.index(drop), dtype=np.int32)
+            cache[frozenset(source - {drop})] = (summed, tuple(d for d in src_dims if d != drop))
+        return cache[keep]
+
+    def get(keep: Key) -> tuple[NDArray[np.int32], tuple[str, ...]]:
+        if "c" not in keep or slot_corp is None:
+            return reduce(sums, keep)
+        if keep in corp_sums:
+            return corp_sums[keep]
+        with_g = keep | {"g"}
+        if with_g not in corp_sums:
+            arr, arr_dims = reduce(sums, with_g)
+            corp_sums[with_g] = (expand_slots(arr, arr_dims, slot_corp, n_corp or 0), arr_dims)
+        return reduce(corp_sums, keep)
 
     out = {}
     for level in sorted(levels, key=lambda lv: -len(LEVELS[lv])):
@@ -190,9 +227,13 @@ class Accumulator:
         """Count one chunk; with ``minus`` count the per-run paired difference."""
         for output in dict.fromkeys(o for o, _ in self.pairs):
             levels = tuple(lv for o, lv in self.pairs if o == output)
-            data = aggregate_levels(getattr(series, output), output, levels)
+            data = aggregate_levels(
+                getattr(series, output), output, levels, series.slot_corp, series.n_corp
+            )
             if minus is not None:
-                other = aggregate_levels(getattr(minus, output), output, levels)
+                other = aggregate_levels(
+                    getattr(minus, output), output, levels, minus.slot_corp, minus.n_corp
+                )
                 data = {lv: data[lv] - other[lv] for lv in data}
             for level, arr in data.items():
                 self.hist[(output, level)].add(arr)

@@ -208,3 +208,44 @@ def test_shared_pool_can_make_more_places_cost_shortfall_elsewhere() -> None:
             b = simulate(more, s)["shortfall"].sum(axis=(2, 3))
             found = found or bool(np.any(b > a))
     assert found
+
+
+def sparse_inputs() -> SupplyInputs:
+    """Three corporations; each gemeente has only some of them (as in real regions)."""
+    base = small_inputs()
+    cap = np.zeros((2, 2, 3), np.int64)
+    cap[0, :, 0], cap[0, :, 2], cap[1, :, 1] = (4, 2), (1, 3), (5, 2)
+    occ = cap // 2
+    cont = np.zeros((2, 2, 3), np.int64)
+    cont[:, 0, 0], cont[:, 0, 2], cont[:, 1, 1] = 3, 2, 4
+    return replace(
+        base,
+        corporations=("CORP-A", "CORP-B", "CORP-C"),
+        capacity=cap,
+        occupancy=occ,
+        turnover=np.full(cap.shape, 0.05),
+        contingent=cont,
+        contingent_used=np.zeros((2, 3), np.int64),
+        capacity_added=None,
+        pipeline=(),
+    )
+
+
+def test_corporation_slots_change_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    import supply.engine as engine
+
+    inputs = sparse_inputs()
+    assert engine.corporation_slots(inputs).shape == (2, 2)  # 2 slots instead of 3
+    s = ProjectionSettings(runs=20, chunk_size=10, seed=11, levels=("total", "group"))
+    packed = simulate(inputs, s)
+    packed_stats = project(inputs, s)
+    dense_slots = np.tile(np.arange(3)[:, None], (1, 2))
+    monkeypatch.setattr(engine, "corporation_slots", lambda _inputs: dense_slots)
+    dense = simulate(inputs, s)
+    dense_stats = project(inputs, s)
+    for name in packed.arrays:
+        assert np.array_equal(packed[name], dense[name]), name
+    for key, st_ in packed_stats.stats.items():
+        assert np.array_equal(st_.quantiles[0.5], dense_stats.stats[key].quantiles[0.5]), key
+    assert not packed["occupancy"][:, :, 1, :, 0].any()  # CORP-A has nothing in GM0828
+    check_conservation(inputs, s)

@@ -144,3 +144,17 @@ def test_two_scenarios_side_by_side() -> None:
     assert np.all(cmp.difference[("contingent_left", "total")].quantiles[0.9] >= -8)
     with pytest.raises(ScenarioError, match="dezelfde"):
         compare_inputs(base, replace(base, inflow=base.inflow[:12], capacity_added=None), FAST)
+
+
+def test_comparison_when_a_scenario_brings_a_corporation_to_a_new_gemeente() -> None:
+    from test_supply_projection import sparse_inputs
+
+    base = sparse_inputs()
+    add = AddPlaces("GM0828", "kma", 4, "2026-01", "CORP-A")
+    scenario = Scenario("nieuw", (add, ContingentChange("CORP-A", 3, "GM0828")))
+    s = replace(FAST, levels=("gemeente_corporation", "total"))
+    cmp = compare(base, scenario, s)
+    st_ = cmp.difference[("occupancy", "gemeente_corporation")]
+    cell = st_.cell_index("GM0828", "CORP-A")
+    assert st_.quantiles[0.5][cell, -1] > 0
+    assert np.all(cmp.base[("occupancy", "gemeente_corporation")].quantiles[0.9][cell] == 0)
