@@ -154,21 +154,30 @@ def greedy_fill(
 
 
 def _place_group(inst: Instance, state: GreedyState, group: list[int]) -> None:
-    """Place a companion group in one option where all members are eligible, best total first."""
-    options: dict[int, int] = {}
-    counts: dict[int, int] = {}
+    """Place a companion group together in one house (one option or several rooms of it),
+    trying houses by the members' total value; nothing is placed when no house takes them all."""
+    pairs_in: dict[int, dict[int, list[int]]] = {}  # house -> member -> pairs, best first
     for y in group:
-        for p in inst.pairs_of(y):
-            o = int(inst.pair_option[p])
-            options[o] = options.get(o, 0) + int(inst.pair_value[p])
-            counts[o] = counts.get(o, 0) + 1
-    common = sorted(
-        (o for o, n in counts.items() if n == len(group)), key=lambda o: (-options[o], o)
-    )
-    for o in common:
-        if state.fits(group, o):
-            state.place(group, o)
+        for p in _best_pairs(inst, y):
+            h = int(inst.option_house[inst.pair_option[p]])
+            pairs_in.setdefault(h, {}).setdefault(y, []).append(p)
+    houses = [h for h, per in pairs_in.items() if len(per) == len(group)]
+    houses.sort(key=lambda h: (-sum(int(inst.pair_value[pairs_in[h][y][0]]) for y in group), h))
+    for h in houses:
+        placed: list[int] = []
+        for y in group:
+            for p in pairs_in[h][y]:
+                o = int(inst.pair_option[p])
+                if state.fits([y], o):
+                    state.place([y], o)
+                    placed.append(y)
+                    break
+            else:
+                break
+        if len(placed) == len(group):
             return
+        for y in placed:
+            state.release(y)
 
 
 def greedy(inst: Instance) -> IntArray:
