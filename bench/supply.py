@@ -172,6 +172,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=128)
+    parser.add_argument("--parallel", choices=("threads", "processes"), default="processes")
     parser.add_argument("--levels", default=",".join(DEFAULT_LEVELS))
     parser.add_argument(
         "--per-gemeente",
@@ -186,6 +187,7 @@ def main() -> None:
         seed=1,
         chunk_size=args.chunk,
         workers=args.workers,
+        parallel=args.parallel,
         levels=tuple(args.levels.split(",")),
     )
     with PeakRss() as rss:
@@ -213,6 +215,7 @@ def main() -> None:
                 else "10 (dense)",
                 "corporation_slots": int(corporation_slots(inputs).shape[0]),
                 "workers": args.workers,
+                "parallel": args.parallel,
                 "chunk_size": args.chunk,
                 "quantile_levels": list(settings.levels),
                 "outputs": len(settings.outputs),

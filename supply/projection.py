@@ -10,13 +10,14 @@ on the number of workers.
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import queue
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -64,6 +65,7 @@ class ProjectionSettings:
     outputs: tuple[str, ...] = OUTPUTS
     quantiles: tuple[float, ...] = DEFAULT_QUANTILES
     tune_allocator: bool = True  # see supply.engine.tune_allocator (glibc, process-wide)
+    parallel: Literal["threads", "processes"] = "threads"
 
     def __post_init__(self) -> None:
         if self.mode not in ("poisson", "negbin", "deterministic"):
@@ -76,6 +78,8 @@ class ProjectionSettings:
         bad = [o for o in self.outputs if o not in OUTPUTS]
         if bad:
             raise SupplyInputError(f"outputs: onbekende uitkomst {bad[0]!r}")
+        if self.parallel not in ("threads", "processes"):
+            raise SupplyInputError(f"parallel: kies threads of processes, niet {self.parallel!r}")
         if any(not 0 < q < 1 for q in self.quantiles):
             raise SupplyInputError("quantiles: kwantielen liggen tussen 0 en 1")
 
@@ -137,22 +141,29 @@ def run_chunks(
     settings: ProjectionSettings,
     consume: Callable[[list[ChunkSeries]], None],
     progress: Callable[[int, int], None] | None = None,
+    chunk_ids: Sequence[int] | None = None,
 ) -> int:
-    """Simulate all chunks for one or more prepared inputs with common random numbers.
+    """Simulate chunks for one or more prepared inputs with common random numbers.
 
     Each prepared input sees the same generators per chunk (common random numbers); ``consume``
-    gets the list of chunk series in input order. Returns the number of runs.
+    gets the list of chunk series in input order. ``chunk_ids`` limits the run to some chunks of
+    the plan (their seeds stay those of the whole plan). Returns the number of runs simulated.
+    Threads are used when ``settings.workers > 1`` (``accumulate`` handles processes).
     """
     if settings.tune_allocator:
         tune_allocator()
     runs = settings.effective_runs
     plan = chunk_plan(runs, settings.chunk_size)
     children = np.random.SeedSequence(settings.seed).spawn(len(plan))
+    ids = list(range(len(plan)) if chunk_ids is None else chunk_ids)
+    if not ids:
+        return 0
+    runs = sum(plan[i] for i in ids)
 
     # Output buffers are recycled: at most workers + 2 chunks exist at once (the look-ahead
     # below plus the one being consumed), each holding one series per input.
     free: queue.Queue[list[ChunkSeries]] = queue.Queue()
-    for _ in range(min(len(plan), settings.workers + 2)):
+    for _ in range(min(len(ids), settings.workers + 2)):
         free.put([new_chunk_series(prep, plan[0]) for prep, _ in preps])
 
     def work(i: int) -> list[ChunkSeries]:
@@ -175,30 +186,105 @@ def run_chunks(
             free.put([new_chunk_series(prep, plan[0]) for prep, _ in preps])
 
     done = 0
-    if settings.workers == 1 or len(plan) == 1:
-        results: Iterator[list[ChunkSeries]] = map(work, range(len(plan)))
+    if settings.workers == 1 or len(ids) == 1:
+        results: Iterator[list[ChunkSeries]] = map(work, ids)
         for series in results:
             consume(series)
             release(series)
             done += 1
             if progress:
-                progress(done, len(plan))
+                progress(done, len(ids))
     else:
         with ThreadPoolExecutor(settings.workers) as pool:
             # Bounded look-ahead keeps at most a few chunks in memory at once.
             pending: list[Future[list[ChunkSeries]]] = []
             index = 0
-            while index < len(plan) or pending:
-                while index < len(plan) and len(pending) < settings.workers + 1:
-                    pending.append(pool.submit(work, index))
+            while index < len(ids) or pending:
+                while index < len(ids) and len(pending) < settings.workers + 1:
+                    pending.append(pool.submit(work, ids[index]))
                     index += 1
                 series = pending.pop(0).result()
                 consume(series)
                 release(series)
                 done += 1
                 if progress:
-                    progress(done, len(plan))
+                    progress(done, len(ids))
     return runs
+
+
+def _feed(accs: list[Accumulator]) -> Callable[[list[ChunkSeries]], None]:
+    """One input: count it. Two inputs: count each and their per-run paired difference."""
+
+    def consume(series: list[ChunkSeries]) -> None:
+        if len(series) == 1:
+            accs[0].add(series[0])
+        else:
+            accs[0].add(series[0])
+            accs[1].add(series[1])
+            accs[2].add(series[1], minus=series[0])
+
+    return consume
+
+
+def _new_accs(
+    n_inputs: int, settings: ProjectionSettings, counts: dict[str, int], months: int
+) -> list[Accumulator]:
+    n = 1 if n_inputs == 1 else 3
+    return [Accumulator(settings.outputs, settings.levels, counts, months) for _ in range(n)]
+
+
+def _accumulate_part(
+    preps: list[tuple[Prepared, NDArray[np.int64]]],
+    settings: ProjectionSettings,
+    counts: dict[str, int],
+    months: int,
+    chunk_ids: list[int],
+) -> tuple[list[Accumulator], int]:
+    """Worker process: simulate some chunks and count them (module level: picklable)."""
+    accs = _new_accs(len(preps), settings, counts, months)
+    single = replace(settings, workers=1)
+    runs = run_chunks(preps, single, _feed(accs), chunk_ids=chunk_ids)
+    return accs, runs
+
+
+def accumulate(
+    preps: list[tuple[Prepared, NDArray[np.int64]]],
+    settings: ProjectionSettings,
+    counts: dict[str, int],
+    months: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[Accumulator], int]:
+    """Simulate every chunk and count the outputs: in this process (threads when
+    ``workers > 1``) or, with ``parallel="processes"``, in worker processes that each count
+    their share of the chunks; histograms merge exactly, so the result is the same."""
+    plan = chunk_plan(settings.effective_runs, settings.chunk_size)
+    if settings.parallel != "processes" or settings.workers == 1 or len(plan) == 1:
+        accs = _new_accs(len(preps), settings, counts, months)
+        runs = run_chunks(preps, settings, _feed(accs), progress=progress)
+        return accs, runs
+    parts = [list(range(w, len(plan), settings.workers)) for w in range(settings.workers)]
+    # "spawn": safe in processes that run threads (a web server); costs an import per worker.
+    context = multiprocessing.get_context("spawn")
+    merged: list[Accumulator] | None = None
+    runs = 0
+    with ProcessPoolExecutor(settings.workers, mp_context=context) as pool:
+        futures = [
+            pool.submit(_accumulate_part, preps, settings, counts, months, ids)
+            for ids in parts
+            if ids
+        ]
+        for done, future in enumerate(futures, start=1):
+            accs, part_runs = future.result()
+            runs += part_runs
+            if merged is None:
+                merged = accs
+            else:
+                for mine, theirs in zip(merged, accs, strict=True):
+                    mine.merge(theirs)
+            if progress:
+                progress(done, len(futures))
+    assert merged is not None
+    return merged, runs
 
 
 def _cells(inputs: SupplyInputs, levels: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
@@ -216,12 +302,9 @@ def project(
     settings = settings or ProjectionSettings()
     prep = prepare(inputs, settings.mode, settings.dispersion)
     cells = _cells(inputs, settings.levels)
-    acc = Accumulator(
-        settings.outputs, settings.levels, {k: len(v) for k, v in cells.items()}, inputs.months
-    )
-    runs = run_chunks(
-        [(prep, inputs.waiting)], settings, lambda s: acc.add(s[0]), progress=progress
-    )
+    counts = {k: len(v) for k, v in cells.items()}
+    accs, runs = accumulate([(prep, inputs.waiting)], settings, counts, inputs.months, progress)
+    acc = accs[0]
     return Projection(
         start=inputs.start,
         months=inputs.months,

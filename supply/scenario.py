@@ -41,8 +41,8 @@ from supply.model import (
     month_index,
     parse_month,
 )
-from supply.projection import ProjectionSettings, run_chunks, write_rows_csv
-from supply.stats import Accumulator, LevelStats, level_cells
+from supply.projection import ProjectionSettings, accumulate, write_rows_csv
+from supply.stats import LevelStats, level_cells
 
 
 class ScenarioError(SupplyInputError):
@@ -305,14 +305,7 @@ def compare_inputs(
         lv: level_cells(lv, base.gemeenten, base.types, base.corporations) for lv in settings.levels
     }
     counts = {k: len(v) for k, v in cells.items()}
-    accs = [Accumulator(settings.outputs, settings.levels, counts, base.months) for _ in range(3)]
-
-    def consume(series: list[Any]) -> None:
-        accs[0].add(series[0])
-        accs[1].add(series[1])
-        accs[2].add(series[1], minus=series[0])
-
-    runs = run_chunks(preps, settings, consume)
+    accs, runs = accumulate(preps, settings, counts, base.months)
     return Comparison(
         base_name=base_name,
         scenario_name=other_name,

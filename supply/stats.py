@@ -161,11 +161,8 @@ class Histogram:
         self.counts = np.zeros((cells, months, 0), np.int64)
         self.runs = 0
 
-    def add(self, data: NDArray[np.int32] | NDArray[np.int64]) -> None:
-        """Count ``data`` (cells, M, R)."""
-        if data.shape[2] == 0:
-            return
-        lo, hi = int(data.min()), int(data.max())
+    def _ensure(self, lo: int, hi: int) -> None:
+        """Grow the value range to cover lo..hi."""
         if self.width == 0:
             self.lo, self.width = lo, hi - lo + 1
             self.counts = np.zeros((self.cells, self.months, self.width), np.int64)
@@ -176,12 +173,27 @@ class Histogram:
             shift = self.lo - new_lo
             grown[:, :, shift : shift + self.width] = self.counts
             self.lo, self.width, self.counts = new_lo, new_width, grown
+
+    def add(self, data: NDArray[np.int32] | NDArray[np.int64]) -> None:
+        """Count ``data`` (cells, M, R)."""
+        if data.shape[2] == 0:
+            return
+        self._ensure(int(data.min()), int(data.max()))
         rows = self.cells * self.months
         base = (np.arange(rows, dtype=np.int64) * self.width - self.lo)[:, None]
         index = data.reshape(rows, -1) + base
         counted = np.bincount(index.ravel(), minlength=rows * self.width)
         self.counts += counted.reshape(self.counts.shape)
         self.runs += data.shape[2]
+
+    def merge(self, other: Histogram) -> None:
+        """Add another histogram of the same cells and months (exact)."""
+        if other.runs == 0:
+            return
+        self._ensure(other.lo, other.lo + other.width - 1)
+        shift = other.lo - self.lo
+        self.counts[:, :, shift : shift + other.width] += other.counts
+        self.runs += other.runs
 
     def quantiles(self, qs: tuple[float, ...]) -> IntArray:
         """(Q, cells, M) exact quantiles (inverted CDF) over all counted runs."""
@@ -237,6 +249,10 @@ class Accumulator:
                 data = {lv: data[lv] - other[lv] for lv in data}
             for level, arr in data.items():
                 self.hist[(output, level)].add(arr)
+
+    def merge(self, other: Accumulator) -> None:
+        for key, hist in self.hist.items():
+            hist.merge(other.hist[key])
 
     def stats(
         self,

@@ -110,6 +110,18 @@ def test_workers_do_not_change_results() -> None:
         assert np.array_equal(one.quantiles[q], two.quantiles[q])
 
 
+def test_processes_give_the_same_result_as_one_thread() -> None:
+    inputs = small_inputs()
+    s = replace(FAST, levels=("total", "gemeente_corporation"))
+    one = project(inputs, s)
+    many = project(inputs, replace(s, workers=2, parallel="processes"))
+    assert many.runs == one.runs == FAST.runs
+    for key, st_ in one.stats.items():
+        for q in st_.quantiles:
+            assert np.array_equal(st_.quantiles[q], many.stats[key].quantiles[q]), key
+        assert np.allclose(st_.mean, many.stats[key].mean)
+
+
 def test_group_sums_equal_total_per_run() -> None:
     inputs = small_inputs()
     prep = prepare(inputs, "poisson", None)
