@@ -133,7 +133,7 @@ def littles_law_error() -> float:
 
 
 class PeakRss:
-    """Samples this process's RSS every 20 ms in a thread (includes NumPy buffers)."""
+    """Samples the RSS of this process plus its worker processes every 20 ms."""
 
     def __init__(self) -> None:
         self.proc = psutil.Process(os.getpid())
@@ -141,9 +141,18 @@ class PeakRss:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _rss(self) -> int:
+        total = self.proc.memory_info().rss
+        for child in self.proc.children(recursive=True):  # worker processes count too
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
+            self.peak = max(self.peak, self._rss())
             time.sleep(0.02)
 
     def __enter__(self) -> PeakRss:
@@ -153,7 +162,7 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
+        self.peak = max(self.peak, self._rss())
 
 
 def baseline_per_run(inputs: SupplyInputs, runs: int, sample: int) -> float:
