@@ -1,0 +1,394 @@
+"""The monthly round workflow: snapshot, solve, publish, decide, re-solve, finalise.
+
+Services take a session (or a session factory where work spans transactions, as the background
+solve does) and never commit themselves except ``run_solve``, which owns its transactions. Every
+state change and decision writes an audit entry.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from api.services.round_states import RoundAction, RoundStatus, next_status
+from matcher.roundfile import round_from_data, round_to_data
+from store import models as m
+from store.db import unit_of_work
+from store.repository import load_round
+
+log = logging.getLogger(__name__)
+
+SOLVER_VERSION = "stek-matcher 1"
+
+
+class WorkflowError(Exception):
+    """A request the workflow refuses (HTTP 409); the message says why, in Dutch."""
+
+
+class NotFound(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a signed-in user (the API passes its principal) or the system (CLI, jobs)."""
+
+    user_id: int | None
+    organisation_id: int | None
+    role: str
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(None, None, "admin")
+
+
+def audit(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    entity: str,
+    entity_id: object,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append an audit entry (the table refuses updates and deletes)."""
+    session.add(
+        m.AuditEntry(
+            at=datetime.now(UTC),
+            user_id=actor.user_id if actor else None,
+            organisation_id=actor.organisation_id if actor else None,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            detail=detail,
+        )
+    )
+
+
+def _round(session: Session, round_id: int) -> m.AllocationRound:
+    found = session.get(m.AllocationRound, round_id)
+    if found is None:
+        raise NotFound(f"ronde {round_id} bestaat niet")
+    return found
+
+
+def _transition(
+    session: Session, rnd: m.AllocationRound, action: RoundAction, actor: Actor | None
+) -> None:
+    before = rnd.status
+    rnd.status = next_status(before, action).value
+    audit(
+        session, actor, f"round.{action.value}", "round", rnd.id, {"from": before, "to": rnd.status}
+    )
+
+
+def create_round(
+    session: Session, month: date, seed: int, actor: Actor | None
+) -> m.AllocationRound:
+    """Snapshot the inputs for ``month`` (youths, options, contingents, policy, seed)."""
+    problem = load_round(session, month, seed=seed)
+    rnd = m.AllocationRound(
+        month=problem.month,
+        status=RoundStatus.CREATED.value,
+        seed=seed,
+        solver_version=SOLVER_VERSION,
+        policy_valid_from=problem.policy.valid_from,
+        snapshot=round_to_data(problem),
+        created_by_id=actor.user_id if actor else None,
+    )
+    session.add(rnd)
+    session.flush()
+    audit(
+        session,
+        actor,
+        "round.create",
+        "round",
+        rnd.id,
+        {
+            "month": problem.month.isoformat(),
+            "youths": len(problem.youths),
+            "options": len(problem.options),
+        },
+    )
+    return rnd
+
+
+def start_solve(session: Session, round_id: int, actor: Actor | None) -> m.AllocationRound:
+    """Move a created or failed round to solving (the caller then runs ``run_solve``)."""
+    rnd = _round(session, round_id)
+    _transition(session, rnd, RoundAction.SOLVE, actor)
+    rnd.error = None
+    return rnd
+
+
+def run_solve(
+    factory: sessionmaker[Session], round_id: int, time_limit_s: float = 30.0
+) -> m.Proposal | None:
+    """Solve the round's snapshot and store a new proposal version.
+
+    Runs in its own transactions (background work). A crash leaves the round ``failed`` with its
+    snapshot intact, so solving again reproduces the same proposal.
+    """
+    from matcher.solve import solve
+
+    with unit_of_work(factory) as session:
+        rnd = _round(session, round_id)
+        if rnd.status != RoundStatus.SOLVING.value:
+            raise WorkflowError(f"ronde {round_id} staat niet op doorrekenen ({rnd.status})")
+        snapshot, seed = rnd.snapshot or {}, rnd.seed
+    try:
+        result = solve(round_from_data(snapshot), time_limit_s=time_limit_s, seed=seed)
+    except Exception as exc:
+        log.exception("solve of round %s failed", round_id)
+        with unit_of_work(factory) as session:
+            rnd = _round(session, round_id)
+            _transition(session, rnd, RoundAction.CRASHED, None)
+            rnd.error = f"{type(exc).__name__}: {exc}"
+        return None
+    with unit_of_work(factory) as session:
+        rnd = _round(session, round_id)
+        version = (
+            session.scalar(
+                select(func.max(m.Proposal.version)).where(m.Proposal.round_id == rnd.id)
+            )
+            or 0
+        ) + 1
+        proposal = m.Proposal(
+            round_id=rnd.id,
+            version=version,
+            status=result.status,
+            objective=float(result.objective),
+            bound=float(result.bound),
+            gap=result.gap,
+            result=result.as_dict(),
+        )
+        session.add(proposal)
+        session.flush()
+        youth_ids: dict[str, int] = {
+            c: i for c, i in session.execute(select(m.Youth.code, m.Youth.id))
+        }
+        option_ids: dict[str, int] = {
+            c: i for c, i in session.execute(select(m.HousingOption.code, m.HousingOption.id))
+        }
+        fixed = {(p["youth"], p["option"]) for p in snapshot.get("fixed_pairs", [])}
+        for youth_code, option_code in sorted(result.assignment.items()):
+            pair = result.scores.get(youth_code)
+            session.add(
+                m.Match(
+                    proposal_id=proposal.id,
+                    youth_id=youth_ids[youth_code],
+                    option_id=option_ids[option_code],
+                    score=float(pair.value) if pair is not None else 0.0,
+                    status="accepted" if (youth_code, option_code) in fixed else "proposed",
+                )
+            )
+        _transition(session, rnd, RoundAction.SOLVED, None)
+        audit(
+            session,
+            None,
+            "proposal.create",
+            "proposal",
+            proposal.id,
+            {"round": rnd.id, "version": version, "housed": result.housed, "gap": result.gap},
+        )
+        return proposal
+
+
+def latest_proposal(session: Session, round_id: int) -> m.Proposal:
+    proposal = session.scalars(
+        select(m.Proposal)
+        .where(m.Proposal.round_id == round_id)
+        .order_by(m.Proposal.version.desc())
+        .limit(1)
+    ).first()
+    if proposal is None:
+        raise WorkflowError(f"ronde {round_id} heeft nog geen voorstel")
+    return proposal
+
+
+def publish(session: Session, round_id: int, actor: Actor | None) -> m.AllocationRound:
+    rnd = _round(session, round_id)
+    _transition(session, rnd, RoundAction.PUBLISH, actor)
+    return rnd
+
+
+def _match_for_decision(
+    session: Session, match_id: int, expected_version: int
+) -> tuple[m.Match, m.AllocationRound]:
+    match = session.get(m.Match, match_id)
+    if match is None:
+        raise NotFound(f"match {match_id} bestaat niet")
+    rnd = match.proposal.round
+    if rnd.status != RoundStatus.PUBLISHED.value:
+        raise WorkflowError(
+            f"de ronde staat op '{rnd.status}': beoordelen kan alleen als gepubliceerd"
+        )
+    if match.proposal.id != latest_proposal(session, rnd.id).id:
+        raise WorkflowError("deze match hoort bij een oudere versie van het voorstel")
+    if match.version_id != expected_version:
+        raise WorkflowError(
+            f"match {match_id} is intussen door iemand anders gewijzigd "
+            f"(versie {match.version_id}, jij had {expected_version}); laad opnieuw"
+        )
+    return match, rnd
+
+
+def _may_decide(session: Session, actor: Actor, match: m.Match) -> None:
+    option = match.option
+    if actor.role == "admin":
+        return
+    if actor.role == "corporatie" and option.corporation_id == actor.organisation_id:
+        return
+    if actor.role == "gemeente":
+        org = session.get(m.Organisation, actor.organisation_id)
+        if (
+            org is not None
+            and org.gemeente_code == option.gemeente_code
+            and option.corporation_id is None
+        ):
+            return
+    raise Forbidden("je mag alleen matches op woningen van je eigen organisatie beoordelen")
+
+
+def decide(
+    session: Session,
+    match_id: int,
+    actor: Actor,
+    accept: bool,
+    expected_version: int,
+    reason_code: str | None = None,
+    reason_text: str | None = None,
+) -> m.Match:
+    """Accept or reject a proposed match (optimistic locking on ``expected_version``)."""
+    match, _ = _match_for_decision(session, match_id, expected_version)
+    _may_decide(session, actor, match)
+    if match.status != "proposed":
+        raise WorkflowError(f"match {match_id} is al beoordeeld ({match.status})")
+    if not accept:
+        if reason_code not in m.REJECT_REASONS:
+            raise WorkflowError(f"kies een reden: {', '.join(m.REJECT_REASONS)}")
+        if reason_code == "anders" and not (reason_text or "").strip():
+            raise WorkflowError("bij reden 'anders' hoort een toelichting")
+    match.status = "accepted" if accept else "rejected"
+    match.reason_code = None if accept else reason_code
+    match.reason_text = None if accept else (reason_text or None)
+    match.decided_by_id = actor.user_id
+    match.decided_at = datetime.now(UTC)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise WorkflowError(f"match {match_id} is intussen door iemand anders gewijzigd") from exc
+    audit(
+        session,
+        actor,
+        "match.accept" if accept else "match.reject",
+        "match",
+        match.id,
+        {"reason_code": match.reason_code, "reason_text": match.reason_text},
+    )
+    return match
+
+
+def confirm(session: Session, match_id: int, actor: Actor, expected_version: int) -> m.Match:
+    """The gemeente confirms an accepted match in its gemeente."""
+    match, _ = _match_for_decision(session, match_id, expected_version)
+    if actor.role not in ("gemeente", "admin"):
+        raise Forbidden("alleen de gemeente bevestigt matches")
+    if actor.role == "gemeente":
+        org = session.get(m.Organisation, actor.organisation_id)
+        if org is None or org.gemeente_code != match.option.gemeente_code:
+            raise Forbidden("deze match ligt niet in jouw gemeente")
+    if match.status != "accepted":
+        raise WorkflowError(f"alleen geaccepteerde matches kun je bevestigen (nu: {match.status})")
+    match.status = "confirmed"
+    match.confirmed_by_id = actor.user_id
+    match.confirmed_at = datetime.now(UTC)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise WorkflowError(f"match {match_id} is intussen door iemand anders gewijzigd") from exc
+    audit(session, actor, "match.confirm", "match", match.id)
+    return match
+
+
+def _pairs(
+    session: Session, round_id: int, statuses: tuple[str, ...], latest_only: bool
+) -> set[tuple[str, str]]:
+    stmt = (
+        select(m.Youth.code, m.HousingOption.code)
+        .select_from(m.Match)
+        .join(m.Proposal, m.Match.proposal_id == m.Proposal.id)
+        .join(m.Youth, m.Match.youth_id == m.Youth.id)
+        .join(m.HousingOption, m.Match.option_id == m.HousingOption.id)
+        .where(m.Proposal.round_id == round_id, m.Match.status.in_(statuses))
+    )
+    if latest_only:
+        stmt = stmt.where(m.Proposal.id == latest_proposal(session, round_id).id)
+    return {(y, o) for y, o in session.execute(stmt)}
+
+
+def start_resolve(session: Session, round_id: int, actor: Actor | None) -> m.AllocationRound:
+    """Fix accepted pairs, forbid every rejected pair so far, and move the round to solving."""
+    rnd = _round(session, round_id)
+    if rnd.status != RoundStatus.PUBLISHED.value:
+        next_status(rnd.status, RoundAction.RESOLVE)  # raises with the reason
+    fixed = _pairs(session, round_id, ("accepted", "confirmed"), latest_only=True)
+    forbidden = _pairs(session, round_id, ("rejected",), latest_only=False)
+    snapshot = dict(rnd.snapshot or {})
+    snapshot["fixed_pairs"] = [{"youth": y, "option": o} for y, o in sorted(fixed)]
+    snapshot["forbidden_pairs"] = [{"youth": y, "option": o} for y, o in sorted(forbidden)]
+    rnd.snapshot = snapshot
+    _transition(session, rnd, RoundAction.RESOLVE, actor)
+    return rnd
+
+
+def finalise(session: Session, round_id: int, actor: Actor | None) -> m.AllocationRound:
+    """All matches confirmed: place them, use contingents, take options off the market."""
+    from matcher.eligibility import contingent_of
+
+    rnd = _round(session, round_id)
+    proposal = latest_proposal(session, round_id)
+    open_matches = [x for x in proposal.matches if x.status != "confirmed"]
+    if open_matches:
+        raise WorkflowError(
+            f"{len(open_matches)} match(es) zijn nog niet bevestigd; "
+            "wijs af en reken opnieuw door, of bevestig ze eerst"
+        )
+    _transition(session, rnd, RoundAction.FINALISE, actor)
+    problem = round_from_data(rnd.snapshot or {})
+    options = {o.code: o for o in problem.options}
+    for match in proposal.matches:
+        option_row, youth_row = match.option, match.youth
+        youth_row.status = "placed"
+        option_row.capacity -= 1
+        if option_row.capacity <= 0:
+            option_row.status = "placed"
+        index = contingent_of(problem, options[option_row.code])
+        if index is not None:
+            c = problem.contingents[index]
+            row = session.scalars(
+                select(m.Contingent)
+                .join(m.Organisation, m.Contingent.corporation_id == m.Organisation.id)
+                .where(
+                    m.Organisation.code == c.corporation,
+                    m.Contingent.gemeente_code == c.gemeente_code,
+                    m.Contingent.year == c.year,
+                )
+                .where(
+                    m.Contingent.type_id.is_(None)
+                    if c.type_code is None
+                    else m.Contingent.type.has(m.HousingType.code == c.type_code)
+                )
+            ).one()
+            row.used += 1
+    audit(session, actor, "round.placements", "round", rnd.id, {"placed": len(proposal.matches)})
+    return rnd
