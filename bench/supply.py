@@ -14,6 +14,7 @@ Usage: python bench/supply.py [--runs N] [--workers W] [--levels total,gemeente,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -144,10 +145,8 @@ class PeakRss:
     def _rss(self) -> int:
         total = self.proc.memory_info().rss
         for child in self.proc.children(recursive=True):  # worker processes count too
-            try:
+            with contextlib.suppress(psutil.Error):
                 total += child.memory_info().rss
-            except psutil.Error:
-                pass
         return total
 
     def _run(self) -> None:
