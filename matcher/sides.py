@@ -471,6 +471,8 @@ class Candidates:
     pairs: IntArray  # sorted pair indices
     complete: bool  # every eligible pair is a candidate: CP-SAT's bound bounds the round
     pinned: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))  # held at 1
+    # Pinned placements left out of the model: they only use up places, contingent and caps.
+    outside: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def _rank_in_youth(inst: Instance, key: IntArray) -> IntArray:
@@ -540,8 +542,13 @@ def candidate_pairs(
     for p in inst.fixed_pair_idx:
         if p >= 0:
             pinned[p] = True
-    mask |= pinned
-    return Candidates(every[mask], False, every[pinned])
+    # Pinned residents matter as variables only in houses a free youth may enter (house rules
+    # see them there); elsewhere they just use up capacity and stay out of the model.
+    touched = np.zeros(len(inst.house_codes), dtype=bool)
+    touched[inst.option_house[inst.pair_option[mask]]] = True
+    inside = pinned & touched[inst.option_house[inst.pair_option]]
+    mask |= inside
+    return Candidates(every[mask], False, every[inside], every[pinned & ~inside])
 
 
 @dataclass
@@ -557,6 +564,9 @@ class SideModel:
     by_house: dict[int, list[int]]
     fixed_literals: list[tuple[int, cp_model.IntVar]] = field(default_factory=list)
     complete: bool = True  # the candidate set holds every eligible pair
+    option_left: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    contingent_left: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    gemeente_left: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     house_open: dict[int, cp_model.IntVar] = field(default_factory=dict)
     house_age: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
 
@@ -595,7 +605,7 @@ def add_assignment(sm: SideModel) -> None:
 def add_capacity(sm: SideModel) -> None:
     """Places per option."""
     for o, ks in sm.by_option.items():
-        cap = int(sm.inst.option_capacity[o])
+        cap = int(sm.option_left[o])
         if len(ks) > cap:
             sm.model.add(cp_model.LinearExpr.sum([sm.x[k] for k in ks]) <= cap)
 
@@ -605,7 +615,7 @@ def add_contingents(sm: SideModel) -> None:
     oc = sm.inst.option_contingent[sm.inst.pair_option[sm.pairs]]
     for c in np.unique(oc[oc >= 0]):
         ks = np.nonzero(oc == c)[0]
-        left = int(sm.inst.contingent_left[c])
+        left = int(sm.contingent_left[c])
         if len(ks) > left:
             sm.model.add(cp_model.LinearExpr.sum([sm.x[k] for k in ks]) <= left)
 
@@ -615,7 +625,7 @@ def add_gemeente_caps(sm: SideModel) -> None:
     og = sm.inst.option_gemeente[sm.inst.pair_option[sm.pairs]]
     for g in np.nonzero(sm.inst.gemeente_cap != NO_LIMIT)[0]:
         ks = np.nonzero(og == g)[0]
-        cap = int(sm.inst.gemeente_cap[g])
+        cap = int(sm.gemeente_left[g])
         if len(ks) > cap:
             sm.model.add(cp_model.LinearExpr.sum([sm.x[k] for k in ks]) <= cap)
 
@@ -753,6 +763,16 @@ def build_side_model(inst: Instance, candidates: Candidates) -> SideModel:
         by_house.setdefault(ph[k], []).append(k)
     sm = SideModel(inst, pairs, model, x, by_youth, by_option, by_house)
     sm.complete = candidates.complete
+    out_opts = inst.pair_option[candidates.outside]
+    sm.option_left = inst.option_capacity - np.bincount(out_opts, minlength=inst.n_options)
+    oc = inst.option_contingent[out_opts]
+    sm.contingent_left = inst.contingent_left - np.bincount(
+        oc[oc >= 0], minlength=len(inst.contingent_left)
+    )
+    used_gem = np.bincount(inst.option_gemeente[out_opts], minlength=len(inst.gemeente_cap))
+    sm.gemeente_left = np.where(
+        inst.gemeente_cap == NO_LIMIT, NO_LIMIT, inst.gemeente_cap - used_gem
+    )
     for add in RECIPE:
         add(sm)
     return sm
@@ -854,11 +874,16 @@ def solve_sides(
         for k in local.tolist():
             sm.model.add(sm.x[k] == 1)
     hint_pref = int(pref[hint[pairs]].sum())
+    # Placements outside the model are constants of every solution's value.
+    outside_value = int(inst.pair_value[candidates.outside].sum())
     housing = cp_model.LinearExpr.weighted_sum(sm.x, w.tolist())
 
     def report1(h: int, hb: float) -> None:
         if on_solution:
-            on_solution(scale * h + hint_pref, scale * int(hb) + max_pref_total)
+            on_solution(
+                outside_value + scale * h + hint_pref,
+                outside_value + scale * int(hb) + max_pref_total,
+            )
 
     sm.model.maximize(housing)
     solver, status = _run(sm, time_limit_s * 0.6, workers, report1)
@@ -877,7 +902,7 @@ def solve_sides(
     def report2(pv: int, pb: float) -> None:
         if on_solution:
             b = scale * h1 + int(pb) if stage1_optimal else scale * h_bound + max_pref_total
-            on_solution(scale * h1 + pv, b)
+            on_solution(outside_value + scale * h1 + pv, outside_value + b)
 
     sm.model.maximize(cp_model.LinearExpr.weighted_sum(sm.x, pref.tolist()))
     # Stage 2 gets what stage 1 left, counted in deterministic time so runs repeat exactly.
@@ -893,7 +918,10 @@ def solve_sides(
     else:
         xs, p_bound = x1, max_pref_total
     used[pairs[xs]] = True
+    used[candidates.outside] = True
     value = int(inst.pair_value[used].sum())
-    bound = scale * h1 + p_bound if stage1_optimal else scale * h_bound + max_pref_total
+    bound = outside_value + (
+        scale * h1 + p_bound if stage1_optimal else scale * h_bound + max_pref_total
+    )
     name = "OPTIMAL" if stage1_optimal and status2 == cp_model.OPTIMAL else "FEASIBLE"
     return SideSolution(name, used, value, max(bound, value), time.perf_counter() - t0)

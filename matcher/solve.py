@@ -177,8 +177,11 @@ def solve(
     byte-identical ``Result.to_json()``. ``progress(phase, info)`` is called at every phase end
     and, during CP-SAT, with objective / bound / gap as they improve. Rounds of at most
     ``full_limit`` eligible pairs give CP-SAT every pair (optimality can be proven); larger rounds
-    give it each youth's flow and hint pairs, its ``top_k`` best pairs and every pair touching a
-    house rule. Raises ``ConflictingFixedPairs`` when the fixed pairs cannot all hold.
+    give it a neighbourhood of the flow's side-rule violations (``candidate_pairs``: the youths
+    involved with their flow, hint, ``top_k`` best and best house-rule pairs; everybody else
+    pinned), and the round's bound stays the flow's. ``time_limit_s`` is spent by CP-SAT as
+    deterministic time (see ``solve_sides``). Raises ``ConflictingFixedPairs`` when the fixed
+    pairs cannot all hold, ``SolverBug`` when the verifier rejects the proposal.
     ``explain=False`` skips the per-rule failure counts of youths without any eligible option
     (their reason stays ``no_eligible_option`` with only ``eligible: 0``).
     """
@@ -244,8 +247,12 @@ def solve(
     n_candidates = 0
     best_used = flow_used
     if bad_houses or bad_groups:
+        t_rep = time.perf_counter()
         repaired = repair(inst, assign)
+        phase_seconds["sides.repair"] = time.perf_counter() - t_rep
+        t_rep = time.perf_counter()
         refilled = greedy_fill(inst, repaired)
+        phase_seconds["sides.refill"] = time.perf_counter() - t_rep
         if side_violations(inst, refilled) != (set(), set()):
             refilled = repaired
         hint_ok = side_violations(inst, refilled) == (set(), set())
@@ -277,10 +284,12 @@ def solve(
             on_solution,
             workers=workers,
         )
+        phase_seconds["sides.cpsat"] = side.seconds
         if side.status in ("OPTIMAL", "FEASIBLE") and side.value >= hint_value:
             best_used, method = side.pair_used, "cp-sat"
-            if cands.complete and side.cpsat_bound is not None:
-                bound = min(bound, side.cpsat_bound)
+        if cands.complete and side.cpsat_bound is not None:
+            # Only a complete candidate set makes CP-SAT's bound a bound for the round.
+            bound = min(bound, side.cpsat_bound)
     objective = int(inst.pair_value[best_used].sum())
     bound = max(bound, objective)
     done("sides", t0, objective=objective, bound=bound, gap=_gap(objective, bound))
