@@ -39,7 +39,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
-    from api.routers import auth, health, pages
+    from api.routers import auth, health, pages, rounds
 
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.pages)
     app.include_router(health.router, prefix="/api/v1")
     app.include_router(auth.api, prefix="/api/v1")
+    app.include_router(rounds.router, prefix="/api/v1")
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> HTMLResponse:

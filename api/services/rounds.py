@@ -74,7 +74,7 @@ def audit(
     )
 
 
-def _round(session: Session, round_id: int) -> m.AllocationRound:
+def get_round(session: Session, round_id: int) -> m.AllocationRound:
     found = session.get(m.AllocationRound, round_id)
     if found is None:
         raise NotFound(f"ronde {round_id} bestaat niet")
@@ -124,7 +124,7 @@ def create_round(
 
 def start_solve(session: Session, round_id: int, actor: Actor | None) -> m.AllocationRound:
     """Move a created or failed round to solving (the caller then runs ``run_solve``)."""
-    rnd = _round(session, round_id)
+    rnd = get_round(session, round_id)
     _transition(session, rnd, RoundAction.SOLVE, actor)
     rnd.error = None
     return rnd
@@ -141,7 +141,7 @@ def run_solve(
     from matcher.solve import solve
 
     with unit_of_work(factory) as session:
-        rnd = _round(session, round_id)
+        rnd = get_round(session, round_id)
         if rnd.status != RoundStatus.SOLVING.value:
             raise WorkflowError(f"ronde {round_id} staat niet op doorrekenen ({rnd.status})")
         snapshot, seed = rnd.snapshot or {}, rnd.seed
@@ -150,12 +150,12 @@ def run_solve(
     except Exception as exc:
         log.exception("solve of round %s failed", round_id)
         with unit_of_work(factory) as session:
-            rnd = _round(session, round_id)
+            rnd = get_round(session, round_id)
             _transition(session, rnd, RoundAction.CRASHED, None)
             rnd.error = f"{type(exc).__name__}: {exc}"
         return None
     with unit_of_work(factory) as session:
-        rnd = _round(session, round_id)
+        rnd = get_round(session, round_id)
         version = (
             session.scalar(
                 select(func.max(m.Proposal.version)).where(m.Proposal.round_id == rnd.id)
@@ -216,7 +216,7 @@ def latest_proposal(session: Session, round_id: int) -> m.Proposal:
 
 
 def publish(session: Session, round_id: int, actor: Actor | None) -> m.AllocationRound:
-    rnd = _round(session, round_id)
+    rnd = get_round(session, round_id)
     _transition(session, rnd, RoundAction.PUBLISH, actor)
     return rnd
 
@@ -338,7 +338,7 @@ def _pairs(
 
 def start_resolve(session: Session, round_id: int, actor: Actor | None) -> m.AllocationRound:
     """Fix accepted pairs, forbid every rejected pair so far, and move the round to solving."""
-    rnd = _round(session, round_id)
+    rnd = get_round(session, round_id)
     if rnd.status != RoundStatus.PUBLISHED.value:
         next_status(rnd.status, RoundAction.RESOLVE)  # raises with the reason
     fixed = _pairs(session, round_id, ("accepted", "confirmed"), latest_only=True)
@@ -355,7 +355,7 @@ def finalise(session: Session, round_id: int, actor: Actor | None) -> m.Allocati
     """All matches confirmed: place them, use contingents, take options off the market."""
     from matcher.eligibility import contingent_of
 
-    rnd = _round(session, round_id)
+    rnd = get_round(session, round_id)
     proposal = latest_proposal(session, round_id)
     open_matches = [x for x in proposal.matches if x.status != "confirmed"]
     if open_matches:
