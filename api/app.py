@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.settings import Settings, get_settings
-from store.db import make_engine, make_sessionmaker
+from store.db import make_engine, make_sessionmaker, unit_of_work
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -23,15 +23,8 @@ templates = Jinja2Templates(directory=HERE / "templates")
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: commit on success, roll back on error."""
     factory: sessionmaker[Session] = request.app.state.sessions
-    session = factory()
-    try:
+    with unit_of_work(factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

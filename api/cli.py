@@ -180,19 +180,6 @@ def export(
 # --------------------------------------------------------------------------- demo
 
 
-DEMO_FILES: tuple[tuple[str, str], ...] = (
-    ("areas", "gemeenten.geojson"),
-    ("areas", "wijken.geojson"),
-    ("areas", "buurten.geojson"),
-    ("organisations", "organisations.csv"),
-    ("users", "users.csv"),
-    ("types", "housing_types.csv"),
-    ("options", "options.csv"),
-    ("youths", "youths.csv"),
-    ("contingents", "contingents.csv"),
-)
-
-
 def load_demo(
     url: str, folder: Path = DEMO_DIR, password: str = "demo", progress: Progress | None = None
 ) -> dict[str, int]:
@@ -201,6 +188,7 @@ def load_demo(
 
     from api.security import hash_password
     from fixtures.generate import ROUND_MONTH
+    from fixtures.output import IMPORT_ORDER
     from store.importers import import_file
     from store.models import User
 
@@ -208,7 +196,7 @@ def load_demo(
     loaded: dict[str, int] = {}
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
-            for kind, name in DEMO_FILES:
+            for kind, name in IMPORT_ORDER:
                 callback = _row_callback(progress, f"{kind}: {name}") if progress else None
                 extra: dict[str, Any] = {"today": ROUND_MONTH} if kind == "youths" else {}
                 report = import_file(session, kind, folder / name, progress=callback, **extra)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from matcher.problem import AreaLevel
 from store.csvio import (
+    HEADERS,
     format_bool,
     format_date,
     format_decimal,
@@ -48,67 +49,6 @@ from store.models import (
 
 __all__ = ["EXPORT_KINDS", "HEADERS", "export_areas_geojson", "export_csv"]
 
-HEADERS: dict[str, list[str]] = {
-    "organisations": ["code", "name", "kind", "gemeentecode", "synthetic"],
-    "users": ["email", "name", "role", "organisation", "synthetic"],
-    "types": [
-        "code",
-        "name",
-        "min_age",
-        "max_age",
-        "zelfstandig",
-        "provider_contract",
-        "persons_min",
-        "persons_max",
-        "support_min",
-        "support_max",
-        "stay_min_months",
-        "stay_max_months",
-        "uses_contingent",
-        "max_age_gap",
-        "description",
-    ],
-    "options": [
-        "option_id",
-        "type",
-        "corporatie",
-        "x",
-        "y",
-        "gemeentecode",
-        "wijkcode",
-        "buurtcode",
-        "kale_huur",
-        "servicekosten",
-        "capacity",
-        "shared_house_id",
-        "available_from",
-        "synthetic",
-    ],
-    "youths": [
-        "youth_code",
-        "birth_date",
-        "gemeentecode",
-        "income",
-        "support_need",
-        "accepted_types",
-        "preferred_areas",
-        "anchors",
-        "no_go_codes",
-        "no_go_wkt",
-        "urgency",
-        "care_end_date",
-        "waiting_since",
-        "companions",
-        "conflicts",
-        "regisseur",
-        "max_rent",
-        "household_size",
-        "max_distance_m",
-        "support_provider",
-        "synthetic",
-    ],
-    "contingents": ["corporatie", "gemeentecode", "year", "type", "amount", "used", "synthetic"],
-}
 EXPORT_KINDS = tuple(HEADERS)
 
 Rows = list[list[str]]

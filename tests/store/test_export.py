@@ -11,6 +11,7 @@ from import_builders import TODAY, seed_all
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
+from fixtures.output import IMPORT_ORDER
 from store.db import unit_of_work
 from store.exporters import EXPORT_KINDS, export_areas_geojson, export_csv
 from store.importers import import_file
@@ -121,17 +122,7 @@ def test_unknown_export_kind(session_factory: Factory, tmp_path: Path) -> None:
 
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
-DEMO_ORDER = (
-    ("areas", "gemeenten.geojson"),
-    ("areas", "wijken.geojson"),
-    ("areas", "buurten.geojson"),
-    ("organisations", "organisations.csv"),
-    ("users", "users.csv"),
-    ("types", "housing_types.csv"),
-    ("options", "options.csv"),
-    ("youths", "youths.csv"),
-    ("contingents", "contingents.csv"),
-)
+DEMO_ORDER = IMPORT_ORDER
 
 
 @pytest.mark.skipif(not (DEMO / "youths.csv").exists(), reason="no committed demo region")
