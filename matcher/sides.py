@@ -542,11 +542,13 @@ def candidate_pairs(
     for p in inst.fixed_pair_idx:
         if p >= 0:
             pinned[p] = True
-    # Pinned residents matter as variables only in houses a free youth may enter (house rules
-    # see them there); elsewhere they just use up capacity and stay out of the model.
-    touched = np.zeros(len(inst.house_codes), dtype=bool)
+    # Pinned residents matter as variables in houses a free youth may enter and in houses with
+    # house rules (persons_min must still hold there); elsewhere they only use up capacity and
+    # stay out of the model. Fixed pairs always stay in (their assumptions name conflicts).
+    touched = inst.house_is_side().copy()
     touched[inst.option_house[inst.pair_option[mask]]] = True
     inside = pinned & touched[inst.option_house[inst.pair_option]]
+    inside[[p for p in inst.fixed_pair_idx if p >= 0]] = True
     mask |= inside
     return Candidates(every[mask], False, every[inside], every[pinned & ~inside])
 
@@ -721,7 +723,9 @@ def add_fixed_and_forbidden(sm: SideModel) -> None:
     forbidden = set(sm.inst.round.forbidden_pairs)
     pos = {int(p): k for k, p in enumerate(sm.pairs)}
     for p in sm.inst.fixed_pair_idx:
-        k = pos[p]
+        k = pos.get(p)
+        if k is None:
+            continue  # pinned outside the model (a neighbourhood): placed as a constant
         sm.fixed_literals.append((p, sm.x[k]))
     sm.model.add_assumptions([lit for _, lit in sm.fixed_literals])
     for k, p in enumerate(sm.pairs):
@@ -889,7 +893,7 @@ def solve_sides(
     solver, status = _run(sm, time_limit_s * 0.6, workers, report1)
     used = np.zeros(inst.n_pairs, dtype=bool)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return SideSolution(solver.status_name(status), used, 0, None, time.perf_counter() - t0)
+        return SideSolution("UNKNOWN", used, 0, None, time.perf_counter() - t0)
     x1 = _values(solver, sm)
     h1 = int(w[x1].sum())
     h_bound = h1 if status == cp_model.OPTIMAL else int(np.floor(solver.best_objective_bound))
