@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
 import numpy as np
 import shapely
@@ -487,6 +488,12 @@ class _Arrays:
     polygons: dict[int, tuple[BaseGeometry, ...]]  # youth index -> prepared no-go polygons
     forbidden_keys: IntArray  # sorted youth * n_options + option
     n_codes: int
+    # For ``with_youths`` (matcher.suggest): area code and type indices, and the option-side
+    # inputs of the availability rule so it can be re-evaluated for another day.
+    code_ix: dict[str, int] = field(default_factory=dict)
+    type_ix: dict[str, int] = field(default_factory=dict)
+    available_day: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    capacity: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @classmethod
     def build(cls, ctx: RoundContext) -> _Arrays:
@@ -494,7 +501,7 @@ class _Arrays:
         type_codes = list(ctx.types)
         t_ix = {c: i for i, c in enumerate(type_codes)}
         types = [ctx.types[c] for c in type_codes]
-        n_o, n_y = len(rnd.options), len(rnd.youths)
+        n_o = len(rnd.options)
 
         code_ix: dict[str, int] = {}
         o_codes = np.full((n_o, 3), -1, dtype=np.int64)
@@ -513,35 +520,14 @@ class _Arrays:
             dtype=np.int64,
         )
 
-        max_anchors = max((len(y.anchors) for y in rnd.youths), default=0)
-        ax = np.full((n_y, max_anchors), np.nan)
-        ay = np.full((n_y, max_anchors), np.nan)
-        accept = np.zeros((n_y, len(types)), dtype=bool)
-        nogo: list[int] = []
-        polygons: dict[int, tuple[BaseGeometry, ...]] = {}
-        for i, y in enumerate(rnd.youths):
-            for k, a in enumerate(y.anchors):
-                ax[i, k] = a.x
-                ay[i, k] = a.y
-            for c in y.accepted_types:
-                if c in t_ix:
-                    accept[i, t_ix[c]] = True
-            for c in y.no_go_codes:
-                if c in code_ix:  # a code no option lies in can exclude nothing
-                    nogo.append(i * n_codes + code_ix[c])
-            if y.no_go_polygons:
-                shapely.prepare(list(y.no_go_polygons))
-                polygons[i] = y.no_go_polygons
-        nogo_keys = np.unique(np.asarray(nogo, dtype=np.int64))
-        has_nogo = np.zeros(n_y, dtype=bool)
-        has_nogo[nogo_keys // n_codes] = True
         forbidden = [
             ctx.youth_index[yc] * n_o + ctx.option_index[oc]
             for yc, oc in rnd.forbidden_pairs
             if yc in ctx.youth_index and oc in ctx.option_index
         ]
+        available_day = np.array([o.available_from.toordinal() for o in rnd.options], np.int64)
+        capacity = np.array([o.capacity for o in rnd.options], dtype=np.int64)
         return cls(
-            n_youths=n_y,
             n_options=n_o,
             ox=np.array([o.x for o in rnd.options], dtype=np.float64),
             oy=np.array([o.y for o in rnd.options], dtype=np.float64),
@@ -549,10 +535,7 @@ class _Arrays:
             kale=np.array([o.kale_huur for o in rnd.options], dtype=np.float64),
             serv=np.array([o.servicekosten for o in rnd.options], dtype=np.float64),
             o_codes=o_codes,
-            available=np.array(
-                [o.available_from <= ctx.move_in and o.capacity > 0 for o in rnd.options],
-                dtype=bool,
-            ),
+            available=available_on(available_day, capacity, ctx.move_in),
             o_contingent=o_cont,
             t_min_age=np.array([t.min_age for t in types], dtype=np.int64),
             t_max_age=np.array([t.max_age for t in types], dtype=np.int64),
@@ -560,29 +543,26 @@ class _Arrays:
             t_support_max=np.array([t.support_max for t in types], dtype=np.int64),
             t_zelf=np.array([t.zelfstandig for t in types], dtype=bool),
             t_provider=np.array([t.provider_contract for t in types], dtype=bool),
-            age=np.array([ctx.age(y) for y in rnd.youths], dtype=np.int64),
-            support=np.array([y.support_need for y in rnd.youths], dtype=np.int64),
-            income=np.array([y.income for y in rnd.youths], dtype=np.float64),
-            max_rent=np.array(
-                [np.nan if y.max_rent is None else y.max_rent for y in rnd.youths],
-                dtype=np.float64,
-            ),
-            household=np.array([y.household_size for y in rnd.youths], dtype=np.int64),
-            max_dist=np.array(
-                [
-                    y.max_distance_m if y.max_distance_m is not None and y.anchors else np.nan
-                    for y in rnd.youths
-                ],
-                dtype=np.float64,
-            ),
-            ax=ax,
-            ay=ay,
-            accept=accept,
-            nogo_keys=nogo_keys,
-            has_nogo_code=has_nogo,
-            polygons=polygons,
             forbidden_keys=np.unique(np.asarray(forbidden, dtype=np.int64)),
             n_codes=n_codes,
+            code_ix=code_ix,
+            type_ix=t_ix,
+            available_day=available_day,
+            capacity=capacity,
+            **_youth_side(rnd.youths, ctx.move_in, t_ix, code_ix, n_codes),
+        )
+
+    def with_youths(self, youths: Sequence[Youth], move_in: date) -> _Arrays:
+        """The same options and types with ``youths`` as the youth side, ages and availability
+        on ``move_in`` and no forbidden pairs (for ``matcher.suggest``: one youth, no round).
+
+        ``o_contingent`` is kept: the caller replaces it when ``move_in`` falls in another year.
+        """
+        return replace(
+            self,
+            available=available_on(self.available_day, self.capacity, move_in),
+            forbidden_keys=np.zeros(0, dtype=np.int64),
+            **_youth_side(youths, move_in, self.type_ix, self.code_ix, self.n_codes),
         )
 
     # --- youth x type rules (they depend on the option only through its type) -----------------
@@ -663,19 +643,89 @@ class _Arrays:
             return np.zeros(len(yi), dtype=bool)
         return np.isin(yi * self.n_options + oi, self.forbidden_keys)
 
-    def all_fails(self, policy: Policy, yi: IntArray, oi: IntArray) -> dict[str, BoolArray]:
-        """Fail mask per rule name for every pair (no short-circuit: for failure counts)."""
+    def all_fails(
+        self, policy: Policy, yi: IntArray, oi: IntArray, no_go: BoolArray | None = None
+    ) -> dict[str, BoolArray]:
+        """Fail mask per rule name for every pair (no short-circuit: for failure counts).
+
+        ``no_go``: the no-go mask when the caller already has it (``matcher.suggest`` computes
+        it with ``no_go_fail`` on the pairs near a polygon only).
+        """
         ti = self.otype[oi]
         out = {r: self.type_fail(r, yi, ti) for r in RULE_NAMES[:4]}
         code, _, _ = self.affordability(policy, yi, oi)
         out["affordability"] = code != AFF_OK
-        out["no_go"] = self.no_go_fail(yi, oi)
+        out["no_go"] = self.no_go_fail(yi, oi) if no_go is None else no_go
         md = self.max_dist[yi]
         out["distance"] = ~np.isnan(md) & ~(self.distances(yi, oi) <= md)
         out["available"] = ~self.available[oi]
         out["contingent_exists"] = self.o_contingent[oi] == -2
         out["forbidden_pair"] = self.forbidden_fail(yi, oi)
         return out
+
+
+RoundArrays = _Arrays  # public name for matcher.suggest
+
+
+def available_on(available_day: IntArray, capacity: IntArray, day: date) -> BoolArray:
+    """``rule_available`` as arrays: available from (ordinal) not after ``day``, a place left."""
+    return (available_day <= day.toordinal()) & (capacity > 0)
+
+
+def _youth_side(
+    youths: Sequence[Youth],
+    move_in: date,
+    t_ix: dict[str, int],
+    code_ix: dict[str, int],
+    n_codes: int,
+) -> dict[str, Any]:
+    """The youth fields of ``_Arrays`` for ``youths`` (ages on ``move_in``)."""
+    n_y = len(youths)
+    max_anchors = max((len(y.anchors) for y in youths), default=0)
+    ax = np.full((n_y, max_anchors), np.nan)
+    ay = np.full((n_y, max_anchors), np.nan)
+    accept = np.zeros((n_y, len(t_ix)), dtype=bool)
+    nogo: list[int] = []
+    polygons: dict[int, tuple[BaseGeometry, ...]] = {}
+    for i, y in enumerate(youths):
+        for k, a in enumerate(y.anchors):
+            ax[i, k] = a.x
+            ay[i, k] = a.y
+        for c in y.accepted_types:
+            if c in t_ix:
+                accept[i, t_ix[c]] = True
+        for c in y.no_go_codes:
+            if c in code_ix:  # a code no option lies in can exclude nothing
+                nogo.append(i * n_codes + code_ix[c])
+        if y.no_go_polygons:
+            shapely.prepare(list(y.no_go_polygons))
+            polygons[i] = y.no_go_polygons
+    nogo_keys = np.unique(np.asarray(nogo, dtype=np.int64))
+    has_nogo = np.zeros(n_y, dtype=bool)
+    has_nogo[nogo_keys // n_codes] = True
+    return {
+        "n_youths": n_y,
+        "age": np.array([age_on(y.birth_date, move_in) for y in youths], dtype=np.int64),
+        "support": np.array([y.support_need for y in youths], dtype=np.int64),
+        "income": np.array([y.income for y in youths], dtype=np.float64),
+        "max_rent": np.array(
+            [np.nan if y.max_rent is None else y.max_rent for y in youths], dtype=np.float64
+        ),
+        "household": np.array([y.household_size for y in youths], dtype=np.int64),
+        "max_dist": np.array(
+            [
+                y.max_distance_m if y.max_distance_m is not None and y.anchors else np.nan
+                for y in youths
+            ],
+            dtype=np.float64,
+        ),
+        "ax": ax,
+        "ay": ay,
+        "accept": accept,
+        "nogo_keys": nogo_keys,
+        "has_nogo_code": has_nogo,
+        "polygons": polygons,
+    }
 
 
 # A tiny cache so repeated calls on the same round (failure counts for every unmatched youth,
