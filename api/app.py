@@ -59,6 +59,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router, prefix="/api/v1")
     app.include_router(auth.api, prefix="/api/v1")
     app.include_router(rounds.router, prefix="/api/v1")
+    from api.routers import audit, contingents, exports, imports, options, users, youths
+
+    for resource in (youths, options, contingents, imports, exports, audit, users):
+        app.include_router(resource.router, prefix="/api/v1")
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> HTMLResponse:

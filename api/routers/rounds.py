@@ -8,17 +8,18 @@ youth; gemeente staff the matches in their gemeente; planners and regisseurs no 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Path, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.app import SessionDep
-from api.auth import CurrentPrincipal, Principal
+from api.auth import Principal
+from api.routers.common import ERRORS, Caller, ErrorOut, actor, call, require
 from api.services import rounds as svc
-from api.services.round_states import InvalidTransition
+from api.services.youths import age_band
 from store import models as m
 
 router = APIRouter(tags=["rounds"])
@@ -26,17 +27,11 @@ router = APIRouter(tags=["rounds"])
 REVIEW_ROLES = ("admin", "gemeente", "corporatie")
 MANAGE_ROLES = ("admin", "gemeente")
 
+RoundId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Version = Annotated[int, Path(ge=1, le=10_000)]
+MatchId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
-class ErrorOut(BaseModel):
-    detail: str
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut},
-    403: {"model": ErrorOut},
-    404: {"model": ErrorOut},
-    409: {"model": ErrorOut},
-}
+__all__ = ["ERRORS", "ErrorOut", "router"]
 
 
 class RoundCreate(BaseModel):
@@ -104,27 +99,6 @@ class ConfirmIn(BaseModel):
     version: int = Field(ge=1)
 
 
-def _actor(principal: Principal) -> svc.Actor:
-    return svc.Actor(principal.user_id, principal.organisation_id, principal.role)
-
-
-def _require(principal: Principal, roles: tuple[str, ...]) -> None:
-    if principal.role not in roles:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Geen toegang voor deze rol")
-
-
-def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Map workflow errors to HTTP: 404, 403, 409 with the Dutch reason."""
-    try:
-        return fn(*args, **kwargs)
-    except svc.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except svc.Forbidden as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    except (svc.WorkflowError, InvalidTransition) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-
-
 def _round_out(session: Session, rnd: m.AllocationRound) -> RoundOut:
     versions = session.scalars(
         select(m.Proposal.version).where(m.Proposal.round_id == rnd.id).order_by(m.Proposal.version)
@@ -142,14 +116,7 @@ def _round_out(session: Session, rnd: m.AllocationRound) -> RoundOut:
 
 
 def _age_band(birth: date, on: date) -> str:
-    age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-    if age < 18:
-        return "16-17"
-    if age <= 20:
-        return "18-20"
-    if age <= 22:
-        return "21-22"
-    return "23-27"
+    return age_band(birth, on)
 
 
 def _solve_in_background(request: Request, round_id: int, time_limit_s: float) -> None:
@@ -159,92 +126,193 @@ def _solve_in_background(request: Request, round_id: int, time_limit_s: float) -
 @router.post("/rounds", response_model=RoundOut, status_code=201, responses=ERRORS)
 def create_round(
     body: RoundCreate,
-    principal: CurrentPrincipal,
+    principal: Caller,
     session: SessionDep,
     background: BackgroundTasks,
     request: Request,
 ) -> RoundOut:
     """Snapshot the month's inputs and start solving in the background."""
-    _require(principal, MANAGE_ROLES)
-    rnd = svc.create_round(session, body.month, body.seed, _actor(principal))
-    svc.start_solve(session, rnd.id, _actor(principal))
+    require(principal, MANAGE_ROLES)
+    rnd = svc.create_round(session, body.month, body.seed, actor(principal))
+    svc.start_solve(session, rnd.id, actor(principal))
     session.commit()  # the background solve reads the committed round
     background.add_task(_solve_in_background, request, rnd.id, body.time_limit_s)
     return _round_out(session, rnd)
 
 
 @router.get("/rounds", response_model=list[RoundOut], responses=ERRORS)
-def list_rounds(principal: CurrentPrincipal, session: SessionDep) -> list[RoundOut]:
-    _require(principal, REVIEW_ROLES)
+def list_rounds(principal: Caller, session: SessionDep) -> list[RoundOut]:
+    require(principal, REVIEW_ROLES)
     rows = session.scalars(select(m.AllocationRound).order_by(m.AllocationRound.id.desc())).all()
     return [_round_out(session, r) for r in rows]
 
 
 @router.get("/rounds/{round_id}", response_model=RoundOut, responses=ERRORS)
-def get_round(round_id: int, principal: CurrentPrincipal, session: SessionDep) -> RoundOut:
-    _require(principal, REVIEW_ROLES)
-    rnd = _call(svc.get_round, session, round_id)
+def get_round(round_id: RoundId, principal: Caller, session: SessionDep) -> RoundOut:
+    require(principal, REVIEW_ROLES)
+    rnd = call(svc.get_round, session, round_id)
     return _round_out(session, rnd)
 
 
 @router.post("/rounds/{round_id}/publish", response_model=RoundOut, responses=ERRORS)
-def publish_round(round_id: int, principal: CurrentPrincipal, session: SessionDep) -> RoundOut:
-    _require(principal, MANAGE_ROLES)
-    return _round_out(session, _call(svc.publish, session, round_id, _actor(principal)))
+def publish_round(round_id: RoundId, principal: Caller, session: SessionDep) -> RoundOut:
+    require(principal, MANAGE_ROLES)
+    return _round_out(session, call(svc.publish, session, round_id, actor(principal)))
 
 
 @router.post("/rounds/{round_id}/resolve", response_model=RoundOut, responses=ERRORS)
 def resolve_round(
-    round_id: int,
-    principal: CurrentPrincipal,
+    round_id: RoundId,
+    principal: Caller,
     session: SessionDep,
     background: BackgroundTasks,
     request: Request,
 ) -> RoundOut:
     """Re-solve with accepted matches fixed and rejected pairs forbidden (new version)."""
-    _require(principal, MANAGE_ROLES)
-    rnd = _call(svc.start_resolve, session, round_id, _actor(principal))
+    require(principal, MANAGE_ROLES)
+    rnd = call(svc.start_resolve, session, round_id, actor(principal))
     session.commit()
     background.add_task(_solve_in_background, request, rnd.id, 30.0)
     return _round_out(session, rnd)
 
 
 @router.post("/rounds/{round_id}/finalise", response_model=RoundOut, responses=ERRORS)
-def finalise_round(round_id: int, principal: CurrentPrincipal, session: SessionDep) -> RoundOut:
-    _require(principal, MANAGE_ROLES)
-    return _round_out(session, _call(svc.finalise, session, round_id, _actor(principal)))
+def finalise_round(round_id: RoundId, principal: Caller, session: SessionDep) -> RoundOut:
+    require(principal, MANAGE_ROLES)
+    return _round_out(session, call(svc.finalise, session, round_id, actor(principal)))
 
 
-def _scoped_matches(session: Session, principal: Principal, proposal: m.Proposal) -> list[m.Match]:
-    stmt = (
-        select(m.Match)
-        .join(m.HousingOption, m.Match.option_id == m.HousingOption.id)
-        .where(m.Match.proposal_id == proposal.id)
-        .order_by(m.Match.id)
-    )
-    if principal.role == "corporatie":
-        stmt = stmt.where(m.HousingOption.corporation_id == principal.organisation_id)
-    elif principal.role == "gemeente":
-        org = session.get(m.Organisation, principal.organisation_id)
-        stmt = stmt.where(m.HousingOption.gemeente_code == (org.gemeente_code if org else None))
-    return list(session.scalars(stmt))
+class ProposalSummary(BaseModel):
+    version: int
+    status: str
+    objective: float | None
+    gap: float | None
+    matches: int = Field(description="Matches in this version that you may see")
 
 
-@router.get("/rounds/{round_id}/proposals/{version}", response_model=ProposalOut, responses=ERRORS)
-def get_proposal(
-    round_id: int,
-    version: int,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-) -> ProposalOut:
-    """One proposal version with the matches this user may see."""
-    _require(principal, REVIEW_ROLES)
+class PairOut(BaseModel):
+    """A match of the previous version that is gone from this one."""
+
+    youth: MatchYouthForCorporation
+    option_code: str
+    status: str = Field(description="Its status in the previous version (e.g. rejected)")
+
+
+class ProposalDiff(BaseModel):
+    round_id: int
+    version: int
+    previous_version: int | None
+    added: list[MatchOut]
+    removed: list[PairOut]
+    unchanged: int
+
+
+def _proposal(session: Session, round_id: int, version: int) -> m.Proposal:
     proposal = session.scalars(
         select(m.Proposal).where(m.Proposal.round_id == round_id, m.Proposal.version == version)
     ).first()
     if proposal is None:
         raise HTTPException(404, f"ronde {round_id} heeft geen voorstel versie {version}")
-    matches = [_match_out(match) for match in _scoped_matches(session, principal, proposal)]
+    return proposal
+
+
+def _scoped_matches(session: Session, principal: Principal, proposal: m.Proposal) -> list[MatchOut]:
+    """The proposal's matches this user may see, in one query (no lazy loads per match)."""
+    o, y = m.HousingOption, m.Youth
+    stmt = (
+        select(
+            m.Match.id,
+            m.Match.version_id,
+            m.Match.status,
+            m.Match.reason_code,
+            m.Match.reason_text,
+            o.code,
+            m.HousingType.code,
+            o.gemeente_code,
+            m.Organisation.code,
+            y.code,
+            y.birth_date,
+            y.household_size,
+            y.support_provider,
+        )
+        .join(o, m.Match.option_id == o.id)
+        .join(m.HousingType, o.type_id == m.HousingType.id)
+        .outerjoin(m.Organisation, o.corporation_id == m.Organisation.id)
+        .join(y, m.Match.youth_id == y.id)
+        .where(m.Match.proposal_id == proposal.id)
+        .order_by(m.Match.id)
+    )
+    if principal.role == "corporatie":
+        stmt = stmt.where(o.corporation_id == principal.organisation_id)
+    elif principal.role == "gemeente":
+        org = session.get(m.Organisation, principal.organisation_id)
+        stmt = stmt.where(o.gemeente_code == (org.gemeente_code if org else None))
+    month = proposal.round.month
+    return [
+        MatchOut(
+            id=mid,
+            version=version,
+            status=status_,
+            reason_code=reason_code,
+            reason_text=reason_text,
+            option_code=option_code,
+            housing_type=type_code,
+            gemeente_code=gemeente,
+            corporation=corporation,
+            youth=MatchYouthForCorporation(
+                code=youth_code,
+                age_band=_age_band(birth, month),
+                household_size=household,
+                support_provider=provider,
+            ),
+        )
+        for (
+            mid,
+            version,
+            status_,
+            reason_code,
+            reason_text,
+            option_code,
+            type_code,
+            gemeente,
+            corporation,
+            youth_code,
+            birth,
+            household,
+            provider,
+        ) in session.execute(stmt)
+    ]
+
+
+@router.get("/rounds/{round_id}/proposals", response_model=list[ProposalSummary], responses=ERRORS)
+def list_proposals(
+    round_id: RoundId, principal: Caller, session: SessionDep
+) -> list[ProposalSummary]:
+    """Every proposal version of the round (all stay readable), oldest first."""
+    require(principal, REVIEW_ROLES)
+    rnd = call(svc.get_round, session, round_id)
+    return [
+        ProposalSummary(
+            version=p.version,
+            status=p.status,
+            objective=p.objective,
+            gap=p.gap,
+            matches=len(_scoped_matches(session, principal, p)),
+        )
+        for p in rnd.proposals
+    ]
+
+
+@router.get("/rounds/{round_id}/proposals/{version}", response_model=ProposalOut, responses=ERRORS)
+def get_proposal(
+    round_id: RoundId,
+    version: Version,
+    principal: Caller,
+    session: SessionDep,
+) -> ProposalOut:
+    """One proposal version with the matches this user may see."""
+    require(principal, REVIEW_ROLES)
+    proposal = _proposal(session, round_id, version)
     return ProposalOut(
         round_id=round_id,
         version=proposal.version,
@@ -252,21 +320,55 @@ def get_proposal(
         objective=proposal.objective,
         bound=proposal.bound,
         gap=proposal.gap,
-        matches=matches,
+        matches=_scoped_matches(session, principal, proposal),
+    )
+
+
+@router.get(
+    "/rounds/{round_id}/proposals/{version}/diff", response_model=ProposalDiff, responses=ERRORS
+)
+def diff_proposal(
+    round_id: RoundId,
+    version: Version,
+    principal: Caller,
+    session: SessionDep,
+) -> ProposalDiff:
+    """What changed from the previous version: matches added, pairs removed, how many stayed.
+
+    A pair is (youth, option); within your scope. Version 1 has no previous version: all added.
+    """
+    require(principal, REVIEW_ROLES)
+    current = _scoped_matches(session, principal, _proposal(session, round_id, version))
+    previous: list[MatchOut] = []
+    if version > 1:
+        previous = _scoped_matches(session, principal, _proposal(session, round_id, version - 1))
+    before = {(x.youth.code, x.option_code): x for x in previous}
+    now = {(x.youth.code, x.option_code) for x in current}
+    return ProposalDiff(
+        round_id=round_id,
+        version=version,
+        previous_version=version - 1 if version > 1 else None,
+        added=[x for x in current if (x.youth.code, x.option_code) not in before],
+        removed=[
+            PairOut(youth=x.youth, option_code=x.option_code, status=x.status)
+            for pair, x in before.items()
+            if pair not in now
+        ],
+        unchanged=len(now & set(before)),
     )
 
 
 @router.post("/matches/{match_id}/decision", response_model=MatchOut, responses=ERRORS)
 def decide_match(
-    match_id: int, body: DecisionIn, principal: CurrentPrincipal, session: SessionDep
+    match_id: MatchId, body: DecisionIn, principal: Caller, session: SessionDep
 ) -> MatchOut:
     """Accept or reject a match; ``version`` must be the version you saw (else 409)."""
-    _require(principal, REVIEW_ROLES)
-    match = _call(
+    require(principal, REVIEW_ROLES)
+    match = call(
         svc.decide,
         session,
         match_id,
-        _actor(principal),
+        actor(principal),
         body.decision == "accept",
         body.version,
         body.reason_code,
@@ -277,10 +379,10 @@ def decide_match(
 
 @router.post("/matches/{match_id}/confirm", response_model=MatchOut, responses=ERRORS)
 def confirm_match(
-    match_id: int, body: ConfirmIn, principal: CurrentPrincipal, session: SessionDep
+    match_id: MatchId, body: ConfirmIn, principal: Caller, session: SessionDep
 ) -> MatchOut:
-    _require(principal, MANAGE_ROLES)
-    return _match_out(_call(svc.confirm, session, match_id, _actor(principal), body.version))
+    require(principal, MANAGE_ROLES)
+    return _match_out(call(svc.confirm, session, match_id, actor(principal), body.version))
 
 
 def _match_out(match: m.Match) -> MatchOut:

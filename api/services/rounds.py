@@ -221,12 +221,21 @@ def publish(session: Session, round_id: int, actor: Actor | None) -> m.Allocatio
     return rnd
 
 
-def _match_for_decision(
-    session: Session, match_id: int, expected_version: int
-) -> tuple[m.Match, m.AllocationRound]:
+def _get_match(session: Session, match_id: int) -> m.Match:
     match = session.get(m.Match, match_id)
     if match is None:
         raise NotFound(f"match {match_id} bestaat niet")
+    return match
+
+
+def _match_for_decision(
+    session: Session, match_id: int, expected_version: int
+) -> tuple[m.Match, m.AllocationRound]:
+    """The match, if the round and the version allow a decision now (WorkflowError if not).
+
+    Callers check the actor's right first, so a stranger learns nothing from a 409.
+    """
+    match = _get_match(session, match_id)
     rnd = match.proposal.round
     if rnd.status != RoundStatus.PUBLISHED.value:
         raise WorkflowError(
@@ -269,8 +278,8 @@ def decide(
     reason_text: str | None = None,
 ) -> m.Match:
     """Accept or reject a proposed match (optimistic locking on ``expected_version``)."""
+    _may_decide(session, actor, _get_match(session, match_id))
     match, _ = _match_for_decision(session, match_id, expected_version)
-    _may_decide(session, actor, match)
     if match.status != "proposed":
         raise WorkflowError(f"match {match_id} is al beoordeeld ({match.status})")
     if not accept:
@@ -300,13 +309,14 @@ def decide(
 
 def confirm(session: Session, match_id: int, actor: Actor, expected_version: int) -> m.Match:
     """The gemeente confirms an accepted match in its gemeente."""
-    match, _ = _match_for_decision(session, match_id, expected_version)
+    match = _get_match(session, match_id)
     if actor.role not in ("gemeente", "admin"):
         raise Forbidden("alleen de gemeente bevestigt matches")
     if actor.role == "gemeente":
         org = session.get(m.Organisation, actor.organisation_id)
         if org is None or org.gemeente_code != match.option.gemeente_code:
             raise Forbidden("deze match ligt niet in jouw gemeente")
+    match, _ = _match_for_decision(session, match_id, expected_version)
     if match.status != "accepted":
         raise WorkflowError(f"alleen geaccepteerde matches kun je bevestigen (nu: {match.status})")
     match.status = "confirmed"

@@ -1,0 +1,69 @@
+"""Shared pieces of the ``/api/v1`` routers: error schema, role checks, workflow errors to HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Header, HTTPException, Request, status
+from pydantic import BaseModel
+
+from api.auth import CurrentPrincipal, Principal, check_csrf
+from api.services import rounds as svc
+from api.services.round_states import InvalidTransition
+
+T = TypeVar("T")
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    409: {"model": ErrorOut},
+}
+
+
+def actor(principal: Principal) -> svc.Actor:
+    """The services' view of the signed-in user."""
+    return svc.Actor(principal.user_id, principal.organisation_id, principal.role)
+
+
+def require(principal: Principal, roles: tuple[str, ...]) -> None:
+    """403 unless the user has one of ``roles``."""
+    if principal.role not in roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Geen toegang voor deze rol")
+
+
+def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Map workflow errors to HTTP: 404, 403, 409 with the Dutch reason."""
+    try:
+        return fn(*args, **kwargs)
+    except svc.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except svc.Forbidden as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    except (svc.WorkflowError, InvalidTransition) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+def csrf_checked_principal(
+    request: Request,
+    principal: CurrentPrincipal,
+    x_csrf_token: Annotated[str | None, Header(max_length=100)] = None,
+) -> Principal:
+    """The signed-in user; a browser session must send its CSRF token on state changes.
+
+    Bearer tokens are not sent by browsers on their own, so they need no CSRF token.
+    """
+    if request.method not in SAFE_METHODS:
+        check_csrf(principal, x_csrf_token)
+    return principal
+
+
+Caller = Annotated[Principal, Depends(csrf_checked_principal)]

@@ -1,0 +1,123 @@
+"""Users and organisations (``/api/v1/users``, ``/api/v1/organisations``).
+
+Admin manages users (create, role change, deactivate, password); every signed-in user may list
+the organisations (reference data), only admin creates them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from api.app import SessionDep
+from api.routers.common import ERRORS, Caller, actor, call
+from api.services import users as svc
+from store import models as m
+
+router = APIRouter(tags=["users"])
+
+Role = Literal["admin", "gemeente", "corporatie", "regisseur", "planner"]
+OrgKind = Literal["gemeente", "corporatie", "zorgaanbieder", "regio"]
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: str
+    organisation: str
+    active: bool
+    created_at: datetime | None
+
+
+class UserCreate(BaseModel):
+    email: str = Field(min_length=3, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    organisation: str = Field(min_length=1, max_length=40, description="Organisation code")
+    password: str = Field(min_length=svc.MIN_PASSWORD, max_length=200)
+
+
+class UserUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=svc.MIN_PASSWORD, max_length=200)
+
+
+class OrganisationOut(BaseModel):
+    code: str
+    name: str
+    kind: str
+    gemeente_code: str | None
+
+
+class OrganisationCreate(BaseModel):
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrgKind
+    gemeente_code: str | None = Field(default=None, pattern=r"^GM\d{4}$")
+
+
+def _user_out(user: m.User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        organisation=user.organisation.code,
+        active=user.active,
+        created_at=user.created_at,
+    )
+
+
+def _org_out(org: m.Organisation) -> OrganisationOut:
+    return OrganisationOut(
+        code=org.code, name=org.name, kind=org.kind, gemeente_code=org.gemeente_code
+    )
+
+
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/users", response_model=list[UserOut], responses=ERRORS)
+def list_users(principal: Caller, session: SessionDep) -> list[UserOut]:
+    return [_user_out(u) for u in call(svc.list_users, session, actor(principal))]
+
+
+@router.post("/users", response_model=UserOut, status_code=201, responses=ERRORS)
+def create_user(body: UserCreate, principal: Caller, session: SessionDep) -> UserOut:
+    """Create a user with a password (argon2-hashed; at least 12 characters)."""
+    user = call(svc.create_user, session, actor(principal), **body.model_dump())
+    return _user_out(user)
+
+
+@router.get("/users/{user_id}", response_model=UserOut, responses=ERRORS)
+def get_user(user_id: UserId, principal: Caller, session: SessionDep) -> UserOut:
+    return _user_out(call(svc.get_user, session, actor(principal), user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserOut, responses=ERRORS)
+def update_user(
+    user_id: UserId, body: UserUpdate, principal: Caller, session: SessionDep
+) -> UserOut:
+    """Change name, role, active or password; role changes and deactivation sign the user out."""
+    user = call(
+        svc.update_user, session, actor(principal), user_id, **body.model_dump(exclude_unset=True)
+    )
+    return _user_out(user)
+
+
+@router.get("/organisations", response_model=list[OrganisationOut], responses=ERRORS)
+def list_organisations(principal: Caller, session: SessionDep) -> list[OrganisationOut]:
+    return [_org_out(o) for o in svc.list_organisations(session)]
+
+
+@router.post("/organisations", response_model=OrganisationOut, status_code=201, responses=ERRORS)
+def create_organisation(
+    body: OrganisationCreate, principal: Caller, session: SessionDep
+) -> OrganisationOut:
+    return _org_out(call(svc.create_organisation, session, actor(principal), **body.model_dump()))

@@ -1,0 +1,119 @@
+"""Reading the audit log (it is append-only; there is no service that changes it).
+
+Admin reads everything. Gemeente staff (the gemeente's privacy officer works with a gemeente
+account) read the entries made by their own organisation and every entry about a youth of their
+gemeente, whoever made it: that answers "who looked at our young people's data".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from api.services.rounds import Actor, Forbidden, audit
+from api.services.scope import own_gemeente
+from store import models as m
+
+READ_ROLES = ("admin", "gemeente")
+CSV_HEADER = ["id", "at", "user", "organisation", "action", "entity", "entity_id", "detail"]
+
+
+def _scope(session: Session, actor: Actor) -> ColumnElement[bool]:
+    if actor.role == "admin":
+        return true()
+    if actor.role != "gemeente":
+        raise Forbidden("alleen beheer en de gemeente lezen het auditlog")
+    gemeente = own_gemeente(session, actor)
+    youths_here = select(m.Youth.code).where(m.Youth.gemeente_code == gemeente)
+    return or_(
+        m.AuditEntry.organisation_id == actor.organisation_id,
+        and_(m.AuditEntry.entity == "youth", m.AuditEntry.entity_id.in_(youths_here)),
+    )
+
+
+def _query(
+    session: Session,
+    actor: Actor,
+    action: str | None,
+    entity: str | None,
+    entity_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Any:
+    stmt = (
+        select(m.AuditEntry, m.User.email, m.Organisation.code)
+        .outerjoin(m.User, m.AuditEntry.user_id == m.User.id)
+        .outerjoin(m.Organisation, m.AuditEntry.organisation_id == m.Organisation.id)
+        .where(_scope(session, actor))
+    )
+    if action is not None:
+        stmt = stmt.where(m.AuditEntry.action == action)
+    if entity is not None:
+        stmt = stmt.where(m.AuditEntry.entity == entity)
+    if entity_id is not None:
+        stmt = stmt.where(m.AuditEntry.entity_id == entity_id)
+    if since is not None:
+        stmt = stmt.where(m.AuditEntry.at >= since)
+    if until is not None:
+        stmt = stmt.where(m.AuditEntry.at < until)
+    return stmt
+
+
+def read_entries(
+    session: Session,
+    actor: Actor,
+    *,
+    action: str | None = None,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[Any], int]:
+    """Entries in scope, newest first, with the user's e-mail and organisation code."""
+    stmt = _query(session, actor, action, entity, entity_id, since, until)
+    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rows = session.execute(
+        stmt.order_by(m.AuditEntry.id.desc()).limit(limit).offset(offset)
+    ).tuples()
+    return list(rows), total
+
+
+def export_entries(
+    session: Session,
+    actor: Actor,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> str:
+    """The entries in scope as CSV (oldest first); the export itself is audited."""
+    stmt = _query(session, actor, None, None, None, since, until).order_by(m.AuditEntry.id)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    count = 0
+    for entry, email, org in session.execute(stmt).tuples():
+        writer.writerow(
+            [
+                entry.id,
+                entry.at.isoformat(),
+                email or "",
+                org or "",
+                entry.action,
+                entry.entity,
+                entry.entity_id or "",
+                json.dumps(entry.detail, ensure_ascii=False, sort_keys=True)
+                if entry.detail
+                else "",
+            ]
+        )
+        count += 1
+    audit(session, actor, "audit.export", "audit", None, {"rows": count})
+    return out.getvalue()

@@ -1,0 +1,57 @@
+"""CSV exports through the API, scoped like the reads (see :mod:`api.services.scope`).
+
+The canonical CSV comes from :func:`store.exporters.export_csv`; rows outside the caller's scope
+are dropped by their organisation or gemeente column. Youths are exported for admin only and
+never with no-go areas (those stay with the regisseur; a full backup goes through the CLI on the
+server). Every export is audited.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from api.services.rounds import Actor, Forbidden, audit
+from api.services.scope import own_gemeente, own_organisation_code
+from store.exporters import export_csv
+
+ALL_ROLES = ("admin", "gemeente", "corporatie", "regisseur", "planner")
+ROLES_BY_KIND: dict[str, tuple[str, ...]] = {
+    "organisations": ALL_ROLES,
+    "types": ALL_ROLES,
+    "options": ALL_ROLES,
+    "contingents": ("admin", "gemeente", "corporatie", "planner"),
+    "users": ("admin",),
+    "youths": ("admin",),
+}
+
+
+def export_rows(session: Session, actor: Actor, kind: str) -> tuple[str, int]:
+    """The CSV text of ``kind`` as ``actor`` may see it, and its row count."""
+    if actor.role not in ROLES_BY_KIND.get(kind, ()):
+        raise Forbidden(f"deze rol mag geen {kind} exporteren")
+    with tempfile.TemporaryDirectory(prefix="stek-export-") as folder:
+        path = Path(folder) / f"{kind}.csv"
+        export_csv(session, kind, path, include_no_go=False)
+        text = path.read_text(encoding="utf-8-sig")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
+    header, *rows = list(reader)
+    keep_column: str | None = None
+    mine: str | None = None
+    if actor.role == "corporatie" and kind in ("options", "contingents"):
+        keep_column, mine = "corporatie", own_organisation_code(session, actor)
+    elif actor.role == "gemeente" and kind in ("options", "contingents"):
+        keep_column, mine = "gemeentecode", own_gemeente(session, actor)
+    if keep_column is not None:
+        index = header.index(keep_column)
+        rows = [r for r in rows if r[index] == mine]
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    audit(session, actor, f"export.{kind}", "export", kind, {"rows": len(rows)})
+    return out.getvalue(), len(rows)
