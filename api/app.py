@@ -39,6 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from api.services.rounds import recover_interrupted_solves
+
+        recover_interrupted_solves(_app.state.sessions)
         yield
         engine.dispose()
 

@@ -154,6 +154,22 @@ def get_round(round_id: RoundId, principal: Caller, session: SessionDep) -> Roun
     return _round_out(session, rnd)
 
 
+@router.post("/rounds/{round_id}/solve", response_model=RoundOut, responses=ERRORS)
+def retry_solve(
+    round_id: RoundId,
+    principal: Caller,
+    session: SessionDep,
+    background: BackgroundTasks,
+    request: Request,
+) -> RoundOut:
+    """Solve a failed round again with its unchanged inputs (same seed: same proposal)."""
+    require(principal, MANAGE_ROLES)
+    rnd = call(svc.start_solve, session, round_id, actor(principal))
+    session.commit()
+    background.add_task(_solve_in_background, request, rnd.id, 30.0)
+    return _round_out(session, rnd)
+
+
 @router.post("/rounds/{round_id}/publish", response_model=RoundOut, responses=ERRORS)
 def publish_round(round_id: RoundId, principal: Caller, session: SessionDep) -> RoundOut:
     require(principal, MANAGE_ROLES)

@@ -80,9 +80,7 @@ def read_entries(
     """Entries in scope, newest first, with the user's e-mail and organisation code."""
     stmt = _query(session, actor, action, entity, entity_id, since, until)
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    rows = session.execute(
-        stmt.order_by(m.AuditEntry.id.desc()).limit(limit).offset(offset)
-    ).tuples()
+    rows = session.execute(stmt.order_by(m.AuditEntry.id.desc()).limit(limit).offset(offset))
     return list(rows), total
 
 
@@ -99,7 +97,7 @@ def export_entries(
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
     writer.writerow(CSV_HEADER)
     count = 0
-    for entry, email, org in session.execute(stmt).tuples():
+    for entry, email, org in session.execute(stmt):
         writer.writerow(
             [
                 entry.id,

@@ -203,6 +203,27 @@ def run_solve(
         return proposal
 
 
+def fail_interrupted_solves(factory: sessionmaker[Session]) -> list[int]:
+    """Mark rounds left in ``solving`` by a killed process as failed (called at start-up).
+
+    stek solves in the serving process, so at start-up no solve can be running: a round still
+    ``solving`` was interrupted. Its snapshot is untouched, so solving again reproduces the
+    proposal. (Several server processes on one database would need a lease per solve instead.)
+    """
+    with unit_of_work(factory) as session:
+        stuck = list(
+            session.scalars(
+                select(m.AllocationRound).where(
+                    m.AllocationRound.status == RoundStatus.SOLVING.value
+                )
+            )
+        )
+        for rnd in stuck:
+            _transition(session, rnd, RoundAction.CRASHED, None)
+            rnd.error = "doorrekenen onderbroken: de server is gestopt tijdens het doorrekenen"
+        return [r.id for r in stuck]
+
+
 def latest_proposal(session: Session, round_id: int) -> m.Proposal:
     proposal = session.scalars(
         select(m.Proposal)
@@ -402,3 +423,16 @@ def finalise(session: Session, round_id: int, actor: Actor | None) -> m.Allocati
             row.used += 1
     audit(session, actor, "round.placements", "round", rnd.id, {"placed": len(proposal.matches)})
     return rnd
+
+
+def recover_interrupted_solves(factory: sessionmaker[Session]) -> None:
+    """Start-up hook: :func:`fail_interrupted_solves`, tolerant of a database not yet migrated."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        failed = fail_interrupted_solves(factory)
+    except SQLAlchemyError as exc:  # no tables yet (stek db upgrade not run): nothing to recover
+        log.warning("could not check for interrupted solves: %s", exc)
+        return
+    if failed:
+        log.warning("rounds %s were solving when the server stopped: marked failed", failed)

@@ -1,0 +1,325 @@
+"""Every ``/api/v1`` endpoint × every role, with the expected status, on SQLite and PostgreSQL.
+
+The endpoint list comes from ``app.routes``: an endpoint missing from MATRIX fails the test with
+the exact entry to add, so a new route cannot ship without a decision on who may call it.
+
+Requests are built so the answer is deterministic whatever order the roles run in: a state change
+targets a round or match where the workflow refuses it (409 means "authorised, reached the
+workflow"), so no role's request changes what the next role sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from api.cli import load_demo
+from api.settings import Settings
+from fixtures.generate import generate_region, write_region
+from store import models as m
+
+ROLES = ("admin", "gemeente", "corporatie", "regisseur", "planner", "anonymous")
+
+
+def row(
+    admin: int, gemeente: int, corporatie: int, regisseur: int, planner: int, anonymous: int
+) -> dict[str, int]:
+    return {
+        "admin": admin,
+        "gemeente": gemeente,
+        "corporatie": corporatie,
+        "regisseur": regisseur,
+        "planner": planner,
+        "anonymous": anonymous,
+    }
+
+
+# (method, path) -> expected status per role. 403: the role may not; 409: authorised, the
+# workflow refuses this particular state change (see the request builders below).
+MATRIX: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/api/v1/health"): row(200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/auth/token"): row(200, 200, 200, 200, 200, 401),
+    ("GET", "/api/v1/auth/me"): row(200, 200, 200, 200, 200, 401),
+    ("POST", "/api/v1/rounds"): row(201, 201, 403, 403, 403, 401),
+    ("GET", "/api/v1/rounds"): row(200, 200, 200, 403, 403, 401),
+    ("GET", "/api/v1/rounds/{round_id}"): row(200, 200, 200, 403, 403, 401),
+    ("POST", "/api/v1/rounds/{round_id}/solve"): row(409, 409, 403, 403, 403, 401),
+    ("POST", "/api/v1/rounds/{round_id}/publish"): row(409, 409, 403, 403, 403, 401),
+    ("POST", "/api/v1/rounds/{round_id}/resolve"): row(409, 409, 403, 403, 403, 401),
+    ("POST", "/api/v1/rounds/{round_id}/finalise"): row(409, 409, 403, 403, 403, 401),
+    ("GET", "/api/v1/rounds/{round_id}/proposals"): row(200, 200, 200, 403, 403, 401),
+    ("GET", "/api/v1/rounds/{round_id}/proposals/{version}"): row(200, 200, 200, 403, 403, 401),
+    ("GET", "/api/v1/rounds/{round_id}/proposals/{version}/diff"): row(
+        200, 200, 200, 403, 403, 401
+    ),
+    # a match on the corporation's option in the gemeente, with a stale version; a gemeente
+    # decides only on provider-held options (no corporation), so it gets 403 here
+    ("POST", "/api/v1/matches/{match_id}/decision"): row(409, 403, 409, 403, 403, 401),
+    ("POST", "/api/v1/matches/{match_id}/confirm"): row(409, 409, 403, 403, 403, 401),
+    ("GET", "/api/v1/youths"): row(200, 200, 403, 200, 403, 401),
+    ("GET", "/api/v1/youths/aggregates"): row(200, 200, 403, 403, 200, 401),
+    # a youth of the gemeente in the regisseur's caseload
+    ("GET", "/api/v1/youths/{code}"): row(200, 200, 403, 200, 403, 401),
+    ("GET", "/api/v1/options"): row(200, 200, 200, 200, 200, 401),
+    ("GET", "/api/v1/options/{code}"): row(200, 200, 200, 200, 200, 401),
+    ("GET", "/api/v1/contingents"): row(200, 200, 200, 403, 200, 401),
+    # a contingents file for the corporation and the gemeente of the matrix users
+    ("POST", "/api/v1/imports/{kind}"): row(200, 200, 200, 403, 403, 401),
+    ("GET", "/api/v1/exports/{kind}"): row(200, 200, 200, 403, 200, 401),
+    ("GET", "/api/v1/audit"): row(200, 200, 403, 403, 403, 401),
+    ("GET", "/api/v1/audit/export"): row(200, 200, 403, 403, 403, 401),
+    ("GET", "/api/v1/users"): row(200, 403, 403, 403, 403, 401),
+    ("POST", "/api/v1/users"): row(201, 403, 403, 403, 403, 401),
+    ("GET", "/api/v1/users/{user_id}"): row(200, 403, 403, 403, 403, 401),
+    ("PATCH", "/api/v1/users/{user_id}"): row(200, 403, 403, 403, 403, 401),
+    ("GET", "/api/v1/organisations"): row(200, 200, 200, 200, 200, 401),
+    ("POST", "/api/v1/organisations"): row(201, 403, 403, 403, 403, 401),
+}
+
+
+@dataclass
+class Context:
+    """Ids the requests refer to, chosen so every role's answer is deterministic."""
+
+    emails: dict[str, str]
+    published_round: int  # published, proposal version 1
+    draft_round: int  # draft (not published): resolve and finalise are refused
+    match_id: int  # on the matrix corporation's option in the matrix gemeente
+    youth_code: str  # in the matrix gemeente and the matrix regisseur's caseload
+    option_code: str
+    corporation: str
+    gemeente_code: str
+    planner_id: int
+
+
+Request = tuple[str, dict[str, Any]]  # url, extra keyword arguments for client.request
+Builder = Callable[[Context, str], Request]
+
+CONTINGENT_CSV = "corporatie;gemeentecode;year;amount\n{corp};{gemeente};2031;1\n"
+
+# Request builders for endpoints whose path parameters or body need more than the defaults.
+REQUESTS: dict[tuple[str, str], Builder] = {
+    ("POST", "/api/v1/auth/token"): lambda c, role: (
+        "/api/v1/auth/token",
+        {
+            "json": {
+                "email": c.emails.get(role, "niemand@test.invalid"),
+                "password": "demo",
+            }
+        },
+    ),
+    ("POST", "/api/v1/rounds"): lambda c, role: (
+        "/api/v1/rounds",
+        {"json": {"month": "2027-01-01", "seed": 1, "time_limit_s": 2}},
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/solve"): lambda c, role: (
+        f"/api/v1/rounds/{c.published_round}/solve",
+        {},
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/resolve"): lambda c, role: (
+        f"/api/v1/rounds/{c.draft_round}/resolve",
+        {},
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/finalise"): lambda c, role: (
+        f"/api/v1/rounds/{c.draft_round}/finalise",
+        {},
+    ),
+    ("POST", "/api/v1/matches/{match_id}/decision"): lambda c, role: (
+        f"/api/v1/matches/{c.match_id}/decision",
+        {"json": {"decision": "accept", "version": 99}},
+    ),
+    ("POST", "/api/v1/matches/{match_id}/confirm"): lambda c, role: (
+        f"/api/v1/matches/{c.match_id}/confirm",
+        {"json": {"version": 99}},
+    ),
+    ("POST", "/api/v1/imports/{kind}"): lambda c, role: (
+        "/api/v1/imports/contingents",
+        {
+            "files": {
+                "file": (
+                    "contingents.csv",
+                    CONTINGENT_CSV.format(corp=c.corporation, gemeente=c.gemeente_code).encode(),
+                    "text/csv",
+                )
+            }
+        },
+    ),
+    ("GET", "/api/v1/exports/{kind}"): lambda c, role: ("/api/v1/exports/contingents", {}),
+    ("POST", "/api/v1/users"): lambda c, role: (
+        "/api/v1/users",
+        {
+            "json": {
+                "email": f"nieuw-{role}@test.invalid",
+                "name": "Nieuwe planner",
+                "role": "planner",
+                "organisation": "regio-demo",
+                "password": "lang genoeg wachtwoord",
+            }
+        },
+    ),
+    ("PATCH", "/api/v1/users/{user_id}"): lambda c, role: (
+        f"/api/v1/users/{c.planner_id}",
+        {"json": {"name": "Planner 1 (synthetisch)"}},
+    ),
+    ("POST", "/api/v1/organisations"): lambda c, role: (
+        "/api/v1/organisations",
+        {"json": {"code": f"zorg-{role}", "name": "Zorg test", "kind": "zorgaanbieder"}},
+    ),
+}
+
+
+def _default_request(context: Context, path: str) -> Request:
+    """Fill the usual path parameters from the context."""
+    values = {
+        "round_id": context.published_round,
+        "version": 1,
+        "match_id": context.match_id,
+        "user_id": context.planner_id,
+    }
+    if "/youths/" in path:
+        values["code"] = context.youth_code  # type: ignore[assignment]
+    elif "/options/" in path:
+        values["code"] = context.option_code  # type: ignore[assignment]
+    return path.format(**values), {}
+
+
+def api_endpoints(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every /api/v1 endpoint, from app.routes (included routers too)."""
+    found: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        path = context.path or ""
+        if isinstance(route, APIRoute) and path.startswith("/api/v1"):
+            found |= {(method, path) for method in route.methods or () if method != "HEAD"}
+    return found
+
+
+def _entry_hint(method: str, path: str) -> str:
+    return (
+        f'    ("{method}", "{path}"): row(admin, gemeente, corporatie, regisseur, planner, '
+        "anonymous),  # expected status codes"
+    )
+
+
+def test_matrix_lists_every_endpoint(tmp_path: Path) -> None:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'routes.db'}"))
+    endpoints = api_endpoints(app)
+    missing = sorted(endpoints - set(MATRIX))
+    assert not missing, (
+        "endpoints without a row in MATRIX (tests/api/test_role_matrix.py); add:\n"
+        + "\n".join(_entry_hint(method, path) for method, path in missing)
+        + "\n(and a builder in REQUESTS if its path parameters are not round_id, version,"
+        " match_id, user_id or code)"
+    )
+    stale = sorted(set(MATRIX) - endpoints)
+    assert not stale, f"MATRIX rows for endpoints that no longer exist, remove: {stale}"
+
+
+def _token(client: TestClient, email: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", json={"email": email, "password": "demo"})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def _context(client: TestClient, factory: sessionmaker[Session]) -> Context:
+    with factory() as s:
+        admin = s.scalars(select(m.User).where(m.User.role == "admin")).first()
+        assert admin is not None
+    admin_headers = _token(client, admin.email)
+    rounds = []
+    for seed in (4, 5):
+        created = client.post(
+            "/api/v1/rounds",
+            json={"month": "2026-12-01", "seed": seed, "time_limit_s": 5},
+            headers=admin_headers,
+        )
+        assert created.status_code == 201, created.text
+        rounds.append(created.json()["id"])
+    published, draft = rounds
+    assert client.post(f"/api/v1/rounds/{published}/publish", headers=admin_headers).is_success
+    with factory() as s:
+        match = s.scalars(
+            select(m.Match)
+            .join(m.Proposal)
+            .join(m.HousingOption, m.Match.option_id == m.HousingOption.id)
+            .where(m.Proposal.round_id == published, m.HousingOption.corporation_id.is_not(None))
+            .order_by(m.Match.id)
+        ).first()
+        assert match is not None
+        option = match.option
+        gemeente_code = option.gemeente_code
+        corporation = option.corporation
+        assert corporation is not None
+        gemeente_user = s.scalars(
+            select(m.User)
+            .join(m.Organisation)
+            .where(m.Organisation.gemeente_code == gemeente_code, m.User.role == "gemeente")
+        ).first()
+        corp_user = s.scalars(
+            select(m.User).where(m.User.organisation_id == corporation.id)
+        ).first()
+        youth = s.scalars(
+            select(m.Youth)
+            .where(m.Youth.gemeente_code == gemeente_code, m.Youth.regisseur_id.is_not(None))
+            .order_by(m.Youth.code)
+        ).first()
+        assert gemeente_user and corp_user and youth and youth.regisseur
+        planner = s.scalars(
+            select(m.User).where(m.User.role == "planner").order_by(m.User.email)
+        ).first()
+        assert planner is not None
+        return Context(
+            emails={
+                "admin": admin.email,
+                "gemeente": gemeente_user.email,
+                "corporatie": corp_user.email,
+                "regisseur": youth.regisseur.email,
+                "planner": planner.email,
+            },
+            published_round=published,
+            draft_round=draft,
+            match_id=match.id,
+            youth_code=youth.code,
+            option_code=option.code,
+            corporation=corporation.code,
+            gemeente_code=gemeente_code,
+            planner_id=planner.id,
+        )
+
+
+@pytest.fixture
+def region(db_url: str, tmp_path: Path) -> str:
+    folder = tmp_path / "region"
+    write_region(generate_region(40, 60, seed=3), folder)
+    load_demo(db_url, folder)
+    return db_url
+
+
+def test_every_endpoint_for_every_role(region: str, session_factory: sessionmaker[Session]) -> None:
+    app = create_app(Settings(database_url=region))
+    client = TestClient(app)
+    context = _context(client, session_factory)
+    headers = {role: _token(client, email) for role, email in context.emails.items()}
+    headers["anonymous"] = {}
+    wrong: list[str] = []
+    for (method, path), expected in sorted(MATRIX.items()):
+        build = REQUESTS.get((method, path))
+        for role in ("anonymous", "planner", "regisseur", "corporatie", "gemeente", "admin"):
+            url, kwargs = build(context, role) if build else _default_request(context, path)
+            response = client.request(method, url, headers=headers[role], **kwargs)
+            if response.status_code != expected[role]:
+                wrong.append(
+                    f"{method} {path} as {role}: {response.status_code} "
+                    f"(expected {expected[role]}) {response.text[:200]}"
+                )
+    assert not wrong, "\n".join(wrong)
