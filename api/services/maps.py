@@ -1,0 +1,356 @@
+"""Data for the maps, scoped to the viewer in the queries (``maps`` draws, this decides).
+
+- supply maps: planner and admin see everything; a gemeente its own options; a corporation only
+  its own options, places and contingents (``Forbidden`` for regisseurs);
+- the options map of one young person: only the youth's own regisseur gets the no-go areas; an
+  admin sees the options without them; everyone else is refused.
+
+The shortfall layers come from a small ``supply`` projection run here (median per gemeente and
+month). Until stek stores scenarios and forecasts, the base forecast is a stated default to verify:
+every month as many care leavers arrive per gemeente and type as one twelfth of those waiting now.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.services.rounds import Actor, Forbidden, NotFound
+from maps.data import (
+    Anchor,
+    AreaShape,
+    Measure,
+    NoGoShape,
+    OptionPoint,
+    OptionsMapData,
+    SupplyMapData,
+    Value,
+)
+from matcher.problem import HousingType
+from store import models as m
+from store.geometry import from_wkb
+from supply.model import FloatArray
+
+SUPPLY_ROLES = ("admin", "planner", "gemeente", "corporatie")
+LEVELS = ("gemeente", "wijk", "buurt")
+LEVEL_NAMES = {"gemeente": "gemeente", "wijk": "wijk", "buurt": "buurt"}
+
+
+@dataclass(frozen=True)
+class ScenarioDef:
+    name: str
+    label: str
+    build: Callable[[Sequence[str]], tuple[object, ...]]  # type codes -> supply.scenario changes
+
+
+def _base(_types: Sequence[str]) -> tuple[object, ...]:
+    return ()
+
+
+def _inflow_plus_20(_types: Sequence[str]) -> tuple[object, ...]:
+    from supply.scenario import InflowFactor
+
+    return (InflowFactor(1.2),)
+
+
+def _kma_shorter(types: Sequence[str]) -> tuple[object, ...]:
+    from supply.scenario import StayShift
+
+    return (StayShift("kma", -3),) if "kma" in types else ()
+
+
+SCENARIOS: dict[str, ScenarioDef] = {
+    s.name: s
+    for s in (
+        ScenarioDef("base", "Basis (huidige gegevens)", _base),
+        ScenarioDef("instroom-plus-20", "Voorbeeld: instroom +20 %", _inflow_plus_20),
+        ScenarioDef("kma-korter", "Voorbeeld: Kamers met Aandacht 3 maanden korter", _kma_shorter),
+    )
+}
+
+
+class UnknownScenario(ValueError):
+    pass
+
+
+def scenario_names() -> dict[str, str]:
+    """Scenario name -> Dutch label, for the picker."""
+    return {name: s.label for name, s in SCENARIOS.items()}
+
+
+def _organisation(session: Session, actor: Actor) -> m.Organisation | None:
+    return session.get(m.Organisation, actor.organisation_id) if actor.organisation_id else None
+
+
+def _check_supply_access(actor: Actor) -> None:
+    if actor.role not in SUPPLY_ROLES:
+        raise Forbidden("de aanbodkaart is voor planners, gemeenten, corporaties en beheer")
+
+
+def _areas(session: Session, level: str) -> tuple[AreaShape, ...]:
+    rows = session.execute(
+        select(m.Area.code, m.Area.name, m.Area.gemeente_code, m.Area.geometry)
+        .where(m.Area.level == level)
+        .order_by(m.Area.code)
+    )
+    return tuple(AreaShape(c, n, level, g, from_wkb(geom)) for c, n, g, geom in rows)
+
+
+def _scoped_options(session: Session, actor: Actor) -> list[m.HousingOption]:
+    stmt = (
+        select(m.HousingOption)
+        .where(m.HousingOption.status == "available")
+        .order_by(m.HousingOption.code)
+    )
+    if actor.role == "corporatie":
+        stmt = stmt.where(m.HousingOption.corporation_id == actor.organisation_id)
+    elif actor.role == "gemeente":
+        org = _organisation(session, actor)
+        stmt = stmt.where(m.HousingOption.gemeente_code == (org.gemeente_code if org else None))
+    elif actor.role not in ("admin", "planner"):
+        raise Forbidden("geen toegang tot woonplekken")
+    return list(session.scalars(stmt))
+
+
+def _option_point(o: m.HousingOption, colour: str = "#0b5cad") -> OptionPoint:
+    from api.formatting import euro
+
+    corp = o.corporation.name if o.corporation else "zorgaanbieder"
+    lines = (
+        o.type.name,
+        f"{o.code} · {corp}",
+        f"{o.capacity} plaats(en), kale huur {euro(o.kale_huur)}",
+    )
+    return OptionPoint(o.code, o.type.name, o.x, o.y, lines, colour)
+
+
+def _area_of(o: m.HousingOption, level: str) -> str | None:
+    return {"gemeente": o.gemeente_code, "wijk": o.wijk_code, "buurt": o.buurt_code}[level]
+
+
+def projection_months(start: date, months: int) -> tuple[date, ...]:
+    from supply.model import month_at
+
+    return tuple(month_at(start, i) for i in range(months))
+
+
+def default_stays(types: Sequence[HousingType]) -> dict[str, FloatArray]:
+    """A length-of-stay distribution for types whose bounds are open (a default to verify):
+    uniform from ``stay_min_months`` (else 6) to ``stay_max_months`` (else 36 months)."""
+    from supply.model import los_uniform
+
+    out: dict[str, FloatArray] = {}
+    for t in types:
+        lo, hi = t.stay_min_months, t.stay_max_months
+        if lo is None or hi is None:
+            lo = lo or 6
+            hi = hi or max(36, lo + 12)
+            out[t.code] = los_uniform(lo, hi)
+    return out
+
+
+def project_gemeenten(
+    session: Session,
+    scenario: str,
+    start: date,
+    months: int = 24,
+    runs: int = 200,
+    corporation: str | None = None,
+) -> tuple[dict[str, list[Value]], dict[str, list[Value]]]:
+    """Median shortfall and contingent left per gemeente and month under ``scenario``.
+
+    ``corporation`` limits the contingent to that corporation's agreements.
+    """
+    from store.repository import load_contingents, load_options, load_types, load_youths
+    from supply.inputs import ForecastRow, inputs_from_records
+    from supply.projection import ProjectionSettings, project
+    from supply.scenario import Scenario
+
+    if scenario not in SCENARIOS:
+        raise UnknownScenario(f"onbekend scenario {scenario!r}")
+    types = load_types(session)
+    options = tuple(o for o in load_options(session, status=None))
+    placed = set(
+        session.scalars(select(m.HousingOption.code).where(m.HousingOption.status == "placed"))
+    )
+    withdrawn = set(
+        session.scalars(select(m.HousingOption.code).where(m.HousingOption.status == "withdrawn"))
+    )
+    options = tuple(o for o in options if o.code not in withdrawn)
+    youths = load_youths(session)
+    end_year = projection_months(start, months)[-1].year
+    contingents = tuple(
+        c for y in range(start.year, end_year + 1) for c in load_contingents(session, y)
+    )
+    waiting: dict[tuple[str, str], int] = defaultdict(int)
+    for y in youths:
+        waiting[(y.gemeente_code, y.accepted_types[0])] += 1
+    forecast = [
+        ForecastRow(month, g, t, n / 12.0)
+        for month in projection_months(start, months)
+        for (g, t), n in sorted(waiting.items())
+    ]
+    gemeenten = sorted(session.scalars(select(m.Area.code).where(m.Area.level == "gemeente")).all())
+    inputs = inputs_from_records(
+        start=start,
+        months=months,
+        types=types,
+        options=options,
+        youths=youths,
+        contingents=contingents,
+        forecast=forecast,
+        occupied=sorted(placed),
+        gemeenten=gemeenten,
+        los=default_stays(types),
+    )
+    inputs = Scenario(scenario, SCENARIOS[scenario].build([t.code for t in types])).apply(inputs)  # type: ignore[arg-type]
+    levels = ("gemeente", "gemeente_corporation") if corporation else ("gemeente",)
+    result = project(
+        inputs,
+        ProjectionSettings(
+            runs=runs, seed=0, levels=levels, outputs=("shortfall", "contingent_left")
+        ),
+    )
+    short = result.get("shortfall", "gemeente")
+    shortfall: dict[str, list[Value]] = {
+        cell[0]: [int(x) for x in short.quantiles[0.5][i]] for i, cell in enumerate(short.cells)
+    }
+    left: dict[str, list[Value]]
+    if corporation:
+        left_stats = result.get("contingent_left", "gemeente_corporation")
+        left = {
+            cell[0]: [int(x) for x in left_stats.quantiles[0.5][i]]
+            for i, cell in enumerate(left_stats.cells)
+            if cell[1] == corporation
+        }
+    else:
+        left_stats = result.get("contingent_left", "gemeente")
+        left = {
+            cell[0]: [int(x) for x in left_stats.quantiles[0.5][i]]
+            for i, cell in enumerate(left_stats.cells)
+        }
+    return shortfall, left
+
+
+def supply_map_data(
+    session: Session,
+    actor: Actor,
+    scenario: str = "base",
+    level: str = "gemeente",
+    start: date | None = None,
+    months: int = 24,
+    runs: int = 200,
+) -> SupplyMapData:
+    """The supply map for ``actor``: places per type per area, contingent left and shortfall."""
+    _check_supply_access(actor)
+    if level not in LEVELS:
+        raise ValueError(f"onbekend niveau {level!r}: kies gemeente, wijk of buurt")
+    if scenario not in SCENARIOS:
+        raise UnknownScenario(f"onbekend scenario {scenario!r}")
+    start = (start or date.today()).replace(day=1)
+    areas = _areas(session, level)
+    options = _scoped_options(session, actor)
+    org = _organisation(session, actor)
+    types = list(session.scalars(select(m.HousingType).order_by(m.HousingType.code)))
+    places: dict[str, dict[str, int]] = {t.code: defaultdict(int) for t in types}
+    for o in options:
+        code = _area_of(o, level)
+        if code:
+            places[o.type.code][code] += o.capacity
+    measures: list[Measure] = []
+    notes: list[str] = []
+    months_out: tuple[date, ...] = ()
+    if level == "gemeente":
+        corporation = org.code if actor.role == "corporatie" and org else None
+        try:
+            shortfall, left = project_gemeenten(session, scenario, start, months, runs, corporation)
+        except ValueError as exc:  # SupplyInputError, ScenarioError: show the map without them
+            notes.append(f"Geen prognose: {exc}")
+        else:
+            months_out = projection_months(start, months)
+            measures.append(
+                Measure(
+                    "shortfall",
+                    "Tekort (mediaan prognose)",
+                    shortfall,
+                    higher_is_worse=True,
+                    monthly=True,
+                )
+            )
+            title = "Contingent over (mediaan)"
+            if corporation:
+                title = "Eigen contingent over (mediaan)"
+            measures.append(Measure("contingent_left", title, left, monthly=True))
+    all_codes = [a.code for a in areas]
+    for t in types:
+        values: dict[str, Value] = {c: places[t.code].get(c, 0) for c in all_codes}
+        measures.append(Measure(f"places:{t.code}", f"Plaatsen {t.name}", values))
+    total: dict[str, Value] = {
+        c: sum(int(places[t.code].get(c, 0)) for t in types) for c in all_codes
+    }
+    measures.insert(0 if level != "gemeente" else 2, Measure("places", "Plaatsen totaal", total))
+    outlines = _areas(session, "gemeente") if level != "gemeente" else ()
+    label = SCENARIOS[scenario].label
+    who = f" · {org.name}" if actor.role == "corporatie" and org else ""
+    return SupplyMapData(
+        title=f"Aanbod per {LEVEL_NAMES[level]} · {label}{who}",
+        level=level,
+        areas=areas,
+        measures=tuple(measures),
+        months=months_out,
+        options=tuple(_option_point(o) for o in options),
+        outlines=outlines,
+        notes=tuple(notes),
+    )
+
+
+def options_map_data(
+    session: Session, actor: Actor, youth_id: int, option_codes: Sequence[str] | None = None
+) -> OptionsMapData:
+    """The map of one young person's options (``option_codes``; default: none) and anchors.
+
+    No-go areas only for the youth's own regisseur.
+    """
+    youth = session.get(m.Youth, youth_id)
+    if youth is None:
+        raise NotFound(f"jongere {youth_id} bestaat niet")
+    own = actor.role == "regisseur" and youth.regisseur_id == actor.user_id
+    if not own and actor.role != "admin":
+        raise Forbidden("alleen de eigen regisseur ziet de kaart van deze jongere")
+    codes = list(option_codes or [])
+    rows = (
+        list(
+            session.scalars(
+                select(m.HousingOption)
+                .where(m.HousingOption.code.in_(codes))
+                .order_by(m.HousingOption.code)
+            )
+        )
+        if codes
+        else []
+    )
+    rank = {c: i for i, c in enumerate(codes)}
+    rows.sort(key=lambda o: rank.get(o.code, 0))
+    no_go: list[NoGoShape] = []
+    if own:
+        for ng in youth.no_go_areas:
+            if ng.area_code:
+                area = session.scalars(select(m.Area).where(m.Area.code == ng.area_code)).first()
+                if area is not None:
+                    no_go.append(NoGoShape(f"{area.name} ({area.code})", from_wkb(area.geometry)))
+            elif ng.geometry is not None:
+                no_go.append(NoGoShape("Eigen gebied", from_wkb(ng.geometry)))
+    return OptionsMapData(
+        title=f"Woonplekken voor {youth.code}",
+        areas=_areas(session, "gemeente"),
+        options=tuple(
+            _option_point(o, "#0b5cad" if i < 5 else "#6b7785") for i, o in enumerate(rows)
+        ),
+        anchors=tuple(Anchor(a.label, a.x, a.y) for a in youth.anchors),
+        no_go=tuple(no_go),
+    )

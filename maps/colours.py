@@ -1,0 +1,74 @@
+"""Colour scales for choropleths: class breaks from the data, ColorBrewer palettes, Dutch labels.
+
+Palettes are ColorBrewer sequential schemes (5 classes); the darkest classes keep at least 3:1
+contrast against the white background, and the legend always carries the numbers as text, so
+colour is never the only cue.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable
+from typing import Any
+
+
+def nl_number(value: float, decimals: int = 0) -> str:
+    """Dutch number format (dot for thousands, comma for decimals), as ``api.formatting``."""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+BLUES = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
+REDS = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
+NONE = "#d9d9d9"
+
+
+def _nice(x: float) -> float:
+    if x <= 0:
+        return 0.0
+    exp = 10 ** math.floor(math.log10(x))
+    for step in (1, 2, 2.5, 5, 10):
+        if x <= step * exp:
+            return step * exp
+    return 10 * exp
+
+
+def class_breaks(values: Iterable[float | None], classes: int = 5) -> list[float]:
+    """Upper-exclusive breaks (``classes - 1`` of them) on round numbers from 0 to the maximum."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    top = max(finite, default=0.0)
+    if top <= 0:
+        return [1.0 * (i + 1) for i in range(classes - 1)]
+    step = _nice(top / classes)
+    if step < 1 and all(float(v).is_integer() for v in finite):
+        step = 1.0
+    return [step * (i + 1) for i in range(classes - 1)]
+
+
+def labels_for(breaks: list[float]) -> list[str]:
+    """``minder dan 2``, ``2 tot 4``, ..., ``8 of meer`` (Dutch number format)."""
+
+    def f(x: float) -> str:
+        return nl_number(x, 0 if float(x).is_integer() else 1)
+
+    out = [f"minder dan {f(breaks[0])}"]
+    out += [f"{f(a)} tot {f(b)}" for a, b in itertools.pairwise(breaks)]
+    out.append(f"{f(breaks[-1])} of meer")
+    return out
+
+
+def scale(
+    title: str, values: Iterable[float | None], higher_is_worse: bool, monthly: bool
+) -> dict[str, Any]:
+    """The browser-side colour scale of one measure (see ``maps.elements.AreaLayer``)."""
+    breaks = class_breaks(values)
+    colours = REDS if higher_is_worse else BLUES
+    return {
+        "title": title,
+        "bins": breaks,
+        "colours": list(colours),
+        "none": NONE,
+        "labels": labels_for(breaks),
+        "monthly": monthly,
+    }

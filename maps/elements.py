@@ -1,0 +1,361 @@
+"""folium elements for stek's maps: area layers with precomputed GeoJSON, legend, month slider.
+
+folium's ``GeoJson`` calls a Python style function per feature and embeds one style per feature;
+with 14,000 buurten that is slow and large. ``AreaLayer`` embeds one compact FeatureCollection
+whose features carry a value (or one value per projection month) and styles them in the browser
+from one colour scale. A small runtime (``window.stek``) shared by every layer of a page keeps
+the selected month per map, restyles the layers when the month slider moves, and swaps the legend
+when another base layer is chosen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from branca.element import Element, Figure, MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from jinja2 import Template
+
+RUNTIME_JS = """
+window.stek = window.stek || (function () {
+  var s = {month: {}, layers: {}, legends: {}, labels: {}};
+  s.fmt = function (v) {
+    if (v === null || v === undefined) { return "geen gegevens"; }
+    return Number(v).toLocaleString("nl-NL", {maximumFractionDigits: 1});
+  };
+  s.value = function (layer, f) {
+    var v = f.properties.v;
+    if (Array.isArray(v)) { return v[s.month[layer.stekMap] || 0]; }
+    return v;
+  };
+  s.colour = function (cfg, v) {
+    if (v === null || v === undefined) { return cfg.none; }
+    for (var i = 0; i < cfg.bins.length; i++) { if (v < cfg.bins[i]) { return cfg.colours[i]; } }
+    return cfg.colours[cfg.colours.length - 1];
+  };
+  s.style = function (layer, f) {
+    var cfg = layer.stek;
+    if (cfg.fixed) { return cfg.fixed; }
+    return {fillColor: s.colour(cfg, s.value(layer, f)), fillOpacity: 0.75,
+            color: "#3d434a", weight: cfg.weight, opacity: 0.9};
+  };
+  s.tip = function (layer, f) {
+    var p = f.properties, cfg = layer.stek, div = document.createElement("div");
+    var b = document.createElement("strong"); b.textContent = p.n; div.appendChild(b);
+    if (!cfg.fixed) {
+      div.appendChild(document.createElement("br"));
+      var label = cfg.title + ": " + s.fmt(s.value(layer, f));
+      if (cfg.monthly && s.labels[layer.stekMap]) {
+        label += " (" + s.labels[layer.stekMap][s.month[layer.stekMap] || 0] + ")";
+      }
+      div.appendChild(document.createTextNode(label));
+    }
+    return div;
+  };
+  s.register = function (mapName, layer) {
+    layer.stekMap = mapName;
+    (s.layers[mapName] = s.layers[mapName] || []).push(layer);
+  };
+  s.setMonth = function (mapName, i) {
+    s.month[mapName] = i;
+    (s.layers[mapName] || []).forEach(function (l) {
+      if (l.stek.monthly) { l.setStyle(function (f) { return s.style(l, f); }); }
+    });
+  };
+  return s;
+})();
+"""
+
+RUNTIME_CSS = """
+.stek-legend, .stek-slider { background: #fff; color: #1b1f24; padding: 8px 10px;
+  border: 1px solid #6b7785; border-radius: 4px; font: 14px/1.4 system-ui, sans-serif; }
+.stek-legend h2, .stek-slider label { font-size: 14px; font-weight: 700; margin: 0 0 4px;
+  display: block; }
+.stek-legend ul { list-style: none; margin: 0; padding: 0; }
+.stek-legend li { display: flex; align-items: center; gap: 6px; }
+.stek-legend .swatch { width: 18px; height: 14px; border: 1px solid #3d434a;
+  display: inline-block; }
+.stek-slider input { width: 220px; }
+.stek-slider output { display: block; font-variant-numeric: tabular-nums; }
+.stek-slider input:focus { outline: 3px solid #f0b400; outline-offset: 2px; }
+.stek-title { position: absolute; top: 8px; left: 56px; z-index: 800; background: #fff;
+  padding: 4px 10px; border: 1px solid #6b7785; border-radius: 4px;
+  font: 700 15px/1.4 system-ui, sans-serif; color: #1b1f24; }
+"""
+
+
+def add_runtime(figure: Figure) -> None:
+    """Add the shared runtime script and styles to ``figure`` (once, by name)."""
+    figure.header.add_child(Element(f"<style>{RUNTIME_CSS}</style>"), name="stek_runtime_css")
+    figure.header.add_child(Element(f"<script>{RUNTIME_JS}</script>"), name="stek_runtime_js")
+
+
+def _json(value: Any) -> str:
+    # </ inside a <script> would end it: escape the slash
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+class AreaLayer(Layer):
+    """Areas from a precomputed GeoJSON FeatureCollection (``properties.n`` name, ``.v`` value).
+
+    ``scale`` is ``{"title", "bins", "colours", "none", "labels", "monthly"}`` (see
+    ``maps.colours``), or ``fixed`` a Leaflet path style for outline and overlay layers.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
+            interactive: {{ this.interactive_js }},
+            onEachFeature: function (feature, layer) {
+                {%- if this.interactive %}
+                layer.bindTooltip(function () {
+                    return stek.tip({{ this.get_name() }}, feature);
+                }, {sticky: true});
+                {%- endif %}
+            }
+        });
+        {{ this.get_name() }}.stek = {{ this.config }};
+        stek.register({{ this.map_name | tojson }}, {{ this.get_name() }});
+        {{ this.get_name() }}.setStyle(function (f) {
+            return stek.style({{ this.get_name() }}, f);
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        data: str,
+        name: str,
+        map_name: str,
+        scale: dict[str, Any] | None = None,
+        fixed: dict[str, Any] | None = None,
+        overlay: bool = False,
+        show: bool = True,
+        weight: float = 0.6,
+        interactive: bool = True,
+    ) -> None:
+        super().__init__(name=name, overlay=overlay, control=True, show=show)
+        self._name = "AreaLayer"
+        self.data = data
+        self.map_name = map_name
+        self.interactive = interactive
+        self.interactive_js = "true" if interactive else "false"
+        config: dict[str, Any] = dict(scale or {})
+        config["weight"] = weight
+        if fixed is not None:
+            config["fixed"] = fixed
+        config.setdefault("title", name)
+        self.config = _json(config)
+
+
+class Legend(MacroElement):
+    """A legend control that shows the scale of the active base layer (updated on switch)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "stek-legend");
+                div.setAttribute("role", "region");
+                div.setAttribute("aria-label", "Legenda");
+                return div;
+            };
+            legend.show = function (cfg) {
+                var div = legend.getContainer();
+                div.textContent = "";
+                if (!cfg || cfg.fixed) { div.style.display = "none"; return; }
+                div.style.display = "";
+                var h = document.createElement("h2"); h.textContent = cfg.title; div.appendChild(h);
+                var ul = document.createElement("ul");
+                cfg.labels.forEach(function (text, i) {
+                    var li = document.createElement("li"), sw = document.createElement("span");
+                    sw.className = "swatch"; sw.style.background = cfg.colours[i];
+                    li.appendChild(sw); li.appendChild(document.createTextNode(text));
+                    ul.appendChild(li);
+                });
+                var li = document.createElement("li"), sw = document.createElement("span");
+                sw.className = "swatch"; sw.style.background = cfg.none;
+                li.appendChild(sw); li.appendChild(document.createTextNode("geen gegevens"));
+                ul.appendChild(li);
+                div.appendChild(ul);
+            };
+            legend.addTo(map);
+            legend.show({{ this.first }}.stek);
+            map.on("baselayerchange", function (e) { legend.show(e.layer.stek); });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, first_layer: AreaLayer) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.first = first_layer.get_name()
+
+
+class MonthSlider(MacroElement):
+    """A keyboard-usable range input over the projection months; restyles monthly layers."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var maps = {{ this.maps }}, labels = {{ this.labels }};
+            maps.forEach(function (m) { stek.labels[m] = labels; stek.month[m] = 0; });
+            var control = L.control({position: "bottomleft"});
+            control.onAdd = function () {
+                var div = L.DomUtil.create("div", "stek-slider");
+                var label = document.createElement("label");
+                label.htmlFor = {{ this.input_id | tojson }};
+                label.textContent = {{ this.title | tojson }};
+                var input = document.createElement("input");
+                input.type = "range"; input.min = 0; input.max = labels.length - 1; input.step = 1;
+                input.value = 0; input.id = {{ this.input_id | tojson }};
+                input.className = "stek-month";
+                var out = document.createElement("output");
+                out.htmlFor = input.id; out.textContent = labels[0];
+                out.setAttribute("aria-live", "polite");
+                input.setAttribute("aria-valuetext", labels[0]);
+                input.addEventListener("input", function () {
+                    var i = parseInt(input.value, 10);
+                    out.textContent = labels[i];
+                    input.setAttribute("aria-valuetext", labels[i]);
+                    maps.forEach(function (m) { stek.setMonth(m, i); });
+                });
+                div.appendChild(label); div.appendChild(input); div.appendChild(out);
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            control.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self, labels: Sequence[str], map_names: Sequence[str], title: str = "Prognosemaand"
+    ) -> None:
+        super().__init__()
+        self._name = "MonthSlider"
+        self.labels = _json(list(labels))
+        self.maps = _json(list(map_names))
+        self.title = title
+        self.input_id = f"{self.get_name()}_input"
+
+
+class SyncViews(MacroElement):
+    """Keep two maps at the same centre and zoom (side-by-side scenario comparison)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var a = {{ this.a }}, b = {{ this.b }}, busy = false;
+            function follow(src, dst) {
+                src.on("move", function () {
+                    if (busy) { return; }
+                    busy = true;
+                    dst.setView(src.getCenter(), src.getZoom(), {animate: false});
+                    busy = false;
+                });
+            }
+            follow(a, b); follow(b, a);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__()
+        self._name = "SyncViews"
+        self.a = a
+        self.b = b
+
+
+class Title(MacroElement):
+    """A visible title on the map (also the accessible name of the map region)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, el = map.getContainer();
+            el.setAttribute("role", "region");
+            el.setAttribute("aria-label", {{ this.text | tojson }});
+            var t = document.createElement("div");
+            t.className = "stek-title"; t.textContent = {{ this.text | tojson }};
+            el.appendChild(t);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Title"
+        self.text = text
+
+
+class PointLayer(JSCSSMixin, Layer):
+    """Circle markers from one JSON array, optionally clustered (Leaflet.markercluster).
+
+    Each point is ``[lat, lon, colour, tooltip, popup_lines]``; texts are set as text, never as
+    HTML, so a name from an import cannot inject markup.
+    """
+
+    # names resolved by maps.assets.localise to the vendored files
+    default_js = [("markerclusterjs", "markercluster.js")]  # noqa: RUF012
+    default_css = [  # noqa: RUF012
+        ("markerclustercss", "MarkerCluster.css"),
+        ("markerclusterdefaultcss", "MarkerCluster.Default.css"),
+    ]
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ "L.markerClusterGroup({showCoverageOnHover: false})"
+            if this.cluster else "L.featureGroup()" }};
+        {{ this.points }}.forEach(function (p) {
+            var marker = L.circleMarker([p[0], p[1]], {radius: {{ this.radius }}, color: "#1b1f24",
+                weight: 1.5, fillColor: p[2], fillOpacity: 0.95});
+            marker.bindTooltip(p[3]);
+            if (p[4] && p[4].length) {
+                var div = document.createElement("div");
+                p[4].forEach(function (line, i) {
+                    if (i) { div.appendChild(document.createElement("br")); }
+                    var el = document.createElement(i ? "span" : "strong");
+                    el.textContent = line; div.appendChild(el);
+                });
+                marker.bindPopup(div);
+            }
+            {{ this.get_name() }}.addLayer(marker);
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        points: Sequence[tuple[float, float, str, str, Sequence[str]]],
+        name: str,
+        cluster: bool = True,
+        radius: float = 7,
+        show: bool = True,
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "PointLayer"
+        self.points = _json([[*p[:4], list(p[4])] for p in points])
+        self.cluster = cluster
+        self.radius = radius
+        if not cluster:
+            self.default_js = []
+            self.default_css = []

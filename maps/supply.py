@@ -1,0 +1,219 @@
+"""Supply maps: choropleths per gemeente, wijk or buurt, a month slider, clustered options.
+
+Pure builders: ``SupplyMapData`` in, a folium map (or a two-map figure) out, with every asset
+pointing at the app (see ``maps.assets``) and no tile layer: the area polygons are the base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import folium
+from branca.element import Figure
+
+from maps import colours
+from maps.assets import STATIC_URL, inline_assets, localise
+from maps.data import AreaShape, Measure, OptionPoint, SupplyMapData, Value
+from maps.elements import (
+    AreaLayer,
+    Legend,
+    MonthSlider,
+    PointLayer,
+    SyncViews,
+    Title,
+    add_runtime,
+)
+from maps.geo import (
+    DEFAULT_PRECISION,
+    DEFAULT_TOLERANCE_M,
+    bounds_wgs84,
+    feature_collection,
+    point_to_wgs84,
+    rd_to_wgs84,
+    simplify_rd,
+)
+
+MONTHS = (
+    "jan",
+    "feb",
+    "mrt",
+    "apr",
+    "mei",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "okt",
+    "nov",
+    "dec",
+)
+
+
+def month_label(d: date) -> str:
+    return f"{MONTHS[d.month - 1]} {d.year}"
+
+
+def _blank_map(areas: Sequence[AreaShape], width: str = "100%", left: str = "0%") -> folium.Map:
+    m = folium.Map(
+        location=None,
+        tiles=None,
+        maxZoom=18,
+        minZoom=6,
+        width=width,
+        left=left,
+        position="absolute" if width != "100%" else "relative",
+        control_scale=True,
+        zoom_control=True,
+        prefer_canvas=False,
+    )
+    m.fit_bounds(bounds_wgs84([a.geometry for a in areas]))
+    return m
+
+
+def _geojson_for(
+    areas: Sequence[AreaShape],
+    values: dict[str, Value | Sequence[Value]] | None,
+    tolerance_m: float,
+    precision: int,
+) -> str:
+    geoms = rd_to_wgs84(simplify_rd([a.geometry for a in areas], tolerance_m), precision)
+    props: list[dict[str, Any]] = []
+    for a in areas:
+        p: dict[str, Any] = {"n": f"{a.name} ({a.code})"}
+        if values is not None:
+            v = values.get(a.code)
+            p["v"] = list(v) if isinstance(v, (list, tuple)) else v
+        props.append(p)
+    return feature_collection(geoms, props)
+
+
+def _flat(measure: Measure) -> list[Value]:
+    out: list[Value] = []
+    for v in measure.values.values():
+        if isinstance(v, (list, tuple)):
+            out.extend(v)
+        else:
+            out.append(v)  # type: ignore[arg-type]
+    return out
+
+
+def _add_options(m: folium.Map, options: Sequence[OptionPoint], name: str) -> None:
+    if not options:
+        return
+    points = []
+    for o in options:
+        lat, lon = point_to_wgs84(o.x, o.y)
+        points.append(
+            (round(lat, 6), round(lon, 6), o.colour, f"{o.type_name} ({o.code})", o.lines)
+        )
+    PointLayer(points, name=name, cluster=True).add_to(m)
+
+
+def _populate(
+    m: folium.Map,
+    data: SupplyMapData,
+    scales: dict[str, dict[str, Any]],
+    tolerance_m: float,
+    precision: int,
+    slider_maps: Sequence[str] | None,
+) -> None:
+    name = m.get_name()
+    first: AreaLayer | None = None
+    for i, measure in enumerate(data.measures):
+        layer = AreaLayer(
+            _geojson_for(data.areas, dict(measure.values), tolerance_m, precision),
+            name=measure.title,
+            map_name=name,
+            scale=scales[measure.key],
+            overlay=False,
+            show=i == 0,
+        )
+        layer.add_to(m)
+        first = first or layer
+    if first is None:  # no measures: the areas alone
+        first = AreaLayer(
+            _geojson_for(data.areas, None, tolerance_m, precision),
+            name="Gebieden",
+            map_name=name,
+            fixed={"color": "#3d434a", "weight": 1, "fillColor": "#eef1f4", "fillOpacity": 0.6},
+        )
+        first.add_to(m)
+    if data.outlines:
+        AreaLayer(
+            _geojson_for(data.outlines, None, tolerance_m, precision),
+            name="Gemeentegrenzen",
+            map_name=name,
+            fixed={"color": "#1b1f24", "weight": 2.5, "fill": False},
+            overlay=True,
+            interactive=False,
+        ).add_to(m)
+    _add_options(m, data.options, "Woonplekken")
+    Legend(first).add_to(m)
+    if data.months and slider_maps and any(x.monthly for x in data.measures):
+        MonthSlider([month_label(d) for d in data.months], slider_maps).add_to(m)
+    Title(data.title).add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+
+
+def _scales(datasets: Sequence[SupplyMapData]) -> dict[str, dict[str, Any]]:
+    """One colour scale per measure key over every dataset, so side-by-side maps compare."""
+    out: dict[str, dict[str, Any]] = {}
+    for data in datasets:
+        for measure in data.measures:
+            same = [x for d in datasets for x in d.measures if x.key == measure.key]
+            values = [v for x in same for v in _flat(x)]
+            out.setdefault(
+                measure.key,
+                colours.scale(measure.title, values, measure.higher_is_worse, measure.monthly),
+            )
+    return out
+
+
+def build_supply_map(
+    data: SupplyMapData,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    precision: int = DEFAULT_PRECISION,
+    base_url: str = STATIC_URL,
+) -> folium.Map:
+    """A choropleth map: one base layer per measure, a legend, a month slider, option markers."""
+    m = _blank_map(data.areas)
+    add_runtime(m.get_root())  # type: ignore[arg-type]
+    _populate(m, data, _scales([data]), tolerance_m, precision, [m.get_name()])
+    localise(m.get_root(), base_url)
+    return m
+
+
+def build_compare_map(
+    a: SupplyMapData,
+    b: SupplyMapData,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    precision: int = DEFAULT_PRECISION,
+    base_url: str = STATIC_URL,
+) -> Figure:
+    """Two scenarios side by side: same colour scales, views kept in step, one month slider."""
+    figure = Figure()
+    add_runtime(figure)
+    left = _blank_map(a.areas, width="50%", left="0%")
+    right = _blank_map(b.areas, width="50%", left="50%")
+    figure.add_child(left)
+    figure.add_child(right)
+    scales = _scales([a, b])
+    names = [left.get_name(), right.get_name()]
+    _populate(left, a, scales, tolerance_m, precision, names)
+    _populate(right, b, scales, tolerance_m, precision, None)
+    figure.add_child(SyncViews(left.get_name(), right.get_name()))
+    # SyncViews is a figure child: its script needs the maps, which render before it
+    localise(figure, base_url)
+    return figure
+
+
+def render_html(element: folium.Map | Figure, standalone: bool = False) -> str:
+    """The page as HTML (``lang="nl"``); ``standalone`` inlines every script and style."""
+    root = element.get_root()
+    html = root.render()
+    html = html.replace("<html>", '<html lang="nl">', 1)
+    title = "stek-kaart"
+    html = html.replace("<head>", f"<head>\n    <title>{title}</title>", 1)
+    return inline_assets(html) if standalone else html
