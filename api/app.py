@@ -57,6 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(engine)
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    from api.guards import RejectNulCharacters
+
+    app.add_middleware(RejectNulCharacters)
     app.include_router(pages.router)
     app.include_router(auth.pages)
     app.include_router(health.router, prefix="/api/v1")

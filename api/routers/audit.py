@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from api.app import SessionDep
-from api.routers.common import ERRORS, Caller, actor, call
+from api.routers.common import ERRORS, Caller, actor, call, utc
 from api.services import audit_log as svc
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -68,7 +68,7 @@ def read_audit(
         items=[
             AuditEntryOut(
                 id=e.id,
-                at=e.at,
+                at=utc(e.at),
                 user_id=e.user_id,
                 user=email,
                 organisation=org,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar, overload
 
 from fastapi import Depends, Header, HTTPException, Request, status
 from pydantic import BaseModel
@@ -67,3 +68,14 @@ def csrf_checked_principal(
 
 
 Caller = Annotated[Principal, Depends(csrf_checked_principal)]
+
+
+@overload
+def utc(value: datetime) -> datetime: ...
+@overload
+def utc(value: None) -> None: ...
+def utc(value: datetime | None) -> datetime | None:
+    """A stored timestamp as aware UTC (SQLite returns naive datetimes; stek writes UTC)."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

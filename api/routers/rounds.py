@@ -133,7 +133,7 @@ def create_round(
 ) -> RoundOut:
     """Snapshot the month's inputs and start solving in the background."""
     require(principal, MANAGE_ROLES)
-    rnd = svc.create_round(session, body.month, body.seed, actor(principal))
+    rnd = call(svc.create_round, session, body.month, body.seed, actor(principal))
     svc.start_solve(session, rnd.id, actor(principal))
     session.commit()  # the background solve reads the committed round
     background.add_task(_solve_in_background, request, rnd.id, body.time_limit_s)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from api.app import SessionDep
-from api.routers.common import ERRORS, Caller, actor, call
+from api.routers.common import ERRORS, Caller, actor, call, utc
 from api.services import users as svc
 from store import models as m
 
@@ -70,7 +70,7 @@ def _user_out(user: m.User) -> UserOut:
         role=user.role,
         organisation=user.organisation.code,
         active=user.active,
-        created_at=user.created_at,
+        created_at=utc(user.created_at),
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from api.services.rounds import Actor, Forbidden, audit
@@ -84,13 +85,23 @@ def import_upload(
     """Check ownership, import ``data`` as ``kind`` and audit it; raises ImportFailed."""
     if kind not in allowed_kinds(actor.role):
         raise Forbidden(f"deze rol mag geen {kind} importeren")
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ImportFailed([RowError(line, None, "bestand bevat een NUL-teken; is het wel CSV?")])
     if errors := _ownership_errors(session, actor, kind, data):
         raise ImportFailed(errors)
     extra: dict[str, Any] = {"today": date.today()} if kind == "youths" else {}
     with tempfile.TemporaryDirectory(prefix="stek-import-") as folder:
         path = Path(folder) / f"{kind}.csv"
         path.write_bytes(data)
-        report = import_file(session, kind, path, **extra)
+        try:
+            report = import_file(session, kind, path, **extra)
+            session.flush()
+        except DBAPIError as exc:  # a value the checks let through but the database refuses
+            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+            raise ImportFailed(
+                [RowError(None, None, f"de database weigert het bestand: {reason}")]
+            ) from exc
     session.flush()
     audit(
         session,

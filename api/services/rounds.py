@@ -95,7 +95,10 @@ def create_round(
     session: Session, month: date, seed: int, actor: Actor | None
 ) -> m.AllocationRound:
     """Snapshot the inputs for ``month`` (youths, options, contingents, policy, seed)."""
-    problem = load_round(session, month, seed=seed)
+    try:
+        problem = load_round(session, month, seed=seed)
+    except LookupError as exc:  # no policy in force for that month
+        raise WorkflowError(str(exc)) from exc
     rnd = m.AllocationRound(
         month=problem.month,
         status=RoundStatus.CREATED.value,
