@@ -106,10 +106,52 @@ def test_landing_counts_loaded_data(
     assert "1 (3)" in page.text
 
 
+def _sign_in(client: TestClient, factory: sessionmaker[Session], role: str) -> None:
+    """Create a user with ``role`` (in a fresh organisation) and sign in through the form."""
+    import re
+
+    from api.security import hash_password
+
+    email = f"{role}@pages.test.invalid"
+    with factory.begin() as s:
+        kind = {"admin": "regio", "planner": "regio", "regisseur": "zorgaanbieder"}.get(role, role)
+        org = m.Organisation(code=f"org-{role}", name=f"Org {role}", kind=kind)
+        if role == "gemeente":
+            org.gemeente_code = "GM0796"
+        s.add(org)
+        s.flush()
+        s.add(
+            m.User(
+                email=email,
+                name=f"Test {role}",
+                role=role,
+                organisation_id=org.id,
+                password_hash=hash_password("geheim-wachtwoord"),
+            )
+        )
+    form = client.get("/inloggen")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token
+    done = client.post(
+        "/inloggen",
+        data={"email": email, "password": "geheim-wachtwoord", "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+
+
+def test_role_pages_ask_for_sign_in(client: TestClient) -> None:
+    for path in ("/beoordelen", "/regisseur", "/planner", "/beheer", "/kaarten/aanbod"):
+        page = client.get(path, follow_redirects=False)
+        assert page.status_code == 303
+        assert page.headers["location"].startswith("/inloggen?next=")
+
+
 def test_planner_shows_places_and_contingent_left_in_dutch_format(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     _seed(session_factory)
+    _sign_in(client, session_factory, "planner")
     page = client.get("/planner")
     assert page.status_code == 200
     assert "&#39;s-Hertogenbosch" in page.text or "'s-Hertogenbosch" in page.text
@@ -118,20 +160,35 @@ def test_planner_shows_places_and_contingent_left_in_dutch_format(
     assert 'class="num">3</td>' in page.text
 
 
-def test_admin_shows_policy_table_with_verify_flag(client: TestClient) -> None:
+def test_admin_shows_policy_table_with_verify_flag(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    _sign_in(client, session_factory, "admin")
     page = client.get("/beheer")
     assert "€ 498,20" in page.text  # kwaliteitskortingsgrens 2026 in Dutch format
     assert "verifiëren" in page.text  # 2026 aftoppingsgrenzen are carried forward defaults
 
 
-def test_regisseur_page_shows_no_personal_data(
+def test_regisseur_sees_only_own_caseload(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    _seed(session_factory)  # J-1 has no regisseur
+    _sign_in(client, session_factory, "regisseur")
+    page = client.get("/regisseur")
+    assert page.status_code == 200
+    assert "J-1" not in page.text
+    assert client.get("/regisseur/jongeren/J-1").status_code == 404
+
+
+def test_wrong_role_gets_dutch_403(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     _seed(session_factory)
-    page = client.get("/regisseur")
-    assert page.status_code == 200
-    assert "Kamers met Aandacht" in page.text
-    assert "J-1" not in page.text
+    _sign_in(client, session_factory, "planner")
+    for path in ("/beheer", "/beoordelen", "/regisseur", "/kaarten/jongeren/J-1"):
+        page = client.get(path)
+        assert page.status_code == 403, path
+        assert "Geen toegang" in page.text
 
 
 def test_unknown_page_is_dutch_404(client: TestClient) -> None:
