@@ -345,3 +345,18 @@ def test_neighbourhood_path_keeps_every_rule_and_an_honest_bound(
     assert result.bound == result.flow_bound >= result.objective
     if len(rnd.youths) <= 4:
         assert result.objective <= brute_force(rnd)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rounds())
+def test_block_failure_counts_equal_the_per_youth_counts(rnd: Round) -> None:
+    """explain_no_eligible counts per block of youths; failure_counts counts one youth."""
+    from matcher.eligibility import failure_counts
+    from matcher.result import NO_ELIGIBLE_OPTION, Unmatched
+    from matcher.solve import explain_no_eligible
+
+    unmatched = {y.code: Unmatched(y.code, NO_ELIGIBLE_OPTION, "", {}) for y in rnd.youths}
+    out = explain_no_eligible(rnd, unmatched)
+    for y in rnd.youths:
+        assert out[y.code].figures == failure_counts(rnd, y.code)
+        assert out[y.code].reason == NO_ELIGIBLE_OPTION
