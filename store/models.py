@@ -459,3 +459,17 @@ class LoginAttempt(Base):
     client: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     success: Mapped[bool] = mapped_column(Boolean)
+
+
+class SupplyScenario(Base):
+    """A stored supply scenario (issue 6): the base plus named changes, as JSON records
+    (``supply.scenario.scenario_to_record``). The name ``base`` is reserved for no changes."""
+
+    __tablename__ = "supply_scenarios"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[list[Any]] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

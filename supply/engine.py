@@ -172,7 +172,6 @@ class Prepared:
     capacity: IntArray  # (M, C, T, 1, G) base + scenario additions
     initial_left: IntArray  # (M + 1, C, T, 1, G) current occupants still there
     los: FloatArray  # (T, L)
-    los32: NDArray[np.float32]  # the same in float32 for the convolution (placements are exact)
     pool_amount: IntArray  # (Y, C, P, 1, G)
     pool_start: IntArray  # (C, P, 1, G) contingent left at the start
     year_of: IntArray  # (M,) year index
@@ -302,13 +301,12 @@ def prepare(inputs: SupplyInputs, mode: InflowMode, dispersion: float | None) ->
         mode=mode,
         cdf=cdf,
         kmax=kmax,
-        det_inflow=det.astype(np.int32),
-        capacity=capacity.astype(np.int32),
-        initial_left=initial_left.astype(np.int32),
+        det_inflow=np.ascontiguousarray(det, dtype=np.int32),
+        capacity=np.ascontiguousarray(capacity, dtype=np.int32),
+        initial_left=np.ascontiguousarray(initial_left, dtype=np.int32),
         los=np.asarray(inputs.los, np.float64),
-        los32=np.asarray(inputs.los, np.float32),
-        pool_amount=pool_amount.astype(np.int32),
-        pool_start=pool_start.astype(np.int32),
+        pool_amount=np.ascontiguousarray(pool_amount, dtype=np.int32),
+        pool_start=np.ascontiguousarray(pool_start, dtype=np.int32),
         year_of=year_of,
         january=january,
         uses=inputs.uses_contingent.reshape(1, n_t, 1, 1).astype(np.int32),
@@ -391,7 +389,7 @@ def open_pipeline(prep: Prepared, m: int, opening: IntArray, extra: I32) -> I32:
     return extra
 
 
-def due_move_outs(prep: Prepared, m: int, history: NDArray[np.float32], runs: int) -> FloatArray:
+def due_move_outs(prep: Prepared, m: int, history: FloatArray, runs: int) -> FloatArray:
     """Expected stays ending in month ``m`` per gemeente x type (T, R, G), from the placement
     history: sum over d of los[t, d] * placements[m - d]."""
     n_l = prep.los.shape[1]
@@ -399,7 +397,7 @@ def due_move_outs(prep: Prepared, m: int, history: NDArray[np.float32], runs: in
     if m == 0:
         return np.zeros((prep.n_t, runs, prep.n_g))
     window = history[:, :, lo:m]  # (T, R*G, w) placements in months lo..m-1
-    weights = prep.los32[:, np.arange(m - lo, 0, -1)]  # stay d = m - j for j in lo..m-1
+    weights = prep.los[:, np.arange(m - lo, 0, -1)]  # stay d = m - j for j in lo..m-1
     due = np.matmul(window, weights[:, :, None])[:, :, 0]
     return due.reshape(prep.n_t, runs, prep.n_g)
 
@@ -480,21 +478,43 @@ CONTINGENT_OUTPUTS = ("contingent_used", "contingent_left")
 
 
 def new_chunk_series(prep: Prepared, runs: int) -> ChunkSeries:
-    """Uninitialised output buffers for ``runs`` runs (every cell is written by a chunk)."""
+    """Uninitialised output buffers for ``runs`` runs (every cell is written by a chunk).
+
+    The arrays are views in the (M, C, T, R, G) order of ``ChunkSeries`` on memory laid out as
+    (M, R, G, C, T): the compiled kernel writes one (run, gemeente) pair's month as one
+    contiguous block (scattered writes made it memory-bound).
+    """
     n_c, n_t, n_g, n_m = prep.n_c, prep.n_t, prep.n_g, prep.n_m
-    group = (n_m, n_c, n_t, runs, n_g)
+
+    def group() -> I32:
+        return np.empty((n_m, runs, n_g, n_c, n_t), np.int32).transpose(0, 3, 4, 1, 2)
+
+    def per(n: int) -> I32:
+        return np.empty((n_m, runs, n_g, n), np.int32).transpose(0, 3, 1, 2)
+
     return ChunkSeries(
-        occupancy=np.empty(group, np.int32),
-        placements=np.empty(group, np.int32),
-        move_outs=np.empty(group, np.int32),
-        waiting=np.empty((n_m, n_t, runs, n_g), np.int32),
-        shortfall=np.empty((n_m, n_t, runs, n_g), np.int32),
-        inflow=np.empty((n_m, n_t, runs, n_g), np.int32),
-        contingent_used=np.empty((n_m, n_c, runs, n_g), np.int32),
-        contingent_left=np.empty((n_m, n_c, runs, n_g), np.int32),
+        occupancy=group(),
+        placements=group(),
+        move_outs=group(),
+        waiting=per(n_t),
+        shortfall=per(n_t),
+        inflow=per(n_t),
+        contingent_used=per(n_c),
+        contingent_left=per(n_c),
         slot_corp=prep.slot_corp,
         n_corp=prep.n_corp,
     )
+
+
+ALL_OUTPUTS = GROUP_OUTPUTS + DEMAND_OUTPUTS + CONTINGENT_OUTPUTS
+
+
+def memory_order(arr: I32) -> I32:
+    """A chunk output in the (M, R, G, ...) order of its memory (see ``new_chunk_series``):
+    (M, C, T, R, G) -> (M, R, G, C, T); (M, X, R, G) -> (M, R, G, X)."""
+    if arr.ndim == 5:
+        return arr.transpose(0, 3, 4, 1, 2)
+    return arr.transpose(0, 2, 3, 1)
 
 
 def simulate_chunk(
@@ -505,7 +525,64 @@ def simulate_chunk(
     pipeline_rng: np.random.Generator,
     out: ChunkSeries | None = None,
 ) -> ChunkSeries:
-    """Run ``runs`` projections side by side; the loop is over months only.
+    """Run ``runs`` projections with the compiled kernel (``supply.kernel``).
+
+    Same recipe, same random numbers and the same results as ``simulate_chunk_reference``
+    (tested); the reference states the model in whole-array NumPy steps.
+    """
+    from supply import kernel
+
+    n_c, n_t, n_g, n_m = prep.n_c, prep.n_t, prep.n_g, prep.n_m
+    if out is None or out.waiting.shape[2] != runs or out.occupancy.shape[1] != n_c:
+        out = new_chunk_series(prep, runs)
+    out.slot_corp, out.n_corp = prep.slot_corp, prep.n_corp
+    opening = draw_pipeline(prep, pipeline_rng, runs)
+    if prep.cdf is None:
+        uniforms = np.zeros((0, 0, 0, 0))
+        cdf = np.zeros((n_m, 0, n_t, 1, n_g))
+    else:
+        # One draw of (M, T, R, G) is the same stream as the reference's (T, R, G) per month.
+        uniforms = inflow_rng.random((n_m, n_t, runs, n_g))
+        cdf = prep.cdf
+    kernel.simulate_kernel(
+        runs,
+        np.ascontiguousarray(waiting0, dtype=np.int64),
+        uniforms,
+        cdf,
+        prep.kmax,
+        prep.det_inflow,
+        prep.capacity,
+        prep.initial_left,
+        prep.los,
+        prep.pool_amount,
+        prep.pool_start,
+        prep.year_of,
+        prep.january,
+        np.ascontiguousarray(prep.uses.reshape(-1)),
+        np.ascontiguousarray(prep.moving.reshape(-1)),
+        prep.moving_on_uses_contingent,
+        prep.split_dtype is np.float32,
+        float(prep.split_eps),
+        opening,
+        prep.pipe_c,
+        prep.pipe_t,
+        prep.pipe_g,
+        prep.pipe_places,
+        *(memory_order(getattr(out, name)) for name in ALL_OUTPUTS),
+    )
+    return out
+
+
+def simulate_chunk_reference(
+    prep: Prepared,
+    waiting0: IntArray,
+    runs: int,
+    inflow_rng: np.random.Generator,
+    pipeline_rng: np.random.Generator,
+    out: ChunkSeries | None = None,
+) -> ChunkSeries:
+    """Run ``runs`` projections side by side in whole-array NumPy steps (the reference); the
+    loop is over months only.
 
     ``out`` (from ``new_chunk_series``) is reused when given: fresh buffers of this size cost
     page faults on every chunk.
@@ -521,7 +598,7 @@ def simulate_chunk(
     left = np.broadcast_to(prep.pool_start, (n_c, prep.n_pool, runs, n_g)).astype(np.int32)
     extra = np.zeros(group, np.int32)  # pipeline places opened so far
     opening = draw_pipeline(prep, pipeline_rng, runs)
-    history = np.zeros((n_t, runs * n_g, n_m), np.float32)  # placements per gemeente x type
+    history = np.zeros((n_t, runs * n_g, n_m))  # placements per gemeente x type
     expected_out = np.zeros((n_t, runs, n_g))  # cumulative expected end-of-stay
     realised_out = np.zeros((n_t, runs, n_g))
     moving_on = prep.moving_on_uses_contingent

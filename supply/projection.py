@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import multiprocessing
 import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -247,6 +248,43 @@ def _accumulate_part(
     return accs, runs
 
 
+def _accumulate_threads(
+    preps: list[tuple[Prepared, NDArray[np.int64]]],
+    settings: ProjectionSettings,
+    counts: dict[str, int],
+    months: int,
+    plan: list[int],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[list[Accumulator], int]:
+    """Each thread simulates and counts its own share of the chunks into its own histograms
+    (the compiled kernels release the GIL); histograms merge exactly, so the result is the
+    same as with one thread."""
+    parts = [list(range(w, len(plan), settings.workers)) for w in range(settings.workers)]
+    parts = [p for p in parts if p]
+    single = replace(settings, workers=1)
+    lock = threading.Lock()
+    done = [0]
+
+    def tick(_done: int, _total: int) -> None:
+        with lock:
+            done[0] += 1
+            if progress:
+                progress(done[0], len(plan))
+
+    def part(ids: list[int]) -> tuple[list[Accumulator], int]:
+        accs = _new_accs(len(preps), settings, counts, months)
+        return accs, run_chunks(preps, single, _feed(accs), progress=tick, chunk_ids=ids)
+
+    with ThreadPoolExecutor(len(parts)) as pool:
+        results = list(pool.map(part, parts))
+    merged, runs = results[0]
+    for accs, part_runs in results[1:]:
+        for mine, theirs in zip(merged, accs, strict=True):
+            mine.merge(theirs)
+        runs += part_runs
+    return merged, runs
+
+
 def accumulate(
     preps: list[tuple[Prepared, NDArray[np.int64]]],
     settings: ProjectionSettings,
@@ -258,10 +296,12 @@ def accumulate(
     ``workers > 1``) or, with ``parallel="processes"``, in worker processes that each count
     their share of the chunks; histograms merge exactly, so the result is the same."""
     plan = chunk_plan(settings.effective_runs, settings.chunk_size)
-    if settings.parallel != "processes" or settings.workers == 1 or len(plan) == 1:
+    if settings.workers == 1 or len(plan) == 1:
         accs = _new_accs(len(preps), settings, counts, months)
         runs = run_chunks(preps, settings, _feed(accs), progress=progress)
         return accs, runs
+    if settings.parallel == "threads":
+        return _accumulate_threads(preps, settings, counts, months, plan, progress)
     parts = [list(range(w, len(plan), settings.workers)) for w in range(settings.workers)]
     # "spawn": safe in processes that run threads (a web server); costs an import per worker.
     context = multiprocessing.get_context("spawn")

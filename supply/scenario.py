@@ -24,7 +24,7 @@ Change semantics
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -321,3 +321,103 @@ def compare_inputs(
 def write_comparison_csv(comparison: Comparison, path: Path) -> int:
     """Export a comparison (medians, difference of medians, paired band) as CSV."""
     return write_rows_csv(comparison.rows(), path)
+
+
+# -- plain records (storage, API, CLI) ---------------------------------------------------------
+CHANGE_KINDS: dict[str, type] = {
+    "add_places": AddPlaces,
+    "contingent_change": ContingentChange,
+    "inflow_factor": InflowFactor,
+    "stay_shift": StayShift,
+}
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "add_places": ("gemeente", "type_code", "places", "month"),
+    "contingent_change": ("corporation", "delta"),
+    "inflow_factor": ("factor",),
+    "stay_shift": ("type_code", "months"),
+}
+_INTEGER_FIELDS = {"places", "delta", "months"}
+
+
+def change_to_record(change: Change) -> dict[str, Any]:
+    """A change as a JSON-ready dict with a ``kind``."""
+    kind = next(k for k, cls in CHANGE_KINDS.items() if isinstance(change, cls))
+    record: dict[str, Any] = {"kind": kind}
+    for name, value in change.__dict__.items():
+        if isinstance(value, date):
+            value = value.strftime("%Y-%m")
+        if value is not None:
+            record[name] = value
+    return record
+
+
+def change_from_record(record: Any, index: int) -> Change:
+    """A change from a dict (JSON); ``ScenarioError`` names the change number and field."""
+    label = f"wijziging {index + 1}"
+    if not isinstance(record, dict):
+        raise ScenarioError(f"{label}: verwacht een object met 'kind'")
+    kind = record.get("kind")
+    if kind not in CHANGE_KINDS:
+        raise ScenarioError(
+            f"{label}, veld kind: onbekende soort {kind!r} (kies uit {', '.join(CHANGE_KINDS)})"
+        )
+    cls = CHANGE_KINDS[kind]
+    allowed = {f.name for f in fields(cls)}
+    values = {k: v for k, v in record.items() if k != "kind"}
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise ScenarioError(f"{label} ({kind}), veld {unknown[0]}: onbekend veld")
+    for name in _REQUIRED[kind]:
+        if values.get(name) is None:
+            raise ScenarioError(f"{label} ({kind}), veld {name}: ontbreekt")
+    for name in _INTEGER_FIELDS & set(values):
+        value = values[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScenarioError(f"{label} ({kind}), veld {name}: geen heel getal {value!r}")
+    if "factor" in values:
+        factor = values["factor"]
+        if isinstance(factor, bool) or not isinstance(factor, int | float):
+            raise ScenarioError(f"{label} ({kind}), veld factor: geen getal {factor!r}")
+        values["factor"] = float(factor)
+    for name in ("gemeente", "type_code", "corporation", "month"):
+        if name in values and values[name] is not None and not isinstance(values[name], str):
+            raise ScenarioError(f"{label} ({kind}), veld {name}: verwacht tekst")
+    change: Change = cls(**values)
+    return change
+
+
+def scenario_to_record(scenario: Scenario) -> dict[str, Any]:
+    return {
+        "name": scenario.name,
+        "description": scenario.description,
+        "changes": [change_to_record(c) for c in scenario.changes],
+    }
+
+
+def scenario_from_record(record: Any) -> Scenario:
+    """A scenario from ``{"name", "description"?, "changes": [...]}`` (shape checked only; call
+    ``check_scenario`` against the base inputs for unknown codes)."""
+    if not isinstance(record, dict):
+        raise ScenarioError("scenario: verwacht een object met name en changes")
+    name = record.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError("scenario, veld name: ontbreekt of is leeg")
+    if len(name) > 100:
+        raise ScenarioError("scenario, veld name: langer dan 100 tekens")
+    changes = record.get("changes", [])
+    if not isinstance(changes, list):
+        raise ScenarioError("scenario, veld changes: verwacht een lijst")
+    description = record.get("description") or ""
+    if not isinstance(description, str):
+        raise ScenarioError("scenario, veld description: verwacht tekst")
+    return Scenario(
+        name=name.strip(),
+        changes=tuple(change_from_record(c, i) for i, c in enumerate(changes)),
+        description=description,
+    )
+
+
+def check_scenario(base: SupplyInputs, scenario: Scenario) -> None:
+    """Raise ``ScenarioError`` naming the change and field when a change does not fit ``base``
+    (unknown gemeente, type or corporation, negative count, bad month)."""
+    scenario.apply(base)

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from supply.engine import CONTINGENT_OUTPUTS, DEMAND_OUTPUTS, GROUP_OUTPUTS, ChunkSeries
+from supply.engine import (
+    CONTINGENT_OUTPUTS,
+    DEMAND_OUTPUTS,
+    GROUP_OUTPUTS,
+    ChunkSeries,
+    memory_order,
+)
+from supply.kernel import count_values, level_sums
 from supply.model import FloatArray, IntArray, SupplyInputError
 
 LEVELS: dict[str, tuple[str, ...]] = {
@@ -139,6 +146,60 @@ def aggregate_levels(
     return out
 
 
+_LEVEL_ORDER = (
+    "total",
+    "gemeente",
+    "type",
+    "corporation",
+    "gemeente_type",
+    "gemeente_corporation",
+    "group",
+)
+
+
+def compiled_level_sums(
+    series: ChunkSeries, output: str, levels: tuple[str, ...]
+) -> dict[str, NDArray[np.int32]]:
+    """``aggregate_levels`` for one output of a chunk, with the compiled kernel (same result,
+    tested): (cells, M, R) per level that applies."""
+    arr = memory_order(getattr(series, output))  # (M, R, G, ...)
+    dims = OUTPUT_DIMS[output]
+    n_m = arr.shape[0]
+    if dims == ("t", "r", "g"):
+        arr5 = arr[:, :, :, None, :]  # (M, R, G, 1, T)
+        slot_corp = np.zeros((1, arr.shape[2]), np.int64)
+        n_corp = 1
+    elif dims == ("c", "r", "g"):
+        arr5 = arr[:, :, :, :, None]  # (M, R, G, S, 1)
+        slot_corp, n_corp = series.slot_corp, series.n_corp
+    else:
+        arr5 = arr
+        slot_corp, n_corp = series.slot_corp, series.n_corp
+    _, n_r, n_g, _, n_t = arr5.shape
+    sizes = {
+        "total": 1,
+        "gemeente": n_g,
+        "type": n_t,
+        "corporation": n_corp,
+        "gemeente_type": n_g * n_t,
+        "gemeente_corporation": n_g * n_corp,
+        "group": n_g * n_t * n_corp,
+    }
+    wanted = [lv for lv in levels if level_applies(output, lv)]
+    outs = {
+        lv: np.empty((sizes[lv] if lv in wanted else 0, n_m, n_r), np.int32) for lv in _LEVEL_ORDER
+    }
+    want = np.array([lv in wanted for lv in _LEVEL_ORDER])
+    level_sums(
+        arr5,
+        np.ascontiguousarray(slot_corp, dtype=np.int64),
+        n_corp,
+        want,
+        *(outs[lv] for lv in _LEVEL_ORDER),
+    )
+    return {lv: outs[lv] for lv in wanted}
+
+
 def level_cells(
     level: str, gemeenten: tuple[str, ...], types: tuple[str, ...], corporations: tuple[str, ...]
 ) -> list[tuple[str, ...]]:
@@ -179,11 +240,7 @@ class Histogram:
         if data.shape[2] == 0:
             return
         self._ensure(int(data.min()), int(data.max()))
-        rows = self.cells * self.months
-        base = (np.arange(rows, dtype=np.int64) * self.width - self.lo)[:, None]
-        index = data.reshape(rows, -1) + base
-        counted = np.bincount(index.ravel(), minlength=rows * self.width)
-        self.counts += counted.reshape(self.counts.shape)
+        count_values(np.ascontiguousarray(data), self.lo, self.counts)
         self.runs += data.shape[2]
 
     def merge(self, other: Histogram) -> None:
@@ -239,13 +296,9 @@ class Accumulator:
         """Count one chunk; with ``minus`` count the per-run paired difference."""
         for output in dict.fromkeys(o for o, _ in self.pairs):
             levels = tuple(lv for o, lv in self.pairs if o == output)
-            data = aggregate_levels(
-                getattr(series, output), output, levels, series.slot_corp, series.n_corp
-            )
+            data = compiled_level_sums(series, output, levels)
             if minus is not None:
-                other = aggregate_levels(
-                    getattr(minus, output), output, levels, minus.slot_corp, minus.n_corp
-                )
+                other = compiled_level_sums(minus, output, levels)
                 data = {lv: data[lv] - other[lv] for lv in data}
             for level, arr in data.items():
                 self.hist[(output, level)].add(arr)
