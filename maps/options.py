@@ -38,7 +38,7 @@ def build_options_map(
     base_url: str = STATIC_URL,
 ) -> folium.Map:
     """Gemeenten as the base, options clustered, anchors as markers, no-go areas hatched red."""
-    m = folium.Map(location=None, tiles=None, max_zoom=18, min_zoom=6, control_scale=True)
+    m = folium.Map(location=None, tiles=None, control_scale=True, maxZoom=18, minZoom=6)
     add_runtime(m.get_root())  # type: ignore[arg-type]
     name = m.get_name()
     geoms = rd_to_wgs84(simplify_rd([a.geometry for a in data.areas], tolerance_m), precision)

@@ -233,6 +233,9 @@ def decide(
         session.rollback()
         return _back("/beoordelen", ronde=ronde, fout=f"Niet opgeslagen: {exc}.")
     word = "geaccepteerd" if match.status == "accepted" else "afgewezen"
+    # FastAPI runs the unit of work's commit after the response is sent; commit now so the
+    # redirected GET (post/redirect/get) sees the decision.
+    session.commit()
     return _back("/beoordelen", ronde=ronde, melding=f"Match {match.id} is {word}.")
 
 
@@ -278,6 +281,7 @@ def _round_action(
     try:
         if action == "publish":
             rounds_svc.publish(session, round_id, actor)
+            session.commit()  # before the redirect, see decide()
             message = "Het voorstel is gepubliceerd: corporaties en gemeenten kunnen beoordelen."
         else:
             rounds_svc.start_resolve(session, round_id, actor)

@@ -1,0 +1,126 @@
+"""Every role in a real browser: sign-in, review with re-solve, regisseur map, planner slider,
+corporation scoping; maps must draw their polygons and load nothing from outside localhost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Server, login, shot
+
+pytestmark = pytest.mark.browser
+
+
+def _map_frame(page: Any, selector: str = "iframe.map") -> Any:
+    frame = page.frame_locator(selector).first
+    frame.locator("path.leaflet-interactive").first.wait_for(timeout=20_000)
+    return frame
+
+
+def test_every_role_signs_in_and_lands_on_its_home(page: Any, server: Server) -> None:
+    homes = {
+        "admin@demo.stek.invalid": ("/beheer", "Gebruikers"),
+        server.reviewer_email: ("/beoordelen", "Matches"),
+        server.corporation_email: ("/beoordelen", "Matches"),
+        server.regisseur_email: ("/regisseur", "caseload"),
+        "planner1@demo.stek.invalid": ("/planner", "Planner"),
+    }
+    for email, (path, text) in homes.items():
+        page.context.clear_cookies()
+        login(page, server, email)
+        assert page.url.endswith(path), (email, page.url)
+        assert text in page.content()
+        shot(page, f"home-{path.strip('/')}-{email.split('@')[0]}")
+
+
+def test_reviewer_accepts_rejects_and_resolves(page: Any, server: Server) -> None:
+    login(page, server, server.reviewer_email)
+    forms = page.locator("form.decide")
+    assert forms.count() >= 2
+    first_row = forms.nth(0).locator("xpath=ancestor::tr")
+    first_id = first_row.get_attribute("id")
+    forms.nth(0).get_by_role("button", name="Accepteren").click()
+    page.wait_for_load_state()
+    assert "is geaccepteerd" in page.content()
+    second = page.locator("form.decide").first
+    second_id = second.locator("xpath=ancestor::tr").get_attribute("id")
+    assert second_id != first_id
+    # rejecting without a reason is refused with a Dutch message, nothing stored
+    second.get_by_role("button", name="Afwijzen").click()
+    page.wait_for_load_state()
+    assert "kies een reden" in page.content()
+    second = page.locator(f"#{second_id} form.decide")
+    second.get_by_label("Reden bij afwijzen").select_option("woning_past_niet")
+    second.get_by_label("Toelichting").fill("Te ver van school")
+    second.get_by_role("button", name="Afwijzen").click()
+    page.wait_for_load_state()
+    assert "is afgewezen" in page.content()
+    shot(page, "review-decided")
+    page.get_by_role("button", name="Opnieuw doorrekenen").click()
+    page.wait_for_load_state()
+    page.locator("#versie strong", has_text="2").wait_for(timeout=60_000)
+    assert "Verschil met versie 1" in page.content()
+    shot(page, "review-version-2")
+
+
+def test_regisseur_opens_suggestions_and_map_with_no_go(page: Any, server: Server) -> None:
+    login(page, server, server.regisseur_email)
+    page.get_by_role("link", name=server.youth_code).click()
+    page.wait_for_load_state()
+    assert "Passende woonplekken" in page.content()
+    frame = _map_frame(page)
+    assert frame.locator("path.leaflet-interactive").count() >= 11  # 11 gemeenten at least
+    assert frame.get_by_text("No-go-gebieden").count() == 1
+    shot(page, "regisseur-youth")
+    other = page.goto(f"{server.url}/regisseur/jongeren/{server.other_youth_code}")
+    assert other is not None and other.status == 404
+
+
+def test_planner_moves_the_month_slider(page: Any, server: Server) -> None:
+    login(page, server, "planner1@demo.stek.invalid")
+    frame = _map_frame(page)
+    assert frame.locator("path.leaflet-interactive").count() >= 11
+    slider = frame.locator("input.stek-month")
+    first_label = frame.locator(".stek-slider output").inner_text()
+    fills_before = frame.locator("path.leaflet-interactive").evaluate_all(
+        "els => els.map(e => e.getAttribute('fill'))"
+    )
+    slider.focus()
+    for _ in range(12):
+        slider.press("ArrowRight")
+    assert frame.locator(".stek-slider output").inner_text() != first_label
+    fills_after = frame.locator("path.leaflet-interactive").evaluate_all(
+        "els => els.map(e => e.getAttribute('fill'))"
+    )
+    assert len(fills_after) == len(fills_before)
+    shot(page, "planner-supply-map")
+    page.get_by_label("Vergelijk met").select_option("instroom-plus-20")
+    page.get_by_role("button", name="Toon").click()
+    page.wait_for_load_state()
+    compare = _map_frame(page, "iframe.map.wide")
+    assert compare.locator(".folium-map").count() == 2
+    shot(page, "planner-compare")
+
+
+def test_corporation_sees_only_its_own(page: Any, server: Server) -> None:
+    login(page, server, server.corporation_email)
+    assert server.other_corporation_option not in page.content()
+    response = page.goto(f"{server.url}/kaarten/aanbod")
+    assert response is not None and response.status == 200
+    html = page.content()
+    assert server.other_corporation_option not in html
+    assert "No-go" not in html
+    page.locator("path.leaflet-interactive").first.wait_for()
+    shot(page, "corporation-supply-map")
+    for path in (
+        f"/kaarten/jongeren/{server.youth_code}",
+        f"/regisseur/jongeren/{server.youth_code}",
+        "/beheer",
+    ):
+        r = page.goto(server.url + path)
+        assert r is not None and r.status == 403, path
+    api = page.request.get(f"{server.url}/api/v1/rounds/{server.round_id}/proposals/1")
+    if api.ok:
+        codes = {x["option_code"] for x in api.json()["matches"]}
+        assert server.other_corporation_option not in codes
