@@ -65,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router, prefix="/api/v1")
     app.include_router(auth.api, prefix="/api/v1")
     app.include_router(rounds.router, prefix="/api/v1")
+    from api.routers import suggestions
+
+    app.include_router(suggestions.router, prefix="/api/v1")
     from api.routers import audit, contingents, exports, imports, options, users, youths
 
     for resource in (youths, options, contingents, imports, exports, audit, users):

@@ -1,0 +1,519 @@
+"""Suggestions for a young person and explanations of a proposal (``/api/v1``).
+
+Thin routes: parse, call ``api.services.suggestions`` (which authorises and audits), shape the
+response. Schemas are per audience: the regisseur's suggestions (with the youth's own figures),
+the reviewer's explanations and fairness report (gemeente and admin), and the corporation's
+reduced fairness counts and pair explanation (no youth figures, no no-go information).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import BaseModel
+
+from api.app import SessionDep
+from api.auth import CurrentPrincipal
+from api.services import suggestions as svc
+from matcher.explain import EnvyPair, FairnessReport, PairExplanation, UnmatchedExplanation
+from matcher.policy import Reason
+from matcher.result import Result
+from matcher.scoring import PairScore
+from matcher.suggest import Counterfactual, Suggestions
+from store import models as m
+
+router = APIRouter(tags=["suggestions"])
+
+LISTED = 25  # option codes listed per counterfactual (the count is always complete)
+ENVY_LISTED = 500  # envy pairs listed (the counts are always complete)
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+}
+
+# ---------------------------------------------------------------------------------------------
+# Regisseur: suggestions
+
+
+class ReasonOut(BaseModel):
+    rule: str
+    code: str
+    message: str
+    figures: dict[str, float | int | str]
+
+
+class AnchorDistanceOut(BaseModel):
+    label: str
+    metres: float
+
+
+class ScoreOut(BaseModel):
+    value: int
+    urgency_weight: int
+    urgency_level_points: int
+    care_end_points: int
+    waiting_points: int
+    area_points: int
+    matched_area: str | None
+    matched_area_rank: int | None
+    type_points: int
+    type_rank: int | None
+    distance_points: int
+    distances: list[AnchorDistanceOut]
+    nearest_anchor_m: float | None
+    rent_points: int
+    net_rent: float
+    toeslag: float
+    rent_share_of_income: float | None
+    tie_break: int
+
+
+class ContingentOut(BaseModel):
+    corporation: str
+    gemeente_code: str
+    year: int
+    type_code: str | None
+    amount: int
+    used: int
+    left: int
+
+
+class OptionOut(BaseModel):
+    code: str
+    housing_type: str
+    housing_type_name: str
+    corporation: str | None
+    gemeente_code: str
+    wijk_code: str | None
+    buurt_code: str | None
+    kale_huur: float
+    servicekosten: float
+    capacity: int
+    shared_house_id: str | None
+    available_from: date
+
+
+class SuggestionOut(BaseModel):
+    option: OptionOut
+    score: ScoreOut
+    contingent: ContingentOut | None
+
+
+class MissOut(BaseModel):
+    option: OptionOut
+    reasons: list[ReasonOut]
+
+
+class CounterfactualOut(BaseModel):
+    kind: str
+    message: str
+    amount: float | None
+    new_value: float | None
+    type_code: str | None
+    area_code: str | None
+    until: date | None
+    opens_count: int
+    opens: list[str]  # the first LISTED option codes
+    closes_count: int
+    closes: list[str]
+    better_ranked: int
+
+
+class NoGoOut(BaseModel):
+    options: int
+    otherwise_eligible: int
+    message: str
+
+
+class SuggestionsOut(BaseModel):
+    """For the youth's own regisseur: it contains the youth's figures (income share)."""
+
+    youth_id: int
+    youth_code: str
+    on: date
+    policy_valid_from: date
+    options: int
+    eligible: int
+    suggestions: list[SuggestionOut]
+    misses: list[MissOut]
+    counterfactuals: list[CounterfactualOut]
+    no_go: NoGoOut
+
+
+def _reason(r: Reason) -> ReasonOut:
+    return ReasonOut(rule=r.rule, code=r.code, message=r.message, figures=dict(r.figures))
+
+
+def _option(o: Any, type_name: str) -> OptionOut:
+    return OptionOut(
+        code=o.code,
+        housing_type=o.type_code,
+        housing_type_name=type_name,
+        corporation=o.corporation,
+        gemeente_code=o.gemeente_code,
+        wijk_code=o.wijk_code,
+        buurt_code=o.buurt_code,
+        kale_huur=round(o.kale_huur, 2),
+        servicekosten=round(o.servicekosten, 2),
+        capacity=o.capacity,
+        shared_house_id=o.shared_house_id,
+        available_from=o.available_from,
+    )
+
+
+def _counterfactual(c: Counterfactual) -> CounterfactualOut:
+    return CounterfactualOut(
+        kind=c.kind,
+        message=c.message,
+        amount=c.amount,
+        new_value=c.new_value,
+        type_code=c.type_code,
+        area_code=c.area_code,
+        until=c.until,
+        opens_count=len(c.opens),
+        opens=list(c.opens[:LISTED]),
+        closes_count=len(c.closes),
+        closes=list(c.closes[:LISTED]),
+        better_ranked=c.better_ranked,
+    )
+
+
+def _score(s: PairScore) -> ScoreOut:
+    return ScoreOut(
+        value=s.value,
+        urgency_weight=s.urgency_weight,
+        urgency_level_points=s.urgency_level_points,
+        care_end_points=s.care_end_points,
+        waiting_points=s.waiting_points,
+        area_points=s.area_points,
+        matched_area=s.matched_area,
+        matched_area_rank=s.matched_area_rank,
+        type_points=s.type_points,
+        type_rank=s.type_rank,
+        distance_points=s.distance_points,
+        distances=[
+            AnchorDistanceOut(label=label, metres=round(d, 1))
+            for label, d in s.distance_per_anchor_m.items()
+        ],
+        nearest_anchor_m=None if s.nearest_anchor_m is None else round(s.nearest_anchor_m, 1),
+        rent_points=s.rent_points,
+        net_rent=round(s.net_rent, 2),
+        toeslag=round(s.toeslag, 2),
+        rent_share_of_income=s.rent_share_of_income,
+        tie_break=s.tie_break,
+    )
+
+
+def suggestions_out(youth_id: int, found: Suggestions) -> SuggestionsOut:
+    """The regisseur's view of ``matcher.suggest.suggest``'s answer."""
+    return SuggestionsOut(
+        youth_id=youth_id,
+        youth_code=found.youth,
+        on=found.on,
+        policy_valid_from=found.policy_valid_from,
+        options=found.options,
+        eligible=found.eligible,
+        suggestions=[
+            SuggestionOut(
+                option=_option(s.option, s.type_name),
+                score=_score(s.score),
+                contingent=None
+                if s.contingent is None
+                else ContingentOut.model_validate(s.contingent, from_attributes=True),
+            )
+            for s in found.suggestions
+        ],
+        misses=[
+            MissOut(option=_option(x.option, x.type_name), reasons=[_reason(r) for r in x.reasons])
+            for x in found.misses
+        ],
+        counterfactuals=[_counterfactual(c) for c in found.counterfactuals],
+        no_go=NoGoOut.model_validate(found.no_go, from_attributes=True),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reviewers: explanations, fairness, pairs
+
+
+class UnmatchedOut(BaseModel):
+    youth_code: str
+    reason: str
+    sentence: str
+    counts: dict[str, int]
+
+
+class RoundExplanationsOut(BaseModel):
+    round_id: int
+    version: int
+    status: str
+    gap: float
+    housed: int
+    unmatched: list[UnmatchedOut]
+
+
+class EnvyPairOut(BaseModel):
+    youth_code: str
+    youth_urgency: int
+    option_code: str
+    corporation: str | None
+    gemeente_code: str
+    occupant_code: str
+    occupant_urgency: int
+    preference_here: int
+    preference_own: int | None
+
+
+class FairnessOut(BaseModel):
+    """For gemeente and admin."""
+
+    round_id: int
+    version: int
+    count: int
+    per_corporation: dict[str, int]
+    per_gemeente: dict[str, int]
+    message: str
+    pairs: list[EnvyPairOut]  # the first ENVY_LISTED
+    truncated: bool
+
+
+class FairnessForCorporationOut(BaseModel):
+    """For a corporation: counts on its own options only, no youths."""
+
+    round_id: int
+    version: int
+    count: int
+    per_option: dict[str, int]
+    message: str
+
+
+class PairOut(BaseModel):
+    """For gemeente and admin: the failing rules with figures, or the objective comparison."""
+
+    round_id: int
+    version: int
+    youth_code: str
+    option_code: str
+    status: str
+    sentence: str
+    reasons: list[ReasonOut]
+    occupant: str | None
+    occupants: list[str]
+    value_here: int | None
+    occupant_value: int | None
+    youth_option: str | None
+    youth_value: int | None
+    swap_change: int | None
+
+
+class PairForCorporationOut(BaseModel):
+    """For a corporation: outcome and rule names only (no income, urgency or no-go areas)."""
+
+    round_id: int
+    version: int
+    youth_code: str
+    option_code: str
+    status: str
+    failing_rules: list[str]
+    occupants: list[str]
+
+
+def explanations_out(
+    round_id: int, proposal: m.Proposal, result: Result, items: list[UnmatchedExplanation]
+) -> RoundExplanationsOut:
+    return RoundExplanationsOut(
+        round_id=round_id,
+        version=proposal.version,
+        status=result.status,
+        gap=result.gap,
+        housed=result.housed,
+        unmatched=[
+            UnmatchedOut(youth_code=e.youth, reason=e.reason, sentence=e.sentence, counts=e.counts)
+            for e in items
+        ],
+    )
+
+
+def _envy(p: EnvyPair) -> EnvyPairOut:
+    return EnvyPairOut(
+        youth_code=p.youth,
+        youth_urgency=p.youth_urgency,
+        option_code=p.option,
+        corporation=p.corporation,
+        gemeente_code=p.gemeente_code,
+        occupant_code=p.occupant,
+        occupant_urgency=p.occupant_urgency,
+        preference_here=p.preference_here,
+        preference_own=p.preference_own,
+    )
+
+
+def fairness_out(round_id: int, proposal: m.Proposal, report: FairnessReport) -> FairnessOut:
+    return FairnessOut(
+        round_id=round_id,
+        version=proposal.version,
+        count=len(report.pairs),
+        per_corporation=report.per_corporation,
+        per_gemeente=report.per_gemeente,
+        message=report.message,
+        pairs=[_envy(p) for p in report.pairs[:ENVY_LISTED]],
+        truncated=len(report.pairs) > ENVY_LISTED,
+    )
+
+
+def fairness_for_corporation_out(
+    round_id: int, proposal: m.Proposal, report: FairnessReport
+) -> FairnessForCorporationOut:
+    per_option: dict[str, int] = {}
+    for p in report.pairs:
+        per_option[p.option] = per_option.get(p.option, 0) + 1
+    return FairnessForCorporationOut(
+        round_id=round_id,
+        version=proposal.version,
+        count=len(report.pairs),
+        per_option=dict(sorted(per_option.items())),
+        message=report.message,
+    )
+
+
+def pair_out(round_id: int, proposal: m.Proposal, e: PairExplanation) -> PairOut:
+    return PairOut(
+        round_id=round_id,
+        version=proposal.version,
+        youth_code=e.youth,
+        option_code=e.option,
+        status=e.status,
+        sentence=e.sentence,
+        reasons=[_reason(r) for r in e.reasons],
+        occupant=e.occupant,
+        occupants=list(e.occupants),
+        value_here=e.value_here,
+        occupant_value=e.occupant_value,
+        youth_option=e.youth_option,
+        youth_value=e.youth_value,
+        swap_change=e.swap_change,
+    )
+
+
+def pair_for_corporation_out(
+    round_id: int, proposal: m.Proposal, e: PairExplanation
+) -> PairForCorporationOut:
+    # A no-go area says something about the youth's life: only "other reason" for corporations.
+    rules = sorted({"overig" if r.rule == "no_go" else r.rule for r in e.reasons})
+    return PairForCorporationOut(
+        round_id=round_id,
+        version=proposal.version,
+        youth_code=e.youth,
+        option_code=e.option,
+        status=e.status,
+        failing_rules=rules,
+        occupants=list(e.occupants),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Routes
+
+
+def _refuse(request: Request, principal: Any, action: str, entity: str, entity_id: object,
+            exc: Exception, code: int) -> HTTPException:  # fmt: skip
+    svc.record_refused(request.app.state.sessions, principal, action, entity, entity_id, str(exc))
+    return HTTPException(code, str(exc))
+
+
+@router.get("/youths/{youth_id}/suggestions", response_model=SuggestionsOut, responses=ERRORS)
+def youth_suggestions(
+    youth_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request: Request,
+    k: Annotated[int, Query(ge=1, le=50, description="Aantal suggesties")] = 10,
+    on: Annotated[date | None, Query(description="Peildatum (standaard vandaag)")] = None,
+) -> SuggestionsOut:
+    """The k best options for the youth now, nearest misses and counterfactuals.
+
+    Only the youth's own regisseur and admins; every call (also a refused one) is audited.
+    """
+    action = "youth.suggestions"
+    try:
+        return svc.suggestions_for(
+            session, principal, youth_id, k, on=on, cache=svc.index_cache(request.app)
+        )
+    except svc.Forbidden as exc:
+        raise _refuse(request, principal, action, "youth", youth_id, exc, 403) from exc
+    except svc.NotFound as exc:
+        raise _refuse(request, principal, action, "youth", youth_id, exc, 404) from exc
+    except svc.InvalidDay as exc:
+        raise HTTPException(
+            422,
+            [{"loc": ["query", "on"], "msg": str(exc), "type": "value_error"}],
+        ) from exc
+
+
+def _call(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except svc.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except svc.Forbidden as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+
+
+Version = Annotated[int | None, Query(ge=1, description="Voorstelversie (standaard de laatste)")]
+
+
+@router.get(
+    "/rounds/{round_id}/explanations", response_model=RoundExplanationsOut, responses=ERRORS
+)
+def round_explanations(
+    round_id: int, principal: CurrentPrincipal, session: SessionDep, version: Version = None
+) -> RoundExplanationsOut:
+    """Why each youth got no place, in a sentence with the counts (gemeente, admin)."""
+    out: RoundExplanationsOut = _call(
+        svc.explanations_for_round, session, principal, round_id, version
+    )
+    return out
+
+
+@router.get(
+    "/rounds/{round_id}/fairness",
+    response_model=FairnessOut | FairnessForCorporationOut,
+    responses=ERRORS,
+)
+def round_fairness(
+    round_id: int, principal: CurrentPrincipal, session: SessionDep, version: Version = None
+) -> FairnessOut | FairnessForCorporationOut:
+    """Justified-envy pairs per corporation and gemeente (reported, not enforced)."""
+    out: FairnessOut | FairnessForCorporationOut = _call(
+        svc.fairness_for_round, session, principal, round_id, version
+    )
+    return out
+
+
+@router.get(
+    "/rounds/{round_id}/pairs/{youth_id}/{option_id}",
+    response_model=PairOut | PairForCorporationOut,
+    responses=ERRORS,
+)
+def round_pair(
+    round_id: int,
+    youth_id: int,
+    option_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    version: Version = None,
+) -> PairOut | PairForCorporationOut:
+    """Why this youth did (not) get this option in the proposal."""
+    out: PairOut | PairForCorporationOut = _call(
+        svc.pair_for_round, session, principal, round_id, youth_id, option_id, version
+    )
+    return out

@@ -1,0 +1,423 @@
+"""Suggestions for a young person and explanations of a proposal: workflow and access rules.
+
+Entry points (also for the web pages; each takes the request's session and the signed-in
+principal, checks access, writes the audit entry and returns the pydantic schema of
+``api.routers.suggestions`` for that audience):
+
+* ``suggestions_for(session, principal, youth_id, k, on=None, cache=None)``
+* ``explanations_for_round(session, principal, round_id, version=None)``
+* ``fairness_for_round(session, principal, round_id, version=None)``
+* ``pair_for_round(session, principal, round_id, youth_id, option_id, version=None)``
+
+They raise ``NotFound`` and ``Forbidden`` (from ``api.services.rounds``) and ``InvalidDay``.
+
+The option index (``matcher.suggest.OptionIndex``) lives in ``app.state`` (``index_cache(app)``).
+Freshness: every request compares a fingerprint of the options, types, contingents and policy
+rows (one aggregate query each: counts, max ids, sums of the numeric columns, the date range of
+availability) with the index's and rebuilds on a change. That catches inserts, deletes, status
+and capacity changes (finalising a round) and changed rents, places or types across processes.
+An update that changes only an option's area codes or moves an availability date inside the
+current range is not seen: import paths call ``invalidate_index(app)`` (or any
+``IndexCache.invalidate``) after writing options, which is always safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from api.services.rounds import Actor, Forbidden, NotFound, audit, get_round
+from matcher.explain import (
+    explain_unmatched,
+    fairness,
+    restrict,
+    result_from_dict,
+    why_not,
+)
+from matcher.problem import Anchor, Round, Youth
+from matcher.roundfile import round_from_data
+from matcher.suggest import OptionIndex, Suggestions, build_index, suggest
+from store import models as m
+from store.db import unit_of_work
+from store.geometry import from_wkb
+from store.repository import load_contingents, load_options, load_types, policies
+
+if TYPE_CHECKING:
+    from api.auth import Principal
+    from api.routers.suggestions import (
+        FairnessForCorporationOut,
+        FairnessOut,
+        PairForCorporationOut,
+        PairOut,
+        RoundExplanationsOut,
+        SuggestionsOut,
+    )
+
+__all__ = [
+    "Forbidden",
+    "IndexCache",
+    "InvalidDay",
+    "NotFound",
+    "explanations_for_round",
+    "fairness_for_round",
+    "index_cache",
+    "invalidate_index",
+    "options_fingerprint",
+    "pair_for_round",
+    "record_refused",
+    "suggestions_for",
+]
+
+SUGGEST_ROLES = ("admin", "regisseur")
+EXPLAIN_ROLES = ("admin", "gemeente")
+FAIRNESS_ROLES = ("admin", "gemeente", "corporatie")
+PAIR_ROLES = ("admin", "gemeente", "corporatie")
+
+
+class InvalidDay(ValueError):
+    """No policy is known on the asked day (HTTP 422 on ``on``)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The option index and its freshness
+
+
+def options_fingerprint(session: Session) -> tuple[Any, ...]:
+    """A cheap fingerprint of everything the index is built from (see the module docstring)."""
+    o, c, t, p = m.HousingOption, m.Contingent, m.HousingType, m.PolicyRow
+    opt = session.execute(
+        select(
+            func.count(),
+            func.max(o.id),
+            func.sum(o.capacity),
+            func.sum(o.kale_huur),
+            func.sum(o.servicekosten),
+            func.sum(o.x),
+            func.sum(o.y),
+            func.sum(o.type_id),
+            func.sum(func.coalesce(o.corporation_id, 0)),
+            func.min(o.available_from),
+            func.max(o.available_from),
+        ).where(o.status == "available")
+    ).one()
+    cont = session.execute(
+        select(func.count(), func.max(c.id), func.sum(c.amount), func.sum(c.used), func.sum(c.year))
+    ).one()
+    types = session.execute(
+        select(
+            func.count(),
+            func.max(t.id),
+            func.sum(t.min_age + 100 * t.max_age),
+            func.sum(
+                t.support_min + 10 * t.support_max + 100 * t.persons_min + 1000 * t.persons_max
+            ),
+            func.sum(case((t.zelfstandig, 1), else_=0) + case((t.provider_contract, 2), else_=0)),
+            func.sum(case((t.uses_contingent, 1), else_=0)),
+        )
+    ).one()
+    pol = session.execute(
+        select(
+            func.count(),
+            func.max(p.valid_from),
+            func.sum(p.kwaliteitskortingsgrens + p.maximale_huurgrens + p.basishuur),
+            func.sum(p.max_rent_share_of_income + p.young_tenant_max_age),
+        )
+    ).one()
+    return (*opt, *cont, *types, *pol)
+
+
+def _build(session: Session, on: date, fingerprint: object) -> OptionIndex:
+    years = session.scalars(select(m.Contingent.year).distinct().order_by(m.Contingent.year))
+    contingents = tuple(c for year in years for c in load_contingents(session, year))
+    return build_index(
+        load_options(session, status="available"),
+        load_types(session),
+        contingents,
+        policies(session),
+        built_on=on,
+        fingerprint=fingerprint,
+    )
+
+
+class IndexCache:
+    """The option index of one database, rebuilt when its fingerprint changes.
+
+    ``enabled=False`` builds a fresh index on every call (no memory kept: the bench baseline).
+    Thread-safe: one build at a time; readers of a built index never block each other.
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._index: OptionIndex | None = None
+        self._lock = threading.Lock()
+        self.builds = 0
+
+    def get(self, session: Session, on: date) -> OptionIndex:
+        fingerprint = options_fingerprint(session)
+        index = self._index
+        if self.enabled and index is not None and index.fingerprint == fingerprint:
+            return index
+        with self._lock:
+            index = self._index
+            if self.enabled and index is not None and index.fingerprint == fingerprint:
+                return index
+            try:
+                index = _build(session, on, fingerprint)
+            except LookupError as exc:
+                raise InvalidDay(str(exc)) from exc
+            self.builds += 1
+            if self.enabled:
+                self._index = index
+            return index
+
+    def invalidate(self) -> None:
+        """Forget the index; the next request rebuilds it."""
+        with self._lock:
+            self._index = None
+
+
+def index_cache(app: FastAPI) -> IndexCache:
+    """The app's index cache (created on first use)."""
+    cache: IndexCache | None = getattr(app.state, "suggestion_index", None)
+    if cache is None:
+        cache = app.state.suggestion_index = IndexCache()
+    return cache
+
+
+def invalidate_index(app: FastAPI) -> None:
+    """Hook for code that writes options, types, contingents or policy rows in this process."""
+    cache: IndexCache | None = getattr(app.state, "suggestion_index", None)
+    if cache is not None:
+        cache.invalidate()
+
+
+# ---------------------------------------------------------------------------------------------
+# Suggestions
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(principal.user_id, principal.organisation_id, principal.role)
+
+
+def _youth_row(session: Session, youth_id: int) -> m.Youth:
+    row = session.get(
+        m.Youth,
+        youth_id,
+        options=[
+            selectinload(m.Youth.accepted_types).selectinload(m.YouthAcceptedType.type),
+            selectinload(m.Youth.preferred_areas),
+            selectinload(m.Youth.anchors),
+            selectinload(m.Youth.no_go_areas),
+            selectinload(m.Youth.regisseur),
+        ],
+    )
+    if row is None:
+        raise NotFound(f"jongere {youth_id} bestaat niet")
+    return row
+
+
+def youth_from_row(row: m.Youth) -> Youth:
+    """The matcher's ``Youth`` from one database row (companions and conflicts left out: they
+    are house rules of a round, not of one person's options)."""
+    no_go = sorted(row.no_go_areas, key=lambda n: n.id)
+    return Youth(
+        code=row.code,
+        birth_date=row.birth_date,
+        gemeente_code=row.gemeente_code,
+        income=row.income,
+        support_need=row.support_need,
+        accepted_types=tuple(a.type.code for a in row.accepted_types),
+        preferred_areas=tuple(p.area_code for p in row.preferred_areas),
+        anchors=tuple(Anchor(a.label, a.x, a.y) for a in sorted(row.anchors, key=lambda a: a.id)),
+        no_go_codes=tuple(n.area_code for n in no_go if n.area_code is not None),
+        no_go_polygons=tuple(
+            from_wkb(n.geometry) for n in no_go if n.area_code is None and n.geometry is not None
+        ),
+        urgency=row.urgency,
+        care_end_date=row.care_end_date,
+        waiting_since=row.waiting_since,
+        regisseur=row.regisseur.email if row.regisseur else None,
+        max_rent=row.max_rent,
+        household_size=row.household_size,
+        max_distance_m=row.max_distance_m,
+    )
+
+
+def suggestions_for(
+    session: Session,
+    principal: Principal,
+    youth_id: int,
+    k: int = 10,
+    *,
+    on: date | None = None,
+    cache: IndexCache | None = None,
+) -> SuggestionsOut:
+    """The ``k`` best options for a youth now (or ``on``), misses and counterfactuals.
+
+    Only the youth's own regisseur and admins; writes an audit entry. Pass the app's cache
+    (``index_cache(request.app)``); without one the index is built for this call only.
+    """
+    from api.routers.suggestions import suggestions_out
+
+    if principal.role not in SUGGEST_ROLES:
+        raise Forbidden("alleen de eigen regisseur van de jongere (of beheer) ziet suggesties")
+    row = _youth_row(session, youth_id)
+    if principal.role == "regisseur" and row.regisseur_id != principal.user_id:
+        raise Forbidden("deze jongere hoort niet bij jouw caseload")
+    day = on or date.today()
+    index = (cache or IndexCache(enabled=False)).get(session, day)
+    try:
+        found: Suggestions = suggest(index, youth_from_row(row), day, k=k)
+    except LookupError as exc:
+        raise InvalidDay(str(exc)) from exc
+    audit(
+        session,
+        _actor(principal),
+        "youth.suggestions",
+        "youth",
+        youth_id,
+        {
+            "k": k,
+            "on": day.isoformat(),
+            "eligible": found.eligible,
+            "returned": len(found.suggestions),
+        },
+    )
+    return suggestions_out(youth_id, found)
+
+
+def record_refused(
+    factory: sessionmaker[Session], principal: Principal, action: str, entity: str,
+    entity_id: object, why: str,
+) -> None:  # fmt: skip
+    """Audit a refused call in its own transaction (the request's own one rolls back)."""
+    with unit_of_work(factory) as session:
+        audit(session, _actor(principal), action, entity, entity_id, {"refused": why})
+
+
+# ---------------------------------------------------------------------------------------------
+# Explanations of a proposal
+
+
+def _proposal(session: Session, round_id: int, version: int | None) -> m.Proposal:
+    get_round(session, round_id)
+    stmt = select(m.Proposal).where(m.Proposal.round_id == round_id)
+    if version is None:
+        stmt = stmt.order_by(m.Proposal.version.desc()).limit(1)
+    else:
+        stmt = stmt.where(m.Proposal.version == version)
+    proposal = session.scalars(stmt).first()
+    if proposal is None or proposal.result is None:
+        what = "nog geen voorstel" if version is None else f"geen voorstel versie {version}"
+        raise NotFound(f"ronde {round_id} heeft {what}")
+    return proposal
+
+
+def _round_and_result(
+    session: Session, round_id: int, version: int | None
+) -> tuple[m.Proposal, Round, Any]:
+    proposal = _proposal(session, round_id, version)
+    problem = round_from_data(proposal.round.snapshot or {})
+    return proposal, problem, result_from_dict(proposal.result or {})
+
+
+def _own_gemeente(session: Session, principal: Principal) -> str | None:
+    org = session.get(m.Organisation, principal.organisation_id)
+    return org.gemeente_code if org is not None else None
+
+
+def _own_corporation(session: Session, principal: Principal) -> str | None:
+    org = session.get(m.Organisation, principal.organisation_id)
+    return org.code if org is not None else None
+
+
+def explanations_for_round(
+    session: Session, principal: Principal, round_id: int, version: int | None = None
+) -> RoundExplanationsOut:
+    """Per unmatched youth a Dutch sentence and counts (admin: all; gemeente: its youths)."""
+    from api.routers.suggestions import explanations_out
+
+    if principal.role not in EXPLAIN_ROLES:
+        raise Forbidden("alleen gemeente en beheer zien de uitleg per jongere")
+    proposal, problem, result = _round_and_result(session, round_id, version)
+    items = explain_unmatched(result)
+    if principal.role == "gemeente":
+        mine = _own_gemeente(session, principal)
+        gemeente_of = {y.code: y.gemeente_code for y in problem.youths}
+        items = [e for e in items if gemeente_of.get(e.youth) == mine]
+    audit(
+        session, _actor(principal), "round.explanations", "round", round_id,
+        {"version": proposal.version, "youths": len(items)},
+    )  # fmt: skip
+    return explanations_out(round_id, proposal, result, items)
+
+
+def fairness_for_round(
+    session: Session, principal: Principal, round_id: int, version: int | None = None
+) -> FairnessOut | FairnessForCorporationOut:
+    """Justified-envy pairs (admin: all; gemeente: on options in its gemeente; corporatie:
+    counts per own option only)."""
+    from api.routers.suggestions import fairness_for_corporation_out, fairness_out
+
+    if principal.role not in FAIRNESS_ROLES:
+        raise Forbidden("alleen gemeente, corporatie en beheer zien het eerlijkheidsrapport")
+    proposal, problem, result = _round_and_result(session, round_id, version)
+    report = fairness(problem, result)
+    if principal.role == "gemeente":
+        mine = _own_gemeente(session, principal)
+        report = restrict(report, lambda p: p.gemeente_code == mine)
+    elif principal.role == "corporatie":
+        corp = _own_corporation(session, principal)
+        report = restrict(report, lambda p: p.corporation == corp)
+    audit(
+        session, _actor(principal), "round.fairness", "round", round_id,
+        {"version": proposal.version, "pairs": len(report.pairs)},
+    )  # fmt: skip
+    if principal.role == "corporatie":
+        return fairness_for_corporation_out(round_id, proposal, report)
+    return fairness_out(round_id, proposal, report)
+
+
+def pair_for_round(
+    session: Session,
+    principal: Principal,
+    round_id: int,
+    youth_id: int,
+    option_id: int,
+    version: int | None = None,
+) -> PairOut | PairForCorporationOut:
+    """Why the pair was (not) made. Admin; gemeente when the youth or the option is in its
+    gemeente; corporatie for its own options, without the youth's figures."""
+    from api.routers.suggestions import pair_for_corporation_out, pair_out
+
+    if principal.role not in PAIR_ROLES:
+        raise Forbidden("alleen gemeente, corporatie en beheer zien de uitleg van een koppeling")
+    youth = session.get(m.Youth, youth_id)
+    option = session.get(m.HousingOption, option_id)
+    if youth is None:
+        raise NotFound(f"jongere {youth_id} bestaat niet")
+    if option is None:
+        raise NotFound(f"woning {option_id} bestaat niet")
+    if principal.role == "gemeente":
+        mine = _own_gemeente(session, principal)
+        if mine not in (youth.gemeente_code, option.gemeente_code):
+            raise Forbidden("jongere en woning liggen niet in jouw gemeente")
+    if principal.role == "corporatie" and option.corporation_id != principal.organisation_id:
+        raise Forbidden("je ziet alleen uitleg bij woningen van je eigen corporatie")
+    proposal, problem, result = _round_and_result(session, round_id, version)
+    try:
+        explained = why_not(problem, result, youth.code, option.code)
+    except KeyError as exc:
+        raise NotFound(f"jongere of woning hoort niet bij ronde {round_id}") from exc
+    audit(
+        session, _actor(principal), "round.pair_explanation", "round", round_id,
+        {"version": proposal.version, "youth": youth_id, "option": option_id},
+    )  # fmt: skip
+    if principal.role == "corporatie":
+        return pair_for_corporation_out(round_id, proposal, explained)
+    return pair_out(round_id, proposal, explained)
