@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export STEK_DATABASE_URL ?= sqlite:///var/stek.db
 
-.PHONY: run test lint fmt install browser clean demo
+.PHONY: run test lint fmt install browser clean demo chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,14 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy matcher supply store api maps fixtures bench
 
-test: lint
+test: lint chromium
 	$(BIN)/python -m pytest -n 2 -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+# Browser tests drive Debian's Chromium; install it when missing and we may (never `playwright install`).
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ]; then \
+	  apt-get update && apt-get install -y chromium; fi
 
 fmt: install
 	$(BIN)/ruff format .

@@ -99,7 +99,7 @@ def inline_assets(html: str, base_url: str = STATIC_URL, vendor_dir: Path = VEND
 
     def style(match: re.Match[str]) -> str:
         path = file_for(match.group(1))
-        css = path.read_text(encoding="utf-8")
+        css = re.sub(r"/\*.*?\*/", "", path.read_text(encoding="utf-8"), flags=re.S)
         # images referenced by the stylesheet (Leaflet's layer and marker icons) become data: URLs
         css = re.sub(
             r"url\((images/[\w.-]+\.png)\)",
