@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -202,6 +203,14 @@ def solve(
     t0 = time.perf_counter()
     screening = screen(rnd)
     done("screen", t0, pairs=len(screening.youth_idx))
+    # Youths without any eligible pair get per-rule failure counts: vectorised NumPy work that
+    # runs in a thread beside the flow and CP-SAT (both release the GIL while they solve).
+    pool = ThreadPoolExecutor(max_workers=1) if explain else None
+    figures_future = None
+    if pool is not None:
+        counts = np.bincount(screening.youth_idx, minlength=len(rnd.youths))
+        lonely = [rnd.youths[i].code for i in np.flatnonzero(counts == 0).tolist()]
+        figures_future = pool.submit(failure_figures, rnd, lonely)
 
     t0 = time.perf_counter()
     values = pair_values(rnd, screening, seed)
@@ -316,9 +325,12 @@ def solve(
     )
     done("extract", t0)
 
-    if explain:
+    if pool is not None and figures_future is not None:
         t0 = time.perf_counter()
-        result = dataclasses.replace(result, unmatched=explain_no_eligible(rnd, result.unmatched))
+        figures = figures_future.result()  # re-raises what the thread raised
+        pool.shutdown()
+        unmatched = explain_no_eligible(rnd, result.unmatched, figures)
+        result = dataclasses.replace(result, unmatched=unmatched)
         done("explain", t0)
 
     t0 = time.perf_counter()
@@ -410,17 +422,14 @@ def extract(
     )
 
 
-def explain_no_eligible(round: Round, unmatched: dict[str, Unmatched]) -> dict[str, Unmatched]:
-    """Add the failure counts per rule to every ``no_eligible_option``.
-
-    The same figures as ``eligibility.failure_counts``, computed for blocks of youths at once
-    (about a million pairs per block) instead of one youth at a time.
-    """
+def failure_figures(round: Round, codes: list[str]) -> dict[str, dict[str, int]]:
+    """Per youth code: how many options fail each rule, and ``eligible`` (as
+    ``eligibility.failure_counts``), computed for blocks of youths at once (about a million
+    pairs per block) rather than one youth at a time."""
     from matcher.eligibility import CHUNK_PAIRS, RULE_NAMES, _arrays
 
-    codes = [c for c, why in sorted(unmatched.items()) if why.reason == NO_ELIGIBLE_OPTION]
     if not codes:
-        return dict(unmatched)
+        return {}
     ctx, arr = _arrays(round)
     ys = np.array([ctx.youth_index[c] for c in codes], dtype=np.int64)
     n_opt = arr.n_options
@@ -437,16 +446,37 @@ def explain_no_eligible(round: Round, unmatched: dict[str, Unmatched]) -> dict[s
             counts[r][s : s + len(block)] = fails[r].reshape(len(block), n_opt).sum(axis=1)
             any_fail |= fails[r]
         eligible[s : s + len(block)] = (~any_fail).reshape(len(block), n_opt).sum(axis=1)
-    out = dict(unmatched)
+    out: dict[str, dict[str, int]] = {}
     for i, code in enumerate(codes):
         figures = {r: int(counts[r][i]) for r in RULE_NAMES}
         figures["eligible"] = int(eligible[i])
-        failing = ", ".join(f"{k} {v}" for k, v in sorted(figures.items()) if k != "eligible" and v)
+        out[code] = figures
+    return out
+
+
+def explain_no_eligible(
+    round: Round,
+    unmatched: dict[str, Unmatched],
+    figures: dict[str, dict[str, int]] | None = None,
+) -> dict[str, Unmatched]:
+    """Add the failure counts per rule to every ``no_eligible_option``.
+
+    ``figures``: counts already computed by ``failure_figures`` (``solve`` computes them in a
+    background thread while the flow and CP-SAT run); youths missing there are counted here.
+    """
+    codes = [c for c, why in sorted(unmatched.items()) if why.reason == NO_ELIGIBLE_OPTION]
+    known = figures or {}
+    known = {**known, **failure_figures(round, [c for c in codes if c not in known])}
+    out = dict(unmatched)
+    for code in codes:
+        failing = ", ".join(
+            f"{k} {v}" for k, v in sorted(known[code].items()) if k != "eligible" and v
+        )
         out[code] = Unmatched(
             code,
             NO_ELIGIBLE_OPTION,
             f"Geen enkele woning voldoet aan de regels (afgewezen per regel: {failing}).",
-            figures,
+            dict(known[code]),
         )
     return out
 
