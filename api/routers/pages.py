@@ -354,6 +354,7 @@ def youth_page(
     except NotFound as exc:
         return _not_found(request, principal, str(exc))
     options = caseload_svc.options_for(session, actor, youth)
+    suggested = _suggestions(request, session, principal, youth.id)
     return render(
         request,
         "youth.html",
@@ -361,6 +362,7 @@ def youth_page(
             "title": f"Jongere {youth.code}",
             "youth": youth,
             "o": options,
+            "s": suggested,
             "today": date.today(),
             "age_on": youths_svc.age_on,
             "own": principal.role == "regisseur" and youth.regisseur_id == principal.user_id,
@@ -379,15 +381,32 @@ def youth_map(
     actor = _actor(principal)
     try:
         youth = youths_svc.read_youth(session, actor, code)
-        options = caseload_svc.options_for(session, actor, youth)
-        data = maps_svc.options_map_data(
-            session, actor, youth.id, [o.code for o in options.eligible[:50]]
-        )
+        suggested = _suggestions(request, session, principal, youth.id, k=50)
+        if suggested is not None:
+            codes = [x.option.code for x in suggested.suggestions]
+        else:
+            codes = [o.code for o in caseload_svc.options_for(session, actor, youth).eligible[:50]]
+        data = maps_svc.options_map_data(session, actor, youth.id, codes)
     except NotFound as exc:
         return _not_found(request, principal, str(exc))
     except rounds_svc.Forbidden as exc:
         return _denied(request, principal, str(exc))
     return HTMLResponse(render_html(build_options_map(data)), headers=MAP_HEADERS)
+
+
+def _suggestions(
+    request: Request, session: Session, principal: Principal, youth_id: int, k: int = 10
+) -> Any:
+    """The suggestions service's answer (score breakdown, misses, counterfactuals), or None
+    when it cannot answer for today (the page then shows the rule-based lists)."""
+    from api.services import suggestions as sugg_svc
+
+    try:
+        return sugg_svc.suggestions_for(
+            session, principal, youth_id, k, cache=sugg_svc.index_cache(request.app)
+        )
+    except (sugg_svc.InvalidDay, LookupError, ValueError):
+        return None
 
 
 # --------------------------------------------------------------------------- planner
