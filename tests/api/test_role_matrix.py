@@ -70,6 +70,14 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/youths/aggregates"): row(200, 200, 403, 403, 200, 401),
     # a youth of the gemeente in the regisseur's caseload
     ("GET", "/api/v1/youths/{code}"): row(200, 200, 403, 200, 403, 401),
+    # suggestions router: the youth's own regisseur and admin only
+    ("GET", "/api/v1/youths/{youth_id}/suggestions"): row(200, 403, 403, 200, 403, 401),
+    ("GET", "/api/v1/rounds/{round_id}/explanations"): row(200, 200, 403, 403, 403, 401),
+    ("GET", "/api/v1/rounds/{round_id}/fairness"): row(200, 200, 200, 403, 403, 401),
+    # the matrix match's own pair: its option is the corporation's and in the gemeente
+    ("GET", "/api/v1/rounds/{round_id}/pairs/{youth_id}/{option_id}"): row(
+        200, 200, 200, 403, 403, 401
+    ),
     ("GET", "/api/v1/options"): row(200, 200, 200, 200, 200, 401),
     ("GET", "/api/v1/options/{code}"): row(200, 200, 200, 200, 200, 401),
     ("GET", "/api/v1/contingents"): row(200, 200, 200, 403, 200, 401),
@@ -96,6 +104,9 @@ class Context:
     draft_round: int  # draft (not published): resolve and finalise are refused
     match_id: int  # on the matrix corporation's option in the matrix gemeente
     youth_code: str  # in the matrix gemeente and the matrix regisseur's caseload
+    youth_id: int  # the same youth's database id
+    match_youth_id: int
+    match_option_id: int
     option_code: str
     corporation: str
     gemeente_code: str
@@ -155,6 +166,14 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         },
     ),
     ("GET", "/api/v1/exports/{kind}"): lambda c, role: ("/api/v1/exports/contingents", {}),
+    ("GET", "/api/v1/youths/{youth_id}/suggestions"): lambda c, role: (
+        f"/api/v1/youths/{c.youth_id}/suggestions",
+        {},
+    ),
+    ("GET", "/api/v1/rounds/{round_id}/pairs/{youth_id}/{option_id}"): lambda c, role: (
+        f"/api/v1/rounds/{c.published_round}/pairs/{c.match_youth_id}/{c.match_option_id}",
+        {},
+    ),
     ("POST", "/api/v1/users"): lambda c, role: (
         "/api/v1/users",
         {
@@ -290,6 +309,9 @@ def _context(client: TestClient, factory: sessionmaker[Session]) -> Context:
             draft_round=draft,
             match_id=match.id,
             youth_code=youth.code,
+            youth_id=youth.id,
+            match_youth_id=match.youth_id,
+            match_option_id=match.option_id,
             option_code=option.code,
             corporation=corporation.code,
             gemeente_code=gemeente_code,
