@@ -47,12 +47,12 @@ from numpy.typing import NDArray
 
 from matcher.eligibility import (
     RULE_NAMES,
+    SCALAR_RULES,
     ContingentKey,
     RoundArrays,
     RoundContext,
     _nl_date,
     _nl_km,
-    pair_reasons,
 )
 from matcher.policy import ADULT_AGE, AFF_OK, Reason, euro
 from matcher.problem import (
@@ -97,6 +97,7 @@ BoolArray = NDArray[np.bool_]
 SEED = 0  # tie-break seed of suggestions (a round's default seed)
 STEP_TARGETS = (1, 5, 20)  # counterfactual amounts that open the 1st, 5th and 20th option
 RADIUS_STEP_M = 100.0  # search radius counterfactuals in whole 100 m
+MAX_WAIT_DAYS = 3  # later days evaluated for the waiting counterfactual
 TYPE_RULES = RULE_NAMES[:4]  # rules that depend on the option only through its type
 _RULE_ROW = {r: i for i, r in enumerate(RULE_NAMES)}
 _LEVEL_COLUMN = {AreaLevel.GEMEENTE: 0, AreaLevel.WIJK: 1, AreaLevel.BUURT: 2}
@@ -205,6 +206,7 @@ class OptionIndex:
     arrays: RoundArrays  # the rule arrays of ``base``
     codes: NDArray[np.object_]  # option codes
     code_rank: IntArray  # position of each option's code in code order
+    code_names: tuple[str, ...]  # area code per area code index of ``arrays``
     by_type: tuple[IntArray, ...]  # option indices per type index of ``arrays``
     type_codes: tuple[str, ...]  # type code per type index
     tree: shapely.STRtree  # option points
@@ -238,9 +240,9 @@ class OptionIndex:
                 self._contingent_by_year[year] = got
             return got
 
-    def arrays_for(self, youth: Youth, day: date) -> RoundArrays:
-        """The rule arrays with ``youth`` as the only youth, on ``day``."""
-        arr = self.arrays.with_youths([youth], day)
+    def arrays_for(self, youths: Sequence[Youth], day: date) -> RoundArrays:
+        """The rule arrays with ``youths`` as the youth side, on ``day``."""
+        arr = self.arrays.with_youths(youths, day)
         if day.year != self.base.move_in.year:
             arr = replace(arr, o_contingent=self.contingent_index(day.year))
         return arr
@@ -316,6 +318,7 @@ def build_index(
         arrays=arrays,
         codes=codes,
         code_rank=np.argsort(np.argsort(codes, kind="stable"), kind="stable"),
+        code_names=tuple(sorted(arrays.code_ix, key=arrays.code_ix.__getitem__)),
         by_type=by_type,
         type_codes=type_codes,
         tree=shapely.STRtree(np.asarray(points)),
@@ -348,24 +351,16 @@ def _no_go_mask(index: OptionIndex, arr: RoundArrays, use_index: bool) -> BoolAr
 
 
 def _fail_matrix(
-    arr: RoundArrays, policy: Policy, oi: IntArray, no_go: BoolArray
+    arr: RoundArrays, policy: Policy, yi: IntArray, oi: IntArray, no_go: BoolArray
 ) -> NDArray[np.bool_]:
-    """(rules x options) fail matrix in ``RULE_NAMES`` order."""
-    fails = arr.all_fails(policy, np.zeros(len(oi), dtype=np.int64), oi, no_go=no_go[oi])
+    """(rules x pairs) fail matrix in ``RULE_NAMES`` order; ``no_go`` per pair."""
+    fails = arr.all_fails(policy, yi, oi, no_go=no_go)
     out: NDArray[np.bool_] = (
         np.stack([fails[r] for r in RULE_NAMES])
         if len(oi)
         else np.zeros((len(RULE_NAMES), 0), bool)
     )
     return out
-
-
-def _ok_after(
-    index: OptionIndex, youth: Youth, day: date, oi: IntArray, no_go: BoolArray
-) -> BoolArray:
-    """Eligibility of options ``oi`` for ``youth`` on ``day`` (every rule evaluated)."""
-    arr = index.arrays_for(youth, day)
-    return np.logical_not(_fail_matrix(arr, index.policy_on(day), oi, no_go).any(axis=0))
 
 
 @dataclass
@@ -425,12 +420,21 @@ def _preference(
     return area + typ + dist + rent, tie
 
 
-def _ranked(index: OptionIndex, oi: IntArray, *keys: NDArray[np.int64]) -> IntArray:
-    """``oi`` sorted by the keys (ascending, first key most significant), then option code."""
-    if not len(oi):
-        return oi
-    order = np.lexsort((index.code_rank[oi], *reversed(keys)))
-    return oi[order]
+def _ranked(index: OptionIndex, oi: IntArray, k: int, *keys: NDArray[np.int64]) -> IntArray:
+    """The first ``k`` of ``oi`` by the keys (ascending, first key most significant), then by
+    option code. Keys are combined into one, cut at the k-th value, and only the rest sorted."""
+    if not len(oi) or k <= 0:
+        return oi[:0]
+    combined = np.zeros(len(oi), dtype=np.int64)
+    for key in keys:  # keys are small non-negative offsets of bounded range: mixed radix
+        shifted = key - key.min()
+        combined = combined * (int(shifted.max()) + 1) + shifted
+    if len(oi) > k:
+        cut = np.partition(combined, k - 1)[k - 1]
+        keep = combined <= cut
+        oi, combined = oi[keep], combined[keep]
+    order = np.lexsort((index.code_rank[oi], combined))
+    return oi[order][:k]
 
 
 def _contingent_use(index: OptionIndex, k: int) -> ContingentUse | None:
@@ -464,109 +468,107 @@ def _steps(thresholds: FloatArray) -> list[tuple[int, float]]:
     return out
 
 
-def _diff(
-    index: OptionIndex, b: _Base, youth: Youth, day: date, sel: BoolArray
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(opened, closed) option codes among candidates ``sel`` for the changed youth / day.
+@dataclass
+class _Trial:
+    """One changed youth (or day) and the candidates it may open; filled in by ``_run``."""
 
-    Raising a limit or accepting one more type cannot close an option, so those callers pass
-    only blocked candidates; waiting can (ageing out), so it passes the eligible ones too.
+    kind: str
+    youth: Youth
+    day: date
+    sel: BoolArray  # candidates to evaluate again
+    n: int = 1  # how many options it is meant to open at least
+    amount: float | None = None
+    new_value: float | None = None
+    type_code: str | None = None
+    opens: tuple[str, ...] = ()
+    closes: tuple[str, ...] = ()
+
+
+def _run(index: OptionIndex, b: _Base, trials: Sequence[_Trial]) -> None:
+    """Evaluate every rule again for the trials' youths, one batch per day, and fill in what
+    each opens and closes (exactly: eligible after and not before, and the reverse).
+
+    Raising a limit or accepting one more type cannot close an option, so those trials select
+    only blocked candidates; waiting can (ageing out), so its trials include the eligible ones.
     """
-    oi = b.oi[sel]
-    ok_now = b.ok[sel]
-    ok_then = _ok_after(index, youth, day, oi, b.no_go)
-    opened = index.codes[oi[ok_then & ~ok_now]]
-    closed = index.codes[oi[~ok_then & ok_now]]
-    return tuple(sorted(opened)), tuple(sorted(closed))
+    by_day: dict[date, list[_Trial]] = {}
+    for t in trials:
+        by_day.setdefault(t.day, []).append(t)
+    for day, group in by_day.items():
+        arr = index.arrays_for([t.youth for t in group], day)
+        positions = [np.flatnonzero(t.sel) for t in group]
+        yi = np.repeat(np.arange(len(group), dtype=np.int64), [len(p) for p in positions])
+        pos = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
+        oi = b.oi[pos]
+        fails = _fail_matrix(arr, index.policy_on(day), yi, oi, b.no_go[oi])
+        ok_then: BoolArray = np.logical_not(fails.any(axis=0))
+        ok_now = b.ok[pos]
+        start = 0
+        for t, p in zip(group, positions, strict=True):
+            part = slice(start, start + len(p))
+            start += len(p)
+            then, now, opt = ok_then[part], ok_now[part], oi[part]
+            t.opens = tuple(sorted(index.codes[opt[then & ~now]]))
+            t.closes = tuple(sorted(index.codes[opt[~then & now]]))
 
 
 def _n(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
 
-def _money_steps(
-    index: OptionIndex,
-    b: _Base,
-    kind: str,
-    base_value: float,
-    thresholds: FloatArray,
-) -> list[Counterfactual]:
-    """Counterfactuals raising a money field (``max_rent`` or ``income``) of the youth."""
-    out: list[Counterfactual] = []
+def _money_trials(b: _Base, kind: str, base_value: float, thresholds: FloatArray) -> list[_Trial]:
+    """Trials raising ``max_rent`` or ``income`` to open the 1st, 5th and 20th option."""
     sel = b.only(_AFFECTED[kind]) & ~b.ok
-    seen: set[tuple[str, ...]] = set()
+    out = []
     for n, target in _steps(thresholds):
         amount = _cents_above(base_value, target)
-        for _ in range(3):  # float rounding of the rule's own arithmetic: a cent more
-            youth = (
-                replace(b.youth, max_rent=base_value + amount)
-                if kind == "max_rent"
-                else replace(b.youth, income=base_value + amount)
-            )
-            opens, closes = _diff(index, b, youth, b.day, sel)
-            if len(opens) >= n:
-                break
-            amount = round(amount + 0.01, 2)
-        if not opens or opens in seen:
-            continue
-        seen.add(opens)
-        new = base_value + amount
-        if kind == "max_rent":
-            msg = (
-                f"Persoonlijke maximale huur {euro(amount)} hoger ({euro(new)}): "
-                f"{_n(len(opens), 'woning', 'woningen')} extra."
-            )
-        else:
-            msg = (
-                f"Met {euro(amount)} meer inkomen per maand ({euro(new)}): "
-                f"{_n(len(opens), 'woning', 'woningen')} extra."
-            )
-        out.append(Counterfactual(kind, msg, amount, new, opens=opens, closes=closes))
+        out.append(_money_trial(b, kind, base_value, amount, sel, n))
     return out
 
 
-def _rent_counterfactuals(index: OptionIndex, b: _Base) -> list[Counterfactual]:
+def _money_trial(
+    b: _Base, kind: str, base_value: float, amount: float, sel: BoolArray, n: int
+) -> _Trial:
+    new = base_value + amount
+    youth = replace(b.youth, max_rent=new) if kind == "max_rent" else replace(b.youth, income=new)
+    return _Trial(kind, youth, b.day, sel, n=n, amount=amount, new_value=new)
+
+
+def _rent_trials(index: OptionIndex, b: _Base) -> list[_Trial]:
     youth = b.youth
     sel = b.only(("affordability",)) & ~b.ok
     if not sel.any():
         return []
     oi = b.oi[sel]
     zeros = np.zeros(len(oi), dtype=np.int64)
-    out: list[Counterfactual] = []
+    out: list[_Trial] = []
     if youth.max_rent is not None:
-        unlimited = index.arrays_for(replace(youth, max_rent=None), b.day)
+        unlimited = index.arrays_for([replace(youth, max_rent=None)], b.day)
         code, _, _ = unlimited.affordability(b.policy, zeros, oi)
         only_personal = oi[code == AFF_OK]
         totals = b.arr.kale[only_personal] + b.arr.serv[only_personal]
-        out += _money_steps(index, b, "max_rent", youth.max_rent, totals)
+        out += _money_trials(b, "max_rent", youth.max_rent, totals)
     minor_without_income = b.arr.age[0] < ADULT_AGE and youth.income <= 0
     if not minor_without_income:
-        rich = index.arrays_for(replace(youth, income=1e12), b.day)
+        rich = index.arrays_for([replace(youth, income=1e12)], b.day)
         code, net, _ = rich.affordability(b.policy, zeros, oi)
         needed = net[code == AFF_OK] / b.policy.max_rent_share_of_income
-        out += _money_steps(index, b, "income", youth.income, needed)
+        out += _money_trials(b, "income", youth.income, needed)
     return out
 
 
-def _type_counterfactuals(index: OptionIndex, b: _Base) -> list[Counterfactual]:
-    out: list[Counterfactual] = []
+def _type_trials(index: OptionIndex, b: _Base) -> list[_Trial]:
     blocked = b.only(("type_accepted",)) & ~b.ok
-    types_blocked = np.unique(b.arr.otype[b.oi[blocked]])
-    for t in types_blocked.tolist():
+    out = []
+    for t in np.unique(b.arr.otype[b.oi[blocked]]).tolist():
         code = index.type_codes[t]
-        sel = blocked & (b.arr.otype[b.oi] == t)
         youth = replace(b.youth, accepted_types=(*b.youth.accepted_types, code))
-        opens, closes = _diff(index, b, youth, b.day, sel)
-        if opens:
-            name = index.types[code].name
-            msg = f"Ook {name} accepteren: {_n(len(opens), 'woning', 'woningen')} extra."
-            out.append(
-                Counterfactual("accept_type", msg, type_code=code, opens=opens, closes=closes)
-            )
-    return sorted(out, key=lambda c: (-len(c.opens), c.type_code or ""))
+        sel = blocked & (b.arr.otype[b.oi] == t)
+        out.append(_Trial("accept_type", youth, b.day, sel, type_code=code))
+    return out
 
 
-def _radius_counterfactuals(index: OptionIndex, b: _Base) -> list[Counterfactual]:
+def _radius_trials(b: _Base) -> list[_Trial]:
     youth = b.youth
     if youth.max_distance_m is None or not youth.anchors:
         return []
@@ -575,23 +577,65 @@ def _radius_counterfactuals(index: OptionIndex, b: _Base) -> list[Counterfactual
         return []
     oi = b.oi[far]
     dist = b.arr.distances(np.zeros(len(oi), dtype=np.int64), oi)
-    out: list[Counterfactual] = []
-    seen: set[tuple[str, ...]] = set()
-    for _, target in _steps(dist):
+    out = []
+    for n, target in _steps(dist):
         radius = math.ceil(target / RADIUS_STEP_M) * RADIUS_STEP_M
         while radius < target:
             radius += RADIUS_STEP_M
-        opens, closes = _diff(index, b, replace(youth, max_distance_m=radius), b.day, far)
-        if not opens or opens in seen:
-            continue
-        seen.add(opens)
-        amount = radius - youth.max_distance_m
-        msg = (
-            f"Zoekstraal {_nl_km(amount)} groter ({_nl_km(radius)}): "
-            f"{_n(len(opens), 'woning', 'woningen')} extra."
-        )
-        out.append(Counterfactual("search_radius", msg, amount, radius, opens=opens, closes=closes))
+        changed = replace(youth, max_distance_m=radius)
+        out.append(
+            _Trial(
+                "search_radius", changed, b.day, far, n=n,
+                amount=radius - youth.max_distance_m, new_value=radius,
+            )
+        )  # fmt: skip
     return out
+
+
+def _message(t: _Trial, index: OptionIndex) -> str:
+    extra = f"{_n(len(t.opens), 'woning', 'woningen')} extra"
+    assert t.amount is not None or t.kind == "accept_type"
+    amount, new = t.amount or 0.0, t.new_value or 0.0
+    if t.kind == "max_rent":
+        return f"Persoonlijke maximale huur {euro(amount)} hoger ({euro(new)}): {extra}."
+    if t.kind == "income":
+        return f"Met {euro(amount)} meer inkomen per maand ({euro(new)}): {extra}."
+    if t.kind == "search_radius":
+        return f"Zoekstraal {_nl_km(amount)} groter ({_nl_km(new)}): {extra}."
+    return f"Ook {index.types[t.type_code or ''].name} accepteren: {extra}."
+
+
+def _same_day_counterfactuals(index: OptionIndex, b: _Base) -> list[Counterfactual]:
+    """Rent, income, type and radius counterfactuals, evaluated in one batch."""
+    trials = _rent_trials(index, b) + _type_trials(index, b) + _radius_trials(b)
+    _run(index, b, trials)
+    # The rule's own float arithmetic may need a cent more than the threshold suggests.
+    for _ in range(3):
+        short = [t for t in trials if t.kind in ("max_rent", "income") and len(t.opens) < t.n]
+        if not short:
+            break
+        for t in short:
+            assert t.amount is not None and t.new_value is not None
+            bumped = _money_trial(
+                b, t.kind, t.new_value - t.amount, round(t.amount + 0.01, 2), t.sel, t.n
+            )
+            t.youth, t.amount, t.new_value = bumped.youth, bumped.amount, bumped.new_value
+        _run(index, b, short)
+    out: list[Counterfactual] = []
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    types: list[Counterfactual] = []
+    for t in trials:
+        if not t.opens or (t.kind, t.opens) in seen:
+            continue
+        seen.add((t.kind, t.opens))
+        cf = Counterfactual(
+            t.kind, _message(t, index), t.amount, t.new_value, type_code=t.type_code,
+            opens=t.opens, closes=t.closes,
+        )  # fmt: skip
+        (types if t.kind == "accept_type" else out).append(cf)
+    types.sort(key=lambda c: (-len(c.opens), c.type_code or ""))
+    kinds = ("max_rent", "income", "accept_type", "search_radius")
+    return sorted(out + types, key=lambda c: kinds.index(c.kind))
 
 
 def _turns(birth: date, age: int) -> date:
@@ -631,21 +675,22 @@ def _wait_counterfactuals(index: OptionIndex, b: _Base, horizon_days: int) -> li
         candidates.append(_turns(youth.birth_date, age))
     candidates += [p.valid_from for p in index.policies]
     chosen = sorted({d for d in candidates if day < d <= last})
+    known = [d for d in chosen if any(p.valid_from <= d for p in index.policies)]
+    trials = [_Trial("wait", youth, until, sel) for until in known[:MAX_WAIT_DAYS]]
+    _run(index, b, trials)
     out: list[Counterfactual] = []
     seen: set[tuple[str, ...]] = set()
-    for until in chosen:
-        if len(out) == 3:
-            break
-        try:
-            opens, closes = _diff(index, b, youth, until, sel)
-        except LookupError:  # no policy known then
+    for trial in trials:
+        if not trial.opens or trial.opens in seen or len(out) == 3:
             continue
-        if not opens or opens in seen:
-            continue
-        seen.add(opens)
-        msg = f"Wachten tot {_nl_date(until)}: {_n(len(opens), 'woning', 'woningen')} extra"
-        msg += f", {len(closes)} vallen dan af." if closes else "."
-        out.append(Counterfactual("wait", msg, until=until, opens=opens, closes=closes))
+        seen.add(trial.opens)
+        msg = (
+            f"Wachten tot {_nl_date(trial.day)}: {_n(len(trial.opens), 'woning', 'woningen')} extra"
+        )
+        msg += f", {len(trial.closes)} vallen dan af." if trial.closes else "."
+        out.append(
+            Counterfactual("wait", msg, until=trial.day, opens=trial.opens, closes=trial.closes)
+        )
     return out
 
 
@@ -662,9 +707,8 @@ def _area_counterfactual(
     ids, counts = np.unique(gemeente_ids[gemeente_ids >= 0], return_counts=True)
     if not len(ids):
         return []
-    names = {v: k for k, v in b.arr.code_ix.items()}
     best = max(zip(counts.tolist(), ids.tolist(), strict=True), key=lambda p: (p[0], -p[1]))
-    code = names[best[1]]
+    code = index.code_names[best[1]]
     if code in youth.preferred_areas:
         return []
     msg = (
@@ -696,11 +740,11 @@ def suggest(
     """
     if k < 0 or n_misses < 0:
         raise ValueError("k en n_misses mogen niet negatief zijn")
-    arr = index.arrays_for(youth, on)
+    arr = index.arrays_for([youth], on)
     policy = index.policy_on(on)
     no_go = _no_go_mask(index, arr, use_index)
     oi = _candidates(index, arr, use_index)
-    fails = _fail_matrix(arr, policy, oi, no_go)
+    fails = _fail_matrix(arr, policy, np.zeros(len(oi), dtype=np.int64), oi, no_go[oi])
     n_fail = fails.sum(axis=0)
     b = _Base(youth, on, arr, policy, oi, fails, no_go, n_fail == 0)
 
@@ -708,7 +752,7 @@ def suggest(
     eligible = oi[b.ok]
     _, net, toeslag = arr.affordability(policy, np.zeros(len(eligible), np.int64), eligible)
     pref, tie = _preference(index, arr, youth, eligible, net)
-    top = _ranked(index, eligible, -(PREF_UNIT * pref + tie))[:k]
+    top = _ranked(index, eligible, k, -(PREF_UNIT * pref + tie))
     pos = {int(o): i for i, o in enumerate(eligible)}
     ctx = index.context(youth, on)
     suggestions = tuple(
@@ -729,15 +773,26 @@ def suggest(
     _, miss_net, _ = arr.affordability(policy, np.zeros(len(miss_oi), np.int64), miss_oi)
     miss_pref, miss_tie = _preference(index, arr, youth, miss_oi, miss_net)
     miss_top = _ranked(
-        index, miss_oi, n_fail[miss_sel].astype(np.int64), -(PREF_UNIT * miss_pref + miss_tie)
-    )[:n_misses]
+        index,
+        miss_oi,
+        n_misses,
+        n_fail[miss_sel].astype(np.int64),
+        -(PREF_UNIT * miss_pref + miss_tie),
+    )
+    # The reasons come from the scalar rules the fail matrix names (the verifier's rules).
+    cand_pos = np.searchsorted(oi, miss_top)
     misses = tuple(
         Miss(
             option=index.options[o],
             type_name=index.types[index.options[o].type_code].name,
-            reasons=tuple(pair_reasons(ctx, youth, index.options[o])),
+            reasons=tuple(
+                reason
+                for rule in RULE_NAMES
+                if fails[_RULE_ROW[rule], p]
+                and (reason := SCALAR_RULES[rule](ctx, youth, index.options[o])) is not None
+            ),
         )
-        for o in miss_top.tolist()
+        for o, p in zip(miss_top.tolist(), cand_pos.tolist(), strict=True)
     )
 
     # No-go: counted, never relaxed.
@@ -753,9 +808,7 @@ def suggest(
 
     area_pts = _area_part(arr, youth, eligible)
     counterfactuals = (
-        _rent_counterfactuals(index, b)
-        + _type_counterfactuals(index, b)
-        + _radius_counterfactuals(index, b)
+        _same_day_counterfactuals(index, b)
         + _wait_counterfactuals(index, b, horizon_days)
         + _area_counterfactual(index, b, eligible, area_pts)
     )

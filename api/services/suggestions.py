@@ -12,24 +12,31 @@ principal, checks access, writes the audit entry and returns the pydantic schema
 They raise ``NotFound`` and ``Forbidden`` (from ``api.services.rounds``) and ``InvalidDay``.
 
 The option index (``matcher.suggest.OptionIndex``) lives in ``app.state`` (``index_cache(app)``).
-Freshness: every request compares a fingerprint of the options, types, contingents and policy
-rows (one aggregate query each: counts, max ids, sums of the numeric columns, the date range of
-availability) with the index's and rebuilds on a change. That catches inserts, deletes, status
-and capacity changes (finalising a round) and changed rents, places or types across processes.
-An update that changes only an option's area codes or moves an availability date inside the
-current range is not seen: import paths call ``invalidate_index(app)`` (or any
-``IndexCache.invalidate``) after writing options, which is always safe.
+Freshness, in two parts:
+
+* every commit through the app's sessions that writes options, types, contingents or policy rows
+  (ORM objects or ORM bulk statements: the importers, finalising a round) invalidates the index
+  at once, through SQLAlchemy session events (``IndexCache.watch``);
+* for writes by other processes (a CLI import), a fingerprint of those tables (one aggregate
+  query each: counts, max ids, sums of the numeric columns, the availability date range) is
+  compared at most every ``check_interval_s`` (5 s) and the index rebuilt when it differs. An
+  update from another process that changes only an option's area codes, or moves an
+  availability date inside the current range, is not seen by the fingerprint.
+
+``invalidate_index(app)`` forgets the index explicitly (a hook for any other write path).
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy import case, event, func, select
+from sqlalchemy.orm import ORMExecuteState, Session, joinedload, sessionmaker
 
 from api.services.rounds import Actor, Forbidden, NotFound, audit, get_round
 from matcher.explain import (
@@ -144,27 +151,52 @@ def _build(session: Session, on: date, fingerprint: object) -> OptionIndex:
     )
 
 
-class IndexCache:
-    """The option index of one database, rebuilt when its fingerprint changes.
+WATCHED = (m.HousingOption, m.HousingType, m.Contingent, m.PolicyRow)
+_CHANGED = "stek.suggestion_inputs_changed"
 
-    ``enabled=False`` builds a fresh index on every call (no memory kept: the bench baseline).
-    Thread-safe: one build at a time; readers of a built index never block each other.
+
+class IndexCache:
+    """The option index of one database, kept between requests.
+
+    Freshness (see the module docstring): a commit through a watched sessionmaker that wrote
+    options, types, contingents or policy rows marks the index stale at once; otherwise the
+    fingerprint is compared at most every ``check_interval_s`` seconds (0: every request), which
+    catches writes by other processes.
+
+    ``enabled=False`` builds a fresh index on every call (no memory kept) and
+    ``use_index=False`` makes ``suggest`` evaluate every rule on every option: together the
+    baseline of bench/suggestions.py. Thread-safe: one build at a time; readers of a built
+    index never block each other.
     """
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(
+        self, enabled: bool = True, use_index: bool = True, check_interval_s: float = 5.0
+    ) -> None:
         self.enabled = enabled
-        self._index: OptionIndex | None = None
-        self._lock = threading.Lock()
+        self.use_index = use_index
+        self.check_interval_s = check_interval_s
         self.builds = 0
+        self._index: OptionIndex | None = None
+        self._checked_at = 0.0
+        self._generation = 0  # bumped by invalidate()
+        self._lock = threading.Lock()
+        self._watched: list[sessionmaker[Session]] = []
 
     def get(self, session: Session, on: date) -> OptionIndex:
-        fingerprint = options_fingerprint(session)
+        """The index, rebuilt first when stale or when the fingerprint changed."""
         index = self._index
+        now = time.monotonic()
+        if self.enabled and index is not None and now - self._checked_at < self.check_interval_s:
+            return index
+        generation = self._generation
+        fingerprint = options_fingerprint(session)
         if self.enabled and index is not None and index.fingerprint == fingerprint:
+            self._fresh(generation, now)
             return index
         with self._lock:
             index = self._index
             if self.enabled and index is not None and index.fingerprint == fingerprint:
+                self._fresh(generation, now)
                 return index
             try:
                 index = _build(session, on, fingerprint)
@@ -173,19 +205,58 @@ class IndexCache:
             self.builds += 1
             if self.enabled:
                 self._index = index
+                self._fresh(generation, now)
             return index
+
+    def _fresh(self, generation: int, now: float) -> None:
+        # An invalidation that came in meanwhile keeps the index due for a check.
+        if generation == self._generation:
+            self._checked_at = now
 
     def invalidate(self) -> None:
         """Forget the index; the next request rebuilds it."""
         with self._lock:
+            self._generation += 1
             self._index = None
+            self._checked_at = 0.0
+
+    def watch(self, factory: sessionmaker[Session]) -> None:
+        """Invalidate after every commit through ``factory`` that wrote a watched table (ORM
+        objects or ORM bulk insert/update/delete). Idempotent."""
+        if any(f is factory for f in self._watched):
+            return
+        self._watched.append(factory)
+
+        def after_flush(session: Session, _context: Any) -> None:
+            changed = itertools.chain(session.new, session.dirty, session.deleted)
+            if any(isinstance(obj, WATCHED) for obj in changed):
+                session.info[_CHANGED] = True
+
+        def on_execute(state: ORMExecuteState) -> None:
+            if (state.is_insert or state.is_update or state.is_delete) and any(
+                mapper.class_ in WATCHED for mapper in state.all_mappers
+            ):
+                state.session.info[_CHANGED] = True
+
+        def after_commit(session: Session) -> None:
+            if session.info.pop(_CHANGED, False):
+                self.invalidate()
+
+        def after_rollback(session: Session) -> None:
+            session.info.pop(_CHANGED, None)
+
+        event.listen(factory, "after_flush", after_flush)
+        event.listen(factory, "do_orm_execute", on_execute)
+        event.listen(factory, "after_commit", after_commit)
+        event.listen(factory, "after_soft_rollback", lambda s, _t: after_rollback(s))
 
 
 def index_cache(app: FastAPI) -> IndexCache:
-    """The app's index cache (created on first use)."""
+    """The app's index cache (created on first use), watching the app's sessions."""
     cache: IndexCache | None = getattr(app.state, "suggestion_index", None)
     if cache is None:
         cache = app.state.suggestion_index = IndexCache()
+    cache.watch(app.state.sessions)
     return cache
 
 
@@ -209,11 +280,12 @@ def _youth_row(session: Session, youth_id: int) -> m.Youth:
         m.Youth,
         youth_id,
         options=[
-            selectinload(m.Youth.accepted_types).selectinload(m.YouthAcceptedType.type),
-            selectinload(m.Youth.preferred_areas),
-            selectinload(m.Youth.anchors),
-            selectinload(m.Youth.no_go_areas),
-            selectinload(m.Youth.regisseur),
+            # One round trip: a youth has a handful of rows in each list.
+            joinedload(m.Youth.accepted_types).joinedload(m.YouthAcceptedType.type),
+            joinedload(m.Youth.preferred_areas),
+            joinedload(m.Youth.anchors),
+            joinedload(m.Youth.no_go_areas),
+            joinedload(m.Youth.regisseur),
         ],
     )
     if row is None:
@@ -270,9 +342,12 @@ def suggestions_for(
     if principal.role == "regisseur" and row.regisseur_id != principal.user_id:
         raise Forbidden("deze jongere hoort niet bij jouw caseload")
     day = on or date.today()
-    index = (cache or IndexCache(enabled=False)).get(session, day)
+    cache = cache or IndexCache(enabled=False)
+    index = cache.get(session, day)
     try:
-        found: Suggestions = suggest(index, youth_from_row(row), day, k=k)
+        found: Suggestions = suggest(
+            index, youth_from_row(row), day, k=k, use_index=cache.use_index
+        )
     except LookupError as exc:
         raise InvalidDay(str(exc)) from exc
     audit(

@@ -155,18 +155,30 @@ def test_index_is_kept_and_rebuilt_when_options_change(
     assert cache.builds == 1
     assert client.get(url, headers=headers).json() == first
     assert cache.builds == 1
-    assert first["suggestions"], "the fixture youth should have a suggestion"
-    top = first["suggestions"][0]["option"]["code"]
-    with session_factory.begin() as s:
-        option = s.scalars(select(m.HousingOption).where(m.HousingOption.code == top)).one()
-        option.status = "placed"  # taken off the market, e.g. by another round
+    codes = [x["option"]["code"] for x in first["suggestions"]]
+    assert len(codes) >= 2, "the fixture youth should have suggestions"
+
+    def take(factory: sessionmaker[Session], code: str) -> None:
+        with factory.begin() as s:
+            option = s.scalars(select(m.HousingOption).where(m.HousingOption.code == code)).one()
+            option.status = "placed"  # taken off the market, e.g. by another round
+
+    # A write through the app's own sessions invalidates at once.
+    take(client.app.state.sessions, codes[0])  # type: ignore[attr-defined]
     again = client.get(url, headers=headers).json()
     assert cache.builds == 2
-    assert top not in [x["option"]["code"] for x in again["suggestions"]]
+    assert codes[0] not in [x["option"]["code"] for x in again["suggestions"]]
     assert again["eligible"] == first["eligible"] - 1
+    # A write by another process (another sessionmaker here) is seen by the fingerprint check.
+    cache.check_interval_s = 0.0
+    take(session_factory, codes[1])
+    third = client.get(url, headers=headers).json()
+    assert cache.builds == 3 and third["eligible"] == first["eligible"] - 2
+    client.get(url, headers=headers)
+    assert cache.builds == 3  # unchanged fingerprint: no rebuild
     invalidate_index(client.app)  # type: ignore[arg-type]
     client.get(url, headers=headers)
-    assert cache.builds == 3
+    assert cache.builds == 4
 
 
 # ---------------------------------------------------------------------------------------------
