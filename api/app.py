@@ -68,6 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from api.routers import suggestions
 
     app.include_router(suggestions.router, prefix="/api/v1")
+    from api.routers import supply
+
+    app.include_router(supply.router, prefix="/api/v1")
     from api.routers import audit, contingents, exports, imports, options, users, youths
 
     for resource in (youths, options, contingents, imports, exports, audit, users):

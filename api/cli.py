@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from api.cli_maps import map_app
+from api.cli_supply import project_command, scenario_app
 from store.db import database_url, make_engine, make_sessionmaker, unit_of_work
 
 app = typer.Typer(help="stek: woningmatching en aanbodplanning voor jongeren uit de jeugdzorg.")
@@ -34,6 +35,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(fixtures_app, name="fixtures")
 app.add_typer(map_app, name="map")
+app.add_typer(scenario_app, name="scenario")
+app.command("project")(project_command)
 
 console = Console(stderr=True)
 DEMO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "demo"

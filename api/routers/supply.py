@@ -1,0 +1,302 @@
+"""Supply projections, scenarios and fan charts (``/api/v1/supply``).
+
+Thin routes over ``api.services.supply``: admin, planners and gemeente staff see every row,
+a corporation only its own (levels with a corporation), regisseurs nothing. Bad input (unknown
+scenario, gemeente, type or corporation, negative count, bad month) is a 422 whose detail names
+the field; nothing is stored then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api.app import SessionDep
+from api.routers.common import ERRORS, Caller, actor, utc
+from api.services import supply as svc
+from api.services.rounds import Forbidden, NotFound
+
+router = APIRouter(prefix="/supply", tags=["supply"])
+T = TypeVar("T")
+
+Output = Literal[
+    "shortfall",
+    "waiting",
+    "occupancy",
+    "placements",
+    "move_outs",
+    "inflow",
+    "contingent_used",
+    "contingent_left",
+]
+Level = Literal[
+    "total", "gemeente", "type", "corporation", "gemeente_type", "gemeente_corporation", "group"
+]
+ScenarioName = Annotated[str, Query(min_length=1, max_length=100)]
+Months = Annotated[int, Query(ge=1, le=svc.MAX_MONTHS)]
+Runs = Annotated[int, Query(ge=1, le=svc.MAX_RUNS)]
+Seed = Annotated[int, Query(ge=0, le=2**31 - 1)]
+Start = Annotated[str | None, Query(max_length=10, description="JJJJ-MM; standaard deze maand")]
+Group = Annotated[
+    str | None,
+    Query(max_length=200, description="één cel van het niveau, codes met | (GM0828|kma)"),
+]
+ERRORS_422: dict[int | str, dict[str, Any]] = {**ERRORS, 422: {"description": "Ongeldige invoer"}}
+
+
+class ProjectionRowOut(BaseModel):
+    output: str
+    level: str
+    cell: str
+    month: str
+    mean: float
+    p10: int
+    p50: int
+    p90: int
+
+
+class ComparisonRowOut(BaseModel):
+    output: str
+    level: str
+    cell: str
+    month: str
+    base_p50: int
+    scenario_p50: int
+    diff_of_medians: int = Field(description="scenario P50 minus base P50")
+    diff_p10: int = Field(description="P10 of the per-run paired difference (the band)")
+    diff_p50: int
+    diff_p90: int = Field(description="P90 of the per-run paired difference (the band)")
+    diff_mean: float
+
+
+class ScenarioCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=2000)
+    changes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        max_length=100,
+        description=(
+            "kind add_places (gemeente, type_code, places, month, corporation?), "
+            "contingent_change (corporation, delta, gemeente?), inflow_factor (factor, "
+            "gemeente?, type_code?, month?), stay_shift (type_code, months)"
+        ),
+    )
+
+
+class ScenarioOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    changes: list[dict[str, Any]]
+    created_at: datetime
+    created_by: str | None
+
+
+def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    try:
+        return fn(*args, **kwargs)
+    except Forbidden as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except (svc.ScenarioError, svc.SupplyInputError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+def _scenario_out(s: Any) -> ScenarioOut:
+    return ScenarioOut(
+        id=s.id,
+        name=s.name,
+        description=s.description,
+        changes=s.changes,
+        created_at=utc(s.created_at),
+        created_by=s.created_by,
+    )
+
+
+def _projection_rows(
+    principal: Caller,
+    session: SessionDep,
+    scenario: str,
+    output: str,
+    level: str,
+    group: str | None,
+    months: int,
+    runs: int,
+    seed: int,
+    start: str | None,
+) -> list[dict[str, Any]]:
+    who = actor(principal)
+
+    def work() -> list[dict[str, Any]]:
+        svc.check_output_level(output, level)
+        svc.projection_access(session, who, level)  # refuse before computing anything
+        projection = svc.project_for(session, scenario, months, runs, seed, start)
+        return svc.projection_rows(session, who, projection, output, level, group)
+
+    return _call(work)
+
+
+@router.get("/projection", response_model=list[ProjectionRowOut], responses=ERRORS_422)
+def get_projection(
+    principal: Caller,
+    session: SessionDep,
+    scenario: ScenarioName = "base",
+    output: Output = "shortfall",
+    level: Level = "total",
+    group: Group = None,
+    months: Months = 36,
+    runs: Runs = 2000,
+    seed: Seed = 0,
+    start: Start = None,
+) -> list[dict[str, Any]]:
+    """P10/P50/P90 and mean per month of one output, grouped by ``level`` (corporations: only
+    their own rows). Results are cached per data and settings."""
+    return _projection_rows(
+        principal, session, scenario, output, level, group, months, runs, seed, start
+    )
+
+
+@router.get("/projection.csv", response_class=Response, responses=ERRORS_422)
+def get_projection_csv(
+    principal: Caller,
+    session: SessionDep,
+    scenario: ScenarioName = "base",
+    output: Output = "shortfall",
+    level: Level = "total",
+    group: Group = None,
+    months: Months = 36,
+    runs: Runs = 2000,
+    seed: Seed = 0,
+    start: Start = None,
+) -> Response:
+    """The same rows as ``/projection`` as ``;``-separated CSV."""
+    rows = _projection_rows(
+        principal, session, scenario, output, level, group, months, runs, seed, start
+    )
+    return Response(
+        svc.rows_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="prognose-{scenario}.csv"'},
+    )
+
+
+@router.get("/scenarios", response_model=list[ScenarioOut], responses=ERRORS)
+def get_scenarios(principal: Caller, session: SessionDep) -> list[ScenarioOut]:
+    """Stored scenarios (``base`` is implicit: the database as it is)."""
+    if principal.role not in (*svc.SEE_ALL, *svc.SEE_OWN):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Geen toegang voor deze rol")
+    return [_scenario_out(s) for s in svc.list_scenarios(session)]
+
+
+@router.post("/scenarios", response_model=ScenarioOut, status_code=201, responses=ERRORS_422)
+def post_scenario(principal: Caller, session: SessionDep, body: ScenarioCreate) -> ScenarioOut:
+    """Store a scenario: the base plus named changes, checked against the database now."""
+    stored = _call(svc.create_scenario, session, actor(principal), body.model_dump())
+    return _scenario_out(stored)
+
+
+def _comparison_rows(
+    principal: Caller,
+    session: SessionDep,
+    base: str,
+    scenario: str,
+    output: str,
+    level: str,
+    months: int,
+    runs: int,
+    seed: int,
+    start: str | None,
+) -> list[dict[str, Any]]:
+    who = actor(principal)
+
+    def work() -> list[dict[str, Any]]:
+        svc.check_output_level(output, level)
+        svc.projection_access(session, who, level)
+        comparison = svc.compare(session, base, scenario, months, runs, seed, start)
+        return svc.comparison_rows(session, who, comparison, output, level)
+
+    return _call(work)
+
+
+@router.get("/compare", response_model=list[ComparisonRowOut], responses=ERRORS_422)
+def get_comparison(
+    principal: Caller,
+    session: SessionDep,
+    scenario: ScenarioName,
+    base: ScenarioName = "base",
+    output: Output = "shortfall",
+    level: Level = "total",
+    months: Months = 36,
+    runs: Runs = 2000,
+    seed: Seed = 0,
+    start: Start = None,
+) -> list[dict[str, Any]]:
+    """Scenario against base with common random numbers: both medians, the difference of
+    medians and the P10–P90 band of the paired difference."""
+    return _comparison_rows(
+        principal, session, base, scenario, output, level, months, runs, seed, start
+    )
+
+
+@router.get("/compare.csv", response_class=Response, responses=ERRORS_422)
+def get_comparison_csv(
+    principal: Caller,
+    session: SessionDep,
+    scenario: ScenarioName,
+    base: ScenarioName = "base",
+    output: Output = "shortfall",
+    level: Level = "total",
+    months: Months = 36,
+    runs: Runs = 2000,
+    seed: Seed = 0,
+    start: Start = None,
+) -> Response:
+    """The comparison rows as ``;``-separated CSV."""
+    rows = _comparison_rows(
+        principal, session, base, scenario, output, level, months, runs, seed, start
+    )
+    return Response(
+        svc.rows_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="vergelijking-{scenario}.csv"'},
+    )
+
+
+@router.get(
+    "/fanchart.png",
+    response_class=Response,
+    responses={**ERRORS_422, 200: {"content": {"image/png": {}}}},
+)
+def get_fanchart(
+    principal: Caller,
+    session: SessionDep,
+    scenario: ScenarioName = "base",
+    output: Output = "shortfall",
+    level: Level = "total",
+    group: Group = None,
+    months: Months = 36,
+    runs: Runs = 2000,
+    seed: Seed = 0,
+    start: Start = None,
+) -> Response:
+    """A fan chart (median with P10–P90 band) of one output for one group, as PNG."""
+    png = _call(
+        svc.fanchart_png,
+        session,
+        actor(principal),
+        scenario,
+        output,
+        level,
+        group,
+        months,
+        runs,
+        seed,
+        start,
+    )
+    return Response(png, media_type="image/png")

@@ -1,0 +1,69 @@
+"""Fan charts of a supply projection: the median with its P10–P90 band, as PNG (matplotlib,
+Agg backend: no display needed, safe in a web server's threads)."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")
+
+from matplotlib.figure import Figure
+
+# pyplot keeps global state; Figure objects without pyplot do not, but font caches are shared.
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class FanSeries:
+    """One group's monthly quantiles."""
+
+    months: Sequence[date]
+    p10: Sequence[float]
+    p50: Sequence[float]
+    p90: Sequence[float]
+
+    def __post_init__(self) -> None:
+        n = len(self.months)
+        if n == 0:
+            raise ValueError("fanchart: geen maanden")
+        if not (len(self.p10) == len(self.p50) == len(self.p90) == n):
+            raise ValueError("fanchart: p10, p50 en p90 hebben niet evenveel maanden")
+        for lo, mid, hi in zip(self.p10, self.p50, self.p90, strict=True):
+            if not lo <= mid <= hi:
+                raise ValueError("fanchart: p10 <= p50 <= p90 geldt niet")
+
+
+def fanchart(
+    series: FanSeries,
+    title: str = "",
+    ylabel: str = "",
+    width_px: int = 900,
+    height_px: int = 420,
+) -> bytes:
+    """PNG bytes: the P10–P90 band shaded, the median as a line."""
+    dpi = 100
+    with _LOCK:
+        fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
+        ax = fig.add_subplot()
+        x = np.array(series.months, dtype="datetime64[D]")
+        ax.fill_between(
+            x, series.p10, series.p90, color="#4c78a8", alpha=0.25, label="P10–P90 (8 van 10)"
+        )
+        ax.plot(x, series.p50, color="#1f3f6e", linewidth=2, label="mediaan (P50)")
+        ax.set_title(title, fontsize=11)
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=min(0.0, float(min(series.p10))))
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper left", fontsize=9)
+        fig.autofmt_xdate()
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+    return buffer.getvalue()
