@@ -457,12 +457,27 @@ def planner(
 
 
 def _fan_chart_urls(request: Request, scenario: str) -> list[tuple[str, str]]:
-    """Fan chart images from the supply API when that endpoint exists (else none)."""
-    paths = {getattr(r, "path", "") for r in request.app.routes}
-    template = next((p for p in sorted(paths) if p.startswith("/api/v1/supply") and "fan" in p), "")
-    if not template or "{" in template:
+    """Fan chart images from the supply API (``/api/v1/supply/fanchart.png``) when it exists.
+
+    The supply API knows its own stored scenarios; the map's example scenarios are local, so
+    the charts show the base unless the API knows the chosen name as well.
+    """
+    try:
+        from api.routers import supply as supply_api
+    except ImportError:
         return []
-    return [(f"{template}?{urlencode({'scenario': scenario})}", "Prognose tekort, hele regio")]
+    url = "/api/v1/supply/fanchart.png"
+    if not any(getattr(r, "path", "") == "/supply/fanchart.png" for r in supply_api.router.routes):
+        return []
+    name = scenario if scenario == "base" else "base"
+    charts = [("total", None, "Tekort, hele regio"), ("total", None, "Contingent over, hele regio")]
+    out = []
+    for (level, _group, alt), output in zip(charts, ("shortfall", "contingent_left"), strict=True):
+        query = urlencode(
+            {"scenario": name, "output": output, "level": level, "months": 24, "runs": 500}
+        )
+        out.append((f"{url}?{query}", f"{alt} (scenario {name}): mediaan met P10–P90"))
+    return out
 
 
 MAP_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}

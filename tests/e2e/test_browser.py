@@ -94,6 +94,15 @@ def test_planner_moves_the_month_slider(page: Any, server: Server) -> None:
         "els => els.map(e => e.getAttribute('fill'))"
     )
     assert len(fills_after) == len(fills_before)
+    fans = page.locator("img.fan")
+    if fans.count():  # the supply API's fan charts, when that endpoint exists
+        fans.first.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('img.fan')].every(i => i.complete)",
+            timeout=60_000,
+        )
+        widths = fans.evaluate_all("els => els.map(e => e.naturalWidth)")
+        assert all(w > 0 for w in widths), "a fan chart did not load"
     shot(page, "planner-supply-map")
     page.get_by_label("Vergelijk met").select_option("instroom-plus-20")
     page.get_by_role("button", name="Toon").click()
