@@ -4,11 +4,12 @@ A regisseur asks: what could she get, why not that flat, and what would open mor
 module answers from an ``OptionIndex``, built once over every option (and rebuilt when options
 change, see ``api.services.suggestions``):
 
-* per-type option arrays: the four type-level rules (type accepted, support, age, minor) are
-  decided once per type, and options of a type failing three or more of them are never looked
-  at (they can be neither suggestions, nor misses, nor opened by one change);
+* per-type arrays: the four type-level rules (type accepted, support, age, minor) are decided
+  once per type, and options of a type failing three or more of them are never looked at (they
+  can be neither suggestions, nor misses, nor opened by one change);
 * an STRtree over the option points: a no-go polygon is tested exactly only against the options
-  in its bounding box;
+  in its bounding box, and a youth with a search radius only looks at the options within reach
+  of an anchor (``REACH_FACTOR`` radii);
 * per-option tie-break hashes, area code indices and the rule arrays of
   ``matcher.eligibility`` (the youth side is swapped in per request with
   ``RoundArrays.with_youths``).
@@ -22,8 +23,9 @@ Definitions (docs/suggestions.md):
 * **Suggestion**: an option eligible on ``on`` (every rule passes, contingent exists), ranked by
   the pair value of ``matcher.scoring`` (for one youth the urgency part is a constant, so this
   is the preference points, then the seeded tie-break, then the option code).
-* **Nearest miss**: an option failing exactly one or two rules, never the no-go rule; fewest
-  failures first, then by preference.
+* **Nearest miss**: an option failing exactly one or two rules, never the no-go rule, and for
+  a youth with a search radius within ``REACH_FACTOR`` (3) radii of an anchor; fewest failures
+  first, then by preference.
 * **Counterfactual**: one change to the youth (personal maximum rent, income, one more accepted
   type, a larger search radius, or a later date) and the options it opens: exactly the options
   eligible after the change and not before, found by evaluating the rules again with the changed
@@ -97,6 +99,7 @@ BoolArray = NDArray[np.bool_]
 SEED = 0  # tie-break seed of suggestions (a round's default seed)
 STEP_TARGETS = (1, 5, 20)  # counterfactual amounts that open the 1st, 5th and 20th option
 RADIUS_STEP_M = 100.0  # search radius counterfactuals in whole 100 m
+REACH_FACTOR = 3.0  # misses and counterfactuals within this many search radii of an anchor
 MAX_WAIT_DAYS = 3  # later days evaluated for the waiting counterfactual
 TYPE_RULES = RULE_NAMES[:4]  # rules that depend on the option only through its type
 _RULE_ROW = {r: i for i, r in enumerate(RULE_NAMES)}
@@ -207,7 +210,6 @@ class OptionIndex:
     codes: NDArray[np.object_]  # option codes
     code_rank: IntArray  # position of each option's code in code order
     code_names: tuple[str, ...]  # area code per area code index of ``arrays``
-    by_type: tuple[IntArray, ...]  # option indices per type index of ``arrays``
     type_codes: tuple[str, ...]  # type code per type index
     tree: shapely.STRtree  # option points
     option_hash: NDArray[np.uint64]  # tie-break hash per option (seed SEED)
@@ -303,9 +305,6 @@ def build_index(
     ctx = RoundContext.build(base)
     arrays = RoundArrays.build(ctx)
     type_codes = tuple(sorted(arrays.type_ix, key=arrays.type_ix.__getitem__))
-    order = np.argsort(arrays.otype, kind="stable")
-    bounds = np.searchsorted(arrays.otype[order], np.arange(len(type_codes) + 1))
-    by_type = tuple(order[bounds[t] : bounds[t + 1]] for t in range(len(type_codes)))
     points = shapely.points(arrays.ox, arrays.oy)
     codes = np.array([o.code for o in base.options], dtype=object)
     hashes = np.array([_code_hash(SEED, "o", c) for c in codes], dtype=np.uint64)
@@ -319,7 +318,6 @@ def build_index(
         codes=codes,
         code_rank=np.argsort(np.argsort(codes, kind="stable"), kind="stable"),
         code_names=tuple(sorted(arrays.code_ix, key=arrays.code_ix.__getitem__)),
-        by_type=by_type,
         type_codes=type_codes,
         tree=shapely.STRtree(np.asarray(points)),
         option_hash=hashes,
@@ -383,18 +381,41 @@ class _Base:
         return ~self.fails[others].any(axis=0) & ~self.no_go[self.oi]
 
 
-def _candidates(index: OptionIndex, arr: RoundArrays, use_index: bool) -> IntArray:
-    """Options that may be eligible or fail at most two rules."""
+def _candidates(index: OptionIndex, arr: RoundArrays, youth: Youth, use_index: bool) -> IntArray:
+    """Options that may be eligible or fail at most two rules, within reach of the youth.
+
+    Reach: for a youth with a search radius, ``REACH_FACTOR`` times the radius from an anchor
+    (nearer misses and the radius counterfactual stay within it); otherwise everywhere. With the
+    index, types failing three or more type-level rules are skipped and the STRtree gives the
+    options near the anchors; either way the exact distance decides, so both agree.
+    """
+    limited = youth.max_distance_m is not None and bool(youth.anchors)
+    reach = REACH_FACTOR * (youth.max_distance_m or 0.0)
     if not use_index:
-        return np.arange(index.size, dtype=np.int64)
-    n_t = len(index.type_codes)
-    ti = np.arange(n_t, dtype=np.int64)
-    zeros = np.zeros(n_t, dtype=np.int64)
-    count = np.zeros(n_t, dtype=np.int64)
-    for rule in TYPE_RULES:
-        count += arr.type_fail(rule, zeros, ti)
-    keep = [index.by_type[t] for t in range(n_t) if count[t] <= 2]
-    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
+        oi = np.arange(index.size, dtype=np.int64)
+    else:
+        n_t = len(index.type_codes)
+        ti = np.arange(n_t, dtype=np.int64)
+        zeros = np.zeros(n_t, dtype=np.int64)
+        count = np.zeros(n_t, dtype=np.int64)
+        for rule in TYPE_RULES:
+            count += arr.type_fail(rule, zeros, ti)
+        wanted = count[arr.otype] <= 2
+        if limited:
+            # Bounding squares (plus a metre) of the reach circles: an envelope query.
+            r = reach + 1.0
+            squares = shapely.box(
+                [a.x - r for a in youth.anchors], [a.y - r for a in youth.anchors],
+                [a.x + r for a in youth.anchors], [a.y + r for a in youth.anchors],
+            )  # fmt: skip
+            _, near = index.tree.query(squares)
+            mask = np.zeros(index.size, dtype=bool)
+            mask[near] = True
+            wanted &= mask
+        oi = np.flatnonzero(wanted).astype(np.int64)
+    if limited:
+        oi = oi[arr.distances(np.zeros(len(oi), dtype=np.int64), oi) <= reach]
+    return oi
 
 
 def _preference(
@@ -743,7 +764,7 @@ def suggest(
     arr = index.arrays_for([youth], on)
     policy = index.policy_on(on)
     no_go = _no_go_mask(index, arr, use_index)
-    oi = _candidates(index, arr, use_index)
+    oi = _candidates(index, arr, youth, use_index)
     fails = _fail_matrix(arr, policy, np.zeros(len(oi), dtype=np.int64), oi, no_go[oi])
     n_fail = fails.sum(axis=0)
     b = _Base(youth, on, arr, policy, oi, fails, no_go, n_fail == 0)

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from shapely.geometry import box
 
-from matcher.eligibility import RoundContext, pair_reasons, screen
+from matcher.eligibility import RoundContext, min_anchor_distance, pair_reasons, screen
 from matcher.policy_table import default_policies, policy_at
 from matcher.problem import Anchor, Option, Round, Youth
 from matcher.scoring import pair_values
-from matcher.suggest import OptionIndex, Suggestions, build_index, suggest
+from matcher.suggest import REACH_FACTOR, OptionIndex, Suggestions, build_index, suggest
 from matcher.verifier import verify
 from tests.matcher.strategies import X0, Y0, make_option, make_round, make_youth, rounds
 
@@ -97,8 +97,19 @@ def check_against_brute_force(rnd: Round, youth: Youth, got: Suggestions) -> Non
         assert bad == []
 
     # Misses: exactly the options failing one or two rules, none of them no-go.
+    # Misses lie within reach (REACH_FACTOR search radii of an anchor) for a youth with a radius.
+    options = {o.code: o for o in rnd.options}
+    limited = youth.max_distance_m is not None and youth.anchors
+
+    def in_reach(code: str) -> bool:
+        o = options[code]
+        assert youth.max_distance_m is not None
+        return min_anchor_distance(youth, o.x, o.y) <= REACH_FACTOR * youth.max_distance_m
+
     expected_misses = {
-        c for c, rules in fails.items() if 1 <= len(rules) <= 2 and "no_go" not in rules
+        c
+        for c, rules in fails.items()
+        if 1 <= len(rules) <= 2 and "no_go" not in rules and (not limited or in_reach(c))
     }
     assert {m.option.code for m in got.misses} == expected_misses
     for m in got.misses:
@@ -252,11 +263,13 @@ def test_ageing_out_is_reported_as_closing() -> None:
 
 def test_search_radius_in_whole_hundreds_of_metres() -> None:
     youth = make_youth("J-1", anchors=(Anchor("school", X0, Y0),), max_distance_m=1000.0)
-    options = [make_option(f"O-{d}", x=X0 + d) for d in (500, 1050, 1250, 3000)]
+    options = [make_option(f"O-{d}", x=X0 + d) for d in (500, 1050, 1250, 3000, 3100)]
     rnd = make_round([youth], options)
     got = suggest(index_of(rnd), youth, rnd.move_in)
     steps = [c for c in got.counterfactuals if c.kind == "search_radius"]
     assert [(c.new_value, c.opens) for c in steps] == [(1100.0, ("O-1050",))]
+    # misses within reach (three radii) only: 3100 m is out of reach
+    assert sorted(m.option.code for m in got.misses) == ["O-1050", "O-1250", "O-3000"]
     (s,) = got.suggestions
     assert s.score.distance_per_anchor_m == {"school": 500.0}
 
