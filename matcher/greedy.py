@@ -29,6 +29,7 @@ class GreedyState:
         self.gem_left = inst.gemeente_cap.copy()
         self.residents: dict[int, list[int]] = {}
         self.closed: set[int] = set()
+        self.released: list[int] = []  # options released since the caller last looked
         self.conflict_of: dict[int, set[int]] = {}
         for a, b in inst.conflicts:
             self.conflict_of.setdefault(a, set()).add(b)
@@ -55,6 +56,7 @@ class GreedyState:
         if o < 0:
             return
         self.assign[y] = -1
+        self.released.append(o)
         self.opt_left[o] += 1
         c = int(inst.option_contingent[o])
         if c >= 0:
@@ -132,9 +134,14 @@ def greedy_fill(
     for g in inst.companion_groups:
         for y in g:
             group_of[y] = g
+    # Placements only ever tighten ``fits`` (fewer places, more housemates); only a release can
+    # let a youth fit who did not before. So after the first pass a youth is tried again only
+    # when an option it could use, or one sharing its house, contingent or capped gemeente, was
+    # released: the same result as trying everybody, without thousands of doomed attempts.
+    retry: npt.NDArray[np.bool_] | None = None
     for _ in range(len(inst.house_codes) + 1):
         for y in order:
-            if state.assign[y] >= 0:
+            if state.assign[y] >= 0 or (retry is not None and not retry[y]):
                 continue
             group = group_of.get(y, [y])
             if any(state.assign[m] >= 0 for m in group):
@@ -155,12 +162,42 @@ def greedy_fill(
         ]
         if not under:
             break
+        state.released.clear()
         for h in under:
             state.closed.add(h)
             for y in list(state.residents[h]):
                 state.release(y)
+        retry = _affected_youths(inst, state.released, group_of)
     # Houses still below minimum hold a kept (fixed) youth: leave them to the caller.
     return state.assign
+
+
+def _affected_youths(
+    inst: Instance, released: list[int], group_of: dict[int, list[int]]
+) -> npt.NDArray[np.bool_]:
+    """Youths with a pair into an option that ``released`` options may have opened up: the
+    released options, the options of their houses and contingents, and every option of a
+    gemeente with a cap (whole companion groups when one member is affected)."""
+    rel = np.unique(np.asarray(released, dtype=np.int64))
+    hit = np.zeros(inst.n_options, dtype=bool)
+    hit[rel] = True
+    house = np.zeros(len(inst.house_codes), dtype=bool)
+    house[inst.option_house[rel]] = True
+    hit |= house[inst.option_house]
+    if len(inst.contingent_left):
+        cont = np.zeros(len(inst.contingent_left), dtype=bool)
+        c = inst.option_contingent[rel]
+        cont[c[c >= 0]] = True
+        hit |= (inst.option_contingent >= 0) & cont[np.maximum(inst.option_contingent, 0)]
+    capped = np.zeros(len(inst.gemeente_cap), dtype=bool)
+    g = inst.option_gemeente[rel]
+    capped[g[inst.gemeente_cap[g] != NO_LIMIT]] = True
+    hit |= capped[inst.option_gemeente]
+    youths = np.zeros(inst.n_youths, dtype=bool)
+    youths[inst.pair_youth[hit[inst.pair_option]]] = True
+    for y in np.nonzero(youths)[0].tolist():
+        youths[group_of.get(y, [y])] = True
+    return youths
 
 
 def _place_group(inst: Instance, state: GreedyState, group: list[int]) -> None:
