@@ -441,6 +441,15 @@ def _preference(
     return area + typ + dist + rent, tie
 
 
+def _rank_key(
+    index: OptionIndex, arr: RoundArrays, policy: Policy, youth: Youth, oi: IntArray
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """(sort key: minus the pair value's preference and tie-break part, net rent, toeslag)."""
+    _, net, toeslag = arr.affordability(policy, np.zeros(len(oi), dtype=np.int64), oi)
+    pref, tie = _preference(index, arr, youth, oi, net)
+    return -(PREF_UNIT * pref + tie), net, toeslag
+
+
 def _ranked(index: OptionIndex, oi: IntArray, k: int, *keys: NDArray[np.int64]) -> IntArray:
     """The first ``k`` of ``oi`` by the keys (ascending, first key most significant), then by
     option code. Keys are combined into one, cut at the k-th value, and only the rest sorted."""
@@ -771,9 +780,8 @@ def suggest(
 
     # Suggestions: eligible options by preference, tie-break, code.
     eligible = oi[b.ok]
-    _, net, toeslag = arr.affordability(policy, np.zeros(len(eligible), np.int64), eligible)
-    pref, tie = _preference(index, arr, youth, eligible, net)
-    top = _ranked(index, eligible, k, -(PREF_UNIT * pref + tie))
+    key, net, toeslag = _rank_key(index, arr, policy, youth, eligible)
+    top = _ranked(index, eligible, k, key)
     pos = {int(o): i for i, o in enumerate(eligible)}
     ctx = index.context(youth, on)
     suggestions = tuple(
@@ -791,15 +799,8 @@ def suggest(
     # Nearest misses: one or two failing rules, never no-go.
     miss_sel = (n_fail >= 1) & (n_fail <= 2) & ~fails[_RULE_ROW["no_go"]]
     miss_oi = oi[miss_sel]
-    _, miss_net, _ = arr.affordability(policy, np.zeros(len(miss_oi), np.int64), miss_oi)
-    miss_pref, miss_tie = _preference(index, arr, youth, miss_oi, miss_net)
-    miss_top = _ranked(
-        index,
-        miss_oi,
-        n_misses,
-        n_fail[miss_sel].astype(np.int64),
-        -(PREF_UNIT * miss_pref + miss_tie),
-    )
+    miss_key, _, _ = _rank_key(index, arr, policy, youth, miss_oi)
+    miss_top = _ranked(index, miss_oi, n_misses, n_fail[miss_sel].astype(np.int64), miss_key)
     # The reasons come from the scalar rules the fail matrix names (the verifier's rules).
     cand_pos = np.searchsorted(oi, miss_top)
     misses = tuple(

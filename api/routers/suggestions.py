@@ -8,6 +8,7 @@ reduced fairness counts and pair explanation (no youth figures, no no-go informa
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
@@ -16,9 +17,10 @@ from pydantic import BaseModel
 
 from api.app import SessionDep
 from api.auth import CurrentPrincipal
+from api.routers.common import ERRORS
 from api.services import suggestions as svc
-from matcher.explain import EnvyPair, FairnessReport, PairExplanation, UnmatchedExplanation
-from matcher.policy import Reason
+from matcher.explain import FairnessReport, PairExplanation, UnmatchedExplanation
+from matcher.problem import Option
 from matcher.result import Result
 from matcher.scoring import PairScore
 from matcher.suggest import Counterfactual, Suggestions
@@ -29,16 +31,6 @@ router = APIRouter(tags=["suggestions"])
 LISTED = 25  # option codes listed per counterfactual (the count is always complete)
 ENVY_LISTED = 500  # envy pairs listed (the counts are always complete)
 
-
-class ErrorOut(BaseModel):
-    detail: str
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut},
-    403: {"model": ErrorOut},
-    404: {"model": ErrorOut},
-}
 
 # ---------------------------------------------------------------------------------------------
 # Regisseur: suggestions
@@ -89,12 +81,14 @@ class ContingentOut(BaseModel):
 
 class OptionOut(BaseModel):
     code: str
-    housing_type: str
+    type_code: str
     housing_type_name: str
     corporation: str | None
     gemeente_code: str
     wijk_code: str | None
     buurt_code: str | None
+    x: float  # RD New
+    y: float
     kale_huur: float
     servicekosten: float
     capacity: int
@@ -149,68 +143,25 @@ class SuggestionsOut(BaseModel):
     no_go: NoGoOut
 
 
-def _reason(r: Reason) -> ReasonOut:
-    return ReasonOut(rule=r.rule, code=r.code, message=r.message, figures=dict(r.figures))
-
-
-def _option(o: Any, type_name: str) -> OptionOut:
-    return OptionOut(
-        code=o.code,
-        housing_type=o.type_code,
-        housing_type_name=type_name,
-        corporation=o.corporation,
-        gemeente_code=o.gemeente_code,
-        wijk_code=o.wijk_code,
-        buurt_code=o.buurt_code,
-        kale_huur=round(o.kale_huur, 2),
-        servicekosten=round(o.servicekosten, 2),
-        capacity=o.capacity,
-        shared_house_id=o.shared_house_id,
-        available_from=o.available_from,
-    )
+def _option(o: Option, type_name: str) -> OptionOut:
+    return OptionOut.model_validate({**asdict(o), "housing_type_name": type_name})
 
 
 def _counterfactual(c: Counterfactual) -> CounterfactualOut:
-    return CounterfactualOut(
-        kind=c.kind,
-        message=c.message,
-        amount=c.amount,
-        new_value=c.new_value,
-        type_code=c.type_code,
-        area_code=c.area_code,
-        until=c.until,
-        opens_count=len(c.opens),
-        opens=list(c.opens[:LISTED]),
-        closes_count=len(c.closes),
-        closes=list(c.closes[:LISTED]),
-        better_ranked=c.better_ranked,
+    return CounterfactualOut.model_validate(
+        {
+            **asdict(c),
+            "opens_count": len(c.opens),
+            "opens": c.opens[:LISTED],
+            "closes_count": len(c.closes),
+            "closes": c.closes[:LISTED],
+        }
     )
 
 
 def _score(s: PairScore) -> ScoreOut:
-    return ScoreOut(
-        value=s.value,
-        urgency_weight=s.urgency_weight,
-        urgency_level_points=s.urgency_level_points,
-        care_end_points=s.care_end_points,
-        waiting_points=s.waiting_points,
-        area_points=s.area_points,
-        matched_area=s.matched_area,
-        matched_area_rank=s.matched_area_rank,
-        type_points=s.type_points,
-        type_rank=s.type_rank,
-        distance_points=s.distance_points,
-        distances=[
-            AnchorDistanceOut(label=label, metres=round(d, 1))
-            for label, d in s.distance_per_anchor_m.items()
-        ],
-        nearest_anchor_m=None if s.nearest_anchor_m is None else round(s.nearest_anchor_m, 1),
-        rent_points=s.rent_points,
-        net_rent=round(s.net_rent, 2),
-        toeslag=round(s.toeslag, 2),
-        rent_share_of_income=s.rent_share_of_income,
-        tie_break=s.tie_break,
-    )
+    distances = [{"label": k, "metres": round(d, 1)} for k, d in s.distance_per_anchor_m.items()]
+    return ScoreOut.model_validate({**s.as_dict(), "distances": distances})
 
 
 def suggestions_out(youth_id: int, found: Suggestions) -> SuggestionsOut:
@@ -224,16 +175,19 @@ def suggestions_out(youth_id: int, found: Suggestions) -> SuggestionsOut:
         eligible=found.eligible,
         suggestions=[
             SuggestionOut(
-                option=_option(s.option, s.type_name),
-                score=_score(s.score),
+                option=_option(x.option, x.type_name),
+                score=_score(x.score),
                 contingent=None
-                if s.contingent is None
-                else ContingentOut.model_validate(s.contingent, from_attributes=True),
+                if x.contingent is None
+                else ContingentOut.model_validate(x.contingent, from_attributes=True),
             )
-            for s in found.suggestions
+            for x in found.suggestions
         ],
         misses=[
-            MissOut(option=_option(x.option, x.type_name), reasons=[_reason(r) for r in x.reasons])
+            MissOut(
+                option=_option(x.option, x.type_name),
+                reasons=[ReasonOut.model_validate(r, from_attributes=True) for r in x.reasons],
+            )
             for x in found.misses
         ],
         counterfactuals=[_counterfactual(c) for c in found.counterfactuals],
@@ -246,7 +200,7 @@ def suggestions_out(youth_id: int, found: Suggestions) -> SuggestionsOut:
 
 
 class UnmatchedOut(BaseModel):
-    youth_code: str
+    youth: str  # code
     reason: str
     sentence: str
     counts: dict[str, int]
@@ -262,12 +216,12 @@ class RoundExplanationsOut(BaseModel):
 
 
 class EnvyPairOut(BaseModel):
-    youth_code: str
+    youth: str  # code of the youth who envies
     youth_urgency: int
-    option_code: str
+    option: str
     corporation: str | None
     gemeente_code: str
-    occupant_code: str
+    occupant: str  # code of the occupant with the lowest urgency weight
     occupant_urgency: int
     preference_here: int
     preference_own: int | None
@@ -301,8 +255,8 @@ class PairOut(BaseModel):
 
     round_id: int
     version: int
-    youth_code: str
-    option_code: str
+    youth: str  # code
+    option: str  # code
     status: str
     sentence: str
     reasons: list[ReasonOut]
@@ -320,8 +274,8 @@ class PairForCorporationOut(BaseModel):
 
     round_id: int
     version: int
-    youth_code: str
-    option_code: str
+    youth: str
+    option: str
     status: str
     failing_rules: list[str]
     occupants: list[str]
@@ -336,24 +290,7 @@ def explanations_out(
         status=result.status,
         gap=result.gap,
         housed=result.housed,
-        unmatched=[
-            UnmatchedOut(youth_code=e.youth, reason=e.reason, sentence=e.sentence, counts=e.counts)
-            for e in items
-        ],
-    )
-
-
-def _envy(p: EnvyPair) -> EnvyPairOut:
-    return EnvyPairOut(
-        youth_code=p.youth,
-        youth_urgency=p.youth_urgency,
-        option_code=p.option,
-        corporation=p.corporation,
-        gemeente_code=p.gemeente_code,
-        occupant_code=p.occupant,
-        occupant_urgency=p.occupant_urgency,
-        preference_here=p.preference_here,
-        preference_own=p.preference_own,
+        unmatched=[UnmatchedOut.model_validate(e, from_attributes=True) for e in items],
     )
 
 
@@ -365,7 +302,9 @@ def fairness_out(round_id: int, proposal: m.Proposal, report: FairnessReport) ->
         per_corporation=report.per_corporation,
         per_gemeente=report.per_gemeente,
         message=report.message,
-        pairs=[_envy(p) for p in report.pairs[:ENVY_LISTED]],
+        pairs=[
+            EnvyPairOut.model_validate(p, from_attributes=True) for p in report.pairs[:ENVY_LISTED]
+        ],
         truncated=len(report.pairs) > ENVY_LISTED,
     )
 
@@ -386,22 +325,7 @@ def fairness_for_corporation_out(
 
 
 def pair_out(round_id: int, proposal: m.Proposal, e: PairExplanation) -> PairOut:
-    return PairOut(
-        round_id=round_id,
-        version=proposal.version,
-        youth_code=e.youth,
-        option_code=e.option,
-        status=e.status,
-        sentence=e.sentence,
-        reasons=[_reason(r) for r in e.reasons],
-        occupant=e.occupant,
-        occupants=list(e.occupants),
-        value_here=e.value_here,
-        occupant_value=e.occupant_value,
-        youth_option=e.youth_option,
-        youth_value=e.youth_value,
-        swap_change=e.swap_change,
-    )
+    return PairOut.model_validate({**asdict(e), "round_id": round_id, "version": proposal.version})
 
 
 def pair_for_corporation_out(
@@ -412,8 +336,8 @@ def pair_for_corporation_out(
     return PairForCorporationOut(
         round_id=round_id,
         version=proposal.version,
-        youth_code=e.youth,
-        option_code=e.option,
+        youth=e.youth,
+        option=e.option,
         status=e.status,
         failing_rules=rules,
         occupants=list(e.occupants),

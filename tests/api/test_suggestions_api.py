@@ -205,16 +205,16 @@ def test_explanations_for_gemeente_and_admin_only(
     with session_factory() as s:
         proposal = s.scalars(select(m.Proposal).where(m.Proposal.round_id == solved)).one()
         result = proposal.result or {}
-    assert sorted(u["youth_code"] for u in body["unmatched"]) == sorted(result["unmatched"])
+    assert sorted(u["youth"] for u in body["unmatched"]) == sorted(result["unmatched"])
     for u in body["unmatched"]:
-        assert u["youth_code"] in u["sentence"] and u["counts"]
+        assert u["youth"] in u["sentence"] and u["counts"]
     gemeente = _first_of(session_factory, "gemeente")
     with session_factory() as s:
         code = s.get(m.Organisation, gemeente.organisation_id).gemeente_code  # type: ignore[union-attr]
         theirs = {c for c, g in s.execute(select(m.Youth.code, m.Youth.gemeente_code)) if g == code}
     scoped = client.get(url, headers=_headers(client, gemeente.email)).json()
-    assert {u["youth_code"] for u in scoped["unmatched"]} == {
-        u["youth_code"] for u in body["unmatched"] if u["youth_code"] in theirs
+    assert {u["youth"] for u in scoped["unmatched"]} == {
+        u["youth"] for u in body["unmatched"] if u["youth"] in theirs
     }
     for role in ("corporatie", "planner", "regisseur"):
         headers = _headers(client, _first_of(session_factory, role).email)
@@ -279,7 +279,7 @@ def test_pair_explanation_scoped_by_organisation(
     mine = client.get(f"/api/v1/rounds/{solved}/pairs/{youth.id}/{own.id}", headers=corp)
     assert mine.status_code == 200
     reduced = mine.json()
-    assert set(reduced) == {"round_id", "version", "youth_code", "option_code", "status",
+    assert set(reduced) == {"round_id", "version", "youth", "option", "status",
                             "failing_rules", "occupants"}  # fmt: skip
     assert "no_go" not in reduced["failing_rules"]
     theirs = client.get(f"/api/v1/rounds/{solved}/pairs/{youth.id}/{other.id}", headers=corp)
