@@ -13,7 +13,8 @@ Three measurements in the same process, each over HTTP:
 * **indexed**: the app as it runs, the option index kept in ``app.state`` (built once before
   timing; its build time is printed);
 * **scan**: the index kept, but every rule evaluated on every option (no per-type pruning, no
-  STRtree for no-go polygons);
+  STRtree for the search radius or no-go polygons), interleaved with the indexed requests so
+  both see the same machine load;
 * **baseline**: no index kept and no pruning: each request loads the options from the database,
   builds the arrays and scans every option.
 
@@ -32,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,23 +80,34 @@ def serve(app: FastAPI, loopback: bool) -> Iterator[httpx.Client | TestClient]:
 
 
 def measure(
-    app: FastAPI, loopback: bool, email: str, youth_ids: list[int], k: int
-) -> tuple[list[float], float]:
-    """Per-request wall times (ms) and the warm-up request's time (ms)."""
-    with serve(app, loopback) as client:
-        token = client.post("/api/v1/auth/token", json={"email": email, "password": "demo"})
-        token.raise_for_status()
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        url = "/api/v1/youths/{}/suggestions?k=" + str(k) + "&on=" + ROUND_MONTH.isoformat()
-        start = time.perf_counter()
-        client.get(url.format(youth_ids[0]), headers=headers).raise_for_status()
-        warm_ms = (time.perf_counter() - start) * 1000
-        times = []
-        for youth_id in youth_ids:
+    apps: list[FastAPI], every: list[int], loopback: bool, email: str, youth_ids: list[int], k: int
+) -> tuple[list[list[float]], float]:
+    """Per-request wall times (ms) per app, interleaved: app j answers every ``every[j]``-th
+    youth, so all apps are timed under the same machine load. Also the first app's warm-up
+    request time (ms): the index build."""
+    url = "/api/v1/youths/{}/suggestions?k=" + str(k) + "&on=" + ROUND_MONTH.isoformat()
+    with ExitStack() as stack:
+        clients = [stack.enter_context(serve(app, loopback)) for app in apps]
+        headers = []
+        for client in clients:
+            token = client.post("/api/v1/auth/token", json={"email": email, "password": "demo"})
+            token.raise_for_status()
+            headers.append({"Authorization": f"Bearer {token.json()['access_token']}"})
+        warm_ms = 0.0
+        for j, client in enumerate(clients):
             start = time.perf_counter()
-            response = client.get(url.format(youth_id), headers=headers)
-            times.append((time.perf_counter() - start) * 1000)
-            response.raise_for_status()
+            client.get(url.format(youth_ids[0]), headers=headers[j]).raise_for_status()
+            if j == 0:
+                warm_ms = (time.perf_counter() - start) * 1000
+        times: list[list[float]] = [[] for _ in apps]
+        for i, youth_id in enumerate(youth_ids):
+            for j, client in enumerate(clients):
+                if i % every[j]:
+                    continue
+                start = time.perf_counter()
+                response = client.get(url.format(youth_id), headers=headers[j])
+                times[j].append((time.perf_counter() - start) * 1000)
+                response.raise_for_status()
     return times, warm_ms
 
 
@@ -141,21 +153,23 @@ def main() -> None:
         app.state.suggestion_index = cache
         return app
 
-    times, warm_ms = measure(app_with(IndexCache()), args.loopback, admin, order, args.k)
-    p50, p95 = percentiles(times)
-    print(f"indexed:  {len(times)} requests, p50 {p50} ms, p95 {p95} ms "
-          f"(first request with index build {warm_ms:.0f} ms)", flush=True)  # fmt: skip
-    scan, _ = measure(
-        app_with(IndexCache(use_index=False)),
+    scan_every = max(1, args.requests // max(1, args.scan_requests))
+    (times, scan), warm_ms = measure(
+        [app_with(IndexCache()), app_with(IndexCache(use_index=False))],
+        [1, scan_every],
         args.loopback,
         admin,
-        order[: args.scan_requests],
+        order,
         args.k,
     )
+    p50, p95 = percentiles(times)
     s50, s95 = percentiles(scan)
-    print(f"scan:     {len(scan)} requests, p50 {s50} ms, p95 {s95} ms", flush=True)
-    base, _ = measure(
-        app_with(IndexCache(enabled=False, use_index=False)),
+    print(f"indexed:  {len(times)} requests, p50 {p50} ms, p95 {p95} ms "
+          f"(first request with index build {warm_ms:.0f} ms)", flush=True)  # fmt: skip
+    print(f"scan:     {len(scan)} requests, p50 {s50} ms, p95 {s95} ms (interleaved)", flush=True)
+    (base,), _ = measure(
+        [app_with(IndexCache(enabled=False, use_index=False))],
+        [1],
         args.loopback,
         admin,
         order[: args.baseline_requests],
