@@ -27,7 +27,10 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the unit of work commits before the response leaves, so a redirect after
+# a write (sign-in, a decision) never reaches the browser before the write is visible, and a
+# failed commit is an error response instead of a lost write.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
