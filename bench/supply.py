@@ -214,9 +214,11 @@ def main() -> None:
     )
     warm = warm_up(inputs)
     with PeakRss() as rss:
+        cpu0 = time.process_time()
         t0 = time.perf_counter()
         projection = project(inputs, settings)
         seconds = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
     total = projection.get("shortfall", "total")
     print(
         f"shortfall total month 60: P10 {total.quantiles[0.1][0, -1]} "
@@ -232,6 +234,7 @@ def main() -> None:
                 "groups": inputs.groups,
                 "seconds": round(seconds, 3),
                 "peak_rss_mb": round(rss.peak / 2**20, 1),
+                "cpu_seconds": round(cpu, 3),
                 "littles_law_error": round(law, 5),
                 "corporations_per_gemeente": f"{args.per_gemeente - 1}-{args.per_gemeente}"
                 if args.per_gemeente < 10

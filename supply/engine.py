@@ -481,16 +481,16 @@ def new_chunk_series(prep: Prepared, runs: int) -> ChunkSeries:
     """Uninitialised output buffers for ``runs`` runs (every cell is written by a chunk).
 
     The arrays are views in the (M, C, T, R, G) order of ``ChunkSeries`` on memory laid out as
-    (M, R, G, C, T): the compiled kernel writes one (run, gemeente) pair's month as one
-    contiguous block (scattered writes made it memory-bound).
+    (M, G, C, T, R): the compiled kernel works one gemeente at a time with the runs as the
+    inner, contiguous (vectorised) loop.
     """
     n_c, n_t, n_g, n_m = prep.n_c, prep.n_t, prep.n_g, prep.n_m
 
     def group() -> I32:
-        return np.empty((n_m, runs, n_g, n_c, n_t), np.int32).transpose(0, 3, 4, 1, 2)
+        return np.empty((n_m, n_g, n_c, n_t, runs), np.int32).transpose(0, 2, 3, 4, 1)
 
     def per(n: int) -> I32:
-        return np.empty((n_m, runs, n_g, n), np.int32).transpose(0, 3, 1, 2)
+        return np.empty((n_m, n_g, n, runs), np.int32).transpose(0, 2, 3, 1)
 
     return ChunkSeries(
         occupancy=group(),
@@ -510,11 +510,11 @@ ALL_OUTPUTS = GROUP_OUTPUTS + DEMAND_OUTPUTS + CONTINGENT_OUTPUTS
 
 
 def memory_order(arr: I32) -> I32:
-    """A chunk output in the (M, R, G, ...) order of its memory (see ``new_chunk_series``):
-    (M, C, T, R, G) -> (M, R, G, C, T); (M, X, R, G) -> (M, R, G, X)."""
+    """A chunk output in the (M, G, ...) order of its memory (see ``new_chunk_series``):
+    (M, C, T, R, G) -> (M, G, C, T, R); (M, X, R, G) -> (M, G, X, R)."""
     if arr.ndim == 5:
-        return arr.transpose(0, 3, 4, 1, 2)
-    return arr.transpose(0, 2, 3, 1)
+        return arr.transpose(0, 4, 1, 2, 3)
+    return arr.transpose(0, 3, 1, 2)
 
 
 def simulate_chunk(

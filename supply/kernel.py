@@ -28,29 +28,54 @@ _JIT: dict[str, Any] = {"nogil": True, "cache": True}
 
 
 @nb.njit(inline="always", **_JIT)
-def _split(total: int, weights: Any, out: Any, n: int, use32: bool, eps: float) -> None:
-    """Cumulative rounding of ``total`` over ``weights[:n]`` (see engine.split_proportional)."""
-    whole = 0
+def _split_runs(
+    total: Any,  # (R,) int32 amount to split per run
+    weights: Any,  # (N, R) int32 weights per part and run
+    out: Any,  # (N, R) int32 shares
+    scratch_f: Any,  # (R,) float64
+    scratch_i: Any,  # (2, R) int64: running weight, previous cumulative share
+    use32: bool,
+    eps: float,
+) -> None:
+    """Cumulative rounding of ``total[r]`` over ``weights[:, r]`` for every run at once (the
+    same arithmetic as engine.split_proportional; runs are the inner, vectorised loop)."""
+    n, n_r = weights.shape
+    most = 0
+    for r in range(n_r):
+        most = max(most, total[r])
+    if most == 0:  # common: nothing to split in any run
+        for k in range(n):
+            for r in range(n_r):
+                out[k, r] = 0
+        return
+    run = scratch_i[0]
+    prev = scratch_i[1]
+    for r in range(n_r):
+        run[r] = 0
+        prev[r] = 0
     for k in range(n):
-        whole += weights[k]
-    ratio = np.float64(total) / np.float64(max(whole, 1))
-    prev = np.int32(0)
-    run = 0
+        for r in range(n_r):
+            run[r] += weights[k, r]
+    ratio = scratch_f
+    for r in range(n_r):
+        ratio[r] = np.float64(total[r]) / np.float64(max(run[r], 1))
+        run[r] = 0
     if use32:
-        r32 = np.float32(ratio)
         e32 = np.float32(eps)
         for k in range(n):
-            run += weights[k]
-            # Truncation is floor here: every term is >= 0.
-            cum = np.int32(np.float32(np.float32(run) * r32) + e32)
-            out[k] = cum - prev
-            prev = cum
+            for r in range(n_r):
+                run[r] += weights[k, r]
+                # Truncation is floor here: every term is >= 0.
+                cum = np.int64(np.float32(np.float32(run[r]) * np.float32(ratio[r])) + e32)
+                out[k, r] = cum - prev[r]
+                prev[r] = cum
     else:
         for k in range(n):
-            run += weights[k]
-            cum = np.int32(np.float64(run) * ratio + eps)
-            out[k] = cum - prev
-            prev = cum
+            for r in range(n_r):
+                run[r] += weights[k, r]
+                cum = np.int64(np.float64(run[r]) * ratio[r] + eps)
+                out[k, r] = cum - prev[r]
+                prev[r] = cum
 
 
 @nb.njit(**_JIT)
@@ -78,15 +103,18 @@ def simulate_kernel(
     pipe_t: Any,
     pipe_g: Any,
     pipe_places: Any,
-    out_occupancy: Any,  # (M, R, G, C, T) int32 (memory order of the chunk buffers)
+    out_occupancy: Any,  # (M, G, C, T, R) int32 (memory order of the chunk buffers)
     out_placements: Any,
     out_move_outs: Any,
-    out_waiting: Any,  # (M, R, G, T) int32
+    out_waiting: Any,  # (M, G, T, R) int32
     out_shortfall: Any,
     out_inflow: Any,
-    out_used: Any,  # (M, R, G, C) int32
+    out_used: Any,  # (M, G, C, R) int32
     out_left: Any,
 ) -> None:
+    """One chunk: gemeenten one after another, months in order, and every step a loop over the
+    chunk's runs innermost (contiguous, vectorised by LLVM): the reference's whole-array steps,
+    fused so that one gemeente's state stays in cache."""
     n_m = capacity.shape[0]
     n_c = capacity.shape[1]
     n_t = capacity.shape[2]
@@ -94,194 +122,238 @@ def simulate_kernel(
     n_p = pool_start.shape[1]
     n_l = los.shape[1]
     n_proj = pipe_c.shape[0]
-    n_pairs = n_runs * n_g
+    n_r = n_runs
     drawn = uniforms.shape[0] > 0
-    # State per (run, gemeente) pair; pair = r * G + g, so consecutive pairs write neighbouring
-    # cells of the (..., R, G) outputs. Months are the outer loop: one month's outputs stay in
-    # cache while every pair writes them (pair-outer order was memory-bound).
-    waiting = np.empty((n_pairs, n_t), np.int32)
-    placed_stay = np.zeros((n_pairs, n_c, n_t), np.int32)
-    blocked = np.zeros((n_pairs, n_c, n_t), np.int32)
-    extra = np.zeros((n_pairs, n_c, n_t), np.int32)
-    left = np.empty((n_pairs, n_c, n_p), np.int32)
-    # due[pair, t, m]: expected stays ending in month m, added forward when people are placed
+    waiting = np.empty((n_t, n_r), np.int32)
+    placed_stay = np.empty((n_c, n_t, n_r), np.int32)
+    blocked = np.empty((n_c, n_t, n_r), np.int32)
+    extra = np.empty((n_c, n_t, n_r), np.int32)
+    left = np.empty((n_c, n_p, n_r), np.int32)
+    # due[t, m, r]: expected stays ending in month m, added forward when people are placed
     # (float64: float32 sums drift past the 1e-6 rounding over long horizons).
-    due = np.zeros((n_pairs, n_t, n_m), np.float64)
-    expected_out = np.zeros((n_pairs, n_t), np.float64)
-    realised_out = np.zeros((n_pairs, n_t), np.float64)
-    for pair in range(n_pairs):
-        g = pair % n_g
+    due = np.empty((n_t, n_m, n_r), np.float64)
+    expected_out = np.empty((n_t, n_r), np.float64)
+    realised_out = np.empty((n_t, n_r), np.float64)
+    arrivals = np.empty((n_t, n_r), np.int32)
+    staying = np.empty((n_t, n_c, n_r), np.int32)  # per type: weights over corporations
+    leavers = np.empty((n_t, n_c, n_r), np.int32)
+    ending = np.empty((n_t, n_r), np.int32)
+    ready = np.empty((n_c, n_t, n_r), np.int32)  # per corporation: weights over types
+    allowed = np.empty((n_c, n_t, n_r), np.int32)
+    moved = np.empty((n_c, n_t, n_r), np.int32)
+    offer = np.empty((n_t, n_c, n_r), np.int32)
+    placed = np.empty((n_t, n_c, n_r), np.int32)
+    counted = np.empty((n_c, n_t, n_r), np.int32)
+    rationed = np.empty((n_c, n_t, n_r), np.int32)
+    amount = np.empty(n_r, np.int32)
+    need = np.empty(n_r, np.int32)
+    scratch_f = np.empty(n_r, np.float64)
+    scratch_i = np.empty((2, n_r), np.int64)
+    ubuf = np.empty(n_r, np.float64)
+    for g in range(n_g):
         for t in range(n_t):
-            waiting[pair, t] = waiting0[g, t]
+            for r in range(n_r):
+                waiting[t, r] = waiting0[g, t]
+        placed_stay[:] = 0
+        blocked[:] = 0
+        extra[:] = 0
+        due[:] = 0.0
+        expected_out[:] = 0.0
+        realised_out[:] = 0.0
         for c in range(n_c):
             for p in range(n_p):
-                left[pair, c, p] = pool_start[c, p, 0, g]
-    staying = np.zeros((n_c, n_t), np.int32)
-    leavers = np.zeros((n_c, n_t), np.int32)
-    ready = np.zeros((n_c, n_t), np.int32)
-    allowed = np.zeros((n_c, n_t), np.int32)
-    moved = np.zeros((n_c, n_t), np.int32)
-    offer = np.zeros((n_c, n_t), np.int32)
-    placed = np.zeros((n_c, n_t), np.int32)
-    arrivals = np.zeros(n_t, np.int32)
-    col = np.zeros(n_c, np.int32)
-    col_out = np.zeros(n_c, np.int32)
-    row = np.zeros(n_t, np.int32)
-    row_out = np.zeros(n_t, np.int32)
-    for m in range(n_m):
-        year = year_of[m]
-        for pair in range(n_pairs):
-            r = pair // n_g
-            g = pair % n_g
-            lf = left[pair]
+                for r in range(n_r):
+                    left[c, p, r] = pool_start[c, p, 0, g]
+        for m in range(n_m):
+            year = year_of[m]
             # 1. January: the year's contingent replaces what was left.
             if m > 0 and january[m]:
                 for c in range(n_c):
                     for p in range(n_p):
-                        lf[c, p] = pool_amount[year, c, p, 0, g]
-            # 2. Inflow by inverse CDF.
+                        for r in range(n_r):
+                            left[c, p, r] = pool_amount[year, c, p, 0, g]
+            # 2. Inflow by inverse CDF: count the table rows below the uniform.
             for t in range(n_t):
                 if drawn:
-                    u = uniforms[m, t, r, g]
-                    k = 0
-                    for j in range(kmax[m]):  # the table is non-decreasing: stop at the first
-                        if u > cdf[m, j, t, 0, g]:
-                            k += 1
-                        else:
+                    top = 0.0
+                    for r in range(n_r):
+                        arrivals[t, r] = 0
+                        u = uniforms[m, t, r, g]
+                        ubuf[r] = u
+                        top = max(top, u)
+                    for j in range(kmax[m]):
+                        level = cdf[m, j, t, 0, g]
+                        if level >= top:  # the table is non-decreasing: no run counts further
                             break
-                    arrivals[t] = k
+                        for r in range(n_r):
+                            arrivals[t, r] += ubuf[r] > level
                 else:
-                    arrivals[t] = det_inflow[m, t, 0, g]
-                waiting[pair, t] += arrivals[t]
+                    for r in range(n_r):
+                        arrivals[t, r] = det_inflow[m, t, 0, g]
+                for r in range(n_r):
+                    waiting[t, r] += arrivals[t, r]
             # 3. Pipeline projects opening this month.
             for q in range(n_proj):
                 if pipe_g[q] != g:
                     continue
-                o = opening[q, r]
-                if (m > 0 and o == m) or (m == 0 and o <= 0):
-                    extra[pair, pipe_c[q], pipe_t[q]] += pipe_places[q]
-            # 4. Stays that end (cohort convolution, cumulative rounding).
+                for r in range(n_r):
+                    o = opening[q, r]
+                    if (m > 0 and o == m) or (m == 0 and o <= 0):
+                        extra[pipe_c[q], pipe_t[q], r] += pipe_places[q]
+            # 4. Stays that end (cohort convolution, cumulative rounding), split over the
+            #    corporations in proportion to their own placed occupants.
             for t in range(n_t):
-                if m > 0:
-                    expected_out[pair, t] += due[pair, t, m]
-                total = 0
-                for c in range(n_c):
-                    s = placed_stay[pair, c, t]
-                    if moving_on_uses:
-                        s -= blocked[pair, c, t]
-                    staying[c, t] = s
-                    col[c] = s
-                    total += s
-                target = np.rint(np.rint(expected_out[pair, t] * 1e6) / 1e6)
-                e = max(min(target - realised_out[pair, t], np.float64(total)), 0.0)
-                ending = np.int32(e)
-                realised_out[pair, t] += ending
-                _split(ending, col, col_out, n_c, use32, eps)
-                for c in range(n_c):
-                    leavers[c, t] = col_out[c]
+                for r in range(n_r):
+                    expected_out[t, r] += due[t, m, r]
+                    total = 0
+                    for c in range(n_c):
+                        s = placed_stay[c, t, r]
+                        if moving_on_uses:
+                            s -= blocked[c, t, r]
+                        staying[t, c, r] = s
+                        total += s
+                    target = np.rint(np.rint(expected_out[t, r] * 1e6) / 1e6) - realised_out[t, r]
+                    e = np.int32(max(min(target, np.float64(total)), 0.0))
+                    ending[t, r] = e
+                    realised_out[t, r] += e
+                _split_runs(ending[t], staying[t], leavers[t], scratch_f, scratch_i, use32, eps)
             # 5. Moving on needs contingent; the rest stays blocked.
             if moving_on_uses:
                 for c in range(n_c):
                     for t in range(n_t):
-                        ready[c, t] = (leavers[c, t] + blocked[pair, c, t]) * moving[t]
+                        mv = moving[t]
+                        for r in range(n_r):
+                            ready[c, t, r] = (leavers[t, c, r] + blocked[c, t, r]) * mv
                 if n_p == 1:
                     for c in range(n_c):
-                        need_c = 0
-                        for t in range(n_t):
-                            need_c += ready[c, t]
-                        if need_c > lf[c, 0]:
+                        any_short = False
+                        for r in range(n_r):
+                            total = 0
                             for t in range(n_t):
-                                row[t] = ready[c, t]
-                            _split(min(need_c, lf[c, 0]), row, row_out, n_t, use32, eps)
+                                total += ready[c, t, r]
+                            need[r] = min(total, left[c, 0, r])
+                            any_short |= total > left[c, 0, r]
+                        if any_short:  # rationing only where a pool is short
+                            _split_runs(
+                                need, ready[c], rationed[c], scratch_f, scratch_i, use32, eps
+                            )
+                        for r in range(n_r):
+                            total = 0
                             for t in range(n_t):
-                                allowed[c, t] = row_out[t]
-                        else:
+                                total += ready[c, t, r]
+                            short = total > left[c, 0, r]
+                            taken = 0
                             for t in range(n_t):
-                                allowed[c, t] = ready[c, t]
-                        for t in range(n_t):
-                            lf[c, 0] -= allowed[c, t]
+                                a = rationed[c, t, r] if short else ready[c, t, r]
+                                allowed[c, t, r] = a
+                                taken += a
+                            left[c, 0, r] -= taken
                 else:
                     for c in range(n_c):
                         for t in range(n_t):
-                            allowed[c, t] = min(ready[c, t], lf[c, t])
-                            lf[c, t] -= allowed[c, t]
+                            for r in range(n_r):
+                                a = min(ready[c, t, r], left[c, t, r])
+                                allowed[c, t, r] = a
+                                left[c, t, r] -= a
                 for c in range(n_c):
                     for t in range(n_t):
-                        blocked[pair, c, t] = ready[c, t] - allowed[c, t]
-                        moved[c, t] = leavers[c, t] - leavers[c, t] * moving[t] + allowed[c, t]
+                        mv = moving[t]
+                        for r in range(n_r):
+                            blocked[c, t, r] = ready[c, t, r] - allowed[c, t, r]
+                            lv = leavers[t, c, r]
+                            moved[c, t, r] = lv - lv * mv + allowed[c, t, r]
             else:
                 for c in range(n_c):
                     for t in range(n_t):
-                        moved[c, t] = leavers[c, t]
+                        for r in range(n_r):
+                            moved[c, t, r] = leavers[t, c, r]
             # 6. Placements, limited by free places and contingent.
             for c in range(n_c):
                 for t in range(n_t):
-                    placed_stay[pair, c, t] -= moved[c, t]
-                    occupied = initial_left[m + 1, c, t, 0, g] + placed_stay[pair, c, t]
-                    free = max(capacity[m, c, t, 0, g] + extra[pair, c, t] - occupied, 0)
-                    if uses[t]:
-                        offer[c, t] = min(free, lf[c, 0 if n_p == 1 else t])
-                    else:
-                        offer[c, t] = free
+                    occ0 = initial_left[m + 1, c, t, 0, g]
+                    cap = capacity[m, c, t, 0, g]
+                    p = 0 if n_p == 1 else t
+                    limited = uses[t] != 0
+                    for r in range(n_r):
+                        placed_stay[c, t, r] -= moved[c, t, r]
+                        free = max(cap + extra[c, t, r] - occ0 - placed_stay[c, t, r], 0)
+                        offer[t, c, r] = min(free, left[c, p, r]) if limited else free
             for t in range(n_t):
-                supply = 0
-                for c in range(n_c):
-                    col[c] = offer[c, t]
-                    supply += offer[c, t]
-                _split(min(waiting[pair, t], supply), col, col_out, n_c, use32, eps)
-                for c in range(n_c):
-                    placed[c, t] = col_out[c]
+                for r in range(n_r):
+                    supply = 0
+                    for c in range(n_c):
+                        supply += offer[t, c, r]
+                    amount[r] = min(waiting[t, r], supply)
+                _split_runs(amount, offer[t], placed[t], scratch_f, scratch_i, use32, eps)
             if n_p == 1 and n_t > 1:
                 for c in range(n_c):
-                    need_c = 0
-                    for t in range(n_t):
-                        row[t] = placed[c, t] * uses[t]
-                        need_c += row[t]
-                    if need_c > lf[c, 0]:
-                        _split(min(need_c, lf[c, 0]), row, row_out, n_t, use32, eps)
+                    any_short = False
+                    for r in range(n_r):
+                        total = 0
                         for t in range(n_t):
-                            if uses[t]:
-                                placed[c, t] = row_out[t]
+                            v = placed[t, c, r] * uses[t]
+                            counted[c, t, r] = v
+                            total += v
+                        need[r] = min(total, left[c, 0, r])
+                        any_short |= total > left[c, 0, r]
+                    if not any_short:
+                        continue
+                    _split_runs(need, counted[c], rationed[c], scratch_f, scratch_i, use32, eps)
+                    for r in range(n_r):
+                        total = 0
+                        for t in range(n_t):
+                            total += counted[c, t, r]
+                        if total > left[c, 0, r]:
+                            for t in range(n_t):
+                                if uses[t]:
+                                    placed[t, c, r] = rationed[c, t, r]
             for c in range(n_c):
                 for t in range(n_t):
                     if uses[t]:
-                        lf[c, 0 if n_p == 1 else t] -= placed[c, t]
+                        p = 0 if n_p == 1 else t
+                        for r in range(n_r):
+                            left[c, p, r] -= placed[t, c, r]
             # Bookkeeping and outputs.
             for t in range(n_t):
-                placed_t = 0
-                blocked_t = 0
+                for r in range(n_r):
+                    amount[r] = 0  # placed this month in this gemeente x type
+                    need[r] = 0  # blocked
                 for c in range(n_c):
-                    placed_stay[pair, c, t] += placed[c, t]
-                    placed_t += placed[c, t]
-                    blocked_t += blocked[pair, c, t]
-                    out_occupancy[m, r, g, c, t] = (
-                        initial_left[m + 1, c, t, 0, g] + placed_stay[pair, c, t]
-                    )
-                    out_placements[m, r, g, c, t] = placed[c, t]
-                    out_move_outs[m, r, g, c, t] = (
-                        moved[c, t] + initial_left[m, c, t, 0, g] - initial_left[m + 1, c, t, 0, g]
-                    )
-                waiting[pair, t] -= placed_t
-                if placed_t > 0:
-                    h = np.float64(placed_t)
-                    for d in range(1, min(n_l, n_m - m)):
-                        due[pair, t, m + d] += h * los[t, d]
-                out_waiting[m, r, g, t] = waiting[pair, t]
-                out_inflow[m, r, g, t] = arrivals[t]
-                out_shortfall[m, r, g, t] = waiting[pair, t] + (blocked_t if moving_on_uses else 0)
+                    now = initial_left[m + 1, c, t, 0, g]
+                    before = initial_left[m, c, t, 0, g]
+                    for r in range(n_r):
+                        pl = placed[t, c, r]
+                        placed_stay[c, t, r] += pl
+                        amount[r] += pl
+                        need[r] += blocked[c, t, r]
+                        out_occupancy[m, g, c, t, r] = now + placed_stay[c, t, r]
+                        out_placements[m, g, c, t, r] = pl
+                        out_move_outs[m, g, c, t, r] = moved[c, t, r] + before - now
+                for r in range(n_r):
+                    waiting[t, r] -= amount[r]
+                    out_waiting[m, g, t, r] = waiting[t, r]
+                    out_inflow[m, g, t, r] = arrivals[t, r]
+                    out_shortfall[m, g, t, r] = waiting[t, r] + (need[r] if moving_on_uses else 0)
+                for d in range(1, min(n_l, n_m - m)):
+                    w = los[t, d]
+                    if w == 0.0:
+                        continue
+                    for r in range(n_r):
+                        due[t, m + d, r] += np.float64(amount[r]) * w
             for c in range(n_c):
-                left_c = 0
-                amount = 0
-                for p in range(n_p):
-                    left_c += lf[c, p]
-                    amount += pool_amount[year, c, p, 0, g]
-                out_left[m, r, g, c] = left_c
-                out_used[m, r, g, c] = amount - left_c
+                for r in range(n_r):
+                    left_c = 0
+                    total = 0
+                    for p in range(n_p):
+                        left_c += left[c, p, r]
+                        total += pool_amount[year, c, p, 0, g]
+                    out_left[m, g, c, r] = left_c
+                    out_used[m, g, c, r] = total - left_c
 
 
 @nb.njit(**_JIT)
 def level_sums(
-    series: Any,  # (M, R, G, S, T) int32: S = 1 without corporation axis, T = 1 without type
+    series: Any,  # (M, G, S, T, R) int32: S = 1 without corporation axis, T = 1 without type
     slot_corp: Any,  # (S, G) int64, -1 for an empty slot; (1, G) of zeros without corporations
     n_corp: int,
     want: Any,  # (7,) bool: total, gemeente, type, corporation, g_t, g_c, group
@@ -293,82 +365,112 @@ def level_sums(
     out_gc: Any,  # (G*C, M, R)
     out_group: Any,  # (G*T*C, M, R)
 ) -> None:
-    """Per-run sums of one output at every wanted level (cells in g, t, c order)."""
-    n_m, n_r, n_g, n_s, n_t = series.shape
-    gt = np.zeros((n_r, n_g, n_t), np.int32)
-    gc = np.zeros((n_r, n_g, n_corp), np.int32)
+    """Per-run sums of one output at every wanted level (cells in g, t, c order); runs are the
+    inner, contiguous loop."""
+    n_m, n_g, n_s, n_t, n_r = series.shape
+    gt = np.zeros((n_g, n_t, n_r), np.int32)
+    gc = np.zeros((n_g, n_corp, n_r), np.int32)
+    acc = np.zeros(n_r, np.int32)
     for m in range(n_m):
         gt[:] = 0
         gc[:] = 0
-        # Read in memory order.
-        for r in range(n_r):
+        for g in range(n_g):
+            for s in range(n_s):
+                c = slot_corp[s, g]
+                if c < 0:
+                    continue
+                for t in range(n_t):
+                    for r in range(n_r):
+                        v = series[m, g, s, t, r]
+                        gt[g, t, r] += v
+                        gc[g, c, r] += v
+        if want[6]:
+            for cell in range(n_g * n_t * n_corp):
+                for r in range(n_r):
+                    out_group[cell, m, r] = 0
             for g in range(n_g):
                 for s in range(n_s):
                     c = slot_corp[s, g]
                     if c < 0:
                         continue
                     for t in range(n_t):
-                        v = series[m, r, g, s, t]
-                        gt[r, g, t] += v
-                        gc[r, g, c] += v
-        if want[6]:
-            for cell in range(n_g * n_t * n_corp):
-                for r in range(n_r):
-                    out_group[cell, m, r] = 0
-            for r in range(n_r):
-                for g in range(n_g):
-                    for s in range(n_s):
-                        c = slot_corp[s, g]
-                        if c < 0:
-                            continue
-                        for t in range(n_t):
-                            out_group[(g * n_t + t) * n_corp + c, m, r] = series[m, r, g, s, t]
+                        cell = (g * n_t + t) * n_corp + c
+                        for r in range(n_r):
+                            out_group[cell, m, r] = series[m, g, s, t, r]
         if want[4]:
             for g in range(n_g):
                 for t in range(n_t):
                     for r in range(n_r):
-                        out_gt[g * n_t + t, m, r] = gt[r, g, t]
+                        out_gt[g * n_t + t, m, r] = gt[g, t, r]
         if want[5]:
             for g in range(n_g):
                 for c in range(n_corp):
                     for r in range(n_r):
-                        out_gc[g * n_corp + c, m, r] = gc[r, g, c]
+                        out_gc[g * n_corp + c, m, r] = gc[g, c, r]
         if want[3]:
             for c in range(n_corp):
+                acc[:] = 0
+                for g in range(n_g):
+                    for r in range(n_r):
+                        acc[r] += gc[g, c, r]
                 for r in range(n_r):
-                    acc = 0
-                    for g in range(n_g):
-                        acc += gc[r, g, c]
-                    out_c[c, m, r] = acc
+                    out_c[c, m, r] = acc[r]
         if want[2]:
             for t in range(n_t):
+                acc[:] = 0
+                for g in range(n_g):
+                    for r in range(n_r):
+                        acc[r] += gt[g, t, r]
                 for r in range(n_r):
-                    acc = 0
-                    for g in range(n_g):
-                        acc += gt[r, g, t]
-                    out_t[t, m, r] = acc
-        for r in range(n_r):
-            total = 0
-            for g in range(n_g):
-                acc = 0
-                for t in range(n_t):
-                    acc += gt[r, g, t]
-                total += acc
-                if want[1]:
-                    out_g[g, m, r] = acc
-            if want[0]:
-                out_total[0, m, r] = total
+                    out_t[t, m, r] = acc[r]
+        total = np.zeros(n_r, np.int32)
+        for g in range(n_g):
+            acc[:] = 0
+            for t in range(n_t):
+                for r in range(n_r):
+                    acc[r] += gt[g, t, r]
+            for r in range(n_r):
+                total[r] += acc[r]
+            if want[1]:
+                for r in range(n_r):
+                    out_g[g, m, r] = acc[r]
+        if want[0]:
+            for r in range(n_r):
+                out_total[0, m, r] = total[r]
 
 
 @nb.njit(**_JIT)
 def count_values(data: Any, lo: int, counts: Any) -> None:
-    """counts[cell, m, value - lo] += 1 for every run's value in data (cells, M, R)."""
+    """counts[cell, m, value - lo] += 1 for every run's value in data (cells, M, R).
+
+    Four interleaved partial counts per row break the store-to-load dependency of repeated
+    values (the runs of one cell cluster on a few values)."""
     n_cells, n_m, n_r = data.shape
-    for row in range(n_cells * n_m):
-        cell = row // n_m
-        m = row % n_m
-        for r in range(n_r):
-            counts[cell, m, data[cell, m, r] - lo] += 1
+    part = np.zeros((4, 64), np.int32)
+    for cell in range(n_cells):
+        for m in range(n_m):
+            row = data[cell, m]
+            low = row[0]
+            high = row[0]
+            for r in range(n_r):
+                low = min(low, row[r])
+                high = max(high, row[r])
+            width = high - low + 1
+            if width == 1:  # every run has the same value (absent groups, fixed months)
+                counts[cell, m, low - lo] += n_r
+                continue
+            if width > 64:
+                for r in range(n_r):
+                    counts[cell, m, row[r] - lo] += 1
+                continue
+            for k in range(4):
+                for v in range(width):
+                    part[k, v] = 0
+            for r in range(n_r):
+                part[r & 3, row[r] - low] += 1
+            base = low - lo
+            for v in range(width):
+                counts[cell, m, base + v] += part[0, v] + part[1, v] + part[2, v] + part[3, v]
 
 
 def warm_up() -> None:

@@ -162,20 +162,20 @@ def compiled_level_sums(
 ) -> dict[str, NDArray[np.int32]]:
     """``aggregate_levels`` for one output of a chunk, with the compiled kernel (same result,
     tested): (cells, M, R) per level that applies."""
-    arr = memory_order(getattr(series, output))  # (M, R, G, ...)
+    arr = memory_order(getattr(series, output))  # (M, G, ...)
     dims = OUTPUT_DIMS[output]
     n_m = arr.shape[0]
     if dims == ("t", "r", "g"):
-        arr5 = arr[:, :, :, None, :]  # (M, R, G, 1, T)
-        slot_corp = np.zeros((1, arr.shape[2]), np.int64)
+        arr5 = arr[:, :, None, :, :]  # (M, G, 1, T, R)
+        slot_corp = np.zeros((1, arr.shape[1]), np.int64)
         n_corp = 1
     elif dims == ("c", "r", "g"):
-        arr5 = arr[:, :, :, :, None]  # (M, R, G, S, 1)
+        arr5 = arr[:, :, :, None, :]  # (M, G, S, 1, R)
         slot_corp, n_corp = series.slot_corp, series.n_corp
     else:
         arr5 = arr
         slot_corp, n_corp = series.slot_corp, series.n_corp
-    _, n_r, n_g, _, n_t = arr5.shape
+    _, n_g, _, n_t, n_r = arr5.shape
     sizes = {
         "total": 1,
         "gemeente": n_g,
