@@ -283,12 +283,13 @@ def why_not(round: Round, result: Result, youth_code: str, option_code: str) -> 
     seed = result.seed
     value_here = _pair_value(round, ctx, youth_code, option_code, seed)
     occupants = tuple(sorted(y for y, o in result.assignment.items() if o == option_code))
-    if not occupants:
+    if len(occupants) < option.capacity:
         return PairExplanation(
             youth_code,
             option_code,
             "free",
             _free_sentence(round, ctx, result, youth_code, option_code, value_here, own, own_value),
+            occupants=occupants,
             value_here=value_here,
             youth_option=own,
             youth_value=own_value,
@@ -363,6 +364,11 @@ def _free_sentence(
     own_value: int | None,
 ) -> str:
     option = round.options[ctx.option_index[option_code]]
+    taken = sum(1 for o in result.assignment.values() if o == option_code)
+    left = option.capacity - taken
+    free = (
+        f"{option_code} bleef leeg" if not taken else f"{option_code} hield {left} plaats(en) vrij"
+    )
     k = contingent_of(ctx, option)
     if k is not None:
         c = round.contingents[k]
@@ -373,7 +379,7 @@ def _free_sentence(
         )
         if used >= c.left:
             return (
-                f"{option_code} bleef leeg: het contingent van {c.corporation} voor "
+                f"{free}: het contingent van {c.corporation} voor "
                 f"{c.gemeente_code} is in dit voorstel op ({used} van {c.left} gebruikt)."
             )
     caps = dict(round.gemeente_caps)
@@ -385,12 +391,12 @@ def _free_sentence(
         )
         if placed >= caps[option.gemeente_code]:
             return (
-                f"{option_code} bleef leeg: het plafond van gemeente {option.gemeente_code} "
+                f"{free}: het plafond van gemeente {option.gemeente_code} "
                 f"({caps[option.gemeente_code]}) is bereikt."
             )
     if own is not None and own_value is not None and own_value >= value_here:
         return (
-            f"{option_code} bleef leeg; {youth_code} kreeg {own}, die in de doelfunctie meer waard "
+            f"{free}; {youth_code} kreeg {own}, die in de doelfunctie meer waard "
             f"is ({own_value} tegen {value_here})."
         )
     extra = (
@@ -399,8 +405,8 @@ def _free_sentence(
         else f" of doordat het voorstel niet bewezen optimaal is (gap {percent(result.gap)})"
     )
     return (
-        f"{option_code} bleef leeg terwijl {youth_code} er past; dat komt door de samenstelling "
-        f"van het huis (aantal bewoners, conflicten, leeftijdsverschil){extra}."
+        f"{free} terwijl {youth_code} er past; dat komt door regels buiten dit paar "
+        f"(samenstelling van het huis, samen aangemelde jongeren){extra}."
     )
 
 

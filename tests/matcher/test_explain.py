@@ -240,3 +240,14 @@ def test_why_not_unknown_codes() -> None:
             assert "onbekende" in str(exc)
         else:
             raise AssertionError("expected KeyError")
+
+
+def test_why_not_option_with_a_place_left_is_free_not_taken() -> None:
+    a = make_youth("J-a", urgency=4)
+    b = make_youth("J-b", urgency=2)
+    c = make_youth("J-c", urgency=1)
+    rnd = make_round([a, b, c], [make_option("O-2", capacity=2), make_option("O-x", x=150_100.0)])
+    result = result_of(rnd, {"J-a": "O-2", "J-b": "O-x"})
+    got = why_not(rnd, result, "J-b", "O-2")
+    assert got.status == "free" and got.occupants == ("J-a",)
+    assert got.sentence.startswith("O-2 hield 1 plaats(en) vrij")
