@@ -810,11 +810,12 @@ def _run(
     solver.parameters.num_workers = workers
     # The budget is spent as deterministic time (about CPU seconds of work), so the same input
     # stops at the same point and gives the same answer on every run, loaded machine or not.
-    # Wall-clock time only backstops it (ten times the budget plus 5 s; a deterministic second
-    # took up to ~3 wall seconds on a loaded 2-core machine): only if that hits first may the
+    # Wall-clock time only backstops it (sixty times the budget plus 30 s; a deterministic
+    # second took up to ~3 wall seconds on a loaded 2-core machine, and a ten-fold backstop was
+    # seen to cut a national run short under a load of 8): only if that hits first may the
     # answer differ between runs.
     solver.parameters.max_deterministic_time = max(0.05, time_limit_s)
-    solver.parameters.max_time_in_seconds = 10.0 * max(0.05, time_limit_s) + 5.0
+    solver.parameters.max_time_in_seconds = 60.0 * max(0.05, time_limit_s) + 30.0
     solver.parameters.random_seed = int(sm.inst.round.seed) % (2**31)
     if sm.complete:
         # Proof mode: the full LP relaxation (cuts included) at every node. On the regional
