@@ -37,9 +37,14 @@ Output = Literal[
 Level = Literal[
     "total", "gemeente", "type", "corporation", "gemeente_type", "gemeente_corporation", "group"
 ]
+CompareLevel = Literal[
+    "total", "gemeente", "type", "corporation", "gemeente_type", "gemeente_corporation"
+]
 ScenarioName = Annotated[str, Query(min_length=1, max_length=100)]
 Months = Annotated[int, Query(ge=1, le=svc.MAX_MONTHS)]
-Runs = Annotated[int, Query(ge=1, le=svc.MAX_RUNS)]
+Runs = Annotated[
+    int, Query(ge=1, le=svc.MAX_RUNS, description="Monte-Carlo-runs (meer: stek project)")
+]
 Seed = Annotated[int, Query(ge=0, le=2**31 - 1)]
 Start = Annotated[str | None, Query(max_length=10, description="JJJJ-MM; standaard deze maand")]
 Group = Annotated[
@@ -136,7 +141,9 @@ def _projection_rows(
     def work() -> list[dict[str, Any]]:
         svc.check_output_level(output, level)
         svc.projection_access(session, who, level)  # refuse before computing anything
-        projection = svc.project_for(session, scenario, months, runs, seed, start)
+        projection = svc.project_for(
+            session, scenario, months, runs, seed, start, with_groups=level == "group"
+        )
         return svc.projection_rows(session, who, projection, output, level, group)
 
     return _call(work)
@@ -231,7 +238,7 @@ def get_comparison(
     scenario: ScenarioName,
     base: ScenarioName = "base",
     output: Output = "shortfall",
-    level: Level = "total",
+    level: CompareLevel = "total",
     months: Months = 36,
     runs: Runs = 2000,
     seed: Seed = 0,
@@ -251,7 +258,7 @@ def get_comparison_csv(
     scenario: ScenarioName,
     base: ScenarioName = "base",
     output: Output = "shortfall",
-    level: Level = "total",
+    level: CompareLevel = "total",
     months: Months = 36,
     runs: Runs = 2000,
     seed: Seed = 0,

@@ -50,8 +50,11 @@ SEE_ALL = ("admin", "planner", "gemeente")
 SEE_OWN = ("corporatie",)
 MANAGE = ("admin", "planner", "gemeente")
 PROJECTION_LEVELS = (*DEFAULT_LEVELS, "group")
-MAX_RUNS = 10_000
-MAX_MONTHS = 120
+# Requests answer synchronously: the API caps the work (the CLI allows 10,000 runs, 120 months).
+MAX_RUNS = 2000
+MAX_MONTHS = 60
+CLI_MAX_RUNS = 10_000
+CLI_MAX_MONTHS = 120
 CACHE_SIZE = 16
 
 __all__ = [
@@ -143,10 +146,10 @@ class Request:
 
 
 def _check_request(months: int, runs: int, seed: int) -> None:
-    if not 1 <= months <= MAX_MONTHS:
-        raise SupplyInputError(f"months: tussen 1 en {MAX_MONTHS}, niet {months}")
-    if not 1 <= runs <= MAX_RUNS:
-        raise SupplyInputError(f"runs: tussen 1 en {MAX_RUNS}, niet {runs}")
+    if not 1 <= months <= CLI_MAX_MONTHS:
+        raise SupplyInputError(f"months: tussen 1 en {CLI_MAX_MONTHS}, niet {months}")
+    if not 1 <= runs <= CLI_MAX_RUNS:
+        raise SupplyInputError(f"runs: tussen 1 en {CLI_MAX_RUNS}, niet {runs}")
     if seed < 0:
         raise SupplyInputError("seed: niet negatief")
 
@@ -175,15 +178,19 @@ def project_for(
     start: date | str | None = None,
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
+    with_groups: bool = True,
 ) -> Projection:
     """The projection of ``scenario_name`` (``base``: no changes), cached by inputs and settings.
 
-    Raises ``ScenarioError`` for an unknown scenario and ``SupplyInputError`` for bad settings.
+    ``with_groups=False`` skips the finest level (gemeente x type x corporation), which costs
+    as much as all other levels together. Raises ``ScenarioError`` for an unknown scenario and
+    ``SupplyInputError`` for bad settings.
     """
     _check_request(months, runs, seed)
     _, inputs = scenario_inputs(session, scenario_name, months, start)
-    settings = ProjectionSettings(runs=runs, seed=seed, levels=PROJECTION_LEVELS, workers=workers)
-    key = "projection:" + fingerprint(inputs, runs, seed, PROJECTION_LEVELS)
+    levels = PROJECTION_LEVELS if with_groups else DEFAULT_LEVELS
+    settings = ProjectionSettings(runs=runs, seed=seed, levels=levels, workers=workers)
+    key = "projection:" + fingerprint(inputs, runs, seed, levels)
     result: Projection = CACHE.get_or_compute(key, lambda: project(inputs, settings, progress))
     return result
 
@@ -293,7 +300,7 @@ def compare(
     base = supply_inputs_from_db(session, start=first, months=months)
     a = get_scenario(session, base_name).apply(base)
     b = get_scenario(session, scenario_name).apply(base)
-    settings = ProjectionSettings(runs=runs, seed=seed, levels=PROJECTION_LEVELS)
+    settings = ProjectionSettings(runs=runs, seed=seed, levels=DEFAULT_LEVELS)
     key = "compare:" + fingerprint(a, runs, seed) + fingerprint(b, base_name, scenario_name)
     result: Comparison = CACHE.get_or_compute(
         key, lambda: compare_inputs(a, b, settings, base_name, scenario_name)
@@ -352,7 +359,9 @@ def fanchart_png(
 
     check_output_level(output, level)
     projection_access(session, actor, level)
-    projection = project_for(session, scenario_name, months, runs, seed, start)
+    projection = project_for(
+        session, scenario_name, months, runs, seed, start, with_groups=level == "group"
+    )
     rows = projection_rows(session, actor, projection, output, level, cell)
     if not rows:
         raise Forbidden("Geen groep in uw bereik op dit niveau")
