@@ -1,12 +1,13 @@
 """Benchmark of ``GET /api/v1/youths/{id}/suggestions`` over HTTP with 20,000 options.
 
 Run:  .venv/bin/python bench/suggestions.py [--options 20000] [--youths 2000] [--requests 1000]
-      [--url URL] [--loopback]
+      [--url URL] [--in-process]
 
 Loads a synthetic national region (``fixtures.generate``, every record synthetic) into a fresh
 database (a SQLite file in a temporary folder unless ``--url`` names an empty database), serves
-the app in-process (Starlette's TestClient, a real ASGI HTTP round trip) or with ``--loopback``
-on a uvicorn server at 127.0.0.1, and asks suggestions for varied youths, one request at a time.
+the app with uvicorn on 127.0.0.1 (or with ``--in-process`` through Starlette's TestClient, an
+ASGI round trip with its own thread hop), and asks suggestions for varied youths, one request
+at a time over one keep-alive connection.
 
 Three measurements in the same process, each over HTTP:
 
@@ -125,7 +126,9 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--url", default=None, help="an empty database (default: SQLite file)")
-    parser.add_argument("--loopback", action="store_true", help="uvicorn on 127.0.0.1")
+    parser.add_argument(
+        "--in-process", action="store_true", help="TestClient instead of uvicorn on loopback"
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="stek-bench-suggest-"))
@@ -157,7 +160,7 @@ def main() -> None:
     (times, scan), warm_ms = measure(
         [app_with(IndexCache()), app_with(IndexCache(use_index=False))],
         [1, scan_every],
-        args.loopback,
+        not args.in_process,
         admin,
         order,
         args.k,
@@ -170,7 +173,7 @@ def main() -> None:
     (base,), _ = measure(
         [app_with(IndexCache(enabled=False, use_index=False))],
         [1],
-        args.loopback,
+        not args.in_process,
         admin,
         order[: args.baseline_requests],
         args.k,
@@ -191,7 +194,7 @@ def main() -> None:
         "scan_p95_ms": s95,
         "scan_requests": len(scan),
         "first_request_ms": round(warm_ms, 1),
-        "http": "uvicorn loopback" if args.loopback else "in-process TestClient",
+        "http": "in-process TestClient" if args.in_process else "uvicorn loopback",
         "database": url.split(":", 1)[0],
         "k": args.k,
     }
