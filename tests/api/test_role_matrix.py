@@ -92,6 +92,14 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("PATCH", "/api/v1/users/{user_id}"): row(200, 403, 403, 403, 403, 401),
     ("GET", "/api/v1/organisations"): row(200, 200, 200, 200, 200, 401),
     ("POST", "/api/v1/organisations"): row(201, 403, 403, 403, 403, 401),
+    # supply: a corporation sees only levels with a corporation (its own rows), regisseurs none
+    ("GET", "/api/v1/supply/projection"): row(200, 200, 200, 403, 200, 401),
+    ("GET", "/api/v1/supply/projection.csv"): row(200, 200, 200, 403, 200, 401),
+    ("GET", "/api/v1/supply/compare"): row(200, 200, 200, 403, 200, 401),
+    ("GET", "/api/v1/supply/compare.csv"): row(200, 200, 200, 403, 200, 401),
+    ("GET", "/api/v1/supply/fanchart.png"): row(200, 200, 200, 403, 200, 401),
+    ("GET", "/api/v1/supply/scenarios"): row(200, 200, 200, 403, 200, 401),
+    ("POST", "/api/v1/supply/scenarios"): row(201, 201, 403, 403, 201, 401),
 }
 
 
@@ -117,6 +125,21 @@ Request = tuple[str, dict[str, Any]]  # url, extra keyword arguments for client.
 Builder = Callable[[Context, str], Request]
 
 CONTINGENT_CSV = "corporatie;gemeentecode;year;amount\n{corp};{gemeente};2031;1\n"
+
+# A small projection at a level with a corporation (so a corporation sees its own rows).
+SUPPLY_QUERY = {
+    "scenario": "base",
+    "output": "contingent_used",
+    "level": "gemeente_corporation",
+    "months": 3,
+    "runs": 10,
+    "start": "2027-01",
+}
+
+
+def _supply_get(path: str) -> Builder:
+    return lambda c, role: (path, {"params": SUPPLY_QUERY})
+
 
 # Request builders for endpoints whose path parameters or body need more than the defaults.
 REQUESTS: dict[tuple[str, str], Builder] = {
@@ -193,6 +216,14 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("POST", "/api/v1/organisations"): lambda c, role: (
         "/api/v1/organisations",
         {"json": {"code": f"zorg-{role}", "name": "Zorg test", "kind": "zorgaanbieder"}},
+    ),
+    **{
+        ("GET", f"/api/v1/supply/{name}"): _supply_get(f"/api/v1/supply/{name}")
+        for name in ("projection", "projection.csv", "compare", "compare.csv", "fanchart.png")
+    },
+    ("POST", "/api/v1/supply/scenarios"): lambda c, role: (
+        "/api/v1/supply/scenarios",
+        {"json": {"name": f"matrix-{role}", "changes": []}},
     ),
 }
 
