@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel
 
 from api.app import SessionDep
@@ -27,6 +27,9 @@ from matcher.suggest import Counterfactual, Suggestions
 from store import models as m
 
 router = APIRouter(tags=["suggestions"])
+
+# Database ids are 32-bit integers: larger path values are refused with 422, not sent to SQL.
+DbId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 LISTED = 25  # option codes listed per counterfactual (the count is always complete)
 ENVY_LISTED = 500  # envy pairs listed (the counts are always complete)
@@ -356,7 +359,7 @@ def _refuse(request: Request, principal: Any, action: str, entity: str, entity_i
 
 @router.get("/youths/{youth_id}/suggestions", response_model=SuggestionsOut, responses=ERRORS)
 def youth_suggestions(
-    youth_id: int,
+    youth_id: DbId,
     principal: CurrentPrincipal,
     session: SessionDep,
     request: Request,
@@ -392,14 +395,16 @@ def _call(fn: Any, *args: Any) -> Any:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
 
 
-Version = Annotated[int | None, Query(ge=1, description="Voorstelversie (standaard de laatste)")]
+Version = Annotated[
+    int | None, Query(ge=1, le=2**31 - 1, description="Voorstelversie (standaard de laatste)")
+]
 
 
 @router.get(
     "/rounds/{round_id}/explanations", response_model=RoundExplanationsOut, responses=ERRORS
 )
 def round_explanations(
-    round_id: int, principal: CurrentPrincipal, session: SessionDep, version: Version = None
+    round_id: DbId, principal: CurrentPrincipal, session: SessionDep, version: Version = None
 ) -> RoundExplanationsOut:
     """Why each youth got no place, in a sentence with the counts (gemeente, admin)."""
     out: RoundExplanationsOut = _call(
@@ -414,7 +419,7 @@ def round_explanations(
     responses=ERRORS,
 )
 def round_fairness(
-    round_id: int, principal: CurrentPrincipal, session: SessionDep, version: Version = None
+    round_id: DbId, principal: CurrentPrincipal, session: SessionDep, version: Version = None
 ) -> FairnessOut | FairnessForCorporationOut:
     """Justified-envy pairs per corporation and gemeente (reported, not enforced)."""
     out: FairnessOut | FairnessForCorporationOut = _call(
@@ -429,9 +434,9 @@ def round_fairness(
     responses=ERRORS,
 )
 def round_pair(
-    round_id: int,
-    youth_id: int,
-    option_id: int,
+    round_id: DbId,
+    youth_id: DbId,
+    option_id: DbId,
     principal: CurrentPrincipal,
     session: SessionDep,
     version: Version = None,

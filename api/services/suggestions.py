@@ -275,7 +275,12 @@ def _actor(principal: Principal) -> Actor:
     return Actor(principal.user_id, principal.organisation_id, principal.role)
 
 
+MAX_ID = 2**31 - 1  # database ids are 32-bit: a larger one exists nowhere
+
+
 def _youth_row(session: Session, youth_id: int) -> m.Youth:
+    if not 1 <= youth_id <= MAX_ID:
+        raise NotFound(f"jongere {youth_id} bestaat niet")
     row = session.get(
         m.Youth,
         youth_id,
@@ -380,6 +385,8 @@ def record_refused(
 
 
 def _proposal(session: Session, round_id: int, version: int | None) -> m.Proposal:
+    if not 1 <= round_id <= MAX_ID or not 1 <= (version or 1) <= MAX_ID:
+        raise NotFound(f"ronde {round_id} (versie {version}) bestaat niet")
     get_round(session, round_id)
     stmt = select(m.Proposal).where(m.Proposal.round_id == round_id)
     if version is None:
@@ -472,8 +479,8 @@ def pair_for_round(
 
     if principal.role not in PAIR_ROLES:
         raise Forbidden("alleen gemeente, corporatie en beheer zien de uitleg van een koppeling")
-    youth = session.get(m.Youth, youth_id)
-    option = session.get(m.HousingOption, option_id)
+    youth = session.get(m.Youth, youth_id) if 1 <= youth_id <= MAX_ID else None
+    option = session.get(m.HousingOption, option_id) if 1 <= option_id <= MAX_ID else None
     if youth is None:
         raise NotFound(f"jongere {youth_id} bestaat niet")
     if option is None:

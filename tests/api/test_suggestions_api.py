@@ -140,6 +140,8 @@ def test_anonymous_401_unknown_youth_404_and_bad_input_422(
         assert bad.status_code == 422, (query, bad.text)
         assert bad.json()["detail"][0]["loc"][-1] == field
     assert client.get("/api/v1/youths/abc/suggestions", headers=headers).status_code == 422
+    # beyond a 32-bit database id: refused before it reaches SQL (PostgreSQL would fail)
+    assert client.get("/api/v1/youths/2147483648/suggestions", headers=headers).status_code == 422
     refused = _audit(session_factory, "youth.suggestions")
     assert [e.entity_id for e in refused] == [str(unknown)]
 
