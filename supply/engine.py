@@ -568,6 +568,7 @@ def simulate_chunk(
         prep.pipe_t,
         prep.pipe_g,
         prep.pipe_places,
+        (prep.slot_corp >= 0).sum(axis=0).astype(np.int64),
         *(memory_order(getattr(out, name)) for name in ALL_OUTPUTS),
     )
     return out

@@ -103,6 +103,7 @@ def simulate_kernel(
     pipe_t: Any,
     pipe_g: Any,
     pipe_places: Any,
+    n_slots: Any,  # (G,) int64 corporation slots in use per gemeente (the first n_slots[g])
     out_occupancy: Any,  # (M, G, C, T, R) int32 (memory order of the chunk buffers)
     out_placements: Any,
     out_move_outs: Any,
@@ -151,6 +152,7 @@ def simulate_kernel(
     scratch_i = np.empty((2, n_r), np.int64)
     ubuf = np.empty(n_r, np.float64)
     for g in range(n_g):
+        ncg = n_slots[g]  # slots >= ncg are empty in this gemeente: no places, no contingent
         for t in range(n_t):
             for r in range(n_r):
                 waiting[t, r] = waiting0[g, t]
@@ -206,7 +208,7 @@ def simulate_kernel(
                 for r in range(n_r):
                     expected_out[t, r] += due[t, m, r]
                     total = 0
-                    for c in range(n_c):
+                    for c in range(ncg):
                         s = placed_stay[c, t, r]
                         if moving_on_uses:
                             s -= blocked[c, t, r]
@@ -216,16 +218,18 @@ def simulate_kernel(
                     e = np.int32(max(min(target, np.float64(total)), 0.0))
                     ending[t, r] = e
                     realised_out[t, r] += e
-                _split_runs(ending[t], staying[t], leavers[t], scratch_f, scratch_i, use32, eps)
+                _split_runs(
+                    ending[t], staying[t, :ncg], leavers[t, :ncg], scratch_f, scratch_i, use32, eps
+                )
             # 5. Moving on needs contingent; the rest stays blocked.
             if moving_on_uses:
-                for c in range(n_c):
+                for c in range(ncg):
                     for t in range(n_t):
                         mv = moving[t]
                         for r in range(n_r):
                             ready[c, t, r] = (leavers[t, c, r] + blocked[c, t, r]) * mv
                 if n_p == 1:
-                    for c in range(n_c):
+                    for c in range(ncg):
                         any_short = False
                         for r in range(n_r):
                             total = 0
@@ -249,13 +253,13 @@ def simulate_kernel(
                                 taken += a
                             left[c, 0, r] -= taken
                 else:
-                    for c in range(n_c):
+                    for c in range(ncg):
                         for t in range(n_t):
                             for r in range(n_r):
                                 a = min(ready[c, t, r], left[c, t, r])
                                 allowed[c, t, r] = a
                                 left[c, t, r] -= a
-                for c in range(n_c):
+                for c in range(ncg):
                     for t in range(n_t):
                         mv = moving[t]
                         for r in range(n_r):
@@ -263,12 +267,12 @@ def simulate_kernel(
                             lv = leavers[t, c, r]
                             moved[c, t, r] = lv - lv * mv + allowed[c, t, r]
             else:
-                for c in range(n_c):
+                for c in range(ncg):
                     for t in range(n_t):
                         for r in range(n_r):
                             moved[c, t, r] = leavers[t, c, r]
             # 6. Placements, limited by free places and contingent.
-            for c in range(n_c):
+            for c in range(ncg):
                 for t in range(n_t):
                     occ0 = initial_left[m + 1, c, t, 0, g]
                     cap = capacity[m, c, t, 0, g]
@@ -281,12 +285,14 @@ def simulate_kernel(
             for t in range(n_t):
                 for r in range(n_r):
                     supply = 0
-                    for c in range(n_c):
+                    for c in range(ncg):
                         supply += offer[t, c, r]
                     amount[r] = min(waiting[t, r], supply)
-                _split_runs(amount, offer[t], placed[t], scratch_f, scratch_i, use32, eps)
+                _split_runs(
+                    amount, offer[t, :ncg], placed[t, :ncg], scratch_f, scratch_i, use32, eps
+                )
             if n_p == 1 and n_t > 1:
-                for c in range(n_c):
+                for c in range(ncg):
                     any_short = False
                     for r in range(n_r):
                         total = 0
@@ -307,7 +313,7 @@ def simulate_kernel(
                             for t in range(n_t):
                                 if uses[t]:
                                     placed[t, c, r] = rationed[c, t, r]
-            for c in range(n_c):
+            for c in range(ncg):
                 for t in range(n_t):
                     if uses[t]:
                         p = 0 if n_p == 1 else t
@@ -318,7 +324,12 @@ def simulate_kernel(
                 for r in range(n_r):
                     amount[r] = 0  # placed this month in this gemeente x type
                     need[r] = 0  # blocked
-                for c in range(n_c):
+                for c in range(ncg, n_c):
+                    for r in range(n_r):
+                        out_occupancy[m, g, c, t, r] = 0
+                        out_placements[m, g, c, t, r] = 0
+                        out_move_outs[m, g, c, t, r] = 0
+                for c in range(ncg):
                     now = initial_left[m + 1, c, t, 0, g]
                     before = initial_left[m, c, t, 0, g]
                     for r in range(n_r):

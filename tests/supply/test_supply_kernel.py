@@ -18,7 +18,22 @@ def _typed_shares(inputs: SupplyInputs) -> SupplyInputs:
     return small_inputs(contingent_share=share)
 
 
+def _sparse() -> SupplyInputs:
+    """CORP-A works only in GM0796: GM0828 has one corporation slot in use, GM0796 two."""
+    capacity = np.array([[[5, 3], [2, 2]], [[0, 4], [0, 3]]])
+    occupancy = np.array([[[4, 2], [1, 1]], [[0, 2], [0, 2]]])
+    contingent = np.full((2, 2, 2), 4)
+    contingent[:, 1, 0] = 0
+    return small_inputs(
+        capacity=capacity,
+        occupancy=occupancy,
+        contingent=contingent,
+        contingent_used=np.array([[1, 0], [0, 2]]),
+    )
+
+
 CASES = {
+    "a corporation absent from a gemeente": _sparse,
     "shared pool, moving on needs contingent": lambda: small_inputs(),
     "moving on free": lambda: small_inputs(moving_on_uses_contingent=False),
     "per-type pools": lambda: _typed_shares(small_inputs()),
