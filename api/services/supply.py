@@ -13,7 +13,7 @@ Public functions (for routers, CLI and pages):
 * ``list_scenarios(session)``, ``create_scenario(session, actor, record)``
 * ``compare(session, base_name, scenario_name, months, runs, seed)`` -> ``Comparison``
 * ``fanchart_png(session, actor, scenario_name, output, level, cell, months, runs, seed)``
-* ``projection_csv`` / ``comparison_csv`` -> CSV text
+* ``comparison_rows(session, actor, comparison, output, level)``, ``rows_csv(rows)`` -> CSV text
 """
 
 from __future__ import annotations
