@@ -9,10 +9,11 @@ the field; nothing is stored then.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -124,72 +125,97 @@ def _scenario_out(s: Any) -> ScenarioOut:
     )
 
 
+@dataclass(frozen=True)
+class _ProjectionQuery:
+    scenario: str
+    output: str
+    level: str
+    group: str | None
+    months: int
+    runs: int
+    seed: int
+    start: str | None
+
+
+def _projection_query(
+    scenario: ScenarioName = "base",
+    output: Output = "shortfall",
+    level: Level = "total",
+    group: Group = None,
+    months: Months = 36,
+    runs: Runs = 2000,
+    seed: Seed = 0,
+    start: Start = None,
+) -> _ProjectionQuery:
+    """The query parameters shared by ``/projection``, ``/projection.csv`` and ``/fanchart.png``."""
+    return _ProjectionQuery(scenario, output, level, group, months, runs, seed, start)
+
+
+ProjectionQuery = Annotated[_ProjectionQuery, Depends(_projection_query)]
+
+
+@dataclass(frozen=True)
+class _ComparisonQuery:
+    scenario: str
+    base: str
+    output: str
+    level: str
+    months: int
+    runs: int
+    seed: int
+    start: str | None
+
+
+def _comparison_query(
+    scenario: ScenarioName,
+    base: ScenarioName = "base",
+    output: Output = "shortfall",
+    level: CompareLevel = "total",
+    months: Months = 36,
+    runs: Runs = 2000,
+    seed: Seed = 0,
+    start: Start = None,
+) -> _ComparisonQuery:
+    """The query parameters shared by ``/compare`` and ``/compare.csv``."""
+    return _ComparisonQuery(scenario, base, output, level, months, runs, seed, start)
+
+
+ComparisonQuery = Annotated[_ComparisonQuery, Depends(_comparison_query)]
+
+
 def _projection_rows(
-    principal: Caller,
-    session: SessionDep,
-    scenario: str,
-    output: str,
-    level: str,
-    group: str | None,
-    months: int,
-    runs: int,
-    seed: int,
-    start: str | None,
+    principal: Caller, session: SessionDep, q: _ProjectionQuery
 ) -> list[dict[str, Any]]:
     who = actor(principal)
 
     def work() -> list[dict[str, Any]]:
-        svc.check_output_level(output, level)
-        svc.projection_access(session, who, level)  # refuse before computing anything
+        svc.check_output_level(q.output, q.level)
+        svc.projection_access(session, who, q.level)  # refuse before computing anything
         projection = svc.project_for(
-            session, scenario, months, runs, seed, start, with_groups=level == "group"
+            session, q.scenario, q.months, q.runs, q.seed, q.start, with_groups=q.level == "group"
         )
-        return svc.projection_rows(session, who, projection, output, level, group)
+        return svc.projection_rows(session, who, projection, q.output, q.level, q.group)
 
     return _call(work)
 
 
 @router.get("/projection", response_model=list[ProjectionRowOut], responses=ERRORS_422)
 def get_projection(
-    principal: Caller,
-    session: SessionDep,
-    scenario: ScenarioName = "base",
-    output: Output = "shortfall",
-    level: Level = "total",
-    group: Group = None,
-    months: Months = 36,
-    runs: Runs = 2000,
-    seed: Seed = 0,
-    start: Start = None,
+    principal: Caller, session: SessionDep, q: ProjectionQuery
 ) -> list[dict[str, Any]]:
     """P10/P50/P90 and mean per month of one output, grouped by ``level`` (corporations: only
     their own rows). Results are cached per data and settings."""
-    return _projection_rows(
-        principal, session, scenario, output, level, group, months, runs, seed, start
-    )
+    return _projection_rows(principal, session, q)
 
 
 @router.get("/projection.csv", response_class=Response, responses=ERRORS_422)
-def get_projection_csv(
-    principal: Caller,
-    session: SessionDep,
-    scenario: ScenarioName = "base",
-    output: Output = "shortfall",
-    level: Level = "total",
-    group: Group = None,
-    months: Months = 36,
-    runs: Runs = 2000,
-    seed: Seed = 0,
-    start: Start = None,
-) -> Response:
+def get_projection_csv(principal: Caller, session: SessionDep, q: ProjectionQuery) -> Response:
     """The same rows as ``/projection`` as ``;``-separated CSV."""
-    rows = _projection_rows(
-        principal, session, scenario, output, level, group, months, runs, seed, start
-    )
+    rows = _projection_rows(principal, session, q)
     return Response(
         svc.rows_csv(rows),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="prognose-{scenario}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="prognose-{q.scenario}.csv"'},
     )
 
 
@@ -209,69 +235,36 @@ def post_scenario(principal: Caller, session: SessionDep, body: ScenarioCreate) 
 
 
 def _comparison_rows(
-    principal: Caller,
-    session: SessionDep,
-    base: str,
-    scenario: str,
-    output: str,
-    level: str,
-    months: int,
-    runs: int,
-    seed: int,
-    start: str | None,
+    principal: Caller, session: SessionDep, q: _ComparisonQuery
 ) -> list[dict[str, Any]]:
     who = actor(principal)
 
     def work() -> list[dict[str, Any]]:
-        svc.check_output_level(output, level)
-        svc.projection_access(session, who, level)
-        comparison = svc.compare(session, base, scenario, months, runs, seed, start)
-        return svc.comparison_rows(session, who, comparison, output, level)
+        svc.check_output_level(q.output, q.level)
+        svc.projection_access(session, who, q.level)
+        comparison = svc.compare(session, q.base, q.scenario, q.months, q.runs, q.seed, q.start)
+        return svc.comparison_rows(session, who, comparison, q.output, q.level)
 
     return _call(work)
 
 
 @router.get("/compare", response_model=list[ComparisonRowOut], responses=ERRORS_422)
 def get_comparison(
-    principal: Caller,
-    session: SessionDep,
-    scenario: ScenarioName,
-    base: ScenarioName = "base",
-    output: Output = "shortfall",
-    level: CompareLevel = "total",
-    months: Months = 36,
-    runs: Runs = 2000,
-    seed: Seed = 0,
-    start: Start = None,
+    principal: Caller, session: SessionDep, q: ComparisonQuery
 ) -> list[dict[str, Any]]:
     """Scenario against base with common random numbers: both medians, the difference of
     medians and the P10–P90 band of the paired difference."""
-    return _comparison_rows(
-        principal, session, base, scenario, output, level, months, runs, seed, start
-    )
+    return _comparison_rows(principal, session, q)
 
 
 @router.get("/compare.csv", response_class=Response, responses=ERRORS_422)
-def get_comparison_csv(
-    principal: Caller,
-    session: SessionDep,
-    scenario: ScenarioName,
-    base: ScenarioName = "base",
-    output: Output = "shortfall",
-    level: CompareLevel = "total",
-    months: Months = 36,
-    runs: Runs = 2000,
-    seed: Seed = 0,
-    start: Start = None,
-) -> Response:
+def get_comparison_csv(principal: Caller, session: SessionDep, q: ComparisonQuery) -> Response:
     """The comparison rows as ``;``-separated CSV."""
-    rows = _comparison_rows(
-        principal, session, base, scenario, output, level, months, runs, seed, start
-    )
+    rows = _comparison_rows(principal, session, q)
     return Response(
         svc.rows_csv(rows),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="vergelijking-{scenario}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="vergelijking-{q.scenario}.csv"'},
     )
 
 
@@ -280,30 +273,19 @@ def get_comparison_csv(
     response_class=Response,
     responses={**ERRORS_422, 200: {"content": {"image/png": {}}}},
 )
-def get_fanchart(
-    principal: Caller,
-    session: SessionDep,
-    scenario: ScenarioName = "base",
-    output: Output = "shortfall",
-    level: Level = "total",
-    group: Group = None,
-    months: Months = 36,
-    runs: Runs = 2000,
-    seed: Seed = 0,
-    start: Start = None,
-) -> Response:
+def get_fanchart(principal: Caller, session: SessionDep, q: ProjectionQuery) -> Response:
     """A fan chart (median with P10–P90 band) of one output for one group, as PNG."""
     png = _call(
         svc.fanchart_png,
         session,
         actor(principal),
-        scenario,
-        output,
-        level,
-        group,
-        months,
-        runs,
-        seed,
-        start,
+        q.scenario,
+        q.output,
+        q.level,
+        q.group,
+        q.months,
+        q.runs,
+        q.seed,
+        q.start,
     )
     return Response(png, media_type="image/png")
