@@ -30,21 +30,26 @@ def map_supply(
 ) -> None:
     """Schrijf de aanbodkaart (choropleet, tijdschuif, woonplekken) als één HTML-bestand."""
     from api.cli import _fail, console
-    from api.services.maps import LEVELS, SCENARIOS, supply_map_data
+    from api.services.maps import LEVELS, UnknownScenario, scenario_names, supply_map_data
     from api.services.rounds import Actor
     from maps.supply import build_supply_map, render_html
     from store.db import database_url, make_engine, make_sessionmaker, unit_of_work
 
-    if scenario not in SCENARIOS:
-        _fail(f"onbekend scenario {scenario!r}; kies uit {', '.join(SCENARIOS)}")
     if level not in LEVELS:
         _fail(f"onbekend niveau {level!r}; kies uit {', '.join(LEVELS)}")
     engine = make_engine(database_url(database_url_))
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
+            names = scenario_names(session)
+            if scenario not in names:
+                raise UnknownScenario(
+                    f"onbekend scenario {scenario!r}; kies uit {', '.join(names)}"
+                )
             data = supply_map_data(
                 session, Actor.system(), scenario, level, months=months, runs=runs
             )
+    except UnknownScenario as exc:
+        _fail(str(exc))
     finally:
         engine.dispose()
     if not data.areas:

@@ -32,6 +32,7 @@ from api.services.round_states import InvalidTransition
 from api.services.rounds import Actor, NotFound
 from maps.options import build_options_map
 from maps.supply import build_compare_map, build_supply_map, render_html
+from store import models as m
 from store.csvio import ImportFailed, RowError
 
 router = APIRouter(include_in_schema=False)
@@ -341,18 +342,29 @@ def regisseur(request: Request, session: SessionDep, principal: OptionalPrincipa
     )
 
 
-@router.get("/regisseur/jongeren/{code}", response_class=HTMLResponse)
-def youth_page(
-    request: Request, code: str, session: SessionDep, principal: OptionalPrincipal
-) -> Response:
+def _caseload_youth(
+    request: Request, session: Session, principal: Principal | None, code: str
+) -> tuple[Principal, Actor, m.Youth] | Response:
+    """The gate and lookup of the regisseur's youth pages: the caller, its actor and youth
+    ``code`` from its caseload, or the response to send instead (sign-in, 403 or 404)."""
     gate = _gate(request, principal, ("regisseur", "admin"))
     if gate is not None or principal is None:
         return gate or _denied(request, principal, "")
     actor = _actor(principal)
     try:
-        youth = youths_svc.read_youth(session, actor, code)
+        return principal, actor, youths_svc.read_youth(session, actor, code)
     except NotFound as exc:
         return _not_found(request, principal, str(exc))
+
+
+@router.get("/regisseur/jongeren/{code}", response_class=HTMLResponse)
+def youth_page(
+    request: Request, code: str, session: SessionDep, principal: OptionalPrincipal
+) -> Response:
+    found = _caseload_youth(request, session, principal, code)
+    if isinstance(found, Response):
+        return found
+    principal, actor, youth = found
     options = caseload_svc.options_for(session, actor, youth)
     suggested = _suggestions(request, session, principal, youth.id)
     return render(
@@ -375,12 +387,11 @@ def youth_page(
 def youth_map(
     request: Request, code: str, session: SessionDep, principal: OptionalPrincipal
 ) -> Response:
-    gate = _gate(request, principal, ("regisseur", "admin"))
-    if gate is not None or principal is None:
-        return gate or _denied(request, principal, "")
-    actor = _actor(principal)
+    found = _caseload_youth(request, session, principal, code)
+    if isinstance(found, Response):
+        return found
+    principal, actor, youth = found
     try:
-        youth = youths_svc.read_youth(session, actor, code)
         suggested = _suggestions(request, session, principal, youth.id, k=50)
         if suggested is not None:
             codes = [x.option.code for x in suggested.suggestions]
@@ -424,7 +435,7 @@ def planner(
     gate = _gate(request, principal, maps_svc.SUPPLY_ROLES)
     if gate is not None or principal is None:
         return gate or _denied(request, principal, "")
-    names = maps_svc.scenario_names()
+    names = maps_svc.scenario_names(session)
     scenario = scenario if scenario in names else "base"
     vergelijk = vergelijk if vergelijk in names and vergelijk != scenario else ""
     niveau = niveau if niveau in maps_svc.LEVELS else "gemeente"

@@ -5,9 +5,9 @@
 - the options map of one young person: only the youth's own regisseur gets the no-go areas; an
   admin sees the options without them; everyone else is refused.
 
-The shortfall layers come from a small ``supply`` projection run here (median per gemeente and
-month). Until stek stores scenarios and forecasts, the base forecast is a stated default to verify:
-every month as many care leavers arrive per gemeente and type as one twelfth of those waiting now.
+The shortfall layers come from a ``supply`` projection on the same inputs as the planner's
+projection (``store.supply_inputs.supply_inputs_from_db``), with fewer runs (median per gemeente
+and month). Scenarios: the planners' stored scenarios plus the examples in ``SCENARIOS``.
 """
 
 from __future__ import annotations
@@ -31,10 +31,8 @@ from maps.data import (
     SupplyMapData,
     Value,
 )
-from matcher.problem import HousingType
 from store import models as m
 from store.geometry import from_wkb
-from supply.model import FloatArray
 
 SUPPLY_ROLES = ("admin", "planner", "gemeente", "corporatie")
 LEVELS = ("gemeente", "wijk", "buurt")
@@ -78,9 +76,16 @@ class UnknownScenario(ValueError):
     pass
 
 
-def scenario_names() -> dict[str, str]:
-    """Scenario name -> Dutch label, for the picker."""
-    return {name: s.label for name, s in SCENARIOS.items()}
+def scenario_names(session: Session | None = None) -> dict[str, str]:
+    """Scenario name -> Dutch label, for the picker: the examples here and, given a session,
+    the planners' stored scenarios (``stek scenario create``, the supply API)."""
+    names = {name: s.label for name, s in SCENARIOS.items()}
+    if session is not None:
+        from store.supply_inputs import list_scenarios
+
+        for stored in list_scenarios(session):
+            names.setdefault(stored.name, stored.description or stored.name)
+    return names
 
 
 def _organisation(session: Session, actor: Actor) -> m.Organisation | None:
@@ -139,21 +144,6 @@ def projection_months(start: date, months: int) -> tuple[date, ...]:
     return tuple(month_at(start, i) for i in range(months))
 
 
-def default_stays(types: Sequence[HousingType]) -> dict[str, FloatArray]:
-    """A length-of-stay distribution for types whose bounds are open (a default to verify):
-    uniform from ``stay_min_months`` (else 6) to ``stay_max_months`` (else 36 months)."""
-    from supply.model import los_uniform
-
-    out: dict[str, FloatArray] = {}
-    for t in types:
-        lo, hi = t.stay_min_months, t.stay_max_months
-        if lo is None or hi is None:
-            lo = lo or 6
-            hi = hi or max(36, lo + 12)
-            out[t.code] = los_uniform(lo, hi)
-    return out
-
-
 def project_gemeenten(
     session: Session,
     scenario: str,
@@ -166,49 +156,19 @@ def project_gemeenten(
 
     ``corporation`` limits the contingent to that corporation's agreements.
     """
-    from store.repository import load_contingents, load_options, load_types, load_youths
-    from supply.inputs import ForecastRow, inputs_from_records
+    from store.supply_inputs import get_scenario, supply_inputs_from_db
     from supply.projection import ProjectionSettings, project
-    from supply.scenario import Scenario
+    from supply.scenario import Scenario, ScenarioError
 
-    if scenario not in SCENARIOS:
-        raise UnknownScenario(f"onbekend scenario {scenario!r}")
-    types = load_types(session)
-    options = tuple(o for o in load_options(session, status=None))
-    placed = set(
-        session.scalars(select(m.HousingOption.code).where(m.HousingOption.status == "placed"))
-    )
-    withdrawn = set(
-        session.scalars(select(m.HousingOption.code).where(m.HousingOption.status == "withdrawn"))
-    )
-    options = tuple(o for o in options if o.code not in withdrawn)
-    youths = load_youths(session)
-    end_year = projection_months(start, months)[-1].year
-    contingents = tuple(
-        c for y in range(start.year, end_year + 1) for c in load_contingents(session, y)
-    )
-    waiting: dict[tuple[str, str], int] = defaultdict(int)
-    for y in youths:
-        waiting[(y.gemeente_code, y.accepted_types[0])] += 1
-    forecast = [
-        ForecastRow(month, g, t, n / 12.0)
-        for month in projection_months(start, months)
-        for (g, t), n in sorted(waiting.items())
-    ]
-    gemeenten = sorted(session.scalars(select(m.Area.code).where(m.Area.level == "gemeente")).all())
-    inputs = inputs_from_records(
-        start=start,
-        months=months,
-        types=types,
-        options=options,
-        youths=youths,
-        contingents=contingents,
-        forecast=forecast,
-        occupied=sorted(placed),
-        gemeenten=gemeenten,
-        los=default_stays(types),
-    )
-    inputs = Scenario(scenario, SCENARIOS[scenario].build([t.code for t in types])).apply(inputs)  # type: ignore[arg-type]
+    # The same inputs as the planner's projection (``api.services.supply``): one story.
+    base = supply_inputs_from_db(session, start=start, months=months)
+    if scenario in SCENARIOS:
+        inputs = Scenario(scenario, SCENARIOS[scenario].build(base.types)).apply(base)  # type: ignore[arg-type]
+    else:
+        try:
+            inputs = get_scenario(session, scenario).apply(base)
+        except ScenarioError:
+            raise UnknownScenario(f"onbekend scenario {scenario!r}") from None
     levels = ("gemeente", "gemeente_corporation") if corporation else ("gemeente",)
     result = project(
         inputs,
@@ -250,7 +210,8 @@ def supply_map_data(
     _check_supply_access(actor)
     if level not in LEVELS:
         raise ValueError(f"onbekend niveau {level!r}: kies gemeente, wijk of buurt")
-    if scenario not in SCENARIOS:
+    names = scenario_names(session)
+    if scenario not in names:
         raise UnknownScenario(f"onbekend scenario {scenario!r}")
     start = (start or date.today()).replace(day=1)
     areas = _areas(session, level)
@@ -295,7 +256,7 @@ def supply_map_data(
     }
     measures.insert(0 if level != "gemeente" else 2, Measure("places", "Plaatsen totaal", total))
     outlines = _areas(session, "gemeente") if level != "gemeente" else ()
-    label = SCENARIOS[scenario].label
+    label = names[scenario]
     who = f" · {org.name}" if actor.role == "corporatie" and org else ""
     return SupplyMapData(
         title=f"Aanbod per {LEVEL_NAMES[level]} · {label}{who}",

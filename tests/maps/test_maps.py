@@ -281,3 +281,38 @@ def test_cli_writes_standalone_map_and_refuses_unknown_scenario(
     )
     assert bad.exit_code == 1 and "onbekend scenario" in bad.output
     assert not (tmp_path / "x.html").exists()
+
+
+def test_supply_map_uses_stored_scenarios_on_the_projection_inputs(
+    loaded: str, session_factory: sessionmaker[Session]
+) -> None:
+    """A planner's stored scenario is on the picker and changes the map's shortfall; the base
+    map's shortfall comes from the same inputs as the supply API's projection."""
+    from api.services.maps import UnknownScenario, scenario_names, supply_map_data
+    from api.services.rounds import Actor
+    from store.supply_inputs import save_scenario, supply_inputs_from_db
+
+    start = date(2026, 12, 1)
+    with session_factory() as s:
+        base = supply_inputs_from_db(s, start=start, months=3)
+        record = {"name": "veel-instroom", "changes": [{"kind": "inflow_factor", "factor": 5.0}]}
+        save_scenario(s, record, base)
+        s.commit()
+    with session_factory() as s:
+        assert "veel-instroom" in scenario_names(s)
+        assert "veel-instroom" not in scenario_names()
+        planner = Actor(None, None, "planner")
+        low = supply_map_data(s, planner, "base", start=start, runs=20, months=3)
+        high = supply_map_data(s, planner, "veel-instroom", start=start, runs=20, months=3)
+
+        def total_shortfall(data: SupplyMapData) -> float:
+            layer = next(x for x in data.measures if x.title == "Tekort (mediaan prognose)")
+            total = 0.0
+            for series in layer.values.values():
+                values = series if isinstance(series, list | tuple) else [series]
+                total += sum(float(v) for v in values if v is not None)  # type: ignore[arg-type]
+            return total
+
+        assert total_shortfall(high) > total_shortfall(low)
+        with pytest.raises(UnknownScenario):
+            supply_map_data(s, planner, "bestaat-niet", start=start, runs=20, months=3)
