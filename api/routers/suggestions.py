@@ -8,9 +8,10 @@ reduced fairness counts and pair explanation (no youth figures, no no-go informa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel
@@ -386,9 +387,14 @@ def youth_suggestions(
         ) from exc
 
 
-def _call(fn: Any, *args: Any) -> Any:
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``fn(*args, **kwargs)`` with the services' NotFound/Forbidden as 404/403."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except svc.NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except svc.Forbidden as exc:
@@ -407,10 +413,7 @@ def round_explanations(
     round_id: DbId, principal: CurrentPrincipal, session: SessionDep, version: Version = None
 ) -> RoundExplanationsOut:
     """Why each youth got no place, in a sentence with the counts (gemeente, admin)."""
-    out: RoundExplanationsOut = _call(
-        svc.explanations_for_round, session, principal, round_id, version
-    )
-    return out
+    return _call(svc.explanations_for_round, session, principal, round_id, version)
 
 
 @router.get(
@@ -422,10 +425,7 @@ def round_fairness(
     round_id: DbId, principal: CurrentPrincipal, session: SessionDep, version: Version = None
 ) -> FairnessOut | FairnessForCorporationOut:
     """Justified-envy pairs per corporation and gemeente (reported, not enforced)."""
-    out: FairnessOut | FairnessForCorporationOut = _call(
-        svc.fairness_for_round, session, principal, round_id, version
-    )
-    return out
+    return _call(svc.fairness_for_round, session, principal, round_id, version)
 
 
 @router.get(
@@ -442,7 +442,4 @@ def round_pair(
     version: Version = None,
 ) -> PairOut | PairForCorporationOut:
     """Why this youth did (not) get this option in the proposal."""
-    out: PairOut | PairForCorporationOut = _call(
-        svc.pair_for_round, session, principal, round_id, youth_id, option_id, version
-    )
-    return out
+    return _call(svc.pair_for_round, session, principal, round_id, youth_id, option_id, version)
