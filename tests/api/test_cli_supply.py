@@ -7,44 +7,34 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
-from api.cli import app, load_demo
-from fixtures.generate import generate_region, write_region
-from store import models as m
+from api.cli import app
+from tests.supply_helpers import BAD_CHANGES, load_region, placed_gemeente_type, scenario_count
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def region(db_url: str, tmp_path: Path) -> str:
-    folder = tmp_path / "region"
-    write_region(generate_region(40, 60, seed=3), folder)
-    load_demo(db_url, folder)
-    return db_url
+    return load_region(db_url, tmp_path)
 
 
 def _place(db_url: str) -> tuple[str, str]:
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        row = conn.execute(
-            select(m.HousingOption.gemeente_code, m.HousingType.code)
-            .join(m.HousingType, m.HousingOption.type_id == m.HousingType.id)
-            .where(m.HousingOption.corporation_id.is_not(None))
-            .order_by(m.HousingOption.code)
-            .limit(1)
-        ).one()
+        place = placed_gemeente_type(conn)
     engine.dispose()
-    return row[0], row[1]
+    return place
 
 
 def _count_scenarios(db_url: str) -> int:
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        n = conn.execute(select(func.count()).select_from(m.SupplyScenario)).scalar_one()
+        n = scenario_count(conn)
     engine.dispose()
-    return int(n)
+    return n
 
 
 def test_project_writes_csv_and_is_reproducible(region: str, tmp_path: Path) -> None:
@@ -100,15 +90,8 @@ def test_scenario_create_list_show_compare_export(region: str, tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [
-        ({"kind": "add_places", "gemeente": "GM9999", "type_code": "kma", "places": 1,
-          "month": "2027-03"}, "gemeente"),
-        ({"kind": "add_places", "gemeente": "GM0828", "type_code": "kma", "places": -5,
-          "month": "2027-03"}, "places"),
-        ({"kind": "contingent_change", "corporation": "corp-onbekend", "delta": 2}, "corporatie"),
-        ({"kind": "inflow_factor", "factor": -1}, "factor"),
-    ],
-)  # fmt: skip
+    [*BAD_CHANGES, ({"kind": "inflow_factor", "factor": -1}, "factor")],
+)
 def test_bad_scenario_fails_naming_the_field_and_stores_nothing(
     region: str, tmp_path: Path, change: dict, field: str
 ) -> None:

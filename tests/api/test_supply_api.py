@@ -6,24 +6,21 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from api.cli import load_demo
 from api.services import supply as svc
 from api.settings import Settings
-from fixtures.generate import generate_region, write_region
 from store import models as m
+from tests.supply_helpers import BAD_CHANGES, load_region, placed_gemeente_type, scenario_count
 
 SMALL = {"months": 6, "runs": 30, "seed": 2, "start": "2027-01"}
 
 
 @pytest.fixture
 def region(db_url: str, tmp_path: Path) -> str:
-    folder = tmp_path / "region"
-    write_region(generate_region(40, 60, seed=3), folder)
-    load_demo(db_url, folder)
+    load_region(db_url, tmp_path)
     svc.CACHE.clear()
     return db_url
 
@@ -114,33 +111,22 @@ def test_bad_projection_request_is_422_naming_the_field(
 
 def _count(factory: sessionmaker[Session]) -> int:
     with factory() as s:
-        return int(s.scalar(select(func.count()).select_from(m.SupplyScenario)) or 0)
+        return scenario_count(s)
 
 
 def _place(factory: sessionmaker[Session]) -> tuple[str, str]:
     with factory() as s:
-        row = s.execute(
-            select(m.HousingOption.gemeente_code, m.HousingType.code)
-            .join(m.HousingType, m.HousingOption.type_id == m.HousingType.id)
-            .where(m.HousingOption.corporation_id.is_not(None))
-            .order_by(m.HousingOption.code)
-            .limit(1)
-        ).one()
-    return row[0], row[1]
+        return placed_gemeente_type(s)
 
 
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"kind": "add_places", "gemeente": "GM9999", "type_code": "kma", "places": 1,
-          "month": "2027-03"}, "gemeente"),
-        ({"kind": "add_places", "gemeente": "GM0828", "type_code": "kma", "places": -1,
-          "month": "2027-03"}, "places"),
-        ({"kind": "contingent_change", "corporation": "corp-x", "delta": 1}, "corporatie"),
+        *BAD_CHANGES,
         ({"kind": "stay_shift", "type_code": "onbekend", "months": -3}, "type"),
         ({"kind": "add_places", "gemeente": "GM0828"}, "type_code"),
     ],
-)  # fmt: skip
+)
 def test_bad_scenario_is_422_and_stores_nothing(
     client: TestClient, session_factory: sessionmaker[Session], change: dict, field: str
 ) -> None:

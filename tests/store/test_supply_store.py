@@ -9,11 +9,10 @@ import pytest
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.cli import load_demo
-from fixtures.generate import generate_region, write_region
 from store import models as m
 from store.supply_inputs import get_scenario, list_scenarios, save_scenario, supply_inputs_from_db
 from supply.scenario import ScenarioError
+from tests.supply_helpers import BAD_CHANGES, load_region, placed_gemeente_type, scenario_count
 
 
 def test_migration_creates_the_scenario_table(engine: Engine) -> None:
@@ -25,10 +24,7 @@ def test_migration_creates_the_scenario_table(engine: Engine) -> None:
 
 @pytest.fixture
 def region(db_url: str, tmp_path: Path) -> str:
-    folder = tmp_path / "region"
-    write_region(generate_region(40, 60, seed=3), folder)
-    load_demo(db_url, folder)
-    return db_url
+    return load_region(db_url, tmp_path)
 
 
 def test_inputs_start_from_what_the_database_holds(
@@ -65,15 +61,11 @@ GOOD = {
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"kind": "add_places", "gemeente": "GM9999", "type_code": "kma", "places": 1,
-          "month": "2027-03"}, "gemeente"),
-        ({"kind": "add_places", "gemeente": "GM0828", "type_code": "kma", "places": -3,
-          "month": "2027-03"}, "places"),
-        ({"kind": "contingent_change", "corporation": "NOPE", "delta": 5}, "corporatie"),
+        *BAD_CHANGES,
         ({"kind": "teleport"}, "kind"),
         ({"kind": "stay_shift", "type_code": "kma"}, "months"),
     ],
-)  # fmt: skip
+)
 def test_bad_scenario_is_refused_and_nothing_stored(
     region: str, session_factory: sessionmaker[Session], change: dict, field: str
 ) -> None:
@@ -83,7 +75,7 @@ def test_bad_scenario_is_refused_and_nothing_stored(
             save_scenario(s, {"name": "slecht", "changes": [GOOD["changes"][0], change]}, base)
         s.commit()
     with session_factory() as s:
-        assert s.scalar(select(func.count()).select_from(m.SupplyScenario)) == 0
+        assert scenario_count(s) == 0
 
 
 def test_scenario_round_trip_and_unique_name(
@@ -91,13 +83,7 @@ def test_scenario_round_trip_and_unique_name(
 ) -> None:
     with session_factory() as s:
         # A gemeente x type that has places now (places are split over its corporations).
-        gemeente, type_code = s.execute(
-            select(m.HousingOption.gemeente_code, m.HousingType.code)
-            .join(m.HousingType, m.HousingOption.type_id == m.HousingType.id)
-            .where(m.HousingOption.corporation_id.is_not(None))
-            .order_by(m.HousingOption.code)
-            .limit(1)
-        ).one()
+        gemeente, type_code = placed_gemeente_type(s)
         record = dict(GOOD)
         record["changes"] = [
             dict(GOOD["changes"][0], gemeente=gemeente, type_code=type_code),
