@@ -42,10 +42,18 @@ def _client(request: Request) -> str | None:
 
 
 def _safe_next(target: str | None) -> str | None:
-    # Only local paths: never redirect to another site after sign-in.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+    """Only a local path (``/...``): never redirect to another site after sign-in.
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so a path that starts with
+    two slashes, holds a backslash or a control character, or names a scheme is refused.
+    """
+    if not target or not target.startswith("/") or len(target) > 2000:
+        return None
+    if any(ch == "\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return None
+    if target.startswith("//") or ":" in target.split("?", 1)[0].split("/", 2)[1]:
+        return None
+    return target
 
 
 def _login_form(

@@ -177,7 +177,11 @@ def test_role_dependency_gives_403_to_other_roles(client: TestClient) -> None:
     assert ok.json() == {"email": "admin@test.invalid"}
 
 
-def test_login_redirect_only_to_local_paths(client: TestClient) -> None:
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/steal", "/\\evil.example", "/\t/evil.example", "https://evil.example"],
+)
+def test_login_redirect_only_to_local_paths(client: TestClient, target: str) -> None:
     form = client.get("/inloggen")
     response = client.post(
         "/inloggen",
@@ -185,7 +189,21 @@ def test_login_redirect_only_to_local_paths(client: TestClient) -> None:
             "email": "admin@test.invalid",
             "password": PASSWORD,
             "csrf_token": _csrf(form.text),
-            "next": "//evil.example/steal",
+            "next": target,
         },
     )
     assert response.headers["location"] == "/beheer"
+
+
+def test_login_redirects_to_a_local_next_path(client: TestClient) -> None:
+    form = client.get("/inloggen")
+    response = client.post(
+        "/inloggen",
+        data={
+            "email": "admin@test.invalid",
+            "password": PASSWORD,
+            "csrf_token": _csrf(form.text),
+            "next": "/planner?scenario=base",
+        },
+    )
+    assert response.headers["location"] == "/planner?scenario=base"
