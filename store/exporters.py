@@ -130,7 +130,16 @@ def _no_go_wkt(geometries: list[bytes]) -> str:
     return str(shapely.to_wkt(geom, rounding_precision=-1, trim=True))
 
 
-def _youths(session: Session, *, include_no_go: bool = True, **_: Any) -> Rows:
+def _youths(
+    session: Session, *, include_no_go: bool = True, include_case_details: bool = True, **_: Any
+) -> Rows:
+    """Youth rows in import format; without ``include_case_details`` the case columns are blank.
+
+    The case columns (income, max_rent, anchors, no-go areas, companions, conflicts) belong to
+    the youth's regisseur; they are then not even loaded.
+    """
+    if not include_case_details:
+        include_no_go = False
     accepted: dict[int, list[str]] = defaultdict(list)
     for yid, code in session.execute(
         select(YouthAcceptedType.youth_id, HousingType.code)
@@ -146,12 +155,13 @@ def _youths(session: Session, *, include_no_go: bool = True, **_: Any) -> Rows:
     ):
         preferred[yid].append(code)
     anchors: dict[int, list[str]] = defaultdict(list)
-    for yid, label, x, y in session.execute(
-        select(YouthAnchor.youth_id, YouthAnchor.label, YouthAnchor.x, YouthAnchor.y).order_by(
-            YouthAnchor.youth_id, YouthAnchor.id
-        )
-    ):
-        anchors[yid].append(f"{label}@{format_decimal(x)},{format_decimal(y)}")
+    if include_case_details:
+        for yid, label, x, y in session.execute(
+            select(YouthAnchor.youth_id, YouthAnchor.label, YouthAnchor.x, YouthAnchor.y).order_by(
+                YouthAnchor.youth_id, YouthAnchor.id
+            )
+        ):
+            anchors[yid].append(f"{label}@{format_decimal(x)},{format_decimal(y)}")
     no_go_codes: dict[int, list[str]] = defaultdict(list)
     no_go_geoms: dict[int, list[bytes]] = defaultdict(list)
     if include_no_go:
@@ -166,12 +176,13 @@ def _youths(session: Session, *, include_no_go: bool = True, **_: Any) -> Rows:
                 no_go_geoms[yid].append(geom)
     other = aliased(Youth)
     relations: dict[tuple[int, str], list[str]] = defaultdict(list)
-    for yid, kind, code in session.execute(
-        select(YouthRelation.youth_id, YouthRelation.kind, other.code)
-        .join(other, YouthRelation.other_youth_id == other.id)
-        .order_by(YouthRelation.youth_id, other.code)
-    ):
-        relations[(yid, kind)].append(code)
+    if include_case_details:
+        for yid, kind, code in session.execute(
+            select(YouthRelation.youth_id, YouthRelation.kind, other.code)
+            .join(other, YouthRelation.other_youth_id == other.id)
+            .order_by(YouthRelation.youth_id, other.code)
+        ):
+            relations[(yid, kind)].append(code)
     stmt = (
         select(Youth, User.email)
         .outerjoin(User, Youth.regisseur_id == User.id)
@@ -182,7 +193,7 @@ def _youths(session: Session, *, include_no_go: bool = True, **_: Any) -> Rows:
             y.code,
             format_date(y.birth_date),
             y.gemeente_code,
-            format_decimal(y.income),
+            format_decimal(y.income) if include_case_details else "",
             format_int(y.support_need),
             format_list(accepted[y.id]),
             format_list(preferred[y.id]),
@@ -195,7 +206,7 @@ def _youths(session: Session, *, include_no_go: bool = True, **_: Any) -> Rows:
             format_list(relations[(y.id, "companion")]),
             format_list(relations[(y.id, "conflict")]),
             email or "",
-            format_decimal(y.max_rent),
+            format_decimal(y.max_rent) if include_case_details else "",
             format_int(y.household_size),
             format_decimal(y.max_distance_m),
             y.support_provider or "",
@@ -236,16 +247,25 @@ _EXPORTERS: dict[str, Callable[..., Rows]] = {
 }
 
 
-def export_csv(session: Session, kind: str, path: str | Path, *, include_no_go: bool = True) -> int:
+def export_csv(
+    session: Session,
+    kind: str,
+    path: str | Path,
+    *,
+    include_no_go: bool = True,
+    include_case_details: bool = True,
+) -> int:
     """Write all rows of ``kind`` (one of :data:`EXPORT_KINDS`) as CSV; returns the row count.
 
-    A youths export holds no-go areas, the most sensitive data in stek: only callers entitled to
-    all of them (admin) should pass ``include_no_go=True``; otherwise those columns stay empty.
+    A youths export holds no-go areas, the most sensitive data in stek: only an operator's full
+    backup (the CLI) should pass ``include_no_go=True``; otherwise those columns stay empty.
+    ``include_case_details=False`` also blanks the rest of the case that only the youth's
+    regisseur sees (income, max_rent, anchors, companions, conflicts): the admin view's columns.
     """
     exporter = _EXPORTERS.get(kind)
     if exporter is None:
         raise ValueError(f"onbekende soort export {kind!r} (kies uit {', '.join(EXPORT_KINDS)})")
-    rows = exporter(session, include_no_go=include_no_go)
+    rows = exporter(session, include_no_go=include_no_go, include_case_details=include_case_details)
     write_table(path, HEADERS[kind], rows)
     return len(rows)
 

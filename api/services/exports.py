@@ -1,9 +1,10 @@
 """CSV exports through the API, scoped like the reads (see :mod:`api.services.scope`).
 
 The canonical CSV comes from :func:`store.exporters.export_csv`; rows outside the caller's scope
-are dropped by their organisation or gemeente column. Youths are exported for admin only and
-never with no-go areas (those stay with the regisseur; a full backup goes through the CLI on the
-server). Every export is audited.
+are dropped by their organisation or gemeente column. Youths are exported for admin only, as the
+admin view: income, max_rent, anchors, no-go areas, companions and conflicts stay blank (they
+belong to the youth's regisseur; a full backup goes through the CLI on the server). Every export
+is audited.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def export_rows(session: Session, actor: Actor, kind: str) -> tuple[str, int]:
         raise Forbidden(f"deze rol mag geen {kind} exporteren")
     with tempfile.TemporaryDirectory(prefix="stek-export-") as folder:
         path = Path(folder) / f"{kind}.csv"
-        export_csv(session, kind, path, include_no_go=False)
+        export_csv(session, kind, path, include_no_go=False, include_case_details=False)
         text = path.read_text(encoding="utf-8-sig")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
     header, *rows = list(reader)

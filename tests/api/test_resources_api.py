@@ -20,6 +20,8 @@ from api.cli import load_demo
 from api.settings import Settings
 from fixtures.generate import generate_region, write_region
 from store import models as m
+from store.csvio import HEADERS
+from store.exporters import export_csv
 
 
 @pytest.fixture
@@ -246,6 +248,42 @@ def test_exports_are_scoped_and_youths_carry_no_no_go_areas(
     regisseur = _login(client, _user(session_factory, role="regisseur").email)
     assert client.get("/api/v1/exports/youths", headers=regisseur).status_code == 403
     assert [a.detail for a in _audit(session_factory, "export.youths")] == [{"rows": 40}]
+
+
+def test_admin_youths_export_is_the_admin_view(
+    client: TestClient, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The API export blanks the regisseur's case columns; the CLI backup keeps all of them."""
+    case_columns = (
+        "income",
+        "max_rent",
+        "anchors",
+        "no_go_codes",
+        "no_go_wkt",
+        "companions",
+        "conflicts",
+    )
+    admin = _login(client, _user(session_factory, role="admin").email)
+    response = client.get("/api/v1/exports/youths", headers=admin)
+    assert response.status_code == 200
+    reader = csv.DictReader(io.StringIO(response.text), delimiter=";")
+    rows = list(reader)
+    # The header stays the import format, so the file can be read back.
+    assert reader.fieldnames == HEADERS["youths"]
+    assert len(rows) == 40
+    for column in case_columns:
+        assert {r[column] for r in rows} == {""}, column
+    assert all(r["youth_code"] and r["birth_date"] and r["gemeentecode"] for r in rows)
+
+    backup = tmp_path / "youths.csv"
+    with session_factory() as s:
+        assert export_csv(s, "youths", backup) == 40
+    with backup.open(encoding="utf-8-sig", newline="") as handle:
+        full = list(csv.DictReader(handle, delimiter=";"))
+    # The fixture region has these details, so the blanks above are the export's doing.
+    for column in ("income", "max_rent", "anchors"):
+        assert any(r[column] for r in full), column
+    assert any(r["companions"] or r["conflicts"] for r in full)
 
 
 def test_admin_manages_users(client: TestClient, session_factory: sessionmaker[Session]) -> None:
