@@ -178,6 +178,8 @@ def review(
             )
         except NotFound as exc:
             return _not_found(request, principal, str(exc))
+        except rounds_svc.Forbidden as exc:
+            return _denied(request, principal, str(exc))
     return render(
         request,
         "review.html",
@@ -192,6 +194,8 @@ def review(
             "melding": melding,
             "fout": fout,
             "manage": principal.role in MANAGE_ROLES,
+            # The score reveals the urgency ranking: not for corporations.
+            "show_score": principal.role in ("admin", "gemeente"),
             "today": date.today(),
             "refresh": view is not None and view.round.status == "solving",
         },
@@ -258,8 +262,13 @@ def create_round(
         first = date(year, month, 1)
     except ValueError:
         return _back("/beoordelen", fout=f"Maand {maand!r} niet herkend: gebruik JJJJ-MM.")
-    rnd = rounds_svc.create_round(session, first, 0, _actor(principal))
-    rounds_svc.start_solve(session, rnd.id, _actor(principal))
+    try:
+        rnd = rounds_svc.create_round(session, first, 0, _actor(principal))
+        rounds_svc.start_solve(session, rnd.id, _actor(principal))
+    except (rounds_svc.WorkflowError, InvalidTransition) as exc:
+        # e.g. no policy for that month: say so on the page instead of a 500
+        session.rollback()
+        return _back("/beoordelen", fout=f"Niet gelukt: {exc}.")
     session.commit()
     background.add_task(_solve_later, request, rnd.id)
     return _back("/beoordelen", ronde=rnd.id, melding="De ronde wordt doorgerekend.")
@@ -461,17 +470,19 @@ def planner(
                 if vergelijk
                 else None
             ),
-            "fan_charts": _fan_chart_urls(request, scenario),
+            "fan_charts": _fan_chart_urls(request, scenario, principal.role),
         },
         principal,
     )
 
 
-def _fan_chart_urls(request: Request, scenario: str) -> list[tuple[str, str]]:
+def _fan_chart_urls(request: Request, scenario: str, role: str) -> list[tuple[str, str]]:
     """Fan chart images from the supply API (``/api/v1/supply/fanchart.png``) when it exists.
 
     The supply API knows its own stored scenarios; the map's example scenarios are local, so
-    the charts show the base unless the API knows the chosen name as well.
+    the charts show the base unless the API knows the chosen name as well. A corporation sees
+    only its own rows (level ``corporation``; shortfall has no corporation, so it gets its
+    occupancy instead): every URL emitted here must answer 200 for ``role``.
     """
     try:
         from api.routers import supply as supply_api
@@ -481,9 +492,17 @@ def _fan_chart_urls(request: Request, scenario: str) -> list[tuple[str, str]]:
     if not any(getattr(r, "path", "") == "/supply/fanchart.png" for r in supply_api.router.routes):
         return []
     name = scenario if scenario == "base" else "base"
-    charts = [("total", None, "Tekort, hele regio"), ("total", None, "Contingent over, hele regio")]
+    charts = [
+        ("total", "shortfall", "Tekort, hele regio"),
+        ("total", "contingent_left", "Contingent over, hele regio"),
+    ]
+    if role == "corporatie":
+        charts = [
+            ("corporation", "occupancy", "Bezet, eigen corporatie"),
+            ("corporation", "contingent_left", "Contingent over, eigen corporatie"),
+        ]
     out = []
-    for (level, _group, alt), output in zip(charts, ("shortfall", "contingent_left"), strict=True):
+    for level, output, alt in charts:
         query = urlencode(
             {"scenario": name, "output": output, "level": level, "months": 24, "runs": 500}
         )

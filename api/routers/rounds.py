@@ -304,9 +304,12 @@ def _scoped_matches(session: Session, principal: Principal, proposal: m.Proposal
 def list_proposals(
     round_id: RoundId, principal: Caller, session: SessionDep
 ) -> list[ProposalSummary]:
-    """Every proposal version of the round (all stay readable), oldest first."""
+    """Every proposal version of the round (all stay readable), oldest first.
+
+    Corporations read proposals only of published or final rounds (403 before).
+    """
     require(principal, REVIEW_ROLES)
-    rnd = call(svc.get_round, session, round_id)
+    rnd = call(svc.readable_round, session, round_id, actor(principal))
     return [
         ProposalSummary(
             version=p.version,
@@ -326,8 +329,9 @@ def get_proposal(
     principal: Caller,
     session: SessionDep,
 ) -> ProposalOut:
-    """One proposal version with the matches this user may see."""
+    """One proposal version with the matches this user may see (corporations: published)."""
     require(principal, REVIEW_ROLES)
+    call(svc.readable_round, session, round_id, actor(principal))
     proposal = _proposal(session, round_id, version)
     return ProposalOut(
         round_id=round_id,
@@ -354,6 +358,7 @@ def diff_proposal(
     A pair is (youth, option); within your scope. Version 1 has no previous version: all added.
     """
     require(principal, REVIEW_ROLES)
+    call(svc.readable_round, session, round_id, actor(principal))
     current = _scoped_matches(session, principal, _proposal(session, round_id, version))
     previous: list[MatchOut] = []
     if version > 1:

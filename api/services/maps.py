@@ -275,7 +275,7 @@ def options_map_data(
 ) -> OptionsMapData:
     """The map of one young person's options (``option_codes``; default: none) and anchors.
 
-    No-go areas only for the youth's own regisseur.
+    Anchors and no-go areas only for the youth's own regisseur (admin sees the options only).
     """
     youth = session.get(m.Youth, youth_id)
     if youth is None:
@@ -312,6 +312,6 @@ def options_map_data(
         options=tuple(
             _option_point(o, "#0b5cad" if i < 5 else "#6b7785") for i, o in enumerate(rows)
         ),
-        anchors=tuple(Anchor(a.label, a.x, a.y) for a in youth.anchors),
+        anchors=tuple(Anchor(a.label, a.x, a.y) for a in youth.anchors) if own else (),
         no_go=tuple(no_go),
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.services.rounds import Actor, Forbidden, NotFound
+from api.services.rounds import Actor, Forbidden, may_read_proposals, readable_round
 from store import models as m
 
 REVIEW_ROLES = ("admin", "gemeente", "corporatie")
@@ -110,8 +110,10 @@ def visible_matches(session: Session, actor: Actor, proposal: m.Proposal) -> lis
 
 
 def rounds(session: Session, actor: Actor) -> list[m.AllocationRound]:
+    """The rounds whose proposals ``actor`` may review (corporations: published or final)."""
     _check(actor)
-    return list(session.scalars(select(m.AllocationRound).order_by(m.AllocationRound.id.desc())))
+    found = session.scalars(select(m.AllocationRound).order_by(m.AllocationRound.id.desc()))
+    return [r for r in found if may_read_proposals(actor, r)]
 
 
 def _may_decide(session: Session, actor: Actor, match: m.Match) -> bool:
@@ -139,9 +141,7 @@ def review_view(
     """Everything the review page shows for one round and proposal version."""
     _check(actor)
     filters = filters or Filters()
-    rnd = session.get(m.AllocationRound, round_id)
-    if rnd is None:
-        raise NotFound(f"ronde {round_id} bestaat niet")
+    rnd = readable_round(session, round_id, actor)
     proposals = {p.version: p for p in rnd.proposals}
     versions = sorted(proposals)
     chosen = version if version in proposals else (versions[-1] if versions else None)

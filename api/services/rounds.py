@@ -81,6 +81,27 @@ def get_round(session: Session, round_id: int) -> m.AllocationRound:
     return found
 
 
+# Rounds whose proposals corporations may read: a draft (or a round still being solved, or
+# failed) is the planners' working copy and leaks the urgency ranking before it is agreed.
+PUBLIC_ROUND_STATES = frozenset({RoundStatus.PUBLISHED.value, RoundStatus.FINAL.value})
+
+
+def may_read_proposals(actor: Actor, rnd: m.AllocationRound) -> bool:
+    """Whether ``actor`` may read the proposals of ``rnd``: admin and gemeente always,
+    corporations only once the round is published (or final)."""
+    if actor.role in ("admin", "gemeente"):
+        return True
+    return actor.role == "corporatie" and rnd.status in PUBLIC_ROUND_STATES
+
+
+def readable_round(session: Session, round_id: int, actor: Actor) -> m.AllocationRound:
+    """Round ``round_id`` when ``actor`` may read its proposals; NotFound or Forbidden else."""
+    rnd = get_round(session, round_id)
+    if not may_read_proposals(actor, rnd):
+        raise Forbidden("het voorstel van deze ronde is nog niet gepubliceerd")
+    return rnd
+
+
 def _transition(
     session: Session, rnd: m.AllocationRound, action: RoundAction, actor: Actor | None
 ) -> None:
