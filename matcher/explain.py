@@ -202,17 +202,25 @@ def _unmatched_sentence(why: Unmatched, result: Result) -> str:
     return why.message
 
 
-def explain_unmatched(result: Result) -> list[UnmatchedExplanation]:
-    """Per unmatched youth (by code) a Dutch sentence and the counts from the ``Result``."""
-    return [
-        UnmatchedExplanation(
-            youth=code,
-            reason=why.reason,
-            sentence=_unmatched_sentence(why, result),
-            counts=dict(sorted(why.figures.items())),
+def explain_unmatched(result: Result, hidden: tuple[str, ...] = ()) -> list[UnmatchedExplanation]:
+    """Per unmatched youth (by code) a Dutch sentence and the counts from the ``Result``.
+
+    ``hidden`` names counts (e.g. ``no_go``) left out of both the counts and the sentence, for
+    audiences that may not learn them."""
+    out = []
+    for code, why in sorted(result.unmatched.items()):
+        if hidden:
+            kept = {k: v for k, v in why.figures.items() if k not in hidden}
+            why = Unmatched(why.youth, why.reason, why.message, kept)
+        out.append(
+            UnmatchedExplanation(
+                youth=code,
+                reason=why.reason,
+                sentence=_unmatched_sentence(why, result),
+                counts=dict(sorted(why.figures.items())),
+            )
         )
-        for code, why in sorted(result.unmatched.items())
-    ]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Thin routes: parse, call ``api.services.suggestions`` (which authorises and audits), shape the
 response. Schemas are per audience: the regisseur's suggestions (with the youth's own figures),
-the reviewer's explanations and fairness report (gemeente and admin), and the corporation's
-reduced fairness counts and pair explanation (no youth figures, no no-go information).
+the reviewer's explanations and fairness report (admin in full; the gemeente reduced to its own
+youths and the option's side of the figures), and the corporation's reduced fairness counts and
+pair explanation (no youth figures, no no-go information).
 """
 
 from __future__ import annotations
@@ -244,6 +245,21 @@ class FairnessOut(BaseModel):
     truncated: bool
 
 
+class FairnessForGemeenteOut(BaseModel):
+    """For a gemeente: pairs on options in its gemeente, listed only when both youths are its
+    own; pairs involving a youth of another gemeente are only counted."""
+
+    round_id: int
+    version: int
+    count: int  # all pairs on options in the gemeente, listed or not
+    per_corporation: dict[str, int]
+    per_gemeente: dict[str, int]
+    message: str
+    own_pairs: list[EnvyPairOut]  # the first ENVY_LISTED with both youths of the gemeente
+    other_pairs: int  # pairs with a youth of another gemeente (not identified)
+    truncated: bool
+
+
 class FairnessForCorporationOut(BaseModel):
     """For a corporation: counts on its own options only, no youths."""
 
@@ -273,8 +289,31 @@ class PairOut(BaseModel):
     swap_change: int | None
 
 
+class RuleFiguresOut(BaseModel):
+    rule: str
+    figures: dict[str, float | int | str]  # option-side figures only
+
+
+class PairForGemeenteOut(BaseModel):
+    """For the gemeente of the youth: failing rules with the option's side of the figures only
+    (no income, support need, age, search radius or no-go areas; no messages), occupants of
+    other gemeenten only counted."""
+
+    round_id: int
+    version: int
+    youth: str
+    option: str
+    status: str
+    rules: list[RuleFiguresOut]
+    occupants: list[str]  # occupants of the gemeente's own
+    other_occupants: int
+    youth_option: str | None
+
+
 class PairForCorporationOut(BaseModel):
-    """For a corporation: outcome and rule names only (no income, urgency or no-go areas)."""
+    """For a corporation (only for a youth matched to its option in the round): outcome and
+    housing-side rule names only (availability, contingent); nothing derived from the youth's
+    income, support need, age, search radius or no-go areas."""
 
     round_id: int
     version: int
@@ -313,6 +352,23 @@ def fairness_out(round_id: int, proposal: m.Proposal, report: FairnessReport) ->
     )
 
 
+def fairness_for_gemeente_out(
+    round_id: int, proposal: m.Proposal, report: FairnessReport, own_youths: set[str]
+) -> FairnessForGemeenteOut:
+    own = [p for p in report.pairs if p.youth in own_youths and p.occupant in own_youths]
+    return FairnessForGemeenteOut(
+        round_id=round_id,
+        version=proposal.version,
+        count=len(report.pairs),
+        per_corporation=report.per_corporation,
+        per_gemeente=report.per_gemeente,
+        message=report.message,
+        own_pairs=[EnvyPairOut.model_validate(p, from_attributes=True) for p in own[:ENVY_LISTED]],
+        other_pairs=len(report.pairs) - len(own),
+        truncated=len(own) > ENVY_LISTED,
+    )
+
+
 def fairness_for_corporation_out(
     round_id: int, proposal: m.Proposal, report: FairnessReport
 ) -> FairnessForCorporationOut:
@@ -332,11 +388,52 @@ def pair_out(round_id: int, proposal: m.Proposal, e: PairExplanation) -> PairOut
     return PairOut.model_validate({**asdict(e), "round_id": round_id, "version": proposal.version})
 
 
+# Per rule the figures that describe the option (or the round), never the youth. Rules not
+# listed here (no_go) are left out for the gemeente; their figures are about the youth.
+OPTION_FIGURES: dict[str, tuple[str, ...]] = {
+    "type_accepted": ("type",),
+    "support_level": ("support_min", "support_max"),
+    "age": ("min_age", "max_age", "move_in"),
+    "minor_contract": ("adult_age", "type"),
+    "affordability": ("kale_huur", "servicekosten", "policy_year"),
+    "distance": (),
+    "available": ("available_from", "move_in", "capacity"),
+    "contingent_exists": ("corporation", "gemeente", "year", "type"),
+    "forbidden_pair": ("option",),
+}
+# The rules a corporation may see: facts of its own option, nothing about the youth.
+HOUSING_RULES = frozenset({"available", "contingent_exists"})
+
+
+def pair_for_gemeente_out(
+    round_id: int, proposal: m.Proposal, e: PairExplanation, own_youths: set[str]
+) -> PairForGemeenteOut:
+    rules = [
+        RuleFiguresOut(
+            rule=r.rule,
+            figures={k: v for k, v in r.figures.items() if k in OPTION_FIGURES[r.rule]},
+        )
+        for r in e.reasons
+        if r.rule in OPTION_FIGURES
+    ]
+    own = [y for y in e.occupants if y in own_youths]
+    return PairForGemeenteOut(
+        round_id=round_id,
+        version=proposal.version,
+        youth=e.youth,
+        option=e.option,
+        status=e.status,
+        rules=rules,
+        occupants=own,
+        other_occupants=len(e.occupants) - len(own),
+        youth_option=e.youth_option,
+    )
+
+
 def pair_for_corporation_out(
     round_id: int, proposal: m.Proposal, e: PairExplanation
 ) -> PairForCorporationOut:
-    # A no-go area says something about the youth's life: only "other reason" for corporations.
-    rules = sorted({"overig" if r.rule == "no_go" else r.rule for r in e.reasons})
+    rules = sorted({r.rule for r in e.reasons if r.rule in HOUSING_RULES})
     return PairForCorporationOut(
         round_id=round_id,
         version=proposal.version,
@@ -418,19 +515,19 @@ def round_explanations(
 
 @router.get(
     "/rounds/{round_id}/fairness",
-    response_model=FairnessOut | FairnessForCorporationOut,
+    response_model=FairnessOut | FairnessForGemeenteOut | FairnessForCorporationOut,
     responses=ERRORS,
 )
 def round_fairness(
     round_id: DbId, principal: CurrentPrincipal, session: SessionDep, version: Version = None
-) -> FairnessOut | FairnessForCorporationOut:
+) -> FairnessOut | FairnessForGemeenteOut | FairnessForCorporationOut:
     """Justified-envy pairs per corporation and gemeente (reported, not enforced)."""
     return _call(svc.fairness_for_round, session, principal, round_id, version)
 
 
 @router.get(
     "/rounds/{round_id}/pairs/{youth_id}/{option_id}",
-    response_model=PairOut | PairForCorporationOut,
+    response_model=PairOut | PairForGemeenteOut | PairForCorporationOut,
     responses=ERRORS,
 )
 def round_pair(
@@ -440,6 +537,8 @@ def round_pair(
     principal: CurrentPrincipal,
     session: SessionDep,
     version: Version = None,
-) -> PairOut | PairForCorporationOut:
-    """Why this youth did (not) get this option in the proposal."""
+) -> PairOut | PairForGemeenteOut | PairForCorporationOut:
+    """Why this youth did (not) get this option in the proposal (admin: everything; gemeente:
+    its own youths, option-side figures; corporatie: a youth matched to its own option in the
+    round, housing-side rule names)."""
     return _call(svc.pair_for_round, session, principal, round_id, youth_id, option_id, version)

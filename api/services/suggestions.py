@@ -58,8 +58,10 @@ if TYPE_CHECKING:
     from api.auth import Principal
     from api.routers.suggestions import (
         FairnessForCorporationOut,
+        FairnessForGemeenteOut,
         FairnessOut,
         PairForCorporationOut,
+        PairForGemeenteOut,
         PairOut,
         RoundExplanationsOut,
         SuggestionsOut,
@@ -360,8 +362,9 @@ def suggestions_for(
         _actor(principal),
         "youth.suggestions",
         "youth",
-        youth_id,
+        row.code,
         {
+            "youth_id": youth_id,
             "k": k,
             "on": day.isoformat(),
             "eligible": found.eligible,
@@ -375,9 +378,18 @@ def record_refused(
     factory: sessionmaker[Session], principal: Principal, action: str, entity: str,
     entity_id: object, why: str,
 ) -> None:  # fmt: skip
-    """Audit a refused call in its own transaction (the request's own one rolls back)."""
+    """Audit a refused call in its own transaction (the request's own one rolls back).
+
+    A youth is audited by its code (the gemeente's audit view matches youths by code); a youth
+    id that exists nowhere is kept as the id, with ``youth_id`` in the detail either way."""
+    detail: dict[str, Any] = {"refused": why}
     with unit_of_work(factory) as session:
-        audit(session, _actor(principal), action, entity, entity_id, {"refused": why})
+        if entity == "youth" and isinstance(entity_id, int):
+            detail["youth_id"] = entity_id
+            row = session.get(m.Youth, entity_id) if 1 <= entity_id <= MAX_ID else None
+            if row is not None:
+                entity_id = row.code
+        audit(session, _actor(principal), action, entity, entity_id, detail)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,7 +439,8 @@ def explanations_for_round(
     if principal.role not in EXPLAIN_ROLES:
         raise Forbidden("alleen gemeente en beheer zien de uitleg per jongere")
     proposal, problem, result = _round_and_result(session, round_id, version)
-    items = explain_unmatched(result)
+    # A per-youth no-go count says something about the youth's life: admin only.
+    items = explain_unmatched(result, hidden=("no_go",) if principal.role == "gemeente" else ())
     if principal.role == "gemeente":
         mine = _own_gemeente(session, principal)
         gemeente_of = {y.code: y.gemeente_code for y in problem.youths}
@@ -441,18 +454,24 @@ def explanations_for_round(
 
 def fairness_for_round(
     session: Session, principal: Principal, round_id: int, version: int | None = None
-) -> FairnessOut | FairnessForCorporationOut:
-    """Justified-envy pairs (admin: all; gemeente: on options in its gemeente; corporatie:
-    counts per own option only)."""
-    from api.routers.suggestions import fairness_for_corporation_out, fairness_out
+) -> FairnessOut | FairnessForGemeenteOut | FairnessForCorporationOut:
+    """Justified-envy pairs (admin: all; gemeente: on options in its gemeente, listed only when
+    both youths are its own, the others counted; corporatie: counts per own option only)."""
+    from api.routers.suggestions import (
+        fairness_for_corporation_out,
+        fairness_for_gemeente_out,
+        fairness_out,
+    )
 
     if principal.role not in FAIRNESS_ROLES:
         raise Forbidden("alleen gemeente, corporatie en beheer zien het eerlijkheidsrapport")
     proposal, problem, result = _round_and_result(session, round_id, version)
     report = fairness(problem, result)
+    own_youths: set[str] = set()
     if principal.role == "gemeente":
         mine = _own_gemeente(session, principal)
         report = restrict(report, lambda p: p.gemeente_code == mine)
+        own_youths = {y.code for y in problem.youths if y.gemeente_code == mine}
     elif principal.role == "corporatie":
         corp = _own_corporation(session, principal)
         report = restrict(report, lambda p: p.corporation == corp)
@@ -462,7 +481,24 @@ def fairness_for_round(
     )  # fmt: skip
     if principal.role == "corporatie":
         return fairness_for_corporation_out(round_id, proposal, report)
+    if principal.role == "gemeente":
+        return fairness_for_gemeente_out(round_id, proposal, report, own_youths)
     return fairness_out(round_id, proposal, report)
+
+
+def _matched_in_round(session: Session, round_id: int, youth_id: int, option_id: int) -> bool:
+    """Whether some proposal of the round matches the youth to the option."""
+    found = session.scalar(
+        select(m.Match.id)
+        .join(m.Proposal, m.Match.proposal_id == m.Proposal.id)
+        .where(
+            m.Proposal.round_id == round_id,
+            m.Match.youth_id == youth_id,
+            m.Match.option_id == option_id,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def pair_for_round(
@@ -472,10 +508,23 @@ def pair_for_round(
     youth_id: int,
     option_id: int,
     version: int | None = None,
-) -> PairOut | PairForCorporationOut:
-    """Why the pair was (not) made. Admin; gemeente when the youth or the option is in its
-    gemeente; corporatie for its own options, without the youth's figures."""
-    from api.routers.suggestions import pair_for_corporation_out, pair_out
+) -> PairOut | PairForGemeenteOut | PairForCorporationOut:
+    """Why the pair was (not) made.
+
+    * admin: everything (``PairOut``);
+    * gemeente: only for a youth of its gemeente; rule names with option-side figures, no
+      messages, occupants of other gemeenten only counted (``PairForGemeenteOut``);
+    * corporatie: only for its own option and a youth matched to it in some proposal of the
+      round (any other youth: 404, as if unknown); outcome and housing-side rule names only
+      (``PairForCorporationOut``).
+
+    Writes a round entry and a youth entry (by code, so the youth's gemeente sees it).
+    """
+    from api.routers.suggestions import (
+        pair_for_corporation_out,
+        pair_for_gemeente_out,
+        pair_out,
+    )
 
     if principal.role not in PAIR_ROLES:
         raise Forbidden("alleen gemeente, corporatie en beheer zien de uitleg van een koppeling")
@@ -485,21 +534,34 @@ def pair_for_round(
         raise NotFound(f"jongere {youth_id} bestaat niet")
     if option is None:
         raise NotFound(f"woning {option_id} bestaat niet")
-    if principal.role == "gemeente":
-        mine = _own_gemeente(session, principal)
-        if mine not in (youth.gemeente_code, option.gemeente_code):
-            raise Forbidden("jongere en woning liggen niet in jouw gemeente")
-    if principal.role == "corporatie" and option.corporation_id != principal.organisation_id:
-        raise Forbidden("je ziet alleen uitleg bij woningen van je eigen corporatie")
+    if principal.role == "gemeente" and youth.gemeente_code != _own_gemeente(session, principal):
+        raise Forbidden("deze jongere hoort niet bij jouw gemeente")
+    if principal.role == "corporatie":
+        if option.corporation_id != principal.organisation_id:
+            raise Forbidden("je ziet alleen uitleg bij woningen van je eigen corporatie")
+        if not _matched_in_round(session, round_id, youth_id, option_id):
+            # The same answer as for an unknown youth: no hint that the youth exists.
+            raise NotFound(
+                f"jongere {youth_id} is in ronde {round_id} niet aan deze woning gekoppeld"
+            )
     proposal, problem, result = _round_and_result(session, round_id, version)
     try:
         explained = why_not(problem, result, youth.code, option.code)
     except KeyError as exc:
         raise NotFound(f"jongere of woning hoort niet bij ronde {round_id}") from exc
+    actor = _actor(principal)
     audit(
-        session, _actor(principal), "round.pair_explanation", "round", round_id,
+        session, actor, "round.pair_explanation", "round", round_id,
         {"version": proposal.version, "youth": youth_id, "option": option_id},
+    )  # fmt: skip
+    audit(
+        session, actor, "youth.pair_explanation", "youth", youth.code,
+        {"round": round_id, "version": proposal.version, "option": option.code},
     )  # fmt: skip
     if principal.role == "corporatie":
         return pair_for_corporation_out(round_id, proposal, explained)
+    if principal.role == "gemeente":
+        gemeente_of = {y.code: y.gemeente_code for y in problem.youths}
+        own = {c for c, g in gemeente_of.items() if g == youth.gemeente_code}
+        return pair_for_gemeente_out(round_id, proposal, explained, own)
     return pair_out(round_id, proposal, explained)

@@ -302,7 +302,10 @@ def _context(client: TestClient, factory: sessionmaker[Session]) -> Context:
             select(m.Match)
             .join(m.Proposal)
             .join(m.HousingOption, m.Match.option_id == m.HousingOption.id)
+            .join(m.Youth, m.Match.youth_id == m.Youth.id)
             .where(m.Proposal.round_id == published, m.HousingOption.corporation_id.is_not(None))
+            # a youth of the option's gemeente: the gemeente sees pairs of its own youths only
+            .where(m.Youth.gemeente_code == m.HousingOption.gemeente_code)
             .order_by(m.Match.id)
         ).first()
         assert match is not None

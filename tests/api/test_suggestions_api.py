@@ -94,8 +94,10 @@ def test_own_regisseur_and_admin_get_suggestions_and_every_call_is_audited(
     assert client.get(url, headers=_headers(client, admin.email)).status_code == 200
 
     entries = _audit(session_factory, "youth.suggestions")
-    assert [e.entity_id for e in entries] == [str(youth_id), str(youth_id)]
+    # by code: the gemeente's audit view matches youths by code
+    assert [(e.entity, e.entity_id) for e in entries] == [("youth", body["youth_code"])] * 2
     assert entries[0].detail is not None and entries[0].detail["k"] == 3
+    assert entries[0].detail["youth_id"] == youth_id
     assert "refused" not in entries[0].detail
     with session_factory() as s:
         own_id = s.scalar(select(m.User.id).where(m.User.email == own))
@@ -114,7 +116,9 @@ def test_other_roles_get_403_and_the_refusal_is_audited(
     assert response.status_code == 403
     assert "suggestions" not in response.json()
     (entry,) = _audit(session_factory, "youth.suggestions")
-    assert entry.entity_id == str(youth_id)
+    with session_factory() as s:
+        code = s.get(m.Youth, youth_id).code  # type: ignore[union-attr]
+    assert (entry.entity, entry.entity_id) == ("youth", code)
     assert entry.detail is not None and entry.detail["refused"] == response.json()["detail"]
 
 
@@ -253,6 +257,262 @@ def test_fairness_per_audience(
     )
 
 
+def _gemeente_of(factory: sessionmaker[Session], user: m.User) -> str:
+    with factory() as s:
+        org = s.get(m.Organisation, user.organisation_id)
+        assert org is not None and org.gemeente_code is not None
+        return org.gemeente_code
+
+
+def _a_match(factory: sessionmaker[Session], round_id: int) -> tuple[m.Match, m.User]:
+    """A match on a corporation's option in the round and a user of that corporation."""
+    with factory() as s:
+        match = s.scalars(
+            select(m.Match)
+            .join(m.Proposal, m.Match.proposal_id == m.Proposal.id)
+            .join(m.HousingOption, m.Match.option_id == m.HousingOption.id)
+            .where(m.Proposal.round_id == round_id, m.HousingOption.corporation_id.is_not(None))
+            .order_by(m.Match.id)
+        ).first()
+        assert match is not None
+        user = s.scalars(
+            select(m.User)
+            .where(m.User.organisation_id == match.option.corporation_id)
+            .order_by(m.User.email)
+        ).first()
+        assert user is not None
+        s.expunge_all()
+        return match, user
+
+
+# Figures, keys and words that describe the youth, never for a gemeente or corporation.
+YOUTH_SIDE = ("income", "support_need", "max_distance_m", "distance_m", "no_go", "overig",
+              "affordability", "inkomen", "accepted", '"age"', "sentence", "message")  # fmt: skip
+
+
+def test_pair_explanation_for_a_corporation_only_for_its_matched_youths(
+    client: TestClient, session_factory: sessionmaker[Session], solved: int
+) -> None:
+    match, corp_user = _a_match(session_factory, solved)
+    corp = _headers(client, corp_user.email)
+    url = f"/api/v1/rounds/{solved}/pairs/{{}}/{match.option_id}"
+    mine = client.get(url.format(match.youth_id), headers=corp)
+    assert mine.status_code == 200, mine.text
+    reduced = mine.json()
+    assert set(reduced) == {"round_id", "version", "youth", "option", "status",
+                            "failing_rules", "occupants"}  # fmt: skip
+    assert reduced["status"] == "matched"
+    assert set(reduced["failing_rules"]) <= {"available", "contingent_exists"}
+    for word in YOUTH_SIDE:
+        assert word not in mine.text, word
+    with session_factory() as s:
+        unmatched = s.scalars(
+            select(m.Youth.id)
+            .where(
+                m.Youth.id.not_in(
+                    select(m.Match.youth_id)
+                    .join(m.Proposal, m.Match.proposal_id == m.Proposal.id)
+                    .where(m.Proposal.round_id == solved, m.Match.option_id == match.option_id)
+                )
+            )
+            .order_by(m.Youth.id)
+        ).all()
+    assert unmatched
+    admin = _headers(client, _first_of(session_factory, "admin").email)
+    for youth_id in unmatched[:5]:
+        # the admin sees the pair; the corporation is told nothing, not even that it exists
+        assert client.get(url.format(youth_id), headers=admin).status_code == 200
+        refused = client.get(url.format(youth_id), headers=corp)
+        assert refused.status_code == 404, refused.text
+        assert "status" not in refused.json() and "failing_rules" not in refused.json()
+
+
+def test_pair_for_corporation_keeps_only_housing_side_rules() -> None:
+    from datetime import date as day
+
+    from api.routers.suggestions import pair_for_corporation_out
+    from matcher.explain import PairExplanation
+    from matcher.policy import Reason
+
+    rules = ("affordability", "support_level", "age", "no_go", "distance", "type_accepted",
+             "available", "contingent_exists")  # fmt: skip
+    reasons = tuple(Reason(r, r, f"{r} met inkomen 1234", {"income": 1234.0}) for r in rules)
+    e = PairExplanation("J1", "W1", "ineligible", "zin", reasons=reasons)
+    proposal = m.Proposal(version=2, created_at=day(2030, 1, 1))
+    out = pair_for_corporation_out(7, proposal, e)
+    assert out.failing_rules == ["available", "contingent_exists"]
+    assert "1234" not in out.model_dump_json()
+
+
+def test_pair_for_gemeente_keeps_option_side_figures_only() -> None:
+    from api.routers.suggestions import pair_for_gemeente_out
+    from matcher.explain import PairExplanation
+    from matcher.policy import Reason
+
+    reasons = (
+        Reason("affordability", "above_income_share", "meer dan 30% van het inkomen 1234",
+               {"income": 1234.0, "limit": 370.2, "toeslag": 80.0, "net_rent": 500.0,
+                "age": 19, "kale_huur": 540.0, "servicekosten": 40.0, "policy_year": 2030}),
+        Reason("support_level", "support_too_high", "behoefte 3",
+               {"support_need": 3, "support_min": 0, "support_max": 1}),
+        Reason("no_go", "no_go_code", "buurt BU0001", {"level": "buurt", "code": "BU0001"}),
+        Reason("distance", "too_far", "straal", {"distance_m": 9000.0, "max_distance_m": 5000}),
+        Reason("age", "age_too_low", "leeftijd 16",
+               {"age": 16, "min_age": 18, "max_age": 27, "move_in": "2030-01-01"}),
+        Reason("available", "no_capacity", "vol", {"capacity": 0}),
+    )  # fmt: skip
+    e = PairExplanation("J1", "W1", "ineligible", "J1 past niet: inkomen 1234", reasons=reasons,
+                        occupants=("J2", "X9"))  # fmt: skip
+    out = pair_for_gemeente_out(7, m.Proposal(version=1), e, {"J1", "J2"})
+    assert [(r.rule, r.figures) for r in out.rules] == [
+        ("affordability", {"kale_huur": 540.0, "servicekosten": 40.0, "policy_year": 2030}),
+        ("support_level", {"support_min": 0, "support_max": 1}),
+        ("distance", {}),
+        ("age", {"min_age": 18, "max_age": 27, "move_in": "2030-01-01"}),
+        ("available", {"capacity": 0}),
+    ]
+    assert out.occupants == ["J2"] and out.other_occupants == 1
+    text = out.model_dump_json()
+    for leak in ("1234", "BU0001", "support_need", "income", "max_distance_m", "X9", "16"):
+        assert leak not in text, leak
+
+
+def test_pair_explanation_for_a_gemeente_only_for_its_youths_and_reduced(
+    client: TestClient, session_factory: sessionmaker[Session], solved: int
+) -> None:
+    with session_factory() as s:
+        # a gemeente with options and youths of its own
+        code = s.scalars(
+            select(m.HousingOption.gemeente_code)
+            .where(
+                m.HousingOption.gemeente_code.in_(select(m.Youth.gemeente_code)),
+                m.HousingOption.gemeente_code.in_(
+                    select(m.Organisation.gemeente_code)
+                    .join(m.User, m.User.organisation_id == m.Organisation.id)
+                    .where(m.User.role == "gemeente")
+                ),
+            )
+            .order_by(m.HousingOption.id)
+        ).first()
+        gemeente = s.scalars(
+            select(m.User)
+            .join(m.Organisation, m.User.organisation_id == m.Organisation.id)
+            .where(m.User.role == "gemeente", m.Organisation.gemeente_code == code)
+            .order_by(m.User.email)
+        ).first()
+        assert code is not None and gemeente is not None
+    headers = _headers(client, gemeente.email)
+    admin = _headers(client, _first_of(session_factory, "admin").email)
+    with session_factory() as s:
+        own = s.scalars(
+            select(m.Youth).where(m.Youth.gemeente_code == code).order_by(m.Youth.id)
+        ).first()
+        foreign = s.scalars(
+            select(m.Youth).where(m.Youth.gemeente_code != code).order_by(m.Youth.id)
+        ).first()
+        here = s.scalars(
+            select(m.HousingOption.id)
+            .where(m.HousingOption.gemeente_code == code)
+            .order_by(m.HousingOption.id)
+        ).first()
+        options = s.scalars(select(m.HousingOption.id).order_by(m.HousingOption.id)).all()
+    assert own is not None and foreign is not None and here is not None
+    # a youth of another gemeente, even on an option in this gemeente: refused
+    other = client.get(f"/api/v1/rounds/{solved}/pairs/{foreign.id}/{here}", headers=headers)
+    assert other.status_code == 403
+    # its own youth: rule names and the option's side of the figures, nothing else
+    seen_rules: set[str] = set()
+    for option_id in options[:40]:
+        url = f"/api/v1/rounds/{solved}/pairs/{own.id}/{option_id}"
+        reduced = client.get(url, headers=headers)
+        assert reduced.status_code == 200, reduced.text
+        body = reduced.json()
+        assert set(body) == {"round_id", "version", "youth", "option", "status", "rules",
+                             "occupants", "other_occupants", "youth_option"}  # fmt: skip
+        full = client.get(url, headers=admin).json()
+        assert body["status"] == full["status"]
+        hidden = {r["rule"] for r in full["reasons"]} - {r["rule"] for r in body["rules"]}
+        assert hidden <= {"no_go"}
+        for rule in body["rules"]:
+            seen_rules.add(rule["rule"])
+            assert set(rule) == {"rule", "figures"}
+            youth_side = {"income", "support_need", "max_distance_m", "distance_m", "age", "code",
+                          "accepted", "limit", "toeslag", "net_rent"}  # fmt: skip
+            assert not youth_side & set(rule["figures"])
+        assert str(own.income) not in reduced.text or own.income == 0
+    assert seen_rules, "the fixture should give the youth some ineligible options"
+
+
+def test_gemeente_audit_view_shows_reads_of_its_youths(
+    client: TestClient, session_factory: sessionmaker[Session], solved: int
+) -> None:
+    youth_id, regisseur, other = _youth_and_regisseurs(session_factory)
+    with session_factory() as s:
+        youth = s.get(m.Youth, youth_id)
+        assert youth is not None
+        code, gemeente_code = youth.code, youth.gemeente_code
+        gemeente = s.scalars(
+            select(m.User)
+            .join(m.Organisation, m.User.organisation_id == m.Organisation.id)
+            .where(m.User.role == "gemeente", m.Organisation.gemeente_code == gemeente_code)
+            .order_by(m.User.email)
+        ).first()
+        option = s.scalars(select(m.HousingOption.id).order_by(m.HousingOption.id)).first()
+    assert gemeente is not None and option is not None
+    url = f"/api/v1/youths/{youth_id}/suggestions?k=2&on={ON}"
+    assert client.get(url, headers=_headers(client, regisseur)).status_code == 200
+    assert client.get(url, headers=_headers(client, other)).status_code == 403
+    admin = _headers(client, _first_of(session_factory, "admin").email)
+    pair = f"/api/v1/rounds/{solved}/pairs/{youth_id}/{option}"
+    assert client.get(pair, headers=admin).status_code == 200
+    view = client.get(
+        f"/api/v1/audit?entity=youth&entity_id={code}", headers=_headers(client, gemeente.email)
+    )
+    assert view.status_code == 200, view.text
+    items = view.json()["items"]
+    actions = sorted((e["action"], "refused" in (e["detail"] or {})) for e in items)
+    assert actions == [("youth.pair_explanation", False), ("youth.suggestions", False),
+                       ("youth.suggestions", True)]  # fmt: skip
+
+
+def test_fairness_for_a_gemeente_lists_only_pairs_of_its_own_youths(
+    client: TestClient, session_factory: sessionmaker[Session], solved: int
+) -> None:
+    url = f"/api/v1/rounds/{solved}/fairness"
+    full = client.get(url, headers=_headers(client, _first_of(session_factory, "admin").email))
+    with session_factory() as s:
+        gemeente_of = {c: g for c, g in s.execute(select(m.Youth.code, m.Youth.gemeente_code))}
+        users = s.scalars(select(m.User).where(m.User.role == "gemeente")).all()
+        s.expunge_all()
+    mixed_seen = False
+    for user in users:
+        code = _gemeente_of(session_factory, user)
+        body = client.get(url, headers=_headers(client, user.email)).json()
+        assert "pairs" not in body
+        on_options_here = [p for p in full.json()["pairs"] if p["gemeente_code"] == code]
+        mine = {y for y, g in gemeente_of.items() if g == code}
+        own = [p for p in on_options_here if p["youth"] in mine and p["occupant"] in mine]
+        assert body["own_pairs"] == own
+        assert body["count"] == len(on_options_here)
+        assert body["other_pairs"] == len(on_options_here) - len(own)
+        mixed_seen |= body["other_pairs"] > 0
+    assert mixed_seen or not full.json()["pairs"], "fixture should have cross-gemeente envy"
+
+
+def test_unmatched_explanations_for_a_gemeente_have_no_no_go_count(
+    client: TestClient, session_factory: sessionmaker[Session], solved: int
+) -> None:
+    url = f"/api/v1/rounds/{solved}/explanations"
+    full = client.get(url, headers=_headers(client, _first_of(session_factory, "admin").email))
+    assert any("no_go" in u["counts"] for u in full.json()["unmatched"])
+    gemeente = _first_of(session_factory, "gemeente")
+    body = client.get(url, headers=_headers(client, gemeente.email)).json()
+    assert body["unmatched"]
+    for u in body["unmatched"]:
+        assert "no_go" not in u["counts"]
+        assert "no-go" not in u["sentence"]
+
+
 def test_pair_explanation_scoped_by_organisation(
     client: TestClient, session_factory: sessionmaker[Session], solved: int
 ) -> None:
@@ -278,12 +538,6 @@ def test_pair_explanation_scoped_by_organisation(
     assert body["sentence"]
     assert (body["status"] == "ineligible") == bool(body["reasons"])
     corp = _headers(client, corp_user.email)
-    mine = client.get(f"/api/v1/rounds/{solved}/pairs/{youth.id}/{own.id}", headers=corp)
-    assert mine.status_code == 200
-    reduced = mine.json()
-    assert set(reduced) == {"round_id", "version", "youth", "option", "status",
-                            "failing_rules", "occupants"}  # fmt: skip
-    assert "no_go" not in reduced["failing_rules"]
     theirs = client.get(f"/api/v1/rounds/{solved}/pairs/{youth.id}/{other.id}", headers=corp)
     assert theirs.status_code == 403
     planner = _headers(client, _first_of(session_factory, "planner").email)
