@@ -97,14 +97,18 @@ def test_full_round_over_http_with_diffs_and_audit(
     assert _pair(keep) not in removed and _pair(keep) not in {_pair(x) for x in diff["added"]}
     assert diff["unchanged"] + len(diff["added"]) == len(second)
     assert diff["unchanged"] + len(diff["removed"]) == len(first)
-    # the corporation's diff holds only its own options
-    corp_diff = client.get(f"/api/v1/rounds/{round_id}/proposals/2/diff", headers=corp).json()
-    assert all(x["corporation"] == corp_code for x in corp_diff["added"])
+    # the re-solved round is a draft again: corporations read it only once it is published
+    corp_diff_url = f"/api/v1/rounds/{round_id}/proposals/2/diff"
+    assert client.get(corp_diff_url, headers=corp).status_code == 403
     # version 1 stays readable, unchanged
     again = client.get(f"/api/v1/rounds/{round_id}/proposals/1", headers=admin).json()["matches"]
     assert [_pair(x) for x in again] == [_pair(x) for x in first]
 
     assert client.post(f"/api/v1/rounds/{round_id}/publish", headers=admin).status_code == 200
+    # the corporation's diff holds only its own options
+    corp_diff = client.get(corp_diff_url, headers=corp)
+    assert corp_diff.status_code == 200
+    assert all(x["corporation"] == corp_code for x in corp_diff.json()["added"])
     for match in second:
         if match["status"] == "proposed":
             done = client.post(
