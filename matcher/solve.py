@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from matcher.exact import solve_exact
 from matcher.flow import FlowInput, solve_flow
 from matcher.greedy import greedy_fill
 from matcher.problem import Contingent, Round
@@ -171,6 +172,7 @@ def solve(
     workers: int = 1,
     neighbourhood_min_s: float = 0.5,
     explain: bool = True,
+    lp_fixing: bool = True,
 ) -> Result:
     """Propose an allocation for ``round``; see the module docstring for the phases.
 
@@ -183,6 +185,8 @@ def solve(
     pinned), and the round's bound stays the flow's. ``time_limit_s`` is spent by CP-SAT as
     deterministic time (see ``solve_sides``). Raises ``ConflictingFixedPairs`` when the fixed
     pairs cannot all hold, ``SolverBug`` when the verifier rejects the proposal.
+    ``lp_fixing=False`` skips the certified-LP path (``matcher.exact``) and gives a complete
+    candidate set straight to the two-stage CP-SAT (for comparison and tests).
     ``explain=False`` skips the per-rule failure counts of youths without any eligible option
     (their reason stays ``no_eligible_option`` with only ``eligible: 0``).
     """
@@ -286,20 +290,31 @@ def solve(
             b = min(bound, cp_bound) if cands.complete else bound
             report("sides", {"objective": objective, "bound": b, "gap": _gap(objective, b)})
 
-        side = solve_sides(
-            inst,
-            cands,
-            hint_used,
-            budget,
-            on_solution,
-            workers=workers,
-        )
-        phase_seconds["sides.cpsat"] = side.seconds
-        if side.status in ("OPTIMAL", "FEASIBLE") and side.value >= hint_value:
-            best_used, method = side.pair_used, "cp-sat"
-        if cands.complete and side.cpsat_bound is not None:
-            # Only a complete candidate set makes CP-SAT's bound a bound for the round.
-            bound = min(bound, side.cpsat_bound)
+        exact = None
+        if cands.complete and lp_fixing:
+            # Certified LP bounds + reduced-cost fixing: CP-SAT only sees the variables that
+            # can still move (matcher.exact); None when that path cannot settle the round.
+            t_ex = time.perf_counter()
+            exact = solve_exact(inst, hint_used if hint_ok else None, budget, on_solution)
+            phase_seconds["sides.exact"] = time.perf_counter() - t_ex
+        if exact is not None:
+            best_used, method = exact.pair_used, "lp+cp-sat"
+            bound = min(bound, exact.value)
+        else:
+            side = solve_sides(
+                inst,
+                cands,
+                hint_used,
+                budget,
+                on_solution,
+                workers=workers,
+            )
+            phase_seconds["sides.cpsat"] = side.seconds
+            if side.status in ("OPTIMAL", "FEASIBLE") and side.value >= hint_value:
+                best_used, method = side.pair_used, "cp-sat"
+            if cands.complete and side.cpsat_bound is not None:
+                # Only a complete candidate set makes CP-SAT's bound a bound for the round.
+                bound = min(bound, side.cpsat_bound)
     objective = int(inst.pair_value[best_used].sum())
     bound = max(bound, objective)
     done("sides", t0, objective=objective, bound=bound, gap=_gap(objective, bound))

@@ -1,0 +1,657 @@
+"""Exact solve of a complete round: certified LP bounds, reduced-cost fixing, CP-SAT on the rest.
+
+When CP-SAT sees every eligible pair (``Candidates.complete``) the round can be proven optimal.
+A plain CP-SAT model of a regional round (500 youths, 15,000 pairs) needs seconds for that: a
+second of presolve per stage and most of the time finding the last solutions. This module gets
+there in a fraction of a second, with the same exactness, in three steps per stage:
+
+1. **LP relaxation** of the integer model below (HiGHS dual simplex through SciPy). The model
+   is a strong one: a house of Friends (persons_min 2) has an ``open`` variable that bounds each
+   youth's placement there, and the age gap is written with age *windows* (one window per house
+   is chosen; a placement needs a window holding the youth's age), so the relaxation of the
+   regional round is tight: its bound equals the integer optimum of the housing stage.
+2. **Certified bound.** The LP duals are rounded to multiples of ``1/DUAL_DENOMINATOR`` and the
+   bound is recomputed from them in integer arithmetic (weak duality with variable bounds, as in
+   Neumaier and Shcherbina's safe bounds): whatever the floating-point LP did, the bound holds.
+3. **Reduced-cost fixing.** The same integer arithmetic gives each variable's reduced cost ``d``:
+   any solution worth at least ``T`` has ``sum |d_j| * (distance of x_j from its LP bound) <=
+   U - T``. Variables whose ``|d_j|`` exceeds ``U - T`` are fixed, and CP-SAT maximises over the
+   few that are left, with ``objective >= T`` as a constraint. If CP-SAT proves its optimum there,
+   that is the optimum of the round; if it proves no solution reaches ``T``, the next try lowers
+   ``T`` (a larger budget frees more variables) or, at the incumbent plus one, proves the
+   incumbent optimal.
+
+Stages are lexicographic as in ``matcher.sides``: first the urgency-weighted housing (``H``),
+then preference and tie-break with ``housing >= H`` as a row. The housing stage is settled by the
+LP alone when its certified bound ``H`` is reached by the preference stage's solution.
+
+``solve_exact`` returns ``None`` when this path cannot finish (an LP the solver does not solve,
+housing ``H`` not reachable, too many free variables, CP-SAT out of time); the caller then runs the
+general two-stage CP-SAT of ``matcher.sides``, so this module only ever makes things faster.
+
+The integer model is built by a recipe, one function per constraint family, in ``RECIPE`` order:
+``rows_assignment``, ``rows_capacity``, ``rows_contingents``, ``rows_gemeente_caps``,
+``rows_house_persons``, ``rows_age_windows``, ``rows_conflicts``, ``rows_companions``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from ortools.sat.python import cp_model
+from scipy.optimize import linprog
+
+from matcher.sides import NO_LIMIT, Instance
+
+log = logging.getLogger(__name__)
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+# Duals are rounded to multiples of 1/2^20 before the bound is recomputed in integers. LP vertex
+# duals of this model are small fractions (halves, thirds); the rounding costs at most about
+# nnz / 2^21 of bound (0.04 on a regional round), below the integer step of the objective.
+DUAL_DENOMINATOR = 1 << 20
+# Preference-stage budgets (U - T) tried in turn; each frees more variables than the last. The
+# first is about 1.5 times the LP gap of the regional fixtures (525 preference units), so that
+# one try usually settles a round; a try that falls short still leaves an incumbent.
+BUDGETS = (768, 1_536, 3_072, 6_144)
+# More free variables than this and the general CP-SAT of matcher.sides is the better tool.
+MAX_FREE = 15_000
+
+
+# ---------------------------------------------------------------------------------------------
+# The integer model as sparse rows (shared by the LP and CP-SAT)
+
+
+@dataclass
+class LinearModel:
+    """``row_lo <= A x <= row_hi``, ``var_lo <= x <= var_hi``, x integer (0/1 here).
+
+    Columns ``0 .. n_pairs-1`` are the candidate pairs in order; auxiliary columns (house open,
+    age windows) follow. Infinite row bounds are ``±inf``.
+    """
+
+    a: sp.csr_matrix
+    row_lo: FloatArray
+    row_hi: FloatArray
+    var_lo: IntArray
+    var_hi: IntArray
+    n_pairs: int
+
+    @property
+    def n_vars(self) -> int:
+        return len(self.var_lo)
+
+    def with_row(self, coef: IntArray, lo: float, hi: float) -> LinearModel:
+        """This model with one more row over all columns (``coef`` dense, length n_vars)."""
+        row = sp.csr_matrix(coef.astype(np.float64).reshape(1, -1))
+        return LinearModel(
+            sp.vstack([self.a, row]).tocsr(),
+            np.append(self.row_lo, lo),
+            np.append(self.row_hi, hi),
+            self.var_lo,
+            self.var_hi,
+            self.n_pairs,
+        )
+
+
+@dataclass
+class RowBuilder:
+    """Collects rows as blocks of (row, column, coefficient) entries while a recipe runs."""
+
+    inst: Instance
+    pairs: IntArray  # candidate pair indices (columns 0 .. len-1)
+    n_vars: int
+    rows: list[IntArray] = field(default_factory=list)
+    cols: list[IntArray] = field(default_factory=list)
+    coefs: list[IntArray] = field(default_factory=list)
+    lo: list[FloatArray] = field(default_factory=list)
+    hi: list[FloatArray] = field(default_factory=list)
+    n_rows: int = 0
+    house_open: dict[int, int] = field(default_factory=dict)  # house -> column of its open var
+
+    def __post_init__(self) -> None:
+        inst = self.inst
+        self.youth = inst.pair_youth[self.pairs].astype(np.int64)
+        self.option = inst.pair_option[self.pairs].astype(np.int64)
+        self.house = inst.option_house[self.option].astype(np.int64)
+        nh = max(1, len(inst.house_codes))
+        # Youth-in-house groups: a youth lives in a house through at most one of its options.
+        self.yh_key, self.yh_of_col = np.unique(self.youth * nh + self.house, return_inverse=True)
+        self.yh_youth = self.yh_key // nh
+        self.yh_house = self.yh_key % nh
+
+    def new_vars(self, k: int) -> IntArray:
+        first = self.n_vars
+        self.n_vars += k
+        return np.arange(first, first + k, dtype=np.int64)
+
+    def add(
+        self, row: IntArray, col: IntArray, coef: IntArray, lo: FloatArray, hi: FloatArray
+    ) -> None:
+        """Add ``len(lo)`` rows; ``row`` numbers entries 0 .. len(lo)-1 within this block."""
+        self.rows.append(np.asarray(row, dtype=np.int64) + self.n_rows)
+        self.cols.append(np.asarray(col, dtype=np.int64))
+        self.coefs.append(np.asarray(coef, dtype=np.int64))
+        self.lo.append(np.asarray(lo, dtype=np.float64))
+        self.hi.append(np.asarray(hi, dtype=np.float64))
+        self.n_rows += len(lo)
+
+    def sum_at_most(self, key: IntArray, cols: IntArray, bound: IntArray) -> None:
+        """One row per distinct ``key``: the sum of its columns <= ``bound[key]``, when binding."""
+        if len(key) == 0:
+            return
+        keys, inv = np.unique(key, return_inverse=True)
+        count = np.bincount(inv)
+        b = bound[keys]
+        binding = count > b
+        local = np.full(len(keys), -1, dtype=np.int64)
+        local[binding] = np.arange(int(binding.sum()))
+        take = binding[inv]
+        self.add(
+            local[inv][take],
+            cols[take],
+            np.ones(int(take.sum()), dtype=np.int64),
+            np.full(int(binding.sum()), -np.inf),
+            b[binding].astype(np.float64),
+        )
+
+    def yh_cols(self, j: int) -> IntArray:
+        """Pair columns of youth-in-house group ``j``."""
+        return np.nonzero(self.yh_of_col == j)[0]
+
+    def build(self) -> LinearModel:
+        n = len(self.pairs)
+        a = sp.csr_matrix(
+            (
+                np.concatenate(self.coefs).astype(np.float64),
+                (np.concatenate(self.rows), np.concatenate(self.cols)),
+            ),
+            shape=(self.n_rows, self.n_vars),
+        )
+        var_lo = np.zeros(self.n_vars, dtype=np.int64)
+        fixed = np.searchsorted(self.pairs, [p for p in self.inst.fixed_pair_idx if p >= 0])
+        var_lo[fixed] = 1
+        return LinearModel(
+            a,
+            np.concatenate(self.lo),
+            np.concatenate(self.hi),
+            var_lo,
+            np.ones(self.n_vars, dtype=np.int64),
+            n,
+        )
+
+
+def rows_assignment(rb: RowBuilder) -> None:
+    """Each youth at most one option."""
+    rb.sum_at_most(rb.youth, np.arange(len(rb.pairs)), np.ones(rb.inst.n_youths, np.int64))
+
+
+def rows_capacity(rb: RowBuilder) -> None:
+    """Places per option."""
+    rb.sum_at_most(rb.option, np.arange(len(rb.pairs)), rb.inst.option_capacity)
+
+
+def rows_contingents(rb: RowBuilder) -> None:
+    """A placement in an option with a contingent uses one unit of ``Contingent.left``."""
+    oc = rb.inst.option_contingent[rb.option].astype(np.int64)
+    cols = np.nonzero(oc >= 0)[0]
+    rb.sum_at_most(oc[cols], cols, rb.inst.contingent_left)
+
+
+def rows_gemeente_caps(rb: RowBuilder) -> None:
+    """Cross-corporation caps on placements in options located in a gemeente."""
+    og = rb.inst.option_gemeente[rb.option].astype(np.int64)
+    capped = rb.inst.gemeente_cap != NO_LIMIT
+    cols = np.nonzero(capped[og])[0]
+    rb.sum_at_most(og[cols], cols, rb.inst.gemeente_cap)
+
+
+def rows_house_persons(rb: RowBuilder) -> None:
+    """Per house: placements <= persons_max; with persons_min > 1 an ``open`` variable gives
+    ``pmin * open <= placements <= places * open`` and each youth's placement there <= open
+    (the per-youth rows make the relaxation tight)."""
+    inst = rb.inst
+    cols = np.arange(len(rb.pairs))
+    plain = inst.house_pmin[rb.house] <= 1
+    rb.sum_at_most(rb.house[plain], cols[plain], inst.house_pmax)
+    houses = np.unique(rb.house[~plain])
+    if len(houses) == 0:
+        return
+    places = np.bincount(
+        inst.option_house, weights=inst.option_capacity, minlength=len(inst.house_codes)
+    ).astype(np.int64)
+    open_col = rb.new_vars(len(houses))
+    rb.house_open = dict(zip(houses.tolist(), open_col.tolist(), strict=True))
+    local = np.full(len(inst.house_codes), -1, dtype=np.int64)
+    local[houses] = np.arange(len(houses))
+    member = np.nonzero(~plain)[0]
+    m = len(houses)
+    pmin = inst.house_pmin[houses]
+    pmax = np.minimum(inst.house_pmax[houses], places[houses])
+    # Row 2i: sum - pmin*open >= 0; row 2i+1: sum - pmax*open <= 0.
+    row = np.concatenate([2 * local[rb.house[member]], 2 * local[rb.house[member]] + 1])
+    col = np.concatenate([member, member])
+    coef = np.ones(2 * len(member), dtype=np.int64)
+    row = np.concatenate([row, 2 * np.arange(m), 2 * np.arange(m) + 1])
+    col = np.concatenate([col, open_col, open_col])
+    coef = np.concatenate([coef, -pmin, -pmax])
+    lo = np.empty(2 * m)
+    hi = np.empty(2 * m)
+    lo[0::2], hi[0::2] = 0.0, np.inf
+    lo[1::2], hi[1::2] = -np.inf, 0.0
+    rb.add(row, col, coef, lo, hi)
+    # Per youth-in-house group: its placements - open <= 0.
+    groups = np.nonzero(np.isin(rb.yh_house, houses))[0]
+    g_local = np.full(len(rb.yh_key), -1, dtype=np.int64)
+    g_local[groups] = np.arange(len(groups))
+    in_group = np.nonzero(g_local[rb.yh_of_col] >= 0)[0]
+    rb.add(
+        np.concatenate([g_local[rb.yh_of_col[in_group]], np.arange(len(groups))]),
+        np.concatenate([in_group, open_col[local[rb.yh_house[groups]]]]),
+        np.concatenate([np.ones(len(in_group), np.int64), -np.ones(len(groups), np.int64)]),
+        np.full(len(groups), -np.inf),
+        np.zeros(len(groups)),
+    )
+
+
+def rows_age_windows(rb: RowBuilder) -> None:
+    """Housemates' ages differ at most the house's max_age_gap.
+
+    Per house one window variable per candidate age ``a`` (residents' ages in ``[a, a + gap]``);
+    at most one window (exactly ``open`` when the house has one); a youth placed there needs a
+    chosen window holding their age. The youngest resident's window always exists, so no
+    allocation is lost, and the relaxation is far tighter than pairwise age exclusions.
+    """
+    inst = rb.inst
+    ages = inst.youth_age[rb.youth]
+    for h in np.unique(rb.house).tolist():
+        gap = int(inst.house_gap[h])
+        if gap == NO_LIMIT:
+            continue
+        cols = np.nonzero(rb.house == h)[0]
+        if int(ages[cols].max() - ages[cols].min()) <= gap:
+            continue
+        starts = np.unique(ages[cols])
+        win = rb.new_vars(len(starts))
+        if h in rb.house_open:
+            rb.add(
+                np.zeros(len(win) + 1, np.int64),
+                np.append(win, rb.house_open[h]),
+                np.append(np.ones(len(win), np.int64), -1),
+                np.zeros(1),
+                np.zeros(1),
+            )
+        else:
+            rb.add(
+                np.zeros(len(win), np.int64),
+                win,
+                np.ones(len(win), np.int64),
+                np.full(1, -np.inf),
+                np.ones(1),
+            )
+        groups = np.nonzero(rb.yh_house == h)[0]
+        row_l: list[IntArray] = []
+        col_l: list[IntArray] = []
+        coef_l: list[IntArray] = []
+        for r, j in enumerate(groups.tolist()):
+            xs = rb.yh_cols(j)
+            age = int(inst.youth_age[rb.yh_youth[j]])
+            cover = win[(starts <= age) & (age <= starts + gap)]
+            row_l.append(np.full(len(xs) + len(cover), r, np.int64))
+            col_l.append(np.concatenate([xs, cover]))
+            coef_l.append(
+                np.concatenate([np.ones(len(xs), np.int64), -np.ones(len(cover), np.int64)])
+            )
+        rb.add(
+            np.concatenate(row_l),
+            np.concatenate(col_l),
+            np.concatenate(coef_l),
+            np.full(len(groups), -np.inf),
+            np.zeros(len(groups)),
+        )
+
+
+def rows_conflicts(rb: RowBuilder) -> None:
+    """Two youths who declared a conflict never share a house."""
+    for a, b in rb.inst.conflicts:
+        common = set(rb.yh_house[rb.yh_youth == a].tolist()) & set(
+            rb.yh_house[rb.yh_youth == b].tolist()
+        )
+        for h in sorted(common):
+            cols = np.nonzero(((rb.youth == a) | (rb.youth == b)) & (rb.house == h))[0]
+            rb.add(
+                np.zeros(len(cols), np.int64),
+                cols,
+                np.ones(len(cols), np.int64),
+                np.full(1, -np.inf),
+                np.ones(1),
+            )
+
+
+def rows_companions(rb: RowBuilder) -> None:
+    """Youths who applied together live in the same house, or none of them is placed."""
+    for group in rb.inst.companion_groups:
+        houses: set[int] = set()
+        for y in group:
+            houses |= set(rb.yh_house[rb.yh_youth == y].tolist())
+        for h in sorted(houses):
+            first = np.nonzero((rb.youth == group[0]) & (rb.house == h))[0]
+            for y in group[1:]:
+                other = np.nonzero((rb.youth == y) & (rb.house == h))[0]
+                rb.add(
+                    np.zeros(len(first) + len(other), np.int64),
+                    np.concatenate([first, other]),
+                    np.concatenate([np.ones(len(first), np.int64), -np.ones(len(other), np.int64)]),
+                    np.zeros(1),
+                    np.zeros(1),
+                )
+
+
+RECIPE: tuple[Callable[[RowBuilder], None], ...] = (
+    rows_assignment,
+    rows_capacity,
+    rows_contingents,
+    rows_gemeente_caps,
+    rows_house_persons,
+    rows_age_windows,
+    rows_conflicts,
+    rows_companions,
+)
+
+
+def build_linear_model(inst: Instance, pairs: IntArray) -> tuple[LinearModel, RowBuilder]:
+    """The integer model of the candidate ``pairs`` (sorted), built by the recipe in order."""
+    rb = RowBuilder(inst, np.asarray(pairs, dtype=np.int64), len(pairs))
+    for add in RECIPE:
+        add(rb)
+    return rb.build(), rb
+
+
+# ---------------------------------------------------------------------------------------------
+# LP, certified bound, reduced-cost fixing
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """Weak duality in integers: for every feasible x, ``D * c.x <= bound_d - slack_d(x)`` where
+    ``slack_d(x) = sum_j |d_j| * |x_j - at_j|`` and ``at_j`` is the bound x_j sits at when
+    ``d_j`` pushes it there. ``bound = floor(bound_d / D)`` bounds the integer objective."""
+
+    bound_d: int
+    d: IntArray  # D * reduced cost per variable (exact)
+    lp_x: FloatArray  # the LP solution (for hints)
+
+    @property
+    def bound(self) -> int:
+        return self.bound_d // DUAL_DENOMINATOR
+
+
+class LPFailed(RuntimeError):
+    """The LP solver returned no optimal solution (the caller falls back to plain CP-SAT)."""
+
+
+def lp_certificate(lm: LinearModel, c: IntArray) -> Certificate:
+    """Maximise ``c.x`` over the LP relaxation and certify its bound in integer arithmetic."""
+    eq = lm.row_lo == lm.row_hi
+    ub = np.isfinite(lm.row_hi) & ~eq
+    lb = np.isfinite(lm.row_lo) & ~eq
+    a_ub = sp.vstack([lm.a[ub], -lm.a[lb]]).tocsr()
+    b_ub = np.concatenate([lm.row_hi[ub], -lm.row_lo[lb]])
+    res = linprog(
+        -c.astype(np.float64),
+        A_ub=a_ub,
+        b_ub=b_ub,
+        A_eq=lm.a[eq] if eq.any() else None,
+        b_eq=lm.row_lo[eq] if eq.any() else None,
+        bounds=np.column_stack([lm.var_lo, lm.var_hi]).astype(np.float64),
+        method="highs-ds",
+        options={"presolve": False},
+    )
+    if res.status != 0:
+        raise LPFailed(f"LP status {res.status}: {res.message}")
+    # Row duals of the maximisation: >= 0 on <= rows, <= 0 on >= rows, free on = rows.
+    y = np.zeros(lm.a.shape[0])
+    k = int(ub.sum())
+    marg = -np.asarray(res.ineqlin.marginals)
+    y[np.nonzero(ub)[0]] += marg[:k]
+    y[np.nonzero(lb)[0]] -= marg[k:]
+    if eq.any():
+        y[np.nonzero(eq)[0]] = -np.asarray(res.eqlin.marginals)
+    return certify(lm, c, y, np.asarray(res.x, dtype=np.float64))
+
+
+def certify(lm: LinearModel, c: IntArray, y: FloatArray, lp_x: FloatArray) -> Certificate:
+    """The integer certificate of any row multipliers ``y`` (rounded to 1/D; wrong signs
+    are clipped, so every ``y`` gives a valid, if weaker, bound)."""
+    dd = DUAL_DENOMINATOR
+    y_d = np.rint(y * dd).astype(np.int64)
+    y_d = np.where((y_d > 0) & ~np.isfinite(lm.row_hi), 0, y_d)
+    y_d = np.where((y_d < 0) & ~np.isfinite(lm.row_lo), 0, y_d)
+    a = lm.a.astype(np.int64)
+    if a.data.size and int(np.abs(y_d).max(initial=0)) * int(np.abs(a).sum(axis=0).max()) > 2**62:
+        raise LPFailed("duals too large for exact integer arithmetic")
+    d = c.astype(np.int64) * dd - np.asarray(a.T @ y_d, dtype=np.int64).ravel()
+    row_part = sum(
+        int(v) * int(b)
+        for v, b in zip(
+            y_d.tolist(),
+            np.where(y_d > 0, lm.row_hi, np.where(y_d < 0, lm.row_lo, 0.0)).tolist(),
+            strict=True,
+        )
+        if v
+    )
+    var_part = int(np.where(d > 0, d * lm.var_hi, d * lm.var_lo).sum())
+    return Certificate(row_part + var_part, d, lp_x)
+
+
+def free_variables(lm: LinearModel, cert: Certificate, target: int) -> tuple[BoolArray, IntArray]:
+    """Variables a solution worth ``>= target`` may still move, and the value of the others.
+
+    A variable whose ``|d_j|`` exceeds ``bound_d - D * target`` sits at the bound ``d_j`` pushes
+    it to in every such solution (up when ``d_j > 0``, down when ``d_j < 0``)."""
+    budget = cert.bound_d - DUAL_DENOMINATOR * target
+    free = np.abs(cert.d) <= budget
+    at = np.where(cert.d > 0, lm.var_hi, lm.var_lo)
+    return free, np.where(free, -1, at)
+
+
+# ---------------------------------------------------------------------------------------------
+# CP-SAT on the free variables
+
+
+@dataclass(frozen=True)
+class Residual:
+    status: str  # "OPTIMAL", "INFEASIBLE" or "UNKNOWN"
+    x: IntArray  # full solution (all variables), when OPTIMAL
+    value: int
+    det_time: float
+
+
+def solve_residual(
+    lm: LinearModel,
+    c: IntArray,
+    at_least: int | None,
+    free: BoolArray,
+    fixed_at: IntArray,
+    hint: IntArray | None,
+    time_limit_s: float,
+    seed: int,
+) -> Residual:
+    """Maximise ``c.x`` (with ``c.x >= at_least`` when given) over the free variables, the
+    others fixed at ``fixed_at``; ``hint`` (full length) seeds the search."""
+    fixed_val = np.where(free, 0, fixed_at).astype(np.float64)
+    const = lm.a @ fixed_val
+    lo = lm.row_lo - const
+    hi = lm.row_hi - const
+    fcols = np.nonzero(free)[0]
+    sub = lm.a[:, fcols].tocsr()
+    # Rows with no free variable must already hold; others may be redundant.
+    pos = np.asarray(sub.maximum(0).sum(axis=1)).ravel()
+    neg = np.asarray(sub.minimum(0).sum(axis=1)).ravel()
+    empty = np.diff(sub.indptr) == 0
+    if np.any(empty & ((lo > 1e-9) | (hi < -1e-9))):
+        return Residual("INFEASIBLE", np.zeros(0, np.int64), 0, 0.0)
+    binding = ~empty & ((neg < lo - 1e-9) | (pos > hi + 1e-9))
+    obj_const = int(np.dot(c.astype(np.int64), np.where(free, 0, fixed_at)))
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"v{int(j)}") for j in fcols.tolist()]
+    for r in np.nonzero(binding)[0].tolist():
+        s, e = sub.indptr[r], sub.indptr[r + 1]
+        expr = cp_model.LinearExpr.weighted_sum(
+            [x[k] for k in sub.indices[s:e].tolist()], np.rint(sub.data[s:e]).astype(int).tolist()
+        )
+        if np.isfinite(lo[r]) and lo[r] > neg[r]:
+            model.add(expr >= int(np.ceil(lo[r] - 1e-9)))
+        if np.isfinite(hi[r]) and hi[r] < pos[r]:
+            model.add(expr <= int(np.floor(hi[r] + 1e-9)))
+    objective = cp_model.LinearExpr.weighted_sum(x, c[fcols].astype(int).tolist())
+    if at_least is not None:
+        model.add(objective >= at_least - obj_const)
+    model.maximize(objective)
+    if hint is not None:
+        for k, j in enumerate(fcols.tolist()):
+            model.add_hint(x[k], bool(hint[j]))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = seed % (2**31)
+    solver.parameters.max_deterministic_time = max(0.05, time_limit_s)
+    solver.parameters.max_time_in_seconds = 60.0 * max(0.05, time_limit_s) + 30.0
+    solver.parameters.linearization_level = 2
+    status = solver.solve(model)
+    dt = float(solver.deterministic_time)
+    if status == cp_model.INFEASIBLE:
+        return Residual("INFEASIBLE", np.zeros(0, np.int64), 0, dt)
+    if status != cp_model.OPTIMAL:
+        return Residual("UNKNOWN", np.zeros(0, np.int64), 0, dt)
+    full = np.where(free, 0, fixed_at).astype(np.int64)
+    full[fcols] = [int(solver.boolean_value(v)) for v in x]
+    return Residual("OPTIMAL", full, int(np.dot(c.astype(np.int64), full)), dt)
+
+
+# ---------------------------------------------------------------------------------------------
+# The two stages
+
+
+@dataclass(frozen=True)
+class ExactOutcome:
+    pair_used: BoolArray  # over all pairs of the instance
+    value: int  # combined pair value; proven optimal
+    housing: int
+    preference: int
+    lp_housing_bound: int
+    lp_preference_bound: int
+    residual_vars: int  # free variables in the CP-SAT model that settled it
+    tries: int
+    seconds: float
+
+
+def solve_exact(
+    inst: Instance,
+    hint_used: BoolArray | None,
+    time_limit_s: float,
+    report: Callable[[int, int], None] | None = None,
+) -> ExactOutcome | None:
+    """Prove the optimum of the complete round (every eligible pair a candidate), or ``None``.
+
+    ``hint_used``: a feasible allocation (pair mask) or ``None``; when it reaches the certified
+    housing bound it is the first incumbent. ``time_limit_s`` is the deterministic-time budget
+    of all CP-SAT tries. ``report(value, bound)`` gets the combined value of each incumbent
+    and the certified bound.
+
+    Tries: fix variables by reduced cost with budget ``B`` (``BUDGETS``, doubling), maximise
+    over the rest. A residual optimum ``V >= U - B`` is the round's optimum. A smaller ``V`` is
+    an incumbent, and one last try with budget ``U - V - 1`` (every solution worth more than
+    ``V`` keeps its variables free) settles it: its optimum is the round's, ``V`` or better.
+    """
+    t0 = time.perf_counter()
+    if inst.n_pairs == 0:
+        return None
+    lm, _rb = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    n = lm.n_pairs
+    scale = inst.housing_scale
+    w = np.zeros(lm.n_vars, dtype=np.int64)
+    w[:n] = inst.youth_weight[inst.pair_youth]
+    pref = np.zeros(lm.n_vars, dtype=np.int64)
+    pref[:n] = inst.pair_value - scale * w[:n]
+    try:
+        housing = lp_certificate(lm, w).bound
+        lm2 = lm.with_row(w, float(housing), np.inf)
+        cert = lp_certificate(lm2, pref)
+    except LPFailed as exc:
+        log.info("exact path skipped: %s", exc)
+        return None
+    bound = cert.bound
+    inc_value: int | None = None
+    inc_x = np.rint(cert.lp_x).astype(np.int64)
+    if hint_used is not None and int(w[:n][hint_used].sum()) >= housing:
+        inc_value = int(pref[:n][hint_used].sum())
+        inc_x[:n] = hint_used
+        if report:
+            report(scale * housing + inc_value, scale * housing + bound)
+
+    def outcome(used: BoolArray, free_vars: int, tries: int) -> ExactOutcome:
+        value = int(inst.pair_value[used].sum())
+        if report:
+            report(value, value)
+        return ExactOutcome(
+            pair_used=used,
+            value=value,
+            housing=int(w[:n][used].sum()),
+            preference=int(pref[:n][used].sum()),
+            lp_housing_bound=housing,
+            lp_preference_bound=bound,
+            residual_vars=free_vars,
+            tries=tries,
+            seconds=time.perf_counter() - t0,
+        )
+
+    if hint_used is not None and inc_value is not None and inc_value >= bound:
+        return outcome(hint_used, 0, 0)  # the hint reaches the certified bound
+    left = time_limit_s
+    budgets = iter(BUDGETS)
+    for tries in range(1, len(BUDGETS) + 2):
+        final = inc_value is not None
+        if inc_value is not None:
+            # Every solution worth more than the incumbent keeps its variables free.
+            budget = bound - inc_value - 1
+        else:
+            budget = next(budgets, -1)
+            if budget < 0:
+                log.info("exact path gave up: no solution within the largest budget")
+                return None
+        free, fixed_at = free_variables(lm2, cert, bound - budget)
+        if int(free.sum()) > MAX_FREE or left <= 0:
+            log.info("exact path gave up: %d free variables, %.2f s left", free.sum(), left)
+            return None
+        res = solve_residual(
+            lm2, pref, inc_value, free, fixed_at, inc_x, left, int(inst.round.seed)
+        )
+        left -= res.det_time
+        log.info(
+            "exact try %d: budget %d, %d free, %s %s (%.2f det. s)",
+            tries,
+            budget,
+            free.sum(),
+            res.status,
+            res.value,
+            res.det_time,
+        )
+        if res.status == "UNKNOWN" or (final and res.status == "INFEASIBLE"):
+            return None  # out of time (or, impossibly, the incumbent lost): plain CP-SAT
+        if res.status == "INFEASIBLE":
+            continue  # nothing worth bound - budget: free more variables
+        if final or res.value >= bound - budget:
+            return outcome(res.x[:n].astype(bool), int(free.sum()), tries)
+        inc_value, inc_x = res.value, res.x
+        if report:
+            report(scale * housing + inc_value, scale * housing + bound)
+    return None

@@ -1,0 +1,203 @@
+"""The certified-LP path (matcher.exact): its bounds hold, its fixing loses no optimum.
+
+Every solve runs the independent verifier; the brute-force comparisons in test_solve.py also go
+through this path whenever the flow breaks a house rule. Here the path is compared with the
+plain two-stage CP-SAT (``lp_fixing=False``) and its certificates with brute-force optima.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import matcher.exact as exact
+from matcher.eligibility import screen
+from matcher.exact import (
+    DUAL_DENOMINATOR,
+    LPFailed,
+    build_linear_model,
+    certify,
+    free_variables,
+    lp_certificate,
+    solve_exact,
+)
+from matcher.problem import Round
+from matcher.scoring import pair_values
+from matcher.sides import Instance, build_instance, companion_pairs
+from matcher.solve import canonical_round, solve
+from tests.matcher.strategies import make_option, make_round, make_type, make_youth, rounds
+
+SOME = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def instance_of(rnd: Round) -> Instance:
+    canon = canonical_round(rnd)
+    sc = screen(canon)
+    pv = pair_values(canon, sc, canon.seed)
+    keep = companion_pairs(canon, sc.youth_idx, sc.option_idx)
+    pv = pv.subset(keep)
+    return build_instance(
+        canon,
+        sc.youth_idx[keep],
+        sc.option_idx[keep],
+        pv.value,
+        pv.urgency,
+        sc.option_contingent,
+        pv.housing_scale,
+    )
+
+
+def stage_costs(inst: Instance, n_vars: int) -> tuple[np.ndarray, np.ndarray]:
+    w = np.zeros(n_vars, dtype=np.int64)
+    w[: inst.n_pairs] = inst.youth_weight[inst.pair_youth]
+    pref = np.zeros(n_vars, dtype=np.int64)
+    pref[: inst.n_pairs] = inst.pair_value - inst.housing_scale * w[: inst.n_pairs]
+    return w, pref
+
+
+def friends_round() -> Round:
+    """Eight youths, two Friends houses of 2-3 and single rooms: house rules bind."""
+    friends = make_type("friends", persons_min=2, persons_max=3, max_age_gap=3)
+    room = make_type("kamer")
+    options = [make_option(f"F-{k}", type_code="friends", capacity=3) for k in range(2)]
+    options += [make_option(f"K-{k}", type_code="kamer") for k in range(3)]
+    youths = [
+        make_youth(
+            f"J-{k}",
+            birth_date=date(2007 - k % 7, 3, 1),  # 18 .. 24 on 2026-01-01
+            accepted_types=("friends", "kamer"),
+            urgency=1 + k % 5,
+        )
+        for k in range(8)
+    ]
+    return make_round(youths, options, types=(friends, room))
+
+
+@SOME
+@given(rounds(max_youths=7, max_options=7, shared=True))
+def test_lp_fixing_finds_the_same_optimum_as_plain_cpsat(rnd: Round) -> None:
+    fast = solve(rnd, time_limit_s=20)
+    plain = solve(rnd, time_limit_s=20, lp_fixing=False)
+    assert fast.status == plain.status
+    assert fast.objective == plain.objective
+    assert fast.bound == plain.bound
+
+
+@SOME
+@given(rounds(max_youths=7, max_options=7, shared=True), st.randoms(use_true_random=False))
+def test_any_multipliers_give_a_bound_the_optimum_respects(rnd: Round, rng) -> None:  # type: ignore[no-untyped-def]
+    """Weak duality in integers: even random (wrong-signed) multipliers bound the optimum."""
+    inst = instance_of(rnd)
+    if inst.n_pairs == 0:
+        return
+    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    w, pref = stage_costs(inst, lm.n_vars)
+    result = solve(rnd, time_limit_s=20)
+    if result.status != "optimal":
+        return
+    best_housing = sum(s.urgency_weight for s in result.scores.values())
+    y = np.array([rng.uniform(-3000, 3000) for _ in range(lm.a.shape[0])])
+    assert certify(lm, w, y, np.zeros(lm.n_vars)).bound >= best_housing
+    cert = lp_certificate(lm, w)
+    assert cert.bound >= best_housing
+    # The LP bound is the LP value up to the rounding of the duals (less than one unit).
+    lp_value = float(np.dot(w, cert.lp_x))
+    assert cert.bound_d / DUAL_DENOMINATOR == pytest.approx(lp_value, abs=0.5)
+    # Preference stage: among allocations with the optimal housing, none beats its bound.
+    best_pref = result.objective - inst.housing_scale * best_housing
+    lm2 = lm.with_row(w, float(best_housing), np.inf)
+    assert lp_certificate(lm2, pref).bound >= best_pref
+
+
+def test_fixing_keeps_every_variable_of_a_solution_that_reaches_the_target() -> None:
+    rnd = friends_round()
+    inst = instance_of(rnd)
+    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    w, _pref = stage_costs(inst, lm.n_vars)
+    cert = lp_certificate(lm, w)
+    best = solve(rnd)
+    housing = sum(s.urgency_weight for s in best.scores.values())
+    assert cert.bound == housing  # the strong formulation is tight here
+    # Target = the optimum: every pair of the optimal allocation stays free or fixed at 1.
+    free, fixed_at = free_variables(lm, cert, housing)
+    used = {
+        (inst.youth_codes.index(y), inst.option_codes.index(o)) for y, o in best.assignment.items()
+    }
+    for p in range(inst.n_pairs):
+        pair = (int(inst.pair_youth[p]), int(inst.pair_option[p]))
+        if not free[p]:
+            assert fixed_at[p] == (1 if pair in used else 0)
+    # A target above the bound frees nothing.
+    free_above, _ = free_variables(lm, cert, cert.bound + 1)
+    assert not free_above.any()
+
+
+def test_friends_round_is_settled_by_the_exact_path() -> None:
+    rnd = friends_round()
+    fast = solve(rnd)
+    plain = solve(rnd, lp_fixing=False)
+    assert fast.status == "optimal" and fast.method == "lp+cp-sat"
+    assert fast.objective == plain.objective
+    # Both Friends houses are used by 2-3 people, or not at all.
+    per_house: dict[str, int] = {}
+    for o in fast.assignment.values():
+        per_house[o] = per_house.get(o, 0) + 1
+    assert all(n in (2, 3) for o, n in per_house.items() if o.startswith("F-"))
+
+
+@pytest.mark.parametrize("budgets", [(0,), (0, 1), (1_000_000,)])
+def test_every_budget_sequence_ends_at_the_optimum(
+    monkeypatch: pytest.MonkeyPatch, budgets: tuple[int, ...]
+) -> None:
+    """Without a hint: budgets too small leave the residual infeasible or give an incumbent
+    below the optimum, and the last try (incumbent plus one) must still reach the optimum."""
+    rnd = friends_round()
+    plain = solve(rnd, lp_fixing=False)
+    monkeypatch.setattr(exact, "BUDGETS", budgets)
+    out = solve_exact(instance_of(rnd), None, 10.0)
+    if out is None:
+        assert budgets == (0,)  # nothing reaches the bound and no larger budget is allowed
+        return
+    assert out.value == plain.objective
+    assert out.housing == out.lp_housing_bound
+
+
+def test_lp_failure_falls_back_to_plain_cpsat(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise LPFailed("no LP today")
+
+    monkeypatch.setattr(exact, "lp_certificate", broken)
+    rnd = friends_round()
+    result = solve(rnd)
+    assert result.method == "cp-sat" and result.status == "optimal"
+    assert result.objective == solve(rnd, lp_fixing=False).objective
+
+
+def test_exact_path_returns_none_without_a_feasible_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No budget frees enough and there is no incumbent: the caller gets None, not a guess."""
+    inst = instance_of(friends_round())
+    monkeypatch.setattr(exact, "MAX_FREE", 0)
+    assert solve_exact(inst, None, 5.0) is None
+
+
+def test_fixed_pairs_that_break_a_house_rule_are_still_named() -> None:
+    from matcher.sides import ConflictingFixedPairs
+
+    rnd = friends_round()
+    rnd = dataclasses.replace(
+        rnd,
+        fixed_pairs=(("J-0", "F-0"),),
+        youths=rnd.youths[:1]
+        + tuple(dataclasses.replace(y, accepted_types=("kamer",)) for y in rnd.youths[1:]),
+    )
+    with pytest.raises(ConflictingFixedPairs, match="J-0"):
+        solve(rnd)
