@@ -35,7 +35,7 @@ from supply.pacing import YearProblem, hindsight, run_year
 
 
 def year_problem(
-    n_youths: int, n_options: int, seed: int, contingent_scale: float
+    n_youths: int, n_options: int, seed: int, contingent_scale: float, patience: int | None
 ) -> tuple[YearProblem, dict[str, int]]:
     region = generate_region(n_youths, n_options, seed=seed)
     rnd = to_round(region, ROUND_MONTH, seed=seed)
@@ -66,7 +66,7 @@ def year_problem(
         "contingents": len(amount),
         "contingent_units": int(amount.sum()),
     }
-    return YearProblem(flow, youth_month, option_month), facts
+    return YearProblem(flow, youth_month, option_month, patience=patience), facts
 
 
 def main() -> None:
@@ -82,11 +82,21 @@ def main() -> None:
         help="contingent amounts x this (0.5: the generator sizes them for all 600 youths, half "
         "of whom are the history pool)",
     )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=2,
+        help="months a youth can wait after arriving (-1: until December, which makes waiting "
+        "free and the hindsight optimum reachable by matching everything in December)",
+    )
     args = parser.parse_args()
-    problem, facts = year_problem(args.youths, args.options, args.seed, args.contingent_scale)
+    patience = None if args.patience < 0 else args.patience
+    problem, facts = year_problem(
+        args.youths, args.options, args.seed, args.contingent_scale, patience
+    )
     print(f"jaar: {facts}")
     results = {}
-    for name in ("hindsight", "greedy", "budget", "dual"):
+    for name in ("hindsight", "greedy", "budget", "dual", "resolve"):
         t0 = time.perf_counter()
         outcome = (
             hindsight(problem)
@@ -110,8 +120,11 @@ def main() -> None:
                 "paced_ratio": round(results["dual"].value / best, 4),
                 "greedy_ratio": round(results["greedy"].value / best, 4),
                 "budget_value": results["budget"].value,
+                "resolve_value": results["resolve"].value,
+                "resolve_ratio": round(results["resolve"].value / best, 4),
                 "budget_ratio": round(results["budget"].value / best, 4),
                 "paced_method": f"dual prices, {args.samples} sampled futures per month",
+                "patience_months": patience,
                 "contingent_unused": {k: v.contingent_unused for k, v in results.items()},
                 **facts,
             }

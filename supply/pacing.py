@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 
 from matcher.flow import FlowInput, solve_flow
 
-Policy = Literal["greedy", "budget", "dual"]
+Policy = Literal["greedy", "budget", "dual", "resolve"]
 IntArray = NDArray[np.int64]
 
 
@@ -65,12 +65,26 @@ class YearProblem:
     youth_month: IntArray
     option_month: IntArray
     months: int = 12
+    # Months a youth can wait after arriving (placed in month a .. a + patience, or never):
+    # care ends, and a place months later is no place. None: until December, which makes
+    # waiting free and "match everything in December" as good as hindsight.
+    patience: int | None = None
 
     def __post_init__(self) -> None:
         if len(self.youth_month) != self.flow.n_youths:
             raise ValueError("youth_month: één maand per jongere")
         if len(self.option_month) != self.flow.n_options:
             raise ValueError("option_month: één maand per woning")
+        if self.patience is not None and self.patience < 0:
+            raise ValueError("patience: niet negatief")
+
+    @property
+    def last_month(self) -> IntArray:
+        """Per youth: the last month it can be placed (-1 for a history youth)."""
+        last = np.full(len(self.youth_month), self.months - 1, dtype=np.int64)
+        if self.patience is not None:
+            last = np.minimum(last, self.youth_month + self.patience)
+        return np.where(self.youth_month >= 0, last, -1)
 
     @property
     def pair_contingent(self) -> NDArray[np.int32]:
@@ -154,6 +168,7 @@ def _open(problem: YearProblem, state: _State, month: int) -> NDArray[np.bool_]:
     return (
         (ym >= 0)
         & (ym <= month)
+        & (problem.last_month[f.pair_youth] >= month)
         & ~state.placed[f.pair_youth]
         & (om <= month)
         & (state.option_left[f.pair_option] > 0)
@@ -163,7 +178,9 @@ def _open(problem: YearProblem, state: _State, month: int) -> NDArray[np.bool_]:
 def hindsight(problem: YearProblem) -> YearOutcome:
     """The whole year in one matching, every arrival known (the benchmark's upper bound)."""
     state = _new_state(problem)
-    keep = problem.this_year[problem.flow.pair_youth]
+    f = problem.flow
+    # A place can go to a youth when it is free by the youth's last month.
+    keep = problem.option_month[f.pair_option] <= problem.last_month[f.pair_youth]
     used = _solve(problem, keep, problem.flow.pair_value, state, state.contingent_left)
     taken = _apply(problem, used, state)
     by_month = np.zeros(problem.months, np.int64)
@@ -272,6 +289,113 @@ def lp_prices(flow: FlowInput, pair_contingent: NDArray[np.int32]) -> Prices:
     )
 
 
+@dataclass(frozen=True)
+class Future:
+    """One sampled rest of the year: ``flow`` over the people waiting now (youths
+    ``0 .. n_waiting-1``) and drawn arrivals; ``pair[k]`` is the problem's pair behind pair k."""
+
+    flow: FlowInput
+    pair: IntArray
+    n_waiting: int
+
+
+def sampled_futures(
+    problem: YearProblem,
+    state: _State,
+    month: int,
+    rng: np.random.Generator,
+    samples: int,
+    arrivals_per_month: float,
+) -> list[Future]:
+    """``samples`` futures: the people waiting now plus ``Poisson(arrivals_per_month)``
+    arrivals in each remaining month drawn with replacement from the history pool, with every
+    place free now or later and the contingent left. Everyone only gets places free by their
+    last month (arrival plus patience). No futures in the last month or without a history
+    pool."""
+    f = problem.flow
+    pool = np.nonzero(problem.youth_month < 0)[0]
+    remaining = problem.months - 1 - month
+    if remaining <= 0 or pool.size == 0 or samples < 1:
+        return []
+    order = np.argsort(f.pair_youth, kind="stable")
+    starts = np.searchsorted(f.pair_youth[order], np.arange(f.n_youths + 1))
+    waiting = np.nonzero(
+        (problem.youth_month >= 0)
+        & (problem.youth_month <= month)
+        & (problem.last_month >= month)
+        & ~state.placed
+    )[0]
+    option_ok = state.option_left > 0
+    out: list[Future] = []
+    for _ in range(samples):
+        counts = rng.poisson(arrivals_per_month, size=remaining)
+        drawn = rng.choice(pool, size=int(counts.sum()))
+        youths = np.concatenate([waiting, drawn])
+        # The last month each one can be placed: drawn arrivals come in month+1 .. December.
+        arrival = np.repeat(np.arange(month + 1, problem.months), counts)
+        wait_for = problem.months if problem.patience is None else problem.patience
+        last = np.concatenate(
+            [
+                problem.last_month[waiting],
+                np.minimum(arrival + wait_for, problem.months - 1),
+            ]
+        )
+        pair_lists = [order[starts[y] : starts[y + 1]] for y in youths]
+        sizes = np.array([len(p) for p in pair_lists], np.int64)
+        if sizes.sum() == 0:
+            continue
+        pidx = np.concatenate(pair_lists)
+        new_youth = np.repeat(np.arange(len(youths), dtype=np.int32), sizes)
+        ok = option_ok[f.pair_option[pidx]]
+        ok &= problem.option_month[f.pair_option[pidx]] <= last[new_youth]
+        pidx, new_youth = pidx[ok], new_youth[ok]
+        flow = replace(
+            f,
+            n_youths=len(youths),
+            pair_youth=new_youth,
+            pair_option=f.pair_option[pidx],
+            pair_value=f.pair_value[pidx],
+            option_capacity=state.option_left,
+            house_capacity=state.house_left,
+            contingent_left=state.contingent_left,
+        )
+        out.append(Future(flow, pidx.astype(np.int64), len(waiting)))
+    return out
+
+
+def resolve_values(
+    problem: YearProblem,
+    state: _State,
+    month: int,
+    rng: np.random.Generator,
+    samples: int,
+    arrivals_per_month: float,
+) -> IntArray:
+    """Pair values for this month under sampled re-solving.
+
+    Each sampled future is matched whole (min-cost flow); a pair of someone waiting now into a
+    place free now scores once per future whose optimum makes that very placement. A pair made
+    in at least half of the futures keeps its value times that share; the others wait this month
+    (the place or the contingent unit is worth more later, or the person is better off waiting
+    for a planned place). In the last month every value counts.
+    """
+    f = problem.flow
+    values = np.asarray(f.pair_value, np.int64)
+    futures = sampled_futures(problem, state, month, rng, samples, arrivals_per_month)
+    if not futures:
+        return values
+    share = np.zeros(len(values))
+    for future in futures:
+        used = solve_flow(future.flow).pair_used
+        now = used & (future.flow.pair_youth < future.n_waiting)
+        pairs = future.pair[now]
+        pairs = pairs[problem.option_month[f.pair_option[pairs]] <= month]
+        share[pairs] += 1.0
+    share /= len(futures)
+    # Most futures must agree; among those placements, the more agreement the higher the value.
+    return np.where(share >= 0.5, np.floor(values * share), 0).astype(np.int64)
+
+
 def dual_prices(
     problem: YearProblem,
     state: _State,
@@ -295,40 +419,10 @@ def dual_prices(
         np.zeros(len(f.contingent_left)),
         np.zeros(len(f.gemeente_cap)),
     )
-    pool = np.nonzero(problem.youth_month < 0)[0]
-    remaining = problem.months - 1 - month
-    if remaining <= 0 or pool.size == 0 or samples < 1:
-        return zero
-    order = np.argsort(f.pair_youth, kind="stable")
-    starts = np.searchsorted(f.pair_youth[order], np.arange(f.n_youths + 1))
-    waiting = np.nonzero(
-        (problem.youth_month >= 0) & (problem.youth_month <= month) & ~state.placed
-    )[0]
     pc = problem.pair_contingent
-    option_ok = state.option_left > 0
     acc = [np.zeros_like(a) for a in (zero.option, zero.house, zero.contingent, zero.gemeente)]
-    for _ in range(samples):
-        drawn = rng.choice(pool, size=int(rng.poisson(arrivals_per_month * remaining)))
-        youths = np.concatenate([waiting, drawn])
-        pair_lists = [order[starts[y] : starts[y + 1]] for y in youths]
-        sizes = np.array([len(p) for p in pair_lists], np.int64)
-        if sizes.sum() == 0:
-            continue
-        pidx = np.concatenate(pair_lists)
-        new_youth = np.repeat(np.arange(len(youths), dtype=np.int32), sizes)
-        ok = option_ok[f.pair_option[pidx]]
-        pidx, new_youth = pidx[ok], new_youth[ok]
-        sample = replace(
-            f,
-            n_youths=len(youths),
-            pair_youth=new_youth,
-            pair_option=f.pair_option[pidx],
-            pair_value=f.pair_value[pidx],
-            option_capacity=state.option_left,
-            house_capacity=state.house_left,
-            contingent_left=state.contingent_left,
-        )
-        prices = lp_prices(sample, pc[pidx])
+    for future in sampled_futures(problem, state, month, rng, samples, arrivals_per_month):
+        prices = lp_prices(future.flow, pc[future.pair])
         for a, b in zip(
             acc, (prices.option, prices.house, prices.contingent, prices.gemeente), strict=True
         ):
@@ -351,7 +445,7 @@ def run_year(
 ) -> YearOutcome:
     """Match month by month with ``policy``: ``greedy`` (use what you can), ``budget`` (monthly
     budget per contingent following ``weights``) or ``dual`` (dual prices on sampled futures)."""
-    if policy not in ("greedy", "budget", "dual"):
+    if policy not in ("greedy", "budget", "dual", "resolve"):
         raise ValueError(f"policy: onbekend beleid {policy!r}")
     state = _new_state(problem)
     amount = state.contingent_left.copy()
@@ -367,6 +461,8 @@ def run_year(
         cap = no_cap
         if policy == "budget":
             cap = np.maximum(targets[month] - (amount - state.contingent_left), 0)
+        elif policy == "resolve":
+            values = resolve_values(problem, state, month, rng, samples, arrivals_per_month)
         elif policy == "dual" and month < problem.months - 1:
             prices = dual_prices(
                 problem, state, month, rng, samples, arrivals_per_month, price_places
@@ -375,7 +471,12 @@ def run_year(
             if wait_for_planned:
                 # Waiting has a value too: the best net value among places that become free
                 # later (planned, so known now); place now only what beats it.
-                later = (problem.option_month[f.pair_option] > month) & ~state.placed[f.pair_youth]
+                om = problem.option_month[f.pair_option]
+                later = (
+                    (om > month)
+                    & (om <= problem.last_month[f.pair_youth])
+                    & ~state.placed[f.pair_youth]
+                )
                 wait = np.zeros(f.n_youths)
                 np.maximum.at(wait, f.pair_youth[later], net[later])
                 net = net - wait[f.pair_youth]

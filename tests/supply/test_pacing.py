@@ -84,8 +84,12 @@ def test_budget_pacing_spreads_use_over_the_year() -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), policy=st.sampled_from(["greedy", "budget", "dual"]))
-def test_hindsight_is_an_upper_bound(seed: int, policy: str) -> None:
+@given(
+    seed=st.integers(0, 10_000),
+    policy=st.sampled_from(["greedy", "budget", "dual", "resolve"]),
+    patience=st.sampled_from([None, 0, 1, 3]),
+)
+def test_hindsight_is_an_upper_bound(seed: int, policy: str, patience: int | None) -> None:
     rng = np.random.default_rng(seed)
     n_y, n_o, n_k = 14, 8, 2
     pairs = [
@@ -103,9 +107,46 @@ def test_hindsight_is_an_upper_bound(seed: int, policy: str) -> None:
         contingent_left=rng.integers(0, 4, n_k).tolist(),
     )
     youth_month = np.where(rng.random(n_y) < 0.4, -1, rng.integers(0, 12, n_y))
-    problem = YearProblem(f, youth_month, rng.integers(0, 12, n_o))
+    problem = YearProblem(f, youth_month, rng.integers(0, 12, n_o), patience=patience)
     best = hindsight(problem)
     outcome = run_year(problem, policy, samples=2, seed=seed)  # type: ignore[arg-type]
     assert outcome.value <= best.value
     assert outcome.contingent_unused >= 0
     assert outcome.contingent_used_by_month.sum() <= f.contingent_left.sum()
+
+
+def test_resolving_on_sampled_futures_keeps_the_contingent_too() -> None:
+    paced = run_year(burn_case(), "resolve", samples=4, seed=1)
+    assert paced.value == 100 and paced.contingent_used_by_month[0] == 0
+
+
+def patience_case(patience: int | None) -> YearProblem:
+    """A arrives in January; six people like B come from June to November. One place, free
+    from January, worth 10 to A and 100 to each of the others (one contingent unit)."""
+    pairs = [(0, 0, 10)] + [(y, 0, 100) for y in range(1, 15)]
+    f = flow(pairs, 15, option_contingent=[0], contingent_left=[1])
+    youth_month = np.array([0, 5, 6, 7, 8, 9, 10] + [-1] * 8)
+    return YearProblem(f, youth_month, np.zeros(1, np.int64), patience=patience)
+
+
+def test_patience_ends_a_wait_and_bounds_hindsight_the_same_way() -> None:
+    # A place free from March cannot go to someone who arrived in January and waits 1 month.
+    pairs = [(0, 0, 10)]
+    f = flow(pairs, 1, option_contingent=[-1], contingent_left=[])
+    late_place = np.array([2])
+    assert hindsight(YearProblem(f, np.array([0]), late_place, patience=1)).value == 0
+    assert hindsight(YearProblem(f, np.array([0]), late_place, patience=2)).value == 10
+    for policy in ("greedy", "budget", "dual", "resolve"):
+        short = run_year(YearProblem(f, np.array([0]), late_place, patience=1), policy)  # type: ignore[arg-type]
+        assert short.value == 0 and short.placements == 0
+    # Pacing still keeps the place for B when waiting for B costs nothing but A's chance.
+    for patience in (None, 0, 2):
+        assert hindsight(patience_case(patience)).value == 100
+        paced = run_year(patience_case(patience), "resolve", samples=4, seed=3)
+        assert paced.value == 100
+
+
+def test_negative_patience_is_refused() -> None:
+    f = flow([(0, 0, 10)], 1, option_contingent=[-1], contingent_left=[])
+    with pytest.raises(ValueError, match="patience"):
+        YearProblem(f, np.array([0]), np.array([0]), patience=-1)
