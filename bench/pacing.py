@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--youths", type=int, default=600)
     parser.add_argument("--options", type=int, default=400)
     parser.add_argument("--seed", type=int, default=20261201)
-    parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--samples", type=int, default=8)
     parser.add_argument(
         "--contingent-scale",
         type=float,
