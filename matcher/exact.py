@@ -145,6 +145,12 @@ class RowBuilder:
         self.hi.append(np.asarray(hi, dtype=np.float64))
         self.n_rows += len(lo)
 
+    def add_row(
+        self, cols: IntArray, coefs: IntArray, lo: float = -np.inf, hi: float = np.inf
+    ) -> None:
+        """Add one row ``lo <= sum(coefs * x[cols]) <= hi``."""
+        self.add(np.zeros(len(cols), np.int64), cols, coefs, np.full(1, lo), np.full(1, hi))
+
     def sum_at_most(self, key: IntArray, cols: IntArray, bound: IntArray) -> None:
         """One row per distinct ``key``: the sum of its columns <= ``bound[key]``, when binding."""
         if len(key) == 0:
@@ -283,21 +289,10 @@ def rows_age_windows(rb: RowBuilder) -> None:
         starts = np.unique(ages[cols])
         win = rb.new_vars(len(starts))
         if h in rb.house_open:
-            rb.add(
-                np.zeros(len(win) + 1, np.int64),
-                np.append(win, rb.house_open[h]),
-                np.append(np.ones(len(win), np.int64), -1),
-                np.zeros(1),
-                np.zeros(1),
-            )
+            ones = np.append(np.ones(len(win), np.int64), -1)
+            rb.add_row(np.append(win, rb.house_open[h]), ones, 0.0, 0.0)
         else:
-            rb.add(
-                np.zeros(len(win), np.int64),
-                win,
-                np.ones(len(win), np.int64),
-                np.full(1, -np.inf),
-                np.ones(1),
-            )
+            rb.add_row(win, np.ones(len(win), np.int64), hi=1.0)
         groups = np.nonzero(rb.yh_house == h)[0]
         row_l: list[IntArray] = []
         col_l: list[IntArray] = []
@@ -328,13 +323,7 @@ def rows_conflicts(rb: RowBuilder) -> None:
         )
         for h in sorted(common):
             cols = np.nonzero(((rb.youth == a) | (rb.youth == b)) & (rb.house == h))[0]
-            rb.add(
-                np.zeros(len(cols), np.int64),
-                cols,
-                np.ones(len(cols), np.int64),
-                np.full(1, -np.inf),
-                np.ones(1),
-            )
+            rb.add_row(cols, np.ones(len(cols), np.int64), hi=1.0)
 
 
 def rows_companions(rb: RowBuilder) -> None:
