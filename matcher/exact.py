@@ -493,6 +493,8 @@ def solve_residual(
     obj_const = int(np.dot(c.astype(np.int64), np.where(free, 0, fixed_at)))
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"v{int(j)}") for j in fcols.tolist()]
+    for k in np.nonzero(lm.var_lo[fcols] > 0)[0].tolist():
+        model.add(x[k] == 1)  # a fixed (accepted) pair left free by its reduced cost
     for r in np.nonzero(binding)[0].tolist():
         s, e = sub.indptr[r], sub.indptr[r + 1]
         expr = cp_model.LinearExpr.weighted_sum(

@@ -201,3 +201,27 @@ def test_fixed_pairs_that_break_a_house_rule_are_still_named() -> None:
     )
     with pytest.raises(ConflictingFixedPairs, match="J-0"):
         solve(rnd)
+
+
+@pytest.mark.parametrize("budgets", [(0, 1), (1_000_000,)])
+def test_fixed_pairs_hold_whether_fixed_by_cost_or_left_free(
+    monkeypatch: pytest.MonkeyPatch, budgets: tuple[int, ...]
+) -> None:
+    """Accepted pairs have lower bound 1 in the model: the residual must keep them even when
+    their reduced cost leaves them free (a huge budget frees every variable)."""
+    rnd = friends_round()
+    plain = solve(rnd, lp_fixing=False)
+    # Fix pairs the optimum does not make: the least urgent youth into a room, two into F-1.
+    fixed = (("J-0", "K-2"), ("J-3", "F-1"), ("J-6", "F-1"))
+    rnd = dataclasses.replace(rnd, fixed_pairs=fixed)
+    assert any(plain.assignment.get(y) != o for y, o in fixed)
+    monkeypatch.setattr(exact, "BUDGETS", budgets)
+    out = solve_exact(instance_of(rnd), None, 10.0)
+    assert out is not None
+    inst = instance_of(rnd)
+    used = {
+        (inst.youth_codes[inst.pair_youth[p]], inst.option_codes[inst.pair_option[p]])
+        for p in np.nonzero(out.pair_used)[0].tolist()
+    }
+    assert set(fixed) <= used
+    assert out.value == solve(rnd, lp_fixing=False).objective
