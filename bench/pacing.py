@@ -96,7 +96,7 @@ def main() -> None:
     )
     print(f"jaar: {facts}")
     results = {}
-    for name in ("hindsight", "greedy", "budget", "dual", "resolve"):
+    for name in ("hindsight", "greedy", "budget", "dual", "resolve", "stochastic"):
         t0 = time.perf_counter()
         outcome = (
             hindsight(problem)
@@ -122,6 +122,8 @@ def main() -> None:
                 "budget_value": results["budget"].value,
                 "resolve_value": results["resolve"].value,
                 "resolve_ratio": round(results["resolve"].value / best, 4),
+                "stochastic_value": results["stochastic"].value,
+                "stochastic_ratio": round(results["stochastic"].value / best, 4),
                 "budget_ratio": round(results["budget"].value / best, 4),
                 "paced_method": f"dual prices, {args.samples} sampled futures per month",
                 "patience_months": patience,

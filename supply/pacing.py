@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 
 from matcher.flow import FlowInput, solve_flow
 
-Policy = Literal["greedy", "budget", "dual", "resolve"]
+Policy = Literal["greedy", "budget", "dual", "resolve", "stochastic"]
 IntArray = NDArray[np.int64]
 
 
@@ -386,13 +386,130 @@ def resolve_values(
         return values
     share = np.zeros(len(values))
     for future in futures:
-        used = solve_flow(future.flow).pair_used
+        # Ties go to placing now: a unit more for those waiting now, into places free now.
+        fl = future.flow
+        now_pair = (fl.pair_youth < future.n_waiting) & (
+            problem.option_month[fl.pair_option] <= month
+        )
+        used = solve_flow(replace(fl, pair_value=fl.pair_value + now_pair)).pair_used
         now = used & (future.flow.pair_youth < future.n_waiting)
         pairs = future.pair[now]
         pairs = pairs[problem.option_month[f.pair_option[pairs]] <= month]
         share[pairs] += 1.0
     share /= len(futures)
     # Most futures must agree; among those placements, the more agreement the higher the value.
+    return np.where(share >= 0.5, np.floor(values * share), 0).astype(np.int64)
+
+
+def stochastic_values(
+    problem: YearProblem,
+    state: _State,
+    month: int,
+    rng: np.random.Generator,
+    samples: int,
+    arrivals_per_month: float,
+) -> IntArray:
+    """Pair values for this month from a two-stage stochastic programme on sampled futures.
+
+    One LP (HiGHS through SciPy) holds the placements possible now (first stage, shared by every
+    future) and, per sampled future, the placements of the rest of the year (second stage): the
+    people waiting now may still be placed later (within their patience, also into places free
+    now), drawn arrivals into places free by their last month. Every future keeps its own
+    capacities (places, houses, contingents, gemeente caps), and the objective is the value
+    placed now plus the mean value of the futures. A placement now goes ahead when the LP makes
+    it at least half (its value weighted by that share); a small bonus breaks ties toward now.
+    Unlike re-solving each future on its own, the futures must agree on one decision now.
+    """
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    f = problem.flow
+    values = np.asarray(f.pair_value, np.int64)
+    futures = sampled_futures(problem, state, month, rng, samples, arrivals_per_month)
+    first = np.nonzero(_open(problem, state, month))[0]
+    if not futures or first.size == 0:
+        return values
+    n_waiting = futures[0].n_waiting
+    waiting = np.nonzero(
+        (problem.youth_month >= 0)
+        & (problem.youth_month <= month)
+        & (problem.last_month >= month)
+        & ~state.placed
+    )[0]
+    pc = problem.pair_contingent
+    n_o, n_h = f.n_options, len(f.house_capacity)
+    n_k, n_g = len(f.contingent_left), len(f.gemeente_cap)
+    scale = float(max(int(values.max(initial=1)), 1))
+    rows: list[NDArray[np.int64]] = []
+    cols: list[NDArray[np.int64]] = []
+    rhs: list[NDArray[np.float64]] = []
+    cost: list[NDArray[np.float64]] = []
+    gem_cap = np.where(np.asarray(f.gemeente_cap) < 0, 1e9, f.gemeente_cap).astype(np.float64)
+
+    def entries(pair: NDArray[np.int64], youth: NDArray[np.int64], col0: int, row0: int, ny: int):
+        """Row entries of pairs (youth local index) in one future's block of rows."""
+        o = f.pair_option[pair].astype(np.int64)
+        h = f.option_house[o].astype(np.int64)
+        k = pc[pair].astype(np.int64)
+        g = f.option_gemeente[o].astype(np.int64)
+        c = col0 + np.arange(len(pair), dtype=np.int64)
+        r_o, r_h, r_k, r_g = (
+            row0 + ny,
+            row0 + ny + n_o,
+            row0 + ny + n_o + n_h,
+            row0 + ny + n_o + n_h + n_k,
+        )
+        parts = [(row0 + youth, c), (r_o + o, c), (r_h + h[h >= 0], c[h >= 0])]
+        parts += [(r_k + k[k >= 0], c[k >= 0]), (r_g + g, c)]
+        for r, cc in parts:
+            rows.append(r)
+            cols.append(cc)
+
+    first_youth = np.searchsorted(waiting, f.pair_youth[first]).astype(np.int64)
+    n_first = len(first)
+    col = n_first
+    row = 0
+    # First stage: value now plus a tie bonus (a thousandth of a unit on the 0..1 scale).
+    cost.append(values[first] / scale + 1e-3)
+    for future in futures:
+        ny = future.flow.n_youths
+        entries(first, first_youth, 0, row, ny)
+        later = future.pair
+        youth = future.flow.pair_youth.astype(np.int64)
+        # People waiting now in their last month have no later.
+        ok = (youth >= n_waiting) | (
+            problem.last_month[waiting[np.minimum(youth, n_waiting - 1)]] > month
+        )
+        later, youth = later[ok], youth[ok]
+        entries(later, youth, col, row, ny)
+        cost.append(values[later] / scale / len(futures))
+        rhs.append(
+            np.concatenate(
+                [
+                    np.ones(ny),
+                    state.option_left.astype(np.float64),
+                    state.house_left.astype(np.float64),
+                    state.contingent_left.astype(np.float64),
+                    gem_cap,
+                ]
+            )
+        )
+        col += len(later)
+        row += ny + n_o + n_h + n_k + n_g
+    r = np.concatenate(rows)
+    c = np.concatenate(cols)
+    a = coo_matrix((np.ones(len(r)), (r, c)), shape=(row, col)).tocsr()
+    res = linprog(
+        -np.concatenate(cost),
+        A_ub=a,
+        b_ub=np.concatenate(rhs),
+        bounds=(0.0, 1.0),
+        method="highs-ds",
+    )
+    if res.status != 0:
+        return values  # no LP answer: greedy this month
+    share = np.zeros(len(values))
+    share[first] = np.asarray(res.x[:n_first])
     return np.where(share >= 0.5, np.floor(values * share), 0).astype(np.int64)
 
 
@@ -445,7 +562,7 @@ def run_year(
 ) -> YearOutcome:
     """Match month by month with ``policy``: ``greedy`` (use what you can), ``budget`` (monthly
     budget per contingent following ``weights``) or ``dual`` (dual prices on sampled futures)."""
-    if policy not in ("greedy", "budget", "dual", "resolve"):
+    if policy not in ("greedy", "budget", "dual", "resolve", "stochastic"):
         raise ValueError(f"policy: onbekend beleid {policy!r}")
     state = _new_state(problem)
     amount = state.contingent_left.copy()
@@ -461,6 +578,8 @@ def run_year(
         cap = no_cap
         if policy == "budget":
             cap = np.maximum(targets[month] - (amount - state.contingent_left), 0)
+        elif policy == "stochastic":
+            values = stochastic_values(problem, state, month, rng, samples, arrivals_per_month)
         elif policy == "resolve":
             values = resolve_values(problem, state, month, rng, samples, arrivals_per_month)
         elif policy == "dual" and month < problem.months - 1:
@@ -480,7 +599,9 @@ def run_year(
                 wait = np.zeros(f.n_youths)
                 np.maximum.at(wait, f.pair_youth[later], net[later])
                 net = net - wait[f.pair_youth]
-            values = np.floor(net).astype(np.int64)
+            # A placement worth exactly its price goes ahead (+1): the unit it leaves is only
+            # worth that much in expectation, and whoever it would go to now may not wait.
+            values = np.floor(net).astype(np.int64) + 1
         used = _solve(problem, keep, values, state, cap)
         used_by_month[month] = _apply(problem, used, state)
     return YearOutcome(

@@ -86,7 +86,7 @@ def test_budget_pacing_spreads_use_over_the_year() -> None:
 @settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
-    policy=st.sampled_from(["greedy", "budget", "dual", "resolve"]),
+    policy=st.sampled_from(["greedy", "budget", "dual", "resolve", "stochastic"]),
     patience=st.sampled_from([None, 0, 1, 3]),
 )
 def test_hindsight_is_an_upper_bound(seed: int, policy: str, patience: int | None) -> None:
@@ -115,8 +115,9 @@ def test_hindsight_is_an_upper_bound(seed: int, policy: str, patience: int | Non
     assert outcome.contingent_used_by_month.sum() <= f.contingent_left.sum()
 
 
-def test_resolving_on_sampled_futures_keeps_the_contingent_too() -> None:
-    paced = run_year(burn_case(), "resolve", samples=4, seed=1)
+@pytest.mark.parametrize("policy", ["resolve", "stochastic"])
+def test_policies_on_sampled_futures_keep_the_contingent_too(policy: str) -> None:
+    paced = run_year(burn_case(), policy, samples=4, seed=1)  # type: ignore[arg-type]
     assert paced.value == 100 and paced.contingent_used_by_month[0] == 0
 
 
@@ -136,17 +137,30 @@ def test_patience_ends_a_wait_and_bounds_hindsight_the_same_way() -> None:
     late_place = np.array([2])
     assert hindsight(YearProblem(f, np.array([0]), late_place, patience=1)).value == 0
     assert hindsight(YearProblem(f, np.array([0]), late_place, patience=2)).value == 10
-    for policy in ("greedy", "budget", "dual", "resolve"):
+    for policy in ("greedy", "budget", "dual", "resolve", "stochastic"):
         short = run_year(YearProblem(f, np.array([0]), late_place, patience=1), policy)  # type: ignore[arg-type]
         assert short.value == 0 and short.placements == 0
     # Pacing still keeps the place for B when waiting for B costs nothing but A's chance.
     for patience in (None, 0, 2):
         assert hindsight(patience_case(patience)).value == 100
-        paced = run_year(patience_case(patience), "resolve", samples=4, seed=3)
-        assert paced.value == 100
+        for policy in ("resolve", "stochastic"):
+            paced = run_year(patience_case(patience), policy, samples=4, seed=3)  # type: ignore[arg-type]
+            assert paced.value == 100
 
 
 def test_negative_patience_is_refused() -> None:
     f = flow([(0, 0, 10)], 1, option_contingent=[-1], contingent_left=[])
     with pytest.raises(ValueError, match="patience"):
         YearProblem(f, np.array([0]), np.array([0]), patience=-1)
+
+
+def test_a_youth_in_the_last_month_is_placed_when_nobody_else_wants_the_place() -> None:
+    """Pacing must not price someone out of a place nobody in any future wants."""
+    pairs = [(0, 0, 10)] + [(y, 1, 100) for y in range(1, 10)]
+    f = flow(pairs, 10, option_contingent=[0, 0], contingent_left=[5])
+    youth_month = np.array([0, 4, 6] + [-1] * 7)
+    problem = YearProblem(f, youth_month, np.zeros(2, np.int64), patience=0)
+    assert hindsight(problem).value == 110
+    for policy in ("dual", "resolve", "stochastic"):
+        outcome = run_year(problem, policy, samples=4, seed=5)  # type: ignore[arg-type]
+        assert outcome.value == 110, policy
