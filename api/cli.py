@@ -308,11 +308,22 @@ def solve_cmd(
     out: Annotated[Path | None, typer.Option(help="Resultaat als JSON")] = None,
     time_limit: Annotated[float, typer.Option(help="Tijdslimiet in seconden", min=0.1)] = 30.0,
     seed: Annotated[int | None, typer.Option(help="Seed voor de tie-break")] = None,
+    pacing: Annotated[
+        str,
+        typer.Option(
+            help="Met --month: 'budget' geeft elk contingent het budget van deze maand "
+            "(jaar verdeeld naar verwachte instroom), 'none' het hele restant"
+        ),
+    ] = "none",
     database_url_: UrlOption = None,
 ) -> None:
     """Reken een toewijzingsvoorstel door, uit een rondebestand of uit de database."""
     if (round_file is None) == (month is None):
         _fail("geef óf een rondebestand óf --month")
+    if pacing not in ("none", "budget"):
+        _fail(f"--pacing: 'none' of 'budget', niet {pacing!r}")
+    if pacing != "none" and round_file is not None:
+        _fail("--pacing werkt alleen met --month (een rondebestand draagt zijn eigen budgetten)")
     from matcher.problem import ProblemError
     from matcher.solve import solve
 
@@ -328,6 +339,10 @@ def solve_cmd(
             try:
                 with unit_of_work(make_sessionmaker(engine)) as session:
                     problem = load_round(session, _parse_month(month or ""), seed=seed or 0)
+                    if pacing == "budget":
+                        from api.services.rounds import paced_round
+
+                        problem = paced_round(session, problem)
             finally:
                 engine.dispose()
     except (ProblemError, FileNotFoundError) as exc:

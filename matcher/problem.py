@@ -203,16 +203,21 @@ class Contingent:
     amount: int
     type_code: str | None = None
     used: int = 0  # already used earlier in the year
+    # Pacing: at most this many units in this round (supply.pacing.paced_contingents); None: the
+    # whole remaining amount may go this month.
+    month_budget: int | None = None
 
     def __post_init__(self) -> None:
-        if self.amount < 0 or self.used < 0:
+        if self.amount < 0 or self.used < 0 or (self.month_budget or 0) < 0:
             raise InvalidRound(
                 f"contingent {self.corporation}/{self.gemeente_code}/{self.year}: negatief aantal"
             )
 
     @property
     def left(self) -> int:
-        return max(0, self.amount - self.used)
+        """Units this round may use: what is left of the year, capped by the month's budget."""
+        left = max(0, self.amount - self.used)
+        return left if self.month_budget is None else min(left, self.month_budget)
 
 
 @dataclass(frozen=True, slots=True)

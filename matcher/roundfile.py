@@ -232,6 +232,7 @@ def round_from_data(data: dict[str, Any]) -> Round:
                 amount=int(c["amount"]),
                 type_code=c.get("type_code"),
                 used=int(c.get("used", 0)),
+                month_budget=None if c.get("month_budget") is None else int(c["month_budget"]),
             )
         )
 
@@ -385,6 +386,7 @@ def round_to_data(round: Round) -> dict[str, Any]:
                         "amount": c.amount,
                         "type_code": c.type_code,
                         "used": c.used,
+                        "month_budget": c.month_budget,
                     }
                 )
                 for c in round.contingents

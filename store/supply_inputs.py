@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -199,3 +200,12 @@ def save_scenario(
     session.add(row)
     session.flush()
     return _stored(row, None)
+
+
+def inflow_weights(session: Session, year: int) -> dict[str, list[float]]:
+    """Expected care leavers per gemeente for the twelve months of ``year``: the inflow the
+    projection starts from (the forecast it is given, or ``default_forecast``), summed over
+    types. The weights of monthly contingent budgets (``supply.pacing.paced_contingents``)."""
+    inputs = supply_inputs_from_db(session, start=date(year, 1, 1), months=12)
+    per_gemeente = np.asarray(inputs.inflow).sum(axis=2)  # (months, gemeenten)
+    return {g: per_gemeente[:, i].tolist() for i, g in enumerate(inputs.gemeenten)}

@@ -34,7 +34,7 @@ Pure: NumPy, SciPy (the stochastic LP) and ``matcher.flow``; no database.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -44,6 +44,7 @@ from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
 from matcher.flow import FlowInput, solve_flow
+from matcher.problem import Contingent
 
 Policy = Literal["greedy", "budget", "dual", "stochastic"]
 IntArray = NDArray[np.int64]
@@ -580,3 +581,29 @@ def arrival_weights_from_projection(inflow_p50: Sequence[float]) -> list[float]:
     """Monthly budget weights from a projection's expected arrivals (e.g. the P50 or mean of
     ``inflow`` at level ``total`` for the months of the year)."""
     return [max(float(x), 0.0) for x in inflow_p50]
+
+
+def paced_contingents(
+    contingents: Sequence[Contingent],
+    month: int,
+    weights: Mapping[str, Sequence[float]] | None = None,
+) -> tuple[Contingent, ...]:
+    """The contingents with this round's budget (``Contingent.month_budget``) for ``month``
+    (1..12): by the end of the month at most ``round(amount * W_m / W)`` units, with ``W_m`` the
+    expected arrivals in the contingent's gemeente up to that month (``weights[gemeente]``, twelve
+    values from January, e.g. the projection's expected inflow; uniform when absent). What
+    earlier months left unused rolls over; a contingent already used beyond its target gets 0.
+    """
+    if not 1 <= month <= 12:
+        raise ValueError(f"month: 1 tot en met 12, niet {month}")
+    out = []
+    for c in contingents:
+        w = (weights or {}).get(c.gemeente_code)
+        if w is not None and len(w) == 12 and min(w) >= 0 and sum(w) == 0:
+            w = None  # nobody expected all year: no reason to prefer a month
+        try:
+            target = budget_targets(np.array([c.amount]), w, 12)[month - 1, 0]
+        except ValueError as exc:
+            raise ValueError(f"gewichten voor {c.gemeente_code}: {exc}") from exc
+        out.append(replace(c, month_budget=max(int(target) - c.used, 0)))
+    return tuple(out)

@@ -252,6 +252,7 @@ def create_round(
     background: BackgroundTasks,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     maand: Annotated[str, Form(max_length=7)] = "",
+    tempo: Annotated[str, Form(max_length=10)] = "none",
 ) -> Response:
     gate = _gate(request, principal, MANAGE_ROLES)
     if gate is not None or principal is None:
@@ -262,8 +263,11 @@ def create_round(
         first = date(year, month, 1)
     except ValueError:
         return _back("/beoordelen", fout=f"Maand {maand!r} niet herkend: gebruik JJJJ-MM.")
+    if tempo not in ("none", "budget"):
+        return _back("/beoordelen", fout=f"Keuze voor contingenten {tempo!r} niet herkend.")
+    pacing: rounds_svc.Pacing = "budget" if tempo == "budget" else "none"
     try:
-        rnd = rounds_svc.create_round(session, first, 0, _actor(principal))
+        rnd = rounds_svc.create_round(session, first, 0, _actor(principal), pacing)
         rounds_svc.start_solve(session, rnd.id, _actor(principal))
     except (rounds_svc.WorkflowError, InvalidTransition) as exc:
         # e.g. no policy for that month: say so on the page instead of a 500

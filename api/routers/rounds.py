@@ -38,6 +38,11 @@ class RoundCreate(BaseModel):
     month: date = Field(description="Any day in the month; the round uses its first day")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     time_limit_s: float = Field(default=30.0, gt=0, le=600)
+    pacing: Literal["none", "budget"] = Field(
+        default="none",
+        description="budget: each contingent gets this month's budget (its amount spread over "
+        "the year by the projection's expected inflow; unused months roll over)",
+    )
 
 
 class RoundOut(BaseModel):
@@ -133,7 +138,7 @@ def create_round(
 ) -> RoundOut:
     """Snapshot the month's inputs and start solving in the background."""
     require(principal, MANAGE_ROLES)
-    rnd = call(svc.create_round, session, body.month, body.seed, actor(principal))
+    rnd = call(svc.create_round, session, body.month, body.seed, actor(principal), body.pacing)
     svc.start_solve(session, rnd.id, actor(principal))
     session.commit()  # the background solve reads the committed round
     background.add_task(_solve_in_background, request, rnd.id, body.time_limit_s)

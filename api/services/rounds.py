@@ -7,20 +7,24 @@ state change and decision writes an audit entry.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.services.round_states import RoundAction, RoundStatus, next_status
+from matcher.problem import Round
 from matcher.roundfile import round_from_data, round_to_data
 from store import models as m
 from store.db import unit_of_work
 from store.repository import load_round
+from store.supply_inputs import inflow_weights
+from supply.pacing import paced_contingents
 
 log = logging.getLogger(__name__)
 
@@ -112,14 +116,32 @@ def _transition(
     )
 
 
+Pacing = Literal["none", "budget"]
+
+
+def paced_round(session: Session, problem: Round) -> Round:
+    """The round with monthly contingent budgets from the projection's expected inflow."""
+    weights = inflow_weights(session, problem.month.year)
+    return dataclasses.replace(
+        problem, contingents=paced_contingents(problem.contingents, problem.month.month, weights)
+    )
+
+
 def create_round(
-    session: Session, month: date, seed: int, actor: Actor | None
+    session: Session, month: date, seed: int, actor: Actor | None, pacing: Pacing = "none"
 ) -> m.AllocationRound:
-    """Snapshot the inputs for ``month`` (youths, options, contingents, policy, seed)."""
+    """Snapshot the inputs for ``month`` (youths, options, contingents, policy, seed).
+
+    ``pacing="budget"`` gives every contingent this month's budget (``Contingent.month_budget``,
+    see ``supply.pacing.paced_contingents``), weighted by the projection's expected inflow per
+    gemeente, so a year's contingent is not spent by spring.
+    """
     try:
         problem = load_round(session, month, seed=seed)
     except LookupError as exc:  # no policy in force for that month
         raise WorkflowError(str(exc)) from exc
+    if pacing == "budget":
+        problem = paced_round(session, problem)
     rnd = m.AllocationRound(
         month=problem.month,
         status=RoundStatus.CREATED.value,
@@ -141,6 +163,7 @@ def create_round(
             "month": problem.month.isoformat(),
             "youths": len(problem.youths),
             "options": len(problem.options),
+            "pacing": pacing,
         },
     )
     return rnd

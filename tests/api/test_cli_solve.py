@@ -64,3 +64,28 @@ def test_solve_bad_month_is_explained(db_url: str) -> None:
     result = runner.invoke(app, ["solve", "--month", "december", "--database-url", db_url])
     assert result.exit_code == 1
     assert "JJJJ-MM" in result.output
+
+
+def test_solve_month_with_pacing_spends_at_most_the_month_budget(
+    db_url: str, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["demo", "load", "--database-url", db_url]).exit_code == 0
+    details = {}
+    for pacing in ("none", "budget"):
+        out = tmp_path / f"{pacing}.json"
+        args = ["solve", "--month", "2026-03", "--database-url", db_url, "--time-limit", "5"]
+        result = runner.invoke(app, [*args, "--pacing", pacing, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        details[pacing] = json.loads(out.read_text(encoding="utf-8"))["contingent_use_detail"]
+    assert details["none"].keys() == details["budget"].keys()
+    for key, paced in details["budget"].items():
+        assert paced["used"] <= paced["left"] <= details["none"][key]["left"]
+    # In March a contingent may spend a quarter of its year, not all that is left of it.
+    assert any(p["left"] < details["none"][k]["left"] for k, p in details["budget"].items())
+
+
+def test_solve_pacing_refuses_bad_values_and_round_files(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["solve", "--month", "2026-03", "--pacing", "lente"])
+    assert result.exit_code == 1 and "lente" in result.output
+    result = runner.invoke(app, ["solve", str(_small_round_file(tmp_path)), "--pacing", "budget"])
+    assert result.exit_code == 1 and "--month" in result.output

@@ -154,6 +154,35 @@ def test_round_for_month_without_policy_is_a_message_not_a_500(
     assert shown.status_code == 200 and html.escape(fout, quote=False) in shown.text
 
 
+def test_round_form_takes_a_pacing_choice_and_refuses_an_unknown_one(
+    region: str, session_factory: sessionmaker[Session]
+) -> None:
+    client = _client(region)
+    _sign_in(client, _email(session_factory, "admin"))
+    page = client.get("/beoordelen")
+    assert 'name="tempo"' in page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    bad = client.post(
+        "/beoordelen/rondes",
+        data={"csrf_token": token.group(1), "maand": "2026-03", "tempo": "lente"},
+        follow_redirects=False,
+    )
+    assert bad.status_code == 303
+    assert "lente" in parse_qs(urlsplit(bad.headers["location"]).query)["fout"][0]
+    with session_factory() as s:
+        assert s.scalars(select(m.AllocationRound)).first() is None  # nothing half-written
+    done = client.post(
+        "/beoordelen/rondes",
+        data={"csrf_token": token.group(1), "maand": "2026-03", "tempo": "budget"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    with session_factory() as s:
+        rnd = s.scalars(select(m.AllocationRound)).one()
+        assert all(c.get("month_budget") is not None for c in rnd.snapshot["contingents"])
+
+
 def test_income_max_rent_and_anchors_only_for_the_own_regisseur(
     region: str, session_factory: sessionmaker[Session]
 ) -> None:

@@ -96,6 +96,31 @@ def test_bad_round_input_names_the_field(
     assert fields == {"month", "seed"}
 
 
+def test_a_paced_round_snapshots_monthly_contingent_budgets(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    admin = _headers(client, _emails(session_factory)["admin"])
+    bad = client.post(
+        "/api/v1/rounds", json={"month": "2026-03-01", "pacing": "spring"}, headers=admin
+    )
+    assert bad.status_code == 422
+    assert {err["loc"][-1] for err in bad.json()["detail"]} == {"pacing"}
+    made = client.post(
+        "/api/v1/rounds", json={"month": "2026-03-01", "pacing": "budget"}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    with session_factory() as s:
+        rnd = s.get(m.AllocationRound, made.json()["id"])
+        assert rnd is not None
+        contingents = rnd.snapshot["contingents"]
+        events = s.scalars(select(m.AuditEntry).where(m.AuditEntry.action == "round.create")).all()
+    assert contingents and all("month_budget" in c for c in contingents)
+    # The default forecast spreads the year evenly: March allows a quarter, minus what is used.
+    for c in contingents:
+        assert c["month_budget"] == max(round(c["amount"] * 3 / 12) - c["used"], 0)
+    assert any((e.detail or {}).get("pacing") == "budget" for e in events)
+
+
 def test_corporation_sees_only_its_own_matches_and_no_sensitive_fields(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:

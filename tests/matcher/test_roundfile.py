@@ -151,3 +151,17 @@ def test_solve_from_file_is_deterministic(tmp_path: Path) -> None:
     first = solve(load_round_file(path), seed=3).to_json()
     assert solve(load_round_file(path), seed=3).to_json() == first
     assert json.loads(first)["assignment"]["J-1"] == "O-1"
+
+
+def test_month_budget_round_trips_and_a_negative_one_names_the_contingent(
+    tmp_path: Path,
+) -> None:
+    data = _good()
+    data["contingents"][0]["month_budget"] = 2
+    rnd = load_round_file(_write(tmp_path, data))
+    assert rnd.contingents[0].month_budget == 2
+    back = load_round_file(_write(tmp_path, round_to_data(rnd)))
+    assert back.contingents == rnd.contingents
+    data["contingents"][0]["month_budget"] = -1
+    with pytest.raises(InvalidRound, match=r"contingents\[0\].*month_budget"):
+        load_round_file(_write(tmp_path, data))

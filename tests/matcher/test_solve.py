@@ -360,3 +360,18 @@ def test_block_failure_counts_equal_the_per_youth_counts(rnd: Round) -> None:
     for y in rnd.youths:
         assert out[y.code].figures == failure_counts(rnd, y.code)
         assert out[y.code].reason == NO_ELIGIBLE_OPTION
+
+
+def test_a_month_budget_caps_the_contingent_in_solve_and_verifier() -> None:
+    """Three youths, three places of one corporation, a contingent of 10 with a month budget of
+    1: one placement, and the verifier rejects an assignment that spends two."""
+    options = [make_option(f"O-{k}", x=150_000.0 + 100 * k) for k in range(3)]
+    youths = [make_youth(f"J-{k}") for k in range(3)]
+    paced = (Contingent("WC-A", "GM0796", 2026, 10, month_budget=1),)
+    rnd = make_round(youths, options, contingents=paced)
+    result = solve(rnd)
+    assert result.status == "optimal" and len(result.assignment) == 1
+    assert result.contingent_use == {"WC-A": 1}
+    assert verify(canonical_round(rnd), {"J-0": "O-0", "J-1": "O-1"})
+    unpaced = make_round(youths, options, contingents=(Contingent("WC-A", "GM0796", 2026, 10),))
+    assert len(solve(unpaced).assignment) == 3

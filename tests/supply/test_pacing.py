@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.flow import FlowInput
-from supply.pacing import YearProblem, budget_targets, hindsight, run_year
+from matcher.problem import Contingent
+from supply.pacing import YearProblem, budget_targets, hindsight, paced_contingents, run_year
 
 I32 = np.int32
 
@@ -164,3 +165,30 @@ def test_a_youth_in_the_last_month_is_placed_when_nobody_else_wants_the_place() 
     for policy in ("dual", "stochastic"):
         outcome = run_year(problem, policy, samples=4, seed=5)  # type: ignore[arg-type]
         assert outcome.value == 110, policy
+
+
+def test_paced_contingents_give_each_month_its_share_of_the_year() -> None:
+    plain = Contingent("WC-A", "GM0796", 2026, 12)
+    late = Contingent("WC-B", "GM0797", 2026, 12, used=2)
+    ahead = Contingent("WC-C", "GM0796", 2026, 12, used=5)
+    # Uniform: one unit a month, what earlier months left rolls over.
+    assert [c.month_budget for c in paced_contingents([plain, ahead], 3)] == [3, 0]
+    assert paced_contingents([plain], 3)[0].left == 3
+    # GM0797 expects its care leavers in the second half of the year only.
+    weights = {"GM0797": [0.0] * 6 + [1.0] * 6}
+    assert paced_contingents([late], 6, weights)[0].month_budget == 0
+    assert paced_contingents([late], 9, weights)[0].month_budget == 4
+    assert paced_contingents([late], 12, weights)[0].month_budget == 10
+    # Gemeenten without weights, or nobody expected all year, are uniform.
+    assert paced_contingents([plain], 6, weights)[0].month_budget == 6
+    assert paced_contingents([plain], 6, {"GM0796": [0.0] * 12})[0].month_budget == 6
+
+
+def test_paced_contingents_refuse_bad_months_and_weights() -> None:
+    c = Contingent("WC-A", "GM0796", 2026, 12)
+    with pytest.raises(ValueError, match="month"):
+        paced_contingents([c], 13)
+    with pytest.raises(ValueError, match="GM0796"):
+        paced_contingents([c], 2, {"GM0796": [1.0] * 11})
+    with pytest.raises(ValueError, match="GM0796"):
+        paced_contingents([c], 2, {"GM0796": [-1.0] * 12})
