@@ -25,9 +25,9 @@ Stages are lexicographic as in ``matcher.sides``: first the urgency-weighted hou
 then preference and tie-break with ``housing >= H`` as a row. The housing stage is settled by the
 LP alone when its certified bound ``H`` is reached by the preference stage's solution.
 
-``solve_exact`` returns ``None`` when this path cannot finish (an LP the solver does not solve,
+``solve_exact`` returns ``GaveUp`` when this path cannot finish (an LP the solver does not solve,
 housing ``H`` not reachable, too many free variables, CP-SAT out of time); the caller then runs the
-general two-stage CP-SAT of ``matcher.sides``, so this module only ever makes things faster.
+general two-stage CP-SAT of ``matcher.sides`` with what is left of the deterministic budget.
 
 The integer model is built by a recipe, one function per constraint family, in ``RECIPE`` order:
 ``rows_assignment``, ``rows_capacity``, ``rows_contingents``, ``rows_gemeente_caps``,
@@ -422,11 +422,15 @@ def certify(lm: LinearModel, c: IntArray, y: FloatArray, lp_x: FloatArray) -> Ce
     """The integer certificate of any row multipliers ``y`` (rounded to 1/D; wrong signs
     are clipped, so every ``y`` gives a valid, if weaker, bound)."""
     dd = DUAL_DENOMINATOR
+    if not np.isfinite(y).all() or float(np.abs(y).max(initial=0.0)) >= 2.0**40:
+        raise LPFailed("duals not finite or too large for exact integer arithmetic")
     y_d = np.rint(y * dd).astype(np.int64)
     y_d = np.where((y_d > 0) & ~np.isfinite(lm.row_hi), 0, y_d)
     y_d = np.where((y_d < 0) & ~np.isfinite(lm.row_lo), 0, y_d)
     a = lm.a.astype(np.int64)
-    if a.data.size and int(np.abs(y_d).max(initial=0)) * int(np.abs(a).sum(axis=0).max()) > 2**62:
+    col_sum = int(np.abs(a).sum(axis=0).max()) if a.data.size else 0
+    per_var = int(np.abs(c).max(initial=0)) * dd + int(np.abs(y_d).max(initial=0)) * col_sum
+    if per_var >= 2**62:
         raise LPFailed("duals too large for exact integer arithmetic")
     d = c.astype(np.int64) * dd - np.asarray(a.T @ y_d, dtype=np.int64).ravel()
     row_part = sum(
@@ -438,7 +442,8 @@ def certify(lm: LinearModel, c: IntArray, y: FloatArray, lp_x: FloatArray) -> Ce
         )
         if v
     )
-    var_part = int(np.where(d > 0, d * lm.var_hi, d * lm.var_lo).sum())
+    # Python integers: a sum over every variable must not wrap around.
+    var_part = sum(np.where(d > 0, d * lm.var_hi, d * lm.var_lo).tolist())
     return Certificate(row_part + var_part, d, lp_x)
 
 
@@ -545,16 +550,39 @@ class ExactOutcome:
     seconds: float
 
 
+@dataclass(frozen=True)
+class GaveUp:
+    """The exact path could not settle the round; the caller runs the general CP-SAT."""
+
+    reason: str
+    det_time: float  # deterministic time the CP-SAT tries spent (to deduct from the budget)
+
+
+def keeps_pair_rows(lm: LinearModel, used: BoolArray) -> bool:
+    """Whether a pair mask keeps every row that holds pair columns only (one option per youth,
+    capacity, contingents, gemeente caps, conflicts, companions) and every fixed pair. Rows with
+    house or window variables are the house rules ``sides.side_violations`` checks."""
+    n = lm.n_pairs
+    x = used.astype(np.float64)
+    if np.any(x < lm.var_lo[:n]):
+        return False
+    aux = np.asarray(lm.a[:, n:].getnnz(axis=1)) > 0
+    activity = lm.a[:, :n] @ x
+    ok = (activity >= lm.row_lo - 1e-9) & (activity <= lm.row_hi + 1e-9)
+    return bool(np.all(ok | aux))
+
+
 def solve_exact(
     inst: Instance,
     hint_used: BoolArray | None,
     time_limit_s: float,
     report: Callable[[int, int], None] | None = None,
-) -> ExactOutcome | None:
-    """Prove the optimum of the complete round (every eligible pair a candidate), or ``None``.
+) -> ExactOutcome | GaveUp:
+    """Prove the optimum of the complete round (every eligible pair a candidate), or give up.
 
-    ``hint_used``: a feasible allocation (pair mask) or ``None``; when it reaches the certified
-    housing bound it is the first incumbent. ``time_limit_s`` is the deterministic-time budget
+    ``hint_used``: an allocation (pair mask) that keeps the house rules, or ``None``; when it
+    also keeps every other row and reaches the certified housing bound it is the first
+    incumbent. ``time_limit_s`` is the deterministic-time budget
     of all CP-SAT tries. ``report(value, bound)`` gets the combined value of each incumbent
     and the certified bound.
 
@@ -565,7 +593,7 @@ def solve_exact(
     """
     t0 = time.perf_counter()
     if inst.n_pairs == 0:
-        return None
+        return GaveUp("no pairs", 0.0)
     lm, _rb = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
     n = lm.n_pairs
     scale = inst.housing_scale
@@ -579,11 +607,15 @@ def solve_exact(
         cert = lp_certificate(lm2, pref)
     except LPFailed as exc:
         log.info("exact path skipped: %s", exc)
-        return None
+        return GaveUp(str(exc), 0.0)
     bound = cert.bound
     inc_value: int | None = None
     inc_x = np.rint(cert.lp_x).astype(np.int64)
-    if hint_used is not None and int(w[:n][hint_used].sum()) >= housing:
+    if (
+        hint_used is not None
+        and int(w[:n][hint_used].sum()) >= housing
+        and keeps_pair_rows(lm, hint_used)
+    ):
         inc_value = int(pref[:n][hint_used].sum())
         inc_x[:n] = hint_used
         if report:
@@ -607,6 +639,11 @@ def solve_exact(
 
     if hint_used is not None and inc_value is not None and inc_value >= bound:
         return outcome(hint_used, 0, 0)  # the hint reaches the certified bound
+
+    def gave_up(reason: str) -> GaveUp:
+        log.info("exact path gave up: %s", reason)
+        return GaveUp(reason, time_limit_s - left)
+
     left = time_limit_s
     budgets = iter(BUDGETS)
     for tries in range(1, len(BUDGETS) + 2):
@@ -617,15 +654,13 @@ def solve_exact(
         else:
             budget = next(budgets, -1)
             if budget < 0:
-                log.info("exact path gave up: no solution within the largest budget")
-                return None
+                return gave_up("no solution within the largest budget")
         free, fixed_at = free_variables(lm2, cert, bound - budget)
         if int(free.sum()) > MAX_FREE or left <= 0:
-            log.info("exact path gave up: %d free variables, %.2f s left", free.sum(), left)
-            return None
-        res = solve_residual(
-            lm2, pref, inc_value, free, fixed_at, inc_x, left, int(inst.round.seed)
-        )
+            return gave_up(f"{int(free.sum())} free variables, {left:.2f} s left")
+        # The final try asks for more than the incumbent: infeasible proves it optimal.
+        at_least = None if inc_value is None else inc_value + 1
+        res = solve_residual(lm2, pref, at_least, free, fixed_at, inc_x, left, int(inst.round.seed))
         left -= res.det_time
         log.info(
             "exact try %d: budget %d, %d free, %s %s (%.2f det. s)",
@@ -636,13 +671,16 @@ def solve_exact(
             res.value,
             res.det_time,
         )
-        if res.status == "UNKNOWN" or (final and res.status == "INFEASIBLE"):
-            return None  # out of time (or, impossibly, the incumbent lost): plain CP-SAT
+        if res.status == "UNKNOWN":
+            return gave_up("CP-SAT out of time")
         if res.status == "INFEASIBLE":
+            if final:
+                # Nothing is worth more than the incumbent: it is optimal.
+                return outcome(inc_x[:n].astype(bool), int(free.sum()), tries)
             continue  # nothing worth bound - budget: free more variables
         if final or res.value >= bound - budget:
             return outcome(res.x[:n].astype(bool), int(free.sum()), tries)
         inc_value, inc_x = res.value, res.x
         if report:
             report(scale * housing + inc_value, scale * housing + bound)
-    return None
+    return gave_up("no try settled the round")

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from matcher.exact import solve_exact
+from matcher.exact import ExactOutcome, GaveUp, solve_exact
 from matcher.flow import FlowInput, solve_flow
 from matcher.greedy import greedy_fill
 from matcher.problem import Contingent, Round
@@ -290,13 +290,18 @@ def solve(
             b = min(bound, cp_bound) if cands.complete else bound
             report("sides", {"objective": objective, "bound": b, "gap": _gap(objective, b)})
 
-        exact = None
+        exact: ExactOutcome | None = None
         if cands.complete and lp_fixing:
             # Certified LP bounds + reduced-cost fixing: CP-SAT only sees the variables that
-            # can still move (matcher.exact); None when that path cannot settle the round.
+            # can still move (matcher.exact). When it gives up, the general CP-SAT gets what
+            # is left of the budget.
             t_ex = time.perf_counter()
-            exact = solve_exact(inst, hint_used if hint_ok else None, budget, on_solution)
+            attempt = solve_exact(inst, hint_used if hint_ok else None, budget, on_solution)
             phase_seconds["sides.exact"] = time.perf_counter() - t_ex
+            if isinstance(attempt, GaveUp):
+                budget = max(0.05, budget - attempt.det_time)
+            else:
+                exact = attempt
         if exact is not None:
             best_used, method = exact.pair_used, "lp+cp-sat"
             bound = min(bound, exact.value)

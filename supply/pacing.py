@@ -212,7 +212,7 @@ def budget_targets(amount: IntArray, weights: Sequence[float] | None, months: in
     with ``W_m`` the running sum of ``weights`` (expected arrivals per month; default uniform).
     The last month allows the whole amount."""
     w = np.ones(months) if weights is None else np.asarray(weights, np.float64)
-    if w.shape != (months,) or np.any(w < 0) or w.sum() <= 0:
+    if w.shape != (months,) or not np.isfinite(w).all() or np.any(w < 0) or w.sum() <= 0:
         raise ValueError("weights: één niet-negatief gewicht per maand, niet allemaal nul")
     share = np.cumsum(w) / w.sum()
     return np.rint(share[:, None] * np.asarray(amount, np.float64)[None, :]).astype(np.int64)
@@ -385,8 +385,8 @@ def stochastic_values(
     people waiting now may still be placed later (within their patience, also into places free
     now), drawn arrivals into places free by their last month. Every future keeps its own
     capacities (places, houses, contingents, gemeente caps), and the objective is the value
-    placed now plus the mean value of the futures. A placement now goes ahead when the LP makes
-    it at least half (its value weighted by that share); a small bonus breaks ties toward now.
+    placed now plus the mean value of the futures. A placement now goes ahead (with its full
+    value) when the LP makes it at least half; a small bonus breaks ties toward now.
     Unlike re-solving each future on its own and voting (tried: 95-97.5 % of hindsight), the
     futures must agree on one decision now.
     """
@@ -479,7 +479,8 @@ def stochastic_values(
         return values  # no LP answer: greedy this month
     share = np.zeros(len(values))
     share[first] = np.asarray(res.x[:n_first])
-    return np.where(share >= 0.5, np.floor(values * share), 0).astype(np.int64)
+    # The LP chose; the flow then books it with the full values, so urgency still decides.
+    return np.where(share >= 0.5, values, 0).astype(np.int64)
 
 
 def dual_prices(
@@ -599,7 +600,7 @@ def paced_contingents(
     out = []
     for c in contingents:
         w = (weights or {}).get(c.gemeente_code)
-        if w is not None and len(w) == 12 and min(w) >= 0 and sum(w) == 0:
+        if w is not None and len(w) == 12 and np.isfinite(w).all() and min(w) >= 0 and sum(w) == 0:
             w = None  # nobody expected all year: no reason to prefer a month
         try:
             target = budget_targets(np.array([c.amount]), w, 12)[month - 1, 0]

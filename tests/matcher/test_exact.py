@@ -19,6 +19,8 @@ import matcher.exact as exact
 from matcher.eligibility import screen
 from matcher.exact import (
     DUAL_DENOMINATOR,
+    ExactOutcome,
+    GaveUp,
     LPFailed,
     build_linear_model,
     certify,
@@ -164,7 +166,7 @@ def test_every_budget_sequence_ends_at_the_optimum(
     plain = solve(rnd, lp_fixing=False)
     monkeypatch.setattr(exact, "BUDGETS", budgets)
     out = solve_exact(instance_of(rnd), None, 10.0)
-    if out is None:
+    if isinstance(out, GaveUp):
         assert budgets == (0,)  # nothing reaches the bound and no larger budget is allowed
         return
     assert out.value == plain.objective
@@ -182,11 +184,11 @@ def test_lp_failure_falls_back_to_plain_cpsat(monkeypatch: pytest.MonkeyPatch) -
     assert result.objective == solve(rnd, lp_fixing=False).objective
 
 
-def test_exact_path_returns_none_without_a_feasible_target(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exact_path_gives_up_without_a_feasible_target(monkeypatch: pytest.MonkeyPatch) -> None:
     """No budget frees enough and there is no incumbent: the caller gets None, not a guess."""
     inst = instance_of(friends_round())
     monkeypatch.setattr(exact, "MAX_FREE", 0)
-    assert solve_exact(inst, None, 5.0) is None
+    assert isinstance(solve_exact(inst, None, 5.0), GaveUp)
 
 
 def test_fixed_pairs_that_break_a_house_rule_are_still_named() -> None:
@@ -217,7 +219,7 @@ def test_fixed_pairs_hold_whether_fixed_by_cost_or_left_free(
     assert any(plain.assignment.get(y) != o for y, o in fixed)
     monkeypatch.setattr(exact, "BUDGETS", budgets)
     out = solve_exact(instance_of(rnd), None, 10.0)
-    assert out is not None
+    assert isinstance(out, ExactOutcome)
     inst = instance_of(rnd)
     used = {
         (inst.youth_codes[inst.pair_youth[p]], inst.option_codes[inst.pair_option[p]])
@@ -225,3 +227,43 @@ def test_fixed_pairs_hold_whether_fixed_by_cost_or_left_free(
     }
     assert set(fixed) <= used
     assert out.value == solve(rnd, lp_fixing=False).objective
+
+
+def test_a_hint_that_breaks_a_capacity_is_not_taken_as_incumbent() -> None:
+    """solve() checks only the house rules of its hint; solve_exact checks the rest. A hint
+    worth more than the optimum because it puts a second youth in a full room must not come
+    back as the proven optimum."""
+    base = friends_round()
+    extra = [
+        make_youth(f"J-{k}", birth_date=date(2004, 3, 1), accepted_types=("kamer",)) for k in (8, 9)
+    ]
+    rnd = dataclasses.replace(base, youths=base.youths + tuple(extra))
+    best = solve(rnd, lp_fixing=False)
+    inst = instance_of(rnd)
+    unplaced = [c for c in inst.youth_codes if c not in best.assignment]
+    room = next(o for o in best.assignment.values() if o.startswith("K-"))
+    assert unplaced
+    over = dict(best.assignment) | {unplaced[0]: room}
+    hint = np.array(
+        [
+            over.get(inst.youth_codes[int(y)]) == inst.option_codes[int(o)]
+            for y, o in zip(inst.pair_youth, inst.pair_option, strict=True)
+        ]
+    )
+    assert int(inst.pair_value[hint].sum()) > best.objective
+    out = solve_exact(inst, hint, 10.0)
+    assert isinstance(out, ExactOutcome)
+    assert out.value == best.objective
+
+
+def test_duals_that_are_not_finite_are_refused() -> None:
+    inst = instance_of(friends_round())
+    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    w, _pref = stage_costs(inst, lm.n_vars)
+    y = np.zeros(lm.a.shape[0])
+    y[0] = np.nan
+    with pytest.raises(LPFailed):
+        certify(lm, w, y, np.zeros(lm.n_vars))
+    y[0] = 1e15
+    with pytest.raises(LPFailed):
+        certify(lm, w, y, np.zeros(lm.n_vars))

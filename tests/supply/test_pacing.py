@@ -192,3 +192,5 @@ def test_paced_contingents_refuse_bad_months_and_weights() -> None:
         paced_contingents([c], 2, {"GM0796": [1.0] * 11})
     with pytest.raises(ValueError, match="GM0796"):
         paced_contingents([c], 2, {"GM0796": [-1.0] * 12})
+    with pytest.raises(ValueError, match="GM0796"):
+        paced_contingents([c], 2, {"GM0796": [1.0] * 11 + [float("nan")]})
