@@ -296,6 +296,16 @@ def lp_prices(flow: FlowInput, pair_contingent: NDArray[np.int32]) -> Prices:
     )
 
 
+def _waiting(problem: YearProblem, state: _State, month: int) -> IntArray:
+    """Youths here in ``month``, not placed, and still within their patience."""
+    return np.nonzero(
+        (problem.youth_month >= 0)
+        & (problem.youth_month <= month)
+        & (problem.last_month >= month)
+        & ~state.placed
+    )[0]
+
+
 @dataclass(frozen=True)
 class Future:
     """One sampled rest of the year: ``flow`` over the people waiting now (youths
@@ -326,12 +336,7 @@ def sampled_futures(
         return []
     order = np.argsort(f.pair_youth, kind="stable")
     starts = np.searchsorted(f.pair_youth[order], np.arange(f.n_youths + 1))
-    waiting = np.nonzero(
-        (problem.youth_month >= 0)
-        & (problem.youth_month <= month)
-        & (problem.last_month >= month)
-        & ~state.placed
-    )[0]
+    waiting = _waiting(problem, state, month)
     option_ok = state.option_left > 0
     out: list[Future] = []
     for _ in range(samples):
@@ -397,12 +402,7 @@ def stochastic_values(
     if not futures or first.size == 0:
         return values
     n_waiting = futures[0].n_waiting
-    waiting = np.nonzero(
-        (problem.youth_month >= 0)
-        & (problem.youth_month <= month)
-        & (problem.last_month >= month)
-        & ~state.placed
-    )[0]
+    waiting = _waiting(problem, state, month)
     pc = problem.pair_contingent
     n_o, n_h = f.n_options, len(f.house_capacity)
     n_k, n_g = len(f.contingent_left), len(f.gemeente_cap)
