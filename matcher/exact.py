@@ -47,7 +47,7 @@ import scipy.sparse as sp
 from ortools.sat.python import cp_model
 from scipy.optimize import linprog
 
-from matcher.sides import NO_LIMIT, Instance
+from matcher.sides import NO_LIMIT, Instance, cpsat_solver
 
 log = logging.getLogger(__name__)
 
@@ -232,9 +232,7 @@ def rows_house_persons(rb: RowBuilder) -> None:
     houses = np.unique(rb.house[~plain])
     if len(houses) == 0:
         return
-    places = np.bincount(
-        inst.option_house, weights=inst.option_capacity, minlength=len(inst.house_codes)
-    ).astype(np.int64)
+    places = inst.house_places()
     open_col = rb.new_vars(len(houses))
     rb.house_open = dict(zip(houses.tolist(), open_col.tolist(), strict=True))
     local = np.full(len(inst.house_codes), -1, dtype=np.int64)
@@ -516,12 +514,7 @@ def solve_residual(
     if hint is not None:
         for k, j in enumerate(fcols.tolist()):
             model.add_hint(x[k], bool(hint[j]))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = seed % (2**31)
-    solver.parameters.max_deterministic_time = max(0.05, time_limit_s)
-    solver.parameters.max_time_in_seconds = 60.0 * max(0.05, time_limit_s) + 30.0
-    solver.parameters.linearization_level = 2
+    solver = cpsat_solver(time_limit_s, seed)
     status = solver.solve(model)
     dt = float(solver.deterministic_time)
     if status == cp_model.INFEASIBLE:

@@ -97,11 +97,15 @@ class Instance:
         """Pair indices of a youth (pairs are sorted by youth)."""
         return range(int(self.youth_pairs_start[youth]), int(self.youth_pairs_start[youth + 1]))
 
+    def house_places(self) -> IntArray:
+        """Places per house: the capacities of its options summed."""
+        return np.bincount(
+            self.option_house, weights=self.option_capacity, minlength=len(self.house_codes)
+        ).astype(np.int64)
+
     def house_is_side(self) -> BoolArray:
         """Houses where a rule beyond the flow can bind: >1 person possible, or persons_min > 1."""
-        cap = np.bincount(
-            self.option_house, weights=self.option_capacity, minlength=len(self.house_codes)
-        )
+        cap = self.house_places()
         return (self.house_pmin > 1) | ((self.house_pmax > 1) & (cap > 1))
 
 
@@ -800,28 +804,37 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         self._report(round(self.objective_value), float(self.best_objective_bound))
 
 
+def cpsat_solver(
+    time_limit_s: float, seed: int, workers: int = 1, proof: bool = True
+) -> cp_model.CpSolver:
+    """A CP-SAT solver set up the way stek runs it (also used by ``matcher.exact``).
+
+    The budget is spent as deterministic time (about CPU seconds of work), so the same input
+    stops at the same point and gives the same answer on every run, loaded machine or not.
+    Wall-clock time only backstops it (sixty times the budget plus 30 s; a deterministic second
+    took up to ~3 wall seconds on a loaded 2-core machine, and a ten-fold backstop was seen to
+    cut a national run short under a load of 8): only if that hits first may the answer differ
+    between runs. ``proof``: the full LP relaxation (cuts included) at every node; on the
+    regional fixtures it proves the preference stage in ~8 deterministic s, where the default
+    level left a 15 % stage gap after 12 (docs/objective.md).
+    """
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    solver.parameters.max_deterministic_time = max(0.05, time_limit_s)
+    solver.parameters.max_time_in_seconds = 60.0 * max(0.05, time_limit_s) + 30.0
+    solver.parameters.random_seed = seed % (2**31)
+    if proof:
+        solver.parameters.linearization_level = 2
+    return solver
+
+
 def _run(
     sm: SideModel,
     time_limit_s: float,
     workers: int,
     report: Callable[[int, float], None] | None,
 ) -> tuple[cp_model.CpSolver, int]:
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = workers
-    # The budget is spent as deterministic time (about CPU seconds of work), so the same input
-    # stops at the same point and gives the same answer on every run, loaded machine or not.
-    # Wall-clock time only backstops it (sixty times the budget plus 30 s; a deterministic
-    # second took up to ~3 wall seconds on a loaded 2-core machine, and a ten-fold backstop was
-    # seen to cut a national run short under a load of 8): only if that hits first may the
-    # answer differ between runs.
-    solver.parameters.max_deterministic_time = max(0.05, time_limit_s)
-    solver.parameters.max_time_in_seconds = 60.0 * max(0.05, time_limit_s) + 30.0
-    solver.parameters.random_seed = int(sm.inst.round.seed) % (2**31)
-    if sm.complete:
-        # Proof mode: the full LP relaxation (cuts included) at every node. On the regional
-        # fixtures it proves the preference stage in ~8 deterministic s, where the default
-        # level left a 15 % stage gap after 12 (docs/objective.md).
-        solver.parameters.linearization_level = 2
+    solver = cpsat_solver(time_limit_s, int(sm.inst.round.seed), workers, proof=sm.complete)
     status = solver.solve(sm.model, _Progress(report) if report else None)
     if status == cp_model.INFEASIBLE and not sm.complete:
         # A neighbourhood pins youths to the hint: infeasible here proves nothing about the

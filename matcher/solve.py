@@ -106,7 +106,7 @@ def flow_input(inst: Instance) -> tuple[FlowInput, npt.NDArray[np.bool_]]:
         house_used[inst.option_house[o]] += 1
     # A house that can never reach persons_min is useless: close it (tightens the bound).
     # So is a house with fewer distinct eligible youths than persons_min.
-    house_cap_total = np.bincount(inst.option_house, weights=inst.option_capacity, minlength=nh)
+    house_cap_total = inst.house_places()
     yh = np.unique(inst.pair_youth.astype(np.int64) * nh + inst.option_house[inst.pair_option])
     candidates_per_house = np.bincount(yh % nh, minlength=nh)
     dead = (house_cap_total < inst.house_pmin) | (candidates_per_house < inst.house_pmin)
