@@ -320,8 +320,10 @@ def solve_cmd(
     """Reken een toewijzingsvoorstel door, uit een rondebestand of uit de database."""
     if (round_file is None) == (month is None):
         _fail("geef óf een rondebestand óf --month")
-    if pacing not in ("none", "budget"):
-        _fail(f"--pacing: 'none' of 'budget', niet {pacing!r}")
+    from api.services.rounds import PACINGS, paced_round
+
+    if pacing not in PACINGS:
+        _fail(f"--pacing: {' of '.join(repr(p) for p in PACINGS)}, niet {pacing!r}")
     if pacing != "none" and round_file is not None:
         _fail("--pacing werkt alleen met --month (een rondebestand draagt zijn eigen budgetten)")
     from matcher.problem import ProblemError
@@ -340,8 +342,6 @@ def solve_cmd(
                 with unit_of_work(make_sessionmaker(engine)) as session:
                     problem = load_round(session, _parse_month(month or ""), seed=seed or 0)
                     if pacing == "budget":
-                        from api.services.rounds import paced_round
-
                         problem = paced_round(session, problem)
             finally:
                 engine.dispose()

@@ -313,7 +313,11 @@ class Future:
 
     flow: FlowInput
     pair: IntArray
-    n_waiting: int
+    waiting: IntArray  # the problem's youths waiting now, youths 0 .. n_waiting-1 of ``flow``
+
+    @property
+    def n_waiting(self) -> int:
+        return len(self.waiting)
 
 
 def sampled_futures(
@@ -371,7 +375,7 @@ def sampled_futures(
             house_capacity=state.house_left,
             contingent_left=state.contingent_left,
         )
-        out.append(Future(flow, pidx.astype(np.int64), len(waiting)))
+        out.append(Future(flow, pidx.astype(np.int64), waiting))
     return out
 
 
@@ -401,8 +405,8 @@ def stochastic_values(
     first = np.nonzero(_open(problem, state, month))[0]
     if not futures or first.size == 0:
         return values
-    n_waiting = futures[0].n_waiting
-    waiting = _waiting(problem, state, month)
+    waiting = futures[0].waiting
+    n_waiting = len(waiting)
     pc = problem.pair_contingent
     n_o, n_h = f.n_options, len(f.house_capacity)
     n_k, n_g = len(f.contingent_left), len(f.gemeente_cap)

@@ -263,9 +263,9 @@ def create_round(
         first = date(year, month, 1)
     except ValueError:
         return _back("/beoordelen", fout=f"Maand {maand!r} niet herkend: gebruik JJJJ-MM.")
-    if tempo not in ("none", "budget"):
+    pacing = next((p for p in rounds_svc.PACINGS if p == tempo), None)
+    if pacing is None:
         return _back("/beoordelen", fout=f"Keuze voor contingenten {tempo!r} niet herkend.")
-    pacing: rounds_svc.Pacing = "budget" if tempo == "budget" else "none"
     try:
         rnd = rounds_svc.create_round(session, first, 0, _actor(principal), pacing)
         rounds_svc.start_solve(session, rnd.id, _actor(principal))

@@ -11,7 +11,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -117,6 +117,7 @@ def _transition(
 
 
 Pacing = Literal["none", "budget"]
+PACINGS: tuple[Pacing, ...] = get_args(Pacing)
 
 
 def paced_round(session: Session, problem: Round) -> Round:
