@@ -15,6 +15,13 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_URL
     app_name: str = "stek"
     demo_password: str = "demo"
+    # Request-size limits, checked before a body is read (issue 13).
+    max_import_bytes: int = 50 * 1024 * 1024
+    max_form_bytes: int = 64 * 1024
+    # Rows of errors an import answers with; the rest is only counted.
+    max_import_errors: int = 1000
+    # Comma-separated addresses of reverse proxies whose X-Forwarded-For is trusted; empty: none.
+    trusted_proxies: str = ""
 
 
 @lru_cache
