@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from matcher.eligibility import RULE_NAMES, RoundContext, contingent_of, pair_reasons, screen
+from matcher.glossary import GLOSSARY
 from matcher.policy import Reason, affordability, percent
 from matcher.problem import Round
 from matcher.result import (
@@ -57,19 +58,8 @@ __all__ = [
 
 NO_CORPORATION = "geen corporatie"
 
-# Dutch labels of the eligibility rules, for sentences.
-RULE_LABELS: dict[str, str] = {
-    "type_accepted": "woningtype niet geaccepteerd",
-    "support_level": "ondersteuningsbehoefte past niet",
-    "age": "leeftijd",
-    "minor_contract": "minderjarig zonder contract via zorgaanbieder",
-    "affordability": "betaalbaarheid",
-    "no_go": "no-go-gebied van de jongere",
-    "distance": "buiten de zoekstraal",
-    "available": "nog niet beschikbaar",
-    "contingent_exists": "geen contingent",
-    "forbidden_pair": "eerder afgewezen",
-}
+# Dutch labels of the eligibility rules, for sentences: from the one glossary.
+RULE_LABELS: dict[str, str] = GLOSSARY["rule"]
 assert tuple(RULE_LABELS) == RULE_NAMES
 
 

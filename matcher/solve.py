@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from matcher.exact import ExactOutcome, GaveUp, solve_exact
 from matcher.flow import FlowInput, solve_flow
+from matcher.glossary import label
 from matcher.greedy import greedy_fill
 from matcher.problem import Contingent, Round
 from matcher.result import (
@@ -490,7 +491,9 @@ def explain_no_eligible(
     out = dict(unmatched)
     for code in codes:
         failing = ", ".join(
-            f"{k} {v}" for k, v in sorted(known[code].items()) if k != "eligible" and v
+            f"{label('rule', k)} {v}"
+            for k, v in sorted(known[code].items())
+            if k != "eligible" and v
         )
         out[code] = Unmatched(
             code,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal, get_args
@@ -17,7 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from api.formatting import nl_month
 from api.services.round_states import RoundAction, RoundStatus, next_status
+from matcher.glossary import label
 from matcher.problem import Round
 from matcher.roundfile import round_from_data, round_to_data
 from store import models as m
@@ -99,11 +102,19 @@ def may_read_proposals(actor: Actor, rnd: m.AllocationRound) -> bool:
 
 
 def readable_round(session: Session, round_id: int, actor: Actor) -> m.AllocationRound:
-    """Round ``round_id`` when ``actor`` may read its proposals; NotFound or Forbidden else."""
+    """Round ``round_id`` when ``actor`` may read it and its proposals; NotFound or Forbidden
+    else. Every read of a round (its status, proposals, diffs, explanations, fairness report,
+    pair explanations, the review page) goes through this check."""
     rnd = get_round(session, round_id)
     if not may_read_proposals(actor, rnd):
         raise Forbidden("het voorstel van deze ronde is nog niet gepubliceerd")
     return rnd
+
+
+def readable_rounds(session: Session, actor: Actor) -> list[m.AllocationRound]:
+    """The rounds ``actor`` may read (``may_read_proposals``), newest first."""
+    found = session.scalars(select(m.AllocationRound).order_by(m.AllocationRound.id.desc()))
+    return [r for r in found if may_read_proposals(actor, r)]
 
 
 def _transition(
@@ -128,15 +139,55 @@ def paced_round(session: Session, problem: Round) -> Round:
     )
 
 
+# A round in one of these states may be replaced by a new round for its month, as long as it
+# was never published (a single proposal version): nobody has decided anything in it yet.
+REPLACEABLE_STATES = frozenset(
+    {RoundStatus.CREATED.value, RoundStatus.DRAFT.value, RoundStatus.FAILED.value}
+)
+
+
+def _one_round_per_month(
+    session: Session, month: date, actor: Actor | None, replace_draft: bool
+) -> None:
+    """Refuse a second round for ``month``; with ``replace_draft`` remove an unpublished one."""
+    existing = round_for_month(session, month)
+    if existing is None:
+        return
+    name = f"ronde {existing.id} ({label('round_status', existing.status)})"
+    published_before = len(existing.proposals) > 1
+    if not replace_draft or existing.status not in REPLACEABLE_STATES or published_before:
+        hint = (
+            "kies 'concept vervangen' om het te vervangen"
+            if existing.status in REPLACEABLE_STATES and not published_before
+            else "werk in die ronde verder"
+        )
+        raise WorkflowError(f"voor {nl_month(month)} bestaat al {name}; {hint}")
+    for proposal in existing.proposals:
+        for match in proposal.matches:
+            session.delete(match)
+        session.delete(proposal)
+    session.delete(existing)
+    session.flush()
+    audit(session, actor, "round.replace", "round", existing.id, {"month": month.isoformat()})
+
+
 def create_round(
-    session: Session, month: date, seed: int, actor: Actor | None, pacing: Pacing = "none"
+    session: Session,
+    month: date,
+    seed: int,
+    actor: Actor | None,
+    pacing: Pacing = "none",
+    replace_draft: bool = False,
 ) -> m.AllocationRound:
     """Snapshot the inputs for ``month`` (youths, options, contingents, policy, seed).
 
+    There is one round per month: a second one is refused (``WorkflowError``), except that
+    ``replace_draft`` replaces a round that was never published (created, draft or failed).
     ``pacing="budget"`` gives every contingent this month's budget (``Contingent.month_budget``,
     see ``supply.pacing.paced_contingents``), weighted by the projection's expected inflow per
     gemeente, so a year's contingent is not spent by spring.
     """
+    _one_round_per_month(session, month.replace(day=1), actor, replace_draft)
     try:
         problem = load_round(session, month, seed=seed)
     except LookupError as exc:  # no policy in force for that month
@@ -321,6 +372,10 @@ def _match_for_decision(
 
 
 def _may_decide(session: Session, actor: Actor, match: m.Match) -> None:
+    # An unpublished round is not there for a corporation: not even its match ids (a 409
+    # "not published" would tell which ids are on its options).
+    if not may_read_proposals(actor, match.proposal.round):
+        raise Forbidden("het voorstel van deze ronde is nog niet gepubliceerd")
     option = match.option
     if actor.role == "admin":
         return
@@ -378,13 +433,7 @@ def decide(
 
 def confirm(session: Session, match_id: int, actor: Actor, expected_version: int) -> m.Match:
     """The gemeente confirms an accepted match in its gemeente."""
-    match = _get_match(session, match_id)
-    if actor.role not in ("gemeente", "admin"):
-        raise Forbidden("alleen de gemeente bevestigt matches")
-    if actor.role == "gemeente":
-        org = session.get(m.Organisation, actor.organisation_id)
-        if org is None or org.gemeente_code != match.option.gemeente_code:
-            raise Forbidden("deze match ligt niet in jouw gemeente")
+    _confirm_right(session, actor, _get_match(session, match_id))
     match, _ = _match_for_decision(session, match_id, expected_version)
     if match.status != "accepted":
         raise WorkflowError(f"alleen geaccepteerde matches kun je bevestigen (nu: {match.status})")
@@ -484,3 +533,131 @@ def recover_interrupted_solves(factory: sessionmaker[Session]) -> None:
         return
     if failed:
         log.warning("rounds %s were solving when the server stopped: marked failed", failed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Review at scale: undo, bulk decisions, one round per month, round summaries
+
+
+class BulkRefused(WorkflowError):
+    """A bulk action refused as a whole: ``problems`` says, per match, why (nothing applied)."""
+
+    def __init__(self, problems: dict[int, str]) -> None:
+        self.problems = problems
+        listed = "; ".join(f"match {k}: {v}" for k, v in sorted(problems.items())[:10])
+        more = len(problems) - 10
+        super().__init__(
+            f"niets opgeslagen, {len(problems)} match(es) kunnen niet: {listed}"
+            + (f" (en {more} meer)" if more > 0 else "")
+        )
+
+
+def _confirm_right(session: Session, actor: Actor, match: m.Match) -> None:
+    if actor.role not in ("gemeente", "admin"):
+        raise Forbidden("alleen de gemeente bevestigt matches")
+    if actor.role == "gemeente":
+        org = session.get(m.Organisation, actor.organisation_id)
+        if org is None or org.gemeente_code != match.option.gemeente_code:
+            raise Forbidden("deze match ligt niet in jouw gemeente")
+
+
+def undo(session: Session, match_id: int, actor: Actor, expected_version: int) -> m.Match:
+    """Take a decision back while the round is open.
+
+    A confirmation goes back to accepted (by whoever may confirm); an acceptance or rejection
+    goes back to proposed (by whoever may decide the match). Optimistic locking as ``decide``.
+    """
+    match = _get_match(session, match_id)
+    if match.status == "confirmed":
+        _confirm_right(session, actor, match)
+    else:
+        _may_decide(session, actor, match)
+    match, _ = _match_for_decision(session, match_id, expected_version)
+    if match.status == "proposed":
+        raise WorkflowError(f"match {match_id} is nog niet beoordeeld: niets terug te draaien")
+    before = match.status
+    if before == "confirmed":
+        match.status = "accepted"
+        match.confirmed_by_id = None
+        match.confirmed_at = None
+    else:
+        match.status = "proposed"
+        match.reason_code = None
+        match.reason_text = None
+        match.decided_by_id = None
+        match.decided_at = None
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise WorkflowError(f"match {match_id} is intussen door iemand anders gewijzigd") from exc
+    audit(session, actor, "match.undo", "match", match.id, {"from": before, "to": match.status})
+    return match
+
+
+def _bulk(
+    session: Session,
+    actor: Actor,
+    items: list[tuple[int, int]],
+    action: Callable[[int, int], m.Match],
+) -> list[m.Match]:
+    """Apply ``action(match_id, version)`` to every item, or to none.
+
+    Every item goes through the single action's own checks; when any is refused,
+    ``BulkRefused`` names each refused match and the caller's unit of work rolls the whole
+    request back (pages roll back before they render the message), so nothing is applied.
+    """
+    if not items:
+        raise WorkflowError("kies eerst een of meer matches")
+    if len({match_id for match_id, _ in items}) != len(items):
+        raise WorkflowError("een match staat twee keer in de selectie")
+    problems: dict[int, str] = {}
+    done: list[m.Match] = []
+    for match_id, version in items:
+        try:
+            done.append(action(match_id, version))
+        except (WorkflowError, Forbidden, NotFound) as exc:
+            problems[match_id] = str(exc)
+            if not session.is_active:  # a failed flush (concurrent change): stop here
+                break
+    if problems:
+        raise BulkRefused(problems)
+    return done
+
+
+def decide_many(session: Session, actor: Actor, items: list[tuple[int, int]]) -> list[m.Match]:
+    """Accept every (match id, version) in ``items``, or none of them (``BulkRefused``)."""
+    return _bulk(
+        session, actor, items, lambda match_id, v: decide(session, match_id, actor, True, v)
+    )
+
+
+def confirm_many(session: Session, actor: Actor, items: list[tuple[int, int]]) -> list[m.Match]:
+    """Confirm every accepted (match id, version) in ``items``, or none (``BulkRefused``)."""
+    return _bulk(session, actor, items, lambda match_id, v: confirm(session, match_id, actor, v))
+
+
+def round_for_month(session: Session, month: date) -> m.AllocationRound | None:
+    """The round of ``month`` (there is at most one; the newest if old data has more)."""
+    return session.scalars(
+        select(m.AllocationRound)
+        .where(m.AllocationRound.month == month)
+        .order_by(m.AllocationRound.id.desc())
+        .limit(1)
+    ).first()
+
+
+def decision_counts(session: Session, round_id: int) -> dict[str, int]:
+    """Matches of the round's latest proposal per status (every status present, 0 if none)."""
+    counts = dict.fromkeys(m.MATCH_STATUSES, 0)
+    try:
+        proposal = latest_proposal(session, round_id)
+    except (NotFound, WorkflowError):
+        return counts
+    rows = session.execute(
+        select(m.Match.status, func.count())
+        .where(m.Match.proposal_id == proposal.id)
+        .group_by(m.Match.status)
+    )
+    for status, n in rows:
+        counts[status] = int(n)
+    return counts

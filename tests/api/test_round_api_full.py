@@ -170,14 +170,17 @@ def test_interrupted_solve_fails_at_start_up_and_retry_reproduces(
     region: str, session_factory: sessionmaker[Session]
 ) -> None:
     month = date(2026, 12, 1)
+    # A twin round with the same inputs, solved first; it is an unpublished draft, so the
+    # round that gets stuck may replace it (one round per month).
     with unit_of_work(session_factory) as s:
-        stuck = svc.create_round(s, month, seed=6, actor=None)
-        svc.start_solve(s, stuck.id, None)  # ... and the server is killed before it solves
-        stuck_id, snapshot = stuck.id, stuck.snapshot
         twin_id = svc.create_round(s, month, seed=6, actor=None).id
         svc.start_solve(s, twin_id, None)
     twin = svc.run_solve(session_factory, twin_id, time_limit_s=10)
     assert twin is not None
+    with unit_of_work(session_factory) as s:
+        stuck = svc.create_round(s, month, seed=6, actor=None, replace_draft=True)
+        svc.start_solve(s, stuck.id, None)  # ... and the server is killed before it solves
+        stuck_id, snapshot = stuck.id, stuck.snapshot
 
     app = create_app(Settings(database_url=region))
     with TestClient(app) as client:  # start-up runs the recovery

@@ -163,7 +163,7 @@ def test_crashed_solve_leaves_failed_round_with_inputs_and_retry_reproduces(
         svc.start_solve(s, round_id, None)
     one = _solve(loaded, round_id)
     with unit_of_work(loaded) as s:
-        other = svc.create_round(s, MONTH, seed=3, actor=None)
+        other = svc.create_round(s, MONTH, seed=3, actor=None, replace_draft=True)
         svc.start_solve(s, other.id, None)
         other_id = other.id
     two = _solve(loaded, other_id)

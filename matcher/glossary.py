@@ -1,0 +1,125 @@
+"""The one Dutch glossary: every code stek shows a person, with its Dutch label.
+
+Codes (rule names, reasons, statuses, roles, import kinds, ...) stay in the code and the
+database; pages, CSV exports and maps show ``label(kind, code)``. The module imports nothing, so
+every adapter (api, store, maps) and the core itself may use it. A test renders every page and
+fails when one of these codes reaches a person without its label.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Kinds of code, each a dict code -> Dutch label. Keep the codes in the order a person expects.
+GLOSSARY: Final[dict[str, dict[str, str]]] = {
+    # matcher.eligibility.RULE_NAMES
+    "rule": {
+        "type_accepted": "woningtype niet geaccepteerd",
+        "support_level": "ondersteuningsbehoefte past niet",
+        "age": "leeftijd",
+        "minor_contract": "minderjarig zonder contract via zorgaanbieder",
+        "affordability": "betaalbaarheid",
+        "no_go": "no-go-gebied van de jongere",
+        "distance": "buiten de zoekstraal",
+        "available": "nog niet beschikbaar",
+        "contingent_exists": "geen contingent",
+        "forbidden_pair": "eerder afgewezen",
+    },
+    # matcher.result.REASON_CODES
+    "unmatched_reason": {
+        "no_eligible_option": "geen passende woning",
+        "outcompeted": "passende woningen gingen naar anderen",
+        "contingent_exhausted": "contingent op of gemeenteplafond bereikt",
+        "house_composition": "past niet in de samenstelling van het huis",
+        "not_selected": "niet gekozen (voorstel niet bewezen optimaal)",
+    },
+    # store.models.ROUND_STATUSES
+    "round_status": {
+        "created": "aangemaakt",
+        "solving": "wordt doorgerekend",
+        "draft": "concept",
+        "published": "gepubliceerd",
+        "final": "afgerond",
+        "failed": "mislukt",
+    },
+    # store.models.MATCH_STATUSES
+    "match_status": {
+        "proposed": "voorgesteld",
+        "accepted": "geaccepteerd",
+        "rejected": "afgewezen",
+        "confirmed": "bevestigd",
+    },
+    # store.models.REJECT_REASONS
+    "reject_reason": {
+        "woning_past_niet": "woning past niet bij de jongere",
+        "jongere_weigert": "jongere wil deze woning niet",
+        "zorg_niet_rond": "zorg of begeleiding niet rond",
+        "samenstelling_huis": "past niet in de samenstelling van het huis",
+        "anders": "andere reden (met toelichting)",
+    },
+    # matcher.result.Status (the solver's status of a proposal)
+    "solver_status": {
+        "optimal": "bewezen optimaal",
+        "feasible": "geldig, niet bewezen optimaal",
+        "infeasible": "geen geldige oplossing",
+    },
+    # store.models.ROLES
+    "role": {
+        "admin": "beheerder",
+        "gemeente": "gemeente",
+        "corporatie": "corporatie",
+        "regisseur": "regisseur",
+        "planner": "planner",
+    },
+    # store.models.ORG_KINDS
+    "org_kind": {
+        "gemeente": "gemeente",
+        "corporatie": "woningcorporatie",
+        "zorgaanbieder": "zorgaanbieder",
+        "regio": "regio",
+    },
+    # store.models.YOUTH_STATUSES
+    "youth_status": {
+        "waiting": "wachtend",
+        "placed": "geplaatst",
+        "inactive": "uitgeschreven",
+    },
+    # store.models.OPTION_STATUSES
+    "option_status": {
+        "available": "beschikbaar",
+        "placed": "bewoond",
+        "withdrawn": "ingetrokken",
+    },
+    # store.models.AREA_LEVELS
+    "area_level": {"gemeente": "gemeente", "wijk": "wijk", "buurt": "buurt"},
+    # import and export kinds (api/routers/imports.py, exports.py, stek import)
+    "import_kind": {
+        "areas": "gebieden",
+        "organisations": "organisaties",
+        "users": "gebruikers",
+        "types": "woonvormen (menukaart)",
+        "options": "woonplekken",
+        "youths": "jongeren",
+        "contingents": "contingenten",
+    },
+    # api/services/rounds.PACINGS
+    "pacing": {
+        "none": "hele restant van het jaar beschikbaar",
+        "budget": "maandbudget (jaar verdeeld naar verwachte instroom)",
+    },
+}
+
+
+def label(kind: str, code: str | None) -> str:
+    """The Dutch label of ``code``; an unknown code is shown as it is, marked, never hidden.
+
+    ``None`` is a dash. Raises ``KeyError`` for an unknown kind (a programming error).
+    """
+    if code is None:
+        return "–"
+    return GLOSSARY[kind].get(code, f"{code} (onbekende code)")
+
+
+def labels(kind: str) -> dict[str, str]:
+    """All codes of ``kind`` with their labels, in display order (for select lists)."""
+    return dict(GLOSSARY[kind])
