@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.guards import GuardRequests
 from api.settings import Settings, get_settings
 from store.db import make_engine, make_sessionmaker, unit_of_work
 
@@ -60,9 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(engine)
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    from api.guards import RejectNulCharacters
-
-    app.add_middleware(RejectNulCharacters)
+    app.add_middleware(GuardRequests, settings=settings)
     app.include_router(pages.router)
     app.include_router(auth.pages)
     app.include_router(health.router, prefix="/api/v1")

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     max_import_errors: int = 1000
     # Comma-separated addresses of reverse proxies whose X-Forwarded-For is trusted; empty: none.
     trusted_proxies: str = ""
+    # JSON API bodies (issue 13): the largest real one, a scenario with its changes, is a few kB.
+    max_json_bytes: int = 1024 * 1024
+    # Sign-in back-off (issue 13): after a few free failures the wait doubles from this base up
+    # to the cap, per account and client and per client (api/auth.py).
+    login_backoff_base_s: float = 1.0
+    login_backoff_cap_s: float = 15 * 60.0
 
 
 @lru_cache

@@ -37,7 +37,7 @@ __all__ = ["ERRORS", "ErrorOut", "router"]
 class RoundCreate(BaseModel):
     month: date = Field(description="Any day in the month; the round uses its first day")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    time_limit_s: float = Field(default=30.0, gt=0, le=600)
+    time_limit_s: float = Field(default=30.0, gt=0, le=600, allow_inf_nan=False)
     pacing: svc.Pacing = Field(
         default="none",
         description="budget: each contingent gets this month's budget (its amount spread over "
