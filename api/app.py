@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.guards import GuardRequests
+from api.headers import SecurityHeaders
 from api.settings import Settings, get_settings
 from store.db import make_engine, make_sessionmaker, unit_of_work
 
@@ -62,6 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(GuardRequests, settings=settings)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, on every answer
+    from api.pages import review as review_pages
+    from api.pages.common import install_page_handlers
+
+    install_page_handlers(app)
+    app.include_router(review_pages.router)
     app.include_router(pages.router)
     app.include_router(auth.pages)
     app.include_router(health.router, prefix="/api/v1")

@@ -6,22 +6,32 @@ whose features carry a value (or one value per projection month) and styles them
 from one colour scale. A small runtime (``window.stek``) shared by every layer of a page keeps
 the selected month per map, restyles the layers when the month slider moves, and swaps the legend
 when another base layer is chosen.
+
+Every constructor here takes plain text and escapes it with ``maps.text.html_text`` (names,
+titles, labels, tooltips, popups, layer names): this is the one place text enters a map document.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
+from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
+
+from maps.geo import feature_collection
+from maps.text import html_text, html_texts, script_json, script_safe
 
 RUNTIME_JS = """
 window.stek = window.stek || (function () {
   var s = {month: {}, layers: {}, legends: {}, labels: {}};
+  // every text in a map document arrives HTML-escaped (maps.text.html_text): insert it as HTML
+  s.put = function (el, html) { el.innerHTML = html; return el; };
   s.fmt = function (v) {
     if (v === null || v === undefined) { return "geen gegevens"; }
     return Number(v).toLocaleString("nl-NL", {maximumFractionDigits: 1});
@@ -44,14 +54,14 @@ window.stek = window.stek || (function () {
   };
   s.tip = function (layer, f) {
     var p = f.properties, cfg = layer.stek, div = document.createElement("div");
-    var b = document.createElement("strong"); b.textContent = p.n; div.appendChild(b);
+    div.appendChild(s.put(document.createElement("strong"), p.n));
     if (!cfg.fixed) {
       div.appendChild(document.createElement("br"));
       var label = cfg.title + ": " + s.fmt(s.value(layer, f));
       if (cfg.monthly && s.labels[layer.stekMap]) {
         label += " (" + s.labels[layer.stekMap][s.month[layer.stekMap] || 0] + ")";
       }
-      div.appendChild(document.createTextNode(label));
+      div.appendChild(s.put(document.createElement("span"), label));
     }
     return div;
   };
@@ -93,16 +103,13 @@ def add_runtime(figure: Figure) -> None:
     figure.header.add_child(Element(f"<script>{RUNTIME_JS}</script>"), name="stek_runtime_js")
 
 
-def _json(value: Any) -> str:
-    # </ inside a <script> would end it: escape the slash
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
-
-
 class AreaLayer(Layer):
-    """Areas from a precomputed GeoJSON FeatureCollection (``properties.n`` name, ``.v`` value).
+    """Areas as one compact GeoJSON FeatureCollection (``properties.n`` name, ``.v`` value).
 
-    ``scale`` is ``{"title", "bins", "colours", "none", "labels", "monthly"}`` (see
-    ``maps.colours``), or ``fixed`` a Leaflet path style for outline and overlay layers.
+    ``geometries`` are in WGS84, one ``labels`` text (and, for a choropleth, one ``values``
+    entry: a number or one per month) each. ``scale`` is ``{"title", "bins", "colours", "none",
+    "labels", "monthly"}`` (see ``maps.colours``), or ``fixed`` a Leaflet path style for outline
+    and overlay layers.
     """
 
     _template = Template(
@@ -129,9 +136,11 @@ class AreaLayer(Layer):
 
     def __init__(
         self,
-        data: str,
+        geometries: NDArray[np.object_] | Sequence[BaseGeometry],
+        labels: Sequence[str],
         name: str,
         map_name: str,
+        values: Sequence[Any] | None = None,
         scale: dict[str, Any] | None = None,
         fixed: dict[str, Any] | None = None,
         overlay: bool = False,
@@ -139,9 +148,14 @@ class AreaLayer(Layer):
         weight: float = 0.6,
         interactive: bool = True,
     ) -> None:
-        super().__init__(name=name, overlay=overlay, control=True, show=show)
+        super().__init__(name=html_text(name), overlay=overlay, control=True, show=show)
         self._name = "AreaLayer"
-        self.data = data
+        if values is not None and len(values) != len(labels):
+            raise ValueError("AreaLayer: evenveel waarden als gebieden nodig")
+        props: list[dict[str, Any]] = [{"n": html_text(label)} for label in labels]
+        for p, v in zip(props, values or (), strict=False):
+            p["v"] = list(v) if isinstance(v, (list, tuple)) else v
+        self.data = script_safe(feature_collection(geometries, props))
         self.map_name = map_name
         self.interactive = interactive
         self.interactive_js = "true" if interactive else "false"
@@ -149,8 +163,10 @@ class AreaLayer(Layer):
         config["weight"] = weight
         if fixed is not None:
             config["fixed"] = fixed
-        config.setdefault("title", name)
-        self.config = _json(config)
+        config["title"] = html_text(config.get("title", name))
+        if "labels" in config:
+            config["labels"] = html_texts(config["labels"])
+        self.config = script_json(config)
 
 
 class Legend(MacroElement):
@@ -173,12 +189,13 @@ class Legend(MacroElement):
                 div.textContent = "";
                 if (!cfg || cfg.fixed) { div.style.display = "none"; return; }
                 div.style.display = "";
-                var h = document.createElement("h2"); h.textContent = cfg.title; div.appendChild(h);
+                div.appendChild(stek.put(document.createElement("h2"), cfg.title));
                 var ul = document.createElement("ul");
                 cfg.labels.forEach(function (text, i) {
                     var li = document.createElement("li"), sw = document.createElement("span");
                     sw.className = "swatch"; sw.style.background = cfg.colours[i];
-                    li.appendChild(sw); li.appendChild(document.createTextNode(text));
+                    li.appendChild(sw);
+                    li.appendChild(stek.put(document.createElement("span"), text));
                     ul.appendChild(li);
                 });
                 var li = document.createElement("li"), sw = document.createElement("span");
@@ -215,19 +232,19 @@ class MonthSlider(MacroElement):
                 var div = L.DomUtil.create("div", "stek-slider");
                 var label = document.createElement("label");
                 label.htmlFor = {{ this.input_id | tojson }};
-                label.textContent = {{ this.title | tojson }};
+                stek.put(label, {{ this.title | tojson }});
                 var input = document.createElement("input");
                 input.type = "range"; input.min = 0; input.max = labels.length - 1; input.step = 1;
                 input.value = 0; input.id = {{ this.input_id | tojson }};
                 input.className = "stek-month";
                 var out = document.createElement("output");
-                out.htmlFor = input.id; out.textContent = labels[0];
+                out.htmlFor = input.id; stek.put(out, labels[0]);
                 out.setAttribute("aria-live", "polite");
-                input.setAttribute("aria-valuetext", labels[0]);
+                input.setAttribute("aria-valuetext", out.textContent);
                 input.addEventListener("input", function () {
                     var i = parseInt(input.value, 10);
-                    out.textContent = labels[i];
-                    input.setAttribute("aria-valuetext", labels[i]);
+                    stek.put(out, labels[i]);
+                    input.setAttribute("aria-valuetext", out.textContent);
                     maps.forEach(function (m) { stek.setMonth(m, i); });
                 });
                 div.appendChild(label); div.appendChild(input); div.appendChild(out);
@@ -246,9 +263,9 @@ class MonthSlider(MacroElement):
     ) -> None:
         super().__init__()
         self._name = "MonthSlider"
-        self.labels = _json(list(labels))
-        self.maps = _json(list(map_names))
-        self.title = title
+        self.labels = script_json(html_texts(labels))
+        self.maps = script_json(list(map_names))
+        self.title = html_text(title)
         self.input_id = f"{self.get_name()}_input"
 
 
@@ -289,10 +306,10 @@ class Title(MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
             var map = {{ this._parent.get_name() }}, el = map.getContainer();
+            var t = stek.put(document.createElement("div"), {{ this.text | tojson }});
+            t.className = "stek-title";
             el.setAttribute("role", "region");
-            el.setAttribute("aria-label", {{ this.text | tojson }});
-            var t = document.createElement("div");
-            t.className = "stek-title"; t.textContent = {{ this.text | tojson }};
+            el.setAttribute("aria-label", t.textContent);
             el.appendChild(t);
         })();
         {% endmacro %}
@@ -302,14 +319,14 @@ class Title(MacroElement):
     def __init__(self, text: str) -> None:
         super().__init__()
         self._name = "Title"
-        self.text = text
+        self.text = html_text(text)
 
 
 class PointLayer(JSCSSMixin, Layer):
     """Circle markers from one JSON array, optionally clustered (Leaflet.markercluster).
 
-    Each point is ``[lat, lon, colour, tooltip, popup_lines]``; texts are set as text, never as
-    HTML, so a name from an import cannot inject markup.
+    Each point is ``(lat, lon, colour, tooltip, popup_lines)`` with plain texts; they are
+    escaped here (``maps.text``), so a name from an import cannot inject markup.
     """
 
     # names resolved by maps.assets.localise to the vendored files
@@ -333,7 +350,7 @@ class PointLayer(JSCSSMixin, Layer):
                 p[4].forEach(function (line, i) {
                     if (i) { div.appendChild(document.createElement("br")); }
                     var el = document.createElement(i ? "span" : "strong");
-                    el.textContent = line; div.appendChild(el);
+                    div.appendChild(stek.put(el, line));
                 });
                 marker.bindPopup(div);
             }
@@ -351,9 +368,11 @@ class PointLayer(JSCSSMixin, Layer):
         radius: float = 7,
         show: bool = True,
     ) -> None:
-        super().__init__(name=name, overlay=True, control=True, show=show)
+        super().__init__(name=html_text(name), overlay=True, control=True, show=show)
         self._name = "PointLayer"
-        self.points = _json([[*p[:4], list(p[4])] for p in points])
+        self.points = script_json(
+            [[p[0], p[1], p[2], html_text(p[3]), html_texts(p[4])] for p in points]
+        )
         self.cluster = cluster
         self.radius = radius
         if not cluster:

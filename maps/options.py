@@ -15,12 +15,11 @@ from maps.geo import (
     DEFAULT_PRECISION,
     DEFAULT_TOLERANCE_M,
     bounds_wgs84,
-    feature_collection,
     point_to_wgs84,
     rd_to_wgs84,
     simplify_rd,
 )
-from maps.supply import _add_options
+from maps.supply import _add_options, area_label
 
 NO_GO_STYLE = {
     "color": "#a4000f",
@@ -43,7 +42,8 @@ def build_options_map(
     name = m.get_name()
     geoms = rd_to_wgs84(simplify_rd([a.geometry for a in data.areas], tolerance_m), precision)
     base = AreaLayer(
-        feature_collection(geoms, [{"n": f"{a.name} ({a.code})"} for a in data.areas]),
+        geoms,
+        [area_label(a) for a in data.areas],
         name="Gemeenten",
         map_name=name,
         fixed={"color": "#3d434a", "weight": 1.2, "fillColor": "#eef1f4", "fillOpacity": 0.7},
@@ -52,7 +52,8 @@ def build_options_map(
     if data.no_go:
         ng = rd_to_wgs84(simplify_rd([n.geometry for n in data.no_go], 5.0), precision)
         AreaLayer(
-            feature_collection(ng, [{"n": f"No-go: {n.label}"} for n in data.no_go]),
+            ng,
+            [f"No-go: {n.label}" for n in data.no_go],
             name="No-go-gebieden",
             map_name=name,
             fixed=NO_GO_STYLE,

@@ -6,6 +6,7 @@ pointing at the app (see ``maps.assets``) and no tile layer: the area polygons a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -29,11 +30,12 @@ from maps.geo import (
     DEFAULT_PRECISION,
     DEFAULT_TOLERANCE_M,
     bounds_wgs84,
-    feature_collection,
     point_to_wgs84,
     rd_to_wgs84,
     simplify_rd,
 )
+
+NONCE = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 
 MONTHS = (
     "jan",
@@ -72,21 +74,22 @@ def _blank_map(areas: Sequence[AreaShape], width: str = "100%", left: str = "0%"
     return m
 
 
-def _geojson_for(
+def _area_layer(
     areas: Sequence[AreaShape],
     values: dict[str, Value | Sequence[Value]] | None,
     tolerance_m: float,
     precision: int,
-) -> str:
+    **layer: Any,
+) -> AreaLayer:
+    """An ``AreaLayer`` of ``areas`` (labelled ``name (code)``), valued per area code or not."""
     geoms = rd_to_wgs84(simplify_rd([a.geometry for a in areas], tolerance_m), precision)
-    props: list[dict[str, Any]] = []
-    for a in areas:
-        p: dict[str, Any] = {"n": f"{a.name} ({a.code})"}
-        if values is not None:
-            v = values.get(a.code)
-            p["v"] = list(v) if isinstance(v, (list, tuple)) else v
-        props.append(p)
-    return feature_collection(geoms, props)
+    labels = [area_label(a) for a in areas]
+    per_area = None if values is None else [values.get(a.code) for a in areas]
+    return AreaLayer(geoms, labels, values=per_area, **layer)
+
+
+def area_label(area: AreaShape) -> str:
+    return f"{area.name} ({area.code})"
 
 
 def _flat(measure: Measure) -> list[Value]:
@@ -122,8 +125,11 @@ def _populate(
     name = m.get_name()
     first: AreaLayer | None = None
     for i, measure in enumerate(data.measures):
-        layer = AreaLayer(
-            _geojson_for(data.areas, dict(measure.values), tolerance_m, precision),
+        layer = _area_layer(
+            data.areas,
+            dict(measure.values),
+            tolerance_m,
+            precision,
             name=measure.title,
             map_name=name,
             scale=scales[measure.key],
@@ -133,16 +139,22 @@ def _populate(
         layer.add_to(m)
         first = first or layer
     if first is None:  # no measures: the areas alone
-        first = AreaLayer(
-            _geojson_for(data.areas, None, tolerance_m, precision),
+        first = _area_layer(
+            data.areas,
+            None,
+            tolerance_m,
+            precision,
             name="Gebieden",
             map_name=name,
             fixed={"color": "#3d434a", "weight": 1, "fillColor": "#eef1f4", "fillOpacity": 0.6},
         )
         first.add_to(m)
     if data.outlines:
-        AreaLayer(
-            _geojson_for(data.outlines, None, tolerance_m, precision),
+        _area_layer(
+            data.outlines,
+            None,
+            tolerance_m,
+            precision,
             name="Gemeentegrenzen",
             map_name=name,
             fixed={"color": "#1b1f24", "weight": 2.5, "fill": False},
@@ -209,11 +221,24 @@ def build_compare_map(
     return figure
 
 
-def render_html(element: folium.Map | Figure, standalone: bool = False) -> str:
-    """The page as HTML (``lang="nl"``); ``standalone`` inlines every script and style."""
+def render_html(
+    element: folium.Map | Figure, standalone: bool = False, nonce: str | None = None
+) -> str:
+    """The page as HTML (``lang="nl"``); ``standalone`` inlines every script and style.
+
+    ``nonce`` (the response's Content-Security-Policy nonce, see ``api.headers``) is set on every
+    ``<script>`` and ``<style>`` element of the document, which are all stek's and folium's own:
+    texts from data are escaped (``maps.text``), so none can open an element of its own.
+    """
     root = element.get_root()
     html = root.render()
     html = html.replace("<html>", '<html lang="nl">', 1)
     title = "stek-kaart"
     html = html.replace("<head>", f"<head>\n    <title>{title}</title>", 1)
-    return inline_assets(html) if standalone else html
+    if standalone:
+        html = inline_assets(html)
+    if nonce is not None:
+        if not NONCE.fullmatch(nonce):
+            raise ValueError("nonce: alleen letters, cijfers, -, _, + en / (base64)")
+        html = re.sub(r"<(script|style)(?=[\s>])", rf'<\1 nonce="{nonce}"', html)
+    return html

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.app import SessionDep, templates
 from api.auth import OptionalPrincipal, Principal, check_csrf
 from api.formatting import euro, nl_date, nl_month, nl_number
+from api.headers import csp_nonce
 from api.services import caseload as caseload_svc
 from api.services import imports as imports_svc
 from api.services import maps as maps_svc
@@ -415,7 +416,7 @@ def youth_map(
         return _not_found(request, principal, str(exc))
     except rounds_svc.Forbidden as exc:
         return _denied(request, principal, str(exc))
-    return HTMLResponse(render_html(build_options_map(data)), headers=MAP_HEADERS)
+    return HTMLResponse(render_html(build_options_map(data), nonce=csp_nonce(request)))
 
 
 def _suggestions(
@@ -514,9 +515,6 @@ def _fan_chart_urls(request: Request, scenario: str, role: str) -> list[tuple[st
     return out
 
 
-MAP_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-
-
 @router.get("/kaarten/aanbod", response_class=HTMLResponse)
 def supply_map(
     request: Request,
@@ -532,7 +530,7 @@ def supply_map(
         data = maps_svc.supply_map_data(session, _actor(principal), scenario, niveau)
     except (maps_svc.UnknownScenario, ValueError) as exc:
         return _not_found(request, principal, str(exc))
-    return HTMLResponse(render_html(build_supply_map(data)), headers=MAP_HEADERS)
+    return HTMLResponse(render_html(build_supply_map(data), nonce=csp_nonce(request)))
 
 
 @router.get("/kaarten/aanbod/vergelijk", response_class=HTMLResponse)
@@ -552,7 +550,8 @@ def compare_map(
         right = maps_svc.supply_map_data(session, actor, b, "gemeente")
     except (maps_svc.UnknownScenario, ValueError) as exc:
         return _not_found(request, principal, str(exc))
-    return HTMLResponse(render_html(build_compare_map(left, right)), headers=MAP_HEADERS)
+    html = render_html(build_compare_map(left, right), nonce=csp_nonce(request))
+    return HTMLResponse(html)
 
 
 # --------------------------------------------------------------------------- admin

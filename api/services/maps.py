@@ -1,7 +1,10 @@
 """Data for the maps, scoped to the viewer in the queries (``maps`` draws, this decides).
 
 - supply maps: planner and admin see everything; a gemeente its own options; a corporation only
-  its own options, places and contingents (``Forbidden`` for regisseurs);
+  its own options, places and contingents (``Forbidden`` for regisseurs). The projection layers
+  follow the supply API's scope (``api.services.supply.projection_access``): a layer is drawn
+  only at a level the API would answer for the viewer, so a corporation gets no regional
+  shortfall per gemeente, only its own contingent left (level ``gemeente_corporation``);
 - the options map of one young person: only the youth's own regisseur gets the no-go areas; an
   admin sees the options without them; everyone else is refused.
 
@@ -20,7 +23,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.services import supply as supply_svc
 from api.services.rounds import Actor, Forbidden, NotFound
+from api.services.scope import own_organisation_code
 from maps.data import (
     Anchor,
     AreaShape,
@@ -134,6 +139,15 @@ def _option_point(o: m.HousingOption, colour: str = "#0b5cad") -> OptionPoint:
     return OptionPoint(o.code, o.type.name, o.x, o.y, lines, colour)
 
 
+def _api_allows(session: Session, actor: Actor, level: str) -> bool:
+    """Whether the supply API would answer ``actor`` at projection ``level`` (one scope)."""
+    try:
+        supply_svc.projection_access(session, actor, level)
+    except Forbidden:
+        return False
+    return True
+
+
 def _area_of(o: m.HousingOption, level: str) -> str | None:
     return {"gemeente": o.gemeente_code, "wijk": o.wijk_code, "buurt": o.buurt_code}[level]
 
@@ -151,10 +165,11 @@ def project_gemeenten(
     months: int = 24,
     runs: int = 200,
     corporation: str | None = None,
-) -> tuple[dict[str, list[Value]], dict[str, list[Value]]]:
+) -> tuple[dict[str, list[Value]] | None, dict[str, list[Value]]]:
     """Median shortfall and contingent left per gemeente and month under ``scenario``.
 
-    ``corporation`` limits the contingent to that corporation's agreements.
+    ``corporation`` limits the contingent to that corporation's agreements and leaves out the
+    shortfall (``None``): it is regional, and a corporation sees only its own rows.
     """
     from store.supply_inputs import get_scenario, supply_inputs_from_db
     from supply.projection import ProjectionSettings, project
@@ -169,17 +184,15 @@ def project_gemeenten(
             inputs = get_scenario(session, scenario).apply(base)
         except ScenarioError:
             raise UnknownScenario(f"onbekend scenario {scenario!r}") from None
-    levels = ("gemeente", "gemeente_corporation") if corporation else ("gemeente",)
-    result = project(
-        inputs,
-        ProjectionSettings(
-            runs=runs, seed=0, levels=levels, outputs=("shortfall", "contingent_left")
-        ),
-    )
-    short = result.get("shortfall", "gemeente")
-    shortfall: dict[str, list[Value]] = {
-        cell[0]: [int(x) for x in short.quantiles[0.5][i]] for i, cell in enumerate(short.cells)
-    }
+    levels = ("gemeente_corporation",) if corporation else ("gemeente",)
+    outputs = ("contingent_left",) if corporation else ("shortfall", "contingent_left")
+    result = project(inputs, ProjectionSettings(runs=runs, seed=0, levels=levels, outputs=outputs))
+    shortfall: dict[str, list[Value]] | None = None
+    if not corporation:
+        short = result.get("shortfall", "gemeente")
+        shortfall = {
+            cell[0]: [int(x) for x in short.quantiles[0.5][i]] for i, cell in enumerate(short.cells)
+        }
     left: dict[str, list[Value]]
     if corporation:
         left_stats = result.get("contingent_left", "gemeente_corporation")
@@ -226,26 +239,28 @@ def supply_map_data(
     measures: list[Measure] = []
     notes: list[str] = []
     months_out: tuple[date, ...] = ()
-    if level == "gemeente":
-        corporation = org.code if actor.role == "corporatie" and org else None
+    # the projection layers at the levels the supply API answers for this actor (one scope)
+    regional = _api_allows(session, actor, "gemeente")
+    own = not regional and _api_allows(session, actor, "gemeente_corporation")
+    if level == "gemeente" and (regional or own):
+        corporation = own_organisation_code(session, actor) if own else None
         try:
             shortfall, left = project_gemeenten(session, scenario, start, months, runs, corporation)
         except ValueError as exc:  # SupplyInputError, ScenarioError: show the map without them
             notes.append(f"Geen prognose: {exc}")
         else:
             months_out = projection_months(start, months)
-            measures.append(
-                Measure(
-                    "shortfall",
-                    "Tekort (mediaan prognose)",
-                    shortfall,
-                    higher_is_worse=True,
-                    monthly=True,
+            if shortfall is not None:
+                measures.append(
+                    Measure(
+                        "shortfall",
+                        "Tekort (mediaan prognose)",
+                        shortfall,
+                        higher_is_worse=True,
+                        monthly=True,
+                    )
                 )
-            )
-            title = "Contingent over (mediaan)"
-            if corporation:
-                title = "Eigen contingent over (mediaan)"
+            title = "Eigen contingent over (mediaan)" if own else "Contingent over (mediaan)"
             measures.append(Measure("contingent_left", title, left, monthly=True))
     all_codes = [a.code for a in areas]
     for t in types:
@@ -254,7 +269,8 @@ def supply_map_data(
     total: dict[str, Value] = {
         c: sum(int(places[t.code].get(c, 0)) for t in types) for c in all_codes
     }
-    measures.insert(0 if level != "gemeente" else 2, Measure("places", "Plaatsen totaal", total))
+    projected = sum(x.monthly for x in measures)
+    measures.insert(projected, Measure("places", "Plaatsen totaal", total))
     outlines = _areas(session, "gemeente") if level != "gemeente" else ()
     label = names[scenario]
     who = f" · {org.name}" if actor.role == "corporatie" and org else ""

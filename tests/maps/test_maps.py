@@ -316,3 +316,47 @@ def test_supply_map_uses_stored_scenarios_on_the_projection_inputs(
         assert total_shortfall(high) > total_shortfall(low)
         with pytest.raises(UnknownScenario):
             supply_map_data(s, planner, "bestaat-niet", start=start, runs=20, months=3)
+
+
+def test_corporation_map_applies_the_supply_api_scope(
+    loaded: str, session_factory: sessionmaker[Session]
+) -> None:
+    """Issue 13 item 9: the supply API refuses a corporation the regional shortfall per
+    gemeente (it sees only levels with its own corporation); the map must not show it either."""
+    from api.services import supply as supply_svc
+    from api.services.maps import supply_map_data
+    from api.services.rounds import Actor, Forbidden
+    from store import models as m
+
+    with session_factory() as s:
+        corp = s.scalars(select(m.Organisation).where(m.Organisation.kind == "corporatie")).first()
+        assert corp is not None
+        actor = Actor(None, corp.id, "corporatie")
+        with pytest.raises(Forbidden):  # what the API says
+            supply_svc.projection_access(s, actor, "gemeente")
+        data = supply_map_data(s, actor, runs=20, months=3)
+        keys = [x.key for x in data.measures]
+        assert "shortfall" not in keys
+        assert not any("Tekort" in x.title for x in data.measures)
+        left = next(x for x in data.measures if x.key == "contingent_left")
+        assert left.title == "Eigen contingent over (mediaan)"
+        # its own contingents only: where it has no agreement, nothing is left of it
+        own_gemeenten = set(
+            s.scalars(
+                select(m.Contingent.gemeente_code).where(m.Contingent.corporation_id == corp.id)
+            )
+        )
+        assert own_gemeenten and own_gemeenten <= set(left.values)
+        for gemeente, series in left.values.items():
+            if gemeente not in own_gemeenten:
+                assert not any(series), gemeente  # type: ignore[arg-type]
+        html = render_html(build_supply_map(data))
+        assert "Tekort" not in html
+        for role in ("planner", "gemeente", "admin"):
+            org_id = None
+            if role == "gemeente":
+                org_id = s.scalars(
+                    select(m.Organisation.id).where(m.Organisation.kind == "gemeente")
+                ).first()
+            other = supply_map_data(s, Actor(None, org_id, role), runs=20, months=3)
+            assert "shortfall" in [x.key for x in other.measures], role
