@@ -452,7 +452,10 @@ class LoginAttempt(Base):
     """Failed and successful sign-ins, for throttling and for the privacy officer."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "at"),
+        Index("ix_login_attempts_client_at", "client", "at"),  # sign-in back-off per client
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(200))

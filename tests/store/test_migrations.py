@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, insert, inspect, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from store.db import make_engine
 from store.models import AuditEntry, Organisation, PolicyRow
 
 
@@ -64,13 +68,84 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
     assert diff == []
 
 
-def test_downgrade_to_base_and_upgrade_again(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of this test's own (SQLite, PostgreSQL) to move up and down."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'roundtrip.db'}"
+        return
+    shared: str = request.getfixturevalue("postgres_url")  # skips without PostgreSQL
+    name = f"stek_migrations_{os.getpid()}"
+    admin = make_engine(shared, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(shared).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_downgrade_to_base_and_upgrade_again(fresh_url: str) -> None:
     from store.migrate import current, downgrade, upgrade
 
-    url = f"sqlite:///{tmp_path / 'roundtrip.db'}"
-    upgrade(url)
-    head = current(url)
-    downgrade(url, "base")
-    assert current(url) is None
-    upgrade(url)
-    assert current(url) == head
+    upgrade(fresh_url)
+    head = current(fresh_url)
+    downgrade(fresh_url, "base")
+    assert current(fresh_url) is None
+    upgrade(fresh_url)
+    assert current(fresh_url) == head
+
+
+def _truncate_audit_log(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(AuditEntry).values(action="test", entity="x"))
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE audit_log"))
+    finally:
+        engine.dispose()
+
+
+def _indexes(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return {str(ix["name"]) for ix in inspect(engine).get_indexes("login_attempts")}
+    finally:
+        engine.dispose()
+
+
+def test_migration_0005_up_and_down(fresh_url: str) -> None:
+    from store.migrate import downgrade, upgrade
+
+    upgrade(fresh_url, "0005")
+    assert "ix_login_attempts_client_at" in _indexes(fresh_url)
+    postgres = fresh_url.startswith("postgresql")
+    if postgres:
+        with pytest.raises(DBAPIError, match="append-only"):
+            _truncate_audit_log(fresh_url)
+    downgrade(fresh_url, "0004")
+    assert "ix_login_attempts_client_at" not in _indexes(fresh_url)
+    if postgres:
+        _truncate_audit_log(fresh_url)  # without the trigger TRUNCATE goes through
+    upgrade(fresh_url)
+    assert "ix_login_attempts_client_at" in _indexes(fresh_url)
+    if postgres:
+        with pytest.raises(DBAPIError, match="append-only"):
+            _truncate_audit_log(fresh_url)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("statement", ["TRUNCATE audit_log", "TRUNCATE users CASCADE"])
+def test_audit_log_refuses_truncate_on_postgres(postgres_url: str, statement: str) -> None:
+    engine = make_engine(postgres_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(AuditEntry).values(action="kept", entity="x"))
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
+        with engine.connect() as conn:
+            assert "kept" in conn.execute(select(AuditEntry.action)).scalars().all()
+    finally:
+        engine.dispose()
