@@ -1,38 +1,74 @@
 """Sign-in: server-side sessions (cookie + CSRF token) for pages, bearer tokens for API clients.
 
-Tokens are random 256-bit strings; only their SHA-256 hash is stored. Failed sign-ins are
-throttled per e-mail address and per client address.
+Tokens are random 256-bit strings; only their SHA-256 hash is stored.
+
+Failed sign-ins slow down, they never lock an account: after a few free failures the wait before
+the next try doubles (up to a cap), counted per account *and* client, and per client over all
+accounts. Someone guessing the admin's password from elsewhere slows only themselves down. The
+client is the direct peer, or the address a trusted proxy (``settings.trusted_proxies``) reports
+in ``X-Forwarded-For``. An unknown or inactive account costs the same password hash as a known
+one, so the answer's timing does not tell whether an account exists.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from sqlalchemy import func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy.orm import Session
 
 from api.app import SessionDep
-from api.security import verify_password
+from api.security import hash_password, verify_password
+from api.settings import Settings
 from store.models import AuthToken, LoginAttempt, User
 
 SESSION_COOKIE = "stek_session"
 SESSION_TTL = timedelta(hours=8)
 API_TOKEN_TTL = timedelta(days=30)
-THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_EMAIL = 5
-MAX_FAILURES_PER_CLIENT = 20
+# Failures before the back-off starts, and how far back they count.
+FREE_FAILURES_PER_ACCOUNT_CLIENT = 3
+ACCOUNT_CLIENT_WINDOW = timedelta(hours=24)
+FREE_FAILURES_PER_CLIENT = 20
+CLIENT_WINDOW = timedelta(hours=1)
 
 
 class LoginThrottled(Exception):
     def __init__(self, retry_after_s: int) -> None:
         super().__init__("te veel mislukte inlogpogingen")
         self.retry_after_s = retry_after_s
+
+    @property
+    def message(self) -> str:
+        """The Dutch message for the person signing in."""
+        unit = "seconde" if self.retry_after_s == 1 else "seconden"
+        return f"Te veel pogingen; probeer het over {self.retry_after_s} {unit} opnieuw."
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential back-off: after ``free`` failures the wait is ``base_s``, then doubles with
+    each further failure, up to ``cap_s``."""
+
+    base_s: float = 1.0
+    cap_s: float = 15 * 60.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Backoff:
+        return cls(settings.login_backoff_base_s, settings.login_backoff_cap_s)
+
+    def wait_s(self, failures: int, free: int) -> float:
+        if failures < free:
+            return 0.0
+        return min(self.cap_s, self.base_s * 2.0 ** min(failures - free, 64))
 
 
 @dataclass(frozen=True)
@@ -61,33 +97,138 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _failures_since(
-    session: Session, column: InstrumentedAttribute[Any], value: str, since: datetime
-) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(column == value, LoginAttempt.success.is_(False), LoginAttempt.at >= since)
-    )
-    return int(session.scalar(stmt) or 0)
+# --------------------------------------------------------------------------- client address
+
+Network = IPv4Network | IPv6Network
 
 
-def authenticate(session: Session, email: str, password: str, client: str | None) -> User | None:
-    """The active user with these credentials, or None. Raises ``LoginThrottled`` when throttled.
+@lru_cache(maxsize=8)
+def trusted_networks(spec: str) -> tuple[Network, ...]:
+    """``settings.trusted_proxies`` (comma-separated addresses or networks) parsed."""
+    return tuple(ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
 
-    Every attempt is recorded. The caller's unit of work commits, so callers must commit even
-    when None is returned (the failure must count).
+
+def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        parsed = ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in networks)
+
+
+def client_address(request: Request, trusted_proxies: str) -> str | None:
+    """The address sign-in attempts are counted under.
+
+    ``X-Forwarded-For`` is read only when the direct peer is a trusted proxy; then the hops are
+    walked from the right (the ones the trusted proxies appended) to the first address that is
+    not a trusted proxy. Anything left of it was written by the client and is not believed.
     """
-    now = _now()
-    since = now - THROTTLE_WINDOW
+    peer = request.client.host if request.client else None
+    networks = trusted_networks(trusted_proxies)
+    if peer is None or not _trusted(peer, networks):
+        return peer
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    last_trusted = peer
+    for hop in reversed(hops):
+        try:
+            address = str(ip_address(hop))
+        except ValueError:
+            return last_trusted  # a hop no proxy would write: count it under the proxy
+        if not _trusted(address, networks):
+            return address
+        last_trusted = address
+    return last_trusted
+
+
+# --------------------------------------------------------------------------- throttling
+
+
+def _wait_s(
+    session: Session,
+    who: list[ColumnElement[bool]],
+    since: datetime,
+    free: int,
+    backoff: Backoff,
+    now: datetime,
+) -> float:
+    """Seconds to wait before the next try by ``who``: failures since ``since`` (and since
+    ``who``'s last success, when ``who`` names an account) drive the back-off from the latest."""
+    count, latest = session.execute(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            *who, LoginAttempt.success.is_(false()), LoginAttempt.at >= since
+        )
+    ).one()
+    if not count or latest is None:
+        return 0.0
+    return (_aware(latest) + timedelta(seconds=backoff.wait_s(count, free)) - now).total_seconds()
+
+
+def _last_success(session: Session, who: list[ColumnElement[bool]], since: datetime) -> datetime:
+    latest = session.scalar(
+        select(func.max(LoginAttempt.at)).where(
+            *who, LoginAttempt.success.is_(true()), LoginAttempt.at >= since
+        )
+    )
+    return max(_aware(latest), since) if latest is not None else since
+
+
+def throttle_wait_s(
+    session: Session, email: str, client: str | None, backoff: Backoff, now: datetime
+) -> float:
+    """Seconds ``client`` must wait before trying ``email`` again (0: go ahead).
+
+    Per account and client the failures since that pair's last success count (a person who
+    mistyped and then signed in starts afresh); per client every failure in the last hour
+    counts, whatever account, so signing in to one's own account does not reset a spray over
+    many accounts.
+    """
+    by_client = (
+        LoginAttempt.client == client if client is not None else LoginAttempt.client.is_(None)
+    )
+    pair = [LoginAttempt.email == email, by_client]
+    since = _last_success(session, pair, now - ACCOUNT_CLIENT_WINDOW)
+    wait = _wait_s(session, pair, since, FREE_FAILURES_PER_ACCOUNT_CLIENT, backoff, now)
+    if client is not None:
+        wait = max(
+            wait,
+            _wait_s(
+                session, [by_client], now - CLIENT_WINDOW, FREE_FAILURES_PER_CLIENT, backoff, now
+            ),
+        )
+    return wait
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash of a random password with the same argon2 parameters as real ones."""
+    return hash_password(secrets.token_urlsafe(24))
+
+
+def authenticate(
+    session: Session,
+    email: str,
+    password: str,
+    client: str | None,
+    backoff: Backoff | None = None,
+    now: datetime | None = None,
+) -> User | None:
+    """The active user with these credentials, or None. Raises ``LoginThrottled`` while the
+    client must wait (a throttled try is not counted and checks no password).
+
+    Every other attempt is recorded. The caller's unit of work commits, so callers must commit
+    even when None is returned (the failure must count).
+    """
+    now = now or _now()
     email = email.strip().lower()
-    if _failures_since(session, LoginAttempt.email, email, since) >= MAX_FAILURES_PER_EMAIL or (
-        client
-        and _failures_since(session, LoginAttempt.client, client, since) >= MAX_FAILURES_PER_CLIENT
-    ):
-        raise LoginThrottled(int(THROTTLE_WINDOW.total_seconds()))
+    wait = throttle_wait_s(session, email, client, backoff or Backoff(), now)
+    if wait > 0:
+        raise LoginThrottled(math.ceil(wait))
     user = session.scalar(select(User).where(func.lower(User.email) == email))
-    ok = bool(user and user.active and verify_password(user.password_hash, password))
+    known = user is not None and bool(user.password_hash)
+    # Always one argon2 verification, so an unknown e-mail answers as slowly as a known one.
+    matches = verify_password(user.password_hash if known and user else _dummy_hash(), password)
+    ok = bool(known and user and user.active and matches)
     session.add(LoginAttempt(email=email, client=client, at=now, success=ok))
     return user if ok else None
 

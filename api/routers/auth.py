@@ -15,14 +15,18 @@ from api.auth import (
     API_TOKEN_TTL,
     SESSION_COOKIE,
     SESSION_TTL,
+    Backoff,
     CurrentPrincipal,
     LoginThrottled,
     authenticate,
     check_csrf,
+    client_address,
     issue_token,
     revoke_token,
 )
 from api.routers.pages import render
+from api.settings import Settings
+from store.models import User
 
 LOGIN_CSRF_COOKIE = "stek_login_csrf"
 ROLE_HOME = {
@@ -37,8 +41,11 @@ pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
+def _sign_in(request: Request, session: SessionDep, email: str, password: str) -> User | None:
+    """``authenticate`` with this app's trusted proxies and back-off."""
+    settings: Settings = request.app.state.settings
+    client = client_address(request, settings.trusted_proxies)
+    return authenticate(session, email, password, client, Backoff.from_settings(settings))
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -101,14 +108,9 @@ def login(
     if not email or not password:
         return _login_form(request, "Vul je e-mailadres en wachtwoord in.", 422, next)
     try:
-        user = authenticate(session, email, password, _client(request))
+        user = _sign_in(request, session, email, password)
     except LoginThrottled as exc:
-        response = _login_form(
-            request,
-            "Te veel mislukte pogingen. Wacht een kwartier en probeer het opnieuw.",
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            next,
-        )
+        response = _login_form(request, exc.message, status.HTTP_429_TOO_MANY_REQUESTS, next)
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
     if user is None:
@@ -179,10 +181,10 @@ class ErrorDetail(BaseModel):
 def token(body: TokenRequest, request: Request, session: SessionDep) -> Response:
     """Exchange e-mail and password for a bearer token (valid 30 days)."""
     try:
-        user = authenticate(session, body.email, body.password, _client(request))
+        user = _sign_in(request, session, body.email, body.password)
     except LoginThrottled as exc:
         return JSONResponse(
-            {"detail": "Te veel mislukte inlogpogingen"},
+            {"detail": exc.message},
             status_code=429,
             headers={"Retry-After": str(exc.retry_after_s)},
         )

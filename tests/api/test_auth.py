@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import api.auth
 from api.app import create_app
-from api.auth import MAX_FAILURES_PER_EMAIL, SESSION_COOKIE, CurrentPrincipal, require_roles
-from api.security import hash_password
+from api.auth import (
+    FREE_FAILURES_PER_CLIENT,
+    SESSION_COOKIE,
+    Backoff,
+    CurrentPrincipal,
+    LoginThrottled,
+    authenticate,
+    client_address,
+    require_roles,
+)
+from api.security import hash_password, verify_password
 from api.settings import Settings
 from store.models import AuthToken, LoginAttempt, Organisation, User
 
@@ -20,7 +31,7 @@ PASSWORD = "correct horse"
 
 
 @pytest.fixture
-def app(db_url: str, session_factory: sessionmaker[Session]) -> FastAPI:
+def users(session_factory: sessionmaker[Session]) -> None:
     with session_factory.begin() as s:
         org = Organisation(code="GEM-0796", name="Gemeente", kind="gemeente")
         s.add(org)
@@ -46,6 +57,10 @@ def app(db_url: str, session_factory: sessionmaker[Session]) -> FastAPI:
                 active=False,
             )
         )
+
+
+@pytest.fixture
+def app(db_url: str, users: None) -> FastAPI:
     application = create_app(Settings(database_url=db_url))
 
     @application.get("/api/v1/test-admin-only")
@@ -120,15 +135,6 @@ def test_login_form_without_csrf_token_is_refused(client: TestClient) -> None:
     )
     assert response.status_code == 403
     assert SESSION_COOKIE not in client.cookies
-
-
-def test_login_is_throttled_after_repeated_failures(client: TestClient) -> None:
-    for _ in range(MAX_FAILURES_PER_EMAIL):
-        assert _login(client, "admin@test.invalid", "wrong").status_code == 401  # type: ignore[attr-defined]
-    # even the right password is refused while throttled
-    response = _login(client, "admin@test.invalid")
-    assert response.status_code == 429  # type: ignore[attr-defined]
-    assert "Retry-After" in response.headers  # type: ignore[attr-defined]
 
 
 def test_logout_needs_csrf_and_revokes_session(client: TestClient) -> None:
@@ -207,3 +213,151 @@ def test_login_redirects_to_a_local_next_path(client: TestClient) -> None:
         },
     )
     assert response.headers["location"] == "/planner?scenario=base"
+
+
+# --------------------------------------------------------------------------- throttling (issue 13)
+
+
+def _client_at(db_url: str, address: str, **settings: object) -> TestClient:
+    """A browser at ``address`` talking to an app with these settings."""
+    app = create_app(Settings(database_url=db_url, **settings))  # type: ignore[arg-type]
+    return TestClient(app, follow_redirects=False, client=(address, 50000))
+
+
+def test_failures_slow_down_only_the_client_that_made_them(db_url: str, users: None) -> None:
+    attacker = _client_at(db_url, "198.51.100.66", login_backoff_base_s=60)
+    codes = [_login(attacker, "admin@test.invalid", "wrong").status_code for _ in range(5)]  # type: ignore[attr-defined]
+    assert codes == [401, 401, 401, 429, 429]
+    refused = _login(attacker, "admin@test.invalid")
+    assert refused.status_code == 429  # type: ignore[attr-defined]
+    assert re.search(r"Te veel pogingen; probeer het over \d+ seconden opnieuw", refused.text)  # type: ignore[attr-defined]
+    assert 55 <= int(refused.headers["Retry-After"]) <= 60  # type: ignore[attr-defined]
+    # The admin, elsewhere, is not locked out by the attacker.
+    admin = _client_at(db_url, "192.0.2.10", login_backoff_base_s=60)
+    assert _login(admin, "admin@test.invalid").status_code == 303  # type: ignore[attr-defined]
+
+
+def test_token_endpoint_is_throttled_with_a_dutch_message(db_url: str, users: None) -> None:
+    client = _client_at(db_url, "198.51.100.66", login_backoff_base_s=30)
+    wrong = {"email": "admin@test.invalid", "password": "wrong"}
+    for _ in range(3):
+        assert client.post("/api/v1/auth/token", json=wrong).status_code == 401
+    response = client.post("/api/v1/auth/token", json=wrong)
+    assert response.status_code == 429
+    assert response.json()["detail"].startswith("Te veel pogingen; probeer het over ")
+    assert 25 <= int(response.headers["Retry-After"]) <= 30
+
+
+def test_backoff_doubles_up_to_the_cap_and_a_success_starts_afresh(
+    session_factory: sessionmaker[Session], users: None
+) -> None:
+    backoff = Backoff(base_s=10, cap_s=40)
+    t = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+    def attempt(password: str, at: datetime) -> int | None:
+        """None when signed in or refused; the wait in seconds when throttled."""
+        with session_factory.begin() as s:
+            try:
+                authenticate(s, "admin@test.invalid", password, "203.0.113.5", backoff, at)
+            except LoginThrottled as exc:
+                return exc.retry_after_s
+        return None
+
+    for _ in range(3):  # free failures
+        assert attempt("wrong", t) is None
+    waits = []
+    for _ in range(4):
+        wait = attempt("wrong", t)
+        assert wait is not None
+        waits.append(wait)
+        t += timedelta(seconds=wait)
+        assert attempt("wrong", t) is None  # allowed again, and fails once more
+    assert waits == [10, 20, 40, 40]
+    t += timedelta(seconds=40)
+    assert attempt(PASSWORD, t) is None  # signed in
+    with session_factory() as s:
+        assert s.scalar(select(LoginAttempt.success).order_by(LoginAttempt.id.desc()).limit(1))
+    for _ in range(3):  # after a success the free failures are there again
+        assert attempt("wrong", t) is None
+    assert attempt("wrong", t) == 10
+
+
+def test_one_client_spraying_many_accounts_is_throttled(
+    session_factory: sessionmaker[Session], users: None
+) -> None:
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with session_factory.begin() as s:
+        for i in range(FREE_FAILURES_PER_CLIENT):
+            assert authenticate(s, f"guess{i}@test.invalid", "x", "203.0.113.7", now=at) is None
+    with session_factory.begin() as s, pytest.raises(LoginThrottled):
+        authenticate(s, "admin@test.invalid", PASSWORD, "203.0.113.7", now=at)
+    with session_factory.begin() as s:  # another client is not affected
+        assert authenticate(s, "admin@test.invalid", PASSWORD, "192.0.2.10", now=at) is not None
+
+
+@pytest.mark.parametrize("email", ["nobody@test.invalid", "gone@test.invalid"])
+def test_unknown_or_inactive_account_costs_the_same_password_hash(
+    session_factory: sessionmaker[Session],
+    users: None,
+    email: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checked: list[str] = []
+
+    def counting(password_hash: str | None, password: str) -> bool:
+        checked.append(password_hash or "")
+        return verify_password(password_hash, password)
+
+    monkeypatch.setattr(api.auth, "verify_password", counting)
+    with session_factory.begin() as s:
+        assert authenticate(s, email, PASSWORD, "192.0.2.1") is None
+        real = s.scalar(select(User.password_hash).where(User.email == "admin@test.invalid"))
+    assert real is not None and len(checked) == 1
+
+    def parameters(encoded: str) -> str:  # "$argon2id$v=19$m=65536,t=3,p=4$salt$hash"
+        return "$".join(encoded.split("$")[:4])
+
+    assert parameters(checked[0]) == parameters(real)
+
+
+def _request(peer: str, forwarded: list[str]) -> Request:
+    headers = [(b"x-forwarded-for", value.encode()) for value in forwarded]
+    scope = {"type": "http", "headers": headers, "client": (peer, 1234)}
+    return Request(scope)
+
+
+def test_client_address_believes_forwarded_for_only_from_trusted_proxies() -> None:
+    spoofed = ["6.6.6.6, 198.51.100.7"]
+    assert client_address(_request("127.0.0.1", spoofed), "") == "127.0.0.1"
+    assert client_address(_request("192.0.2.50", spoofed), "127.0.0.1") == "192.0.2.50"
+    assert client_address(_request("127.0.0.1", spoofed), "127.0.0.1") == "198.51.100.7"
+    # Two proxies (a network and an address): the first hop left of them is the client.
+    chain = ["6.6.6.6", "198.51.100.7, 10.1.2.3"]
+    assert client_address(_request("127.0.0.1", chain), "10.0.0.0/8, 127.0.0.1") == "198.51.100.7"
+    # Garbage where a proxy would have written an address: counted under that proxy.
+    assert client_address(_request("127.0.0.1", ["unknown"]), "127.0.0.1") == "127.0.0.1"
+
+
+def test_rotating_forwarded_for_does_not_escape_the_throttle(db_url: str, users: None) -> None:
+    local_proxy = _client_at(db_url, "127.0.0.1", login_backoff_base_s=60)
+    codes = [
+        _login_via(local_proxy, f"198.51.100.{i}").status_code  # type: ignore[attr-defined]
+        for i in range(5)
+    ]
+    assert codes == [401, 401, 401, 429, 429]
+    # Behind a configured proxy each forwarded client counts on its own.
+    trusted = _client_at(db_url, "127.0.0.1", login_backoff_base_s=60, trusted_proxies="127.0.0.1")
+    codes = [
+        _login_via(trusted, f"198.51.100.{i}").status_code  # type: ignore[attr-defined]
+        for i in range(5)
+    ]
+    assert codes == [401] * 5
+
+
+def _login_via(client: TestClient, forwarded_for: str) -> object:
+    form = client.get("/inloggen")
+    return client.post(
+        "/inloggen",
+        data={"email": "admin@test.invalid", "password": "wrong", "csrf_token": _csrf(form.text)},
+        headers={"X-Forwarded-For": forwarded_for},
+    )
