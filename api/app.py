@@ -17,6 +17,7 @@ from api.guards import GuardRequests
 from api.headers import SecurityHeaders
 from api.settings import Settings, get_settings
 from store.db import make_engine, make_sessionmaker, unit_of_work
+from store.readiness import check_database
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         from api.services.rounds import recover_interrupted_solves
 
+        check_database(settings.database_url)  # DatabaseNotReady says what is wrong
         recover_interrupted_solves(_app.state.sessions)
         yield
         engine.dispose()

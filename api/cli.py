@@ -399,10 +399,18 @@ def serve(
 
     from api.app import create_app
     from api.settings import Settings
+    from store.readiness import DatabaseNotReady, check_database
 
     settings = Settings(database_url=database_url(database_url_))
+    try:
+        check_database(settings.database_url)
+    except DatabaseNotReady as exc:
+        console.print(f"[red]stek start niet:[/] {exc}")
+        raise typer.Exit(1) from exc
     console.print(f"stek draait op http://{host}:{port}/ ({_safe_url(settings.database_url)})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any local peer as
+    # the client address; stek reads it itself, only from settings.trusted_proxies (api/auth.py).
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point
