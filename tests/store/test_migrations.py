@@ -149,3 +149,50 @@ def test_audit_log_refuses_truncate_on_postgres(postgres_url: str, statement: st
             assert "kept" in conn.execute(select(AuditEntry.action)).scalars().all()
     finally:
         engine.dispose()
+
+
+def _documented_grants(role: str, database: str) -> list[str]:
+    """The application role's GRANT block of docs/deployment.md, for ``role`` and ``database``."""
+    doc = (Path(__file__).parents[2] / "docs" / "deployment.md").read_text(encoding="utf-8")
+    block = doc.split("-- stek application role grants", 1)[1].split("\n", 1)[1]
+    block = block.split("```", 1)[0]
+    sql = "\n".join(line for line in block.splitlines() if not line.lstrip().startswith("--"))
+    sql = sql.replace("stek_app", role).replace("stek_owner", "CURRENT_USER")
+    sql = sql.replace("DATABASE stek ", f'DATABASE "{database}" ')
+    return [statement.strip() for statement in sql.split(";") if statement.strip()]
+
+
+@pytest.mark.postgres
+def test_documented_application_role_cannot_empty_the_audit_log(postgres_url: str) -> None:
+    role = f"stek_app_test_{os.getpid()}"
+    engine = make_engine(postgres_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+            conn.execute(text(f'CREATE ROLE "{role}" NOLOGIN'))
+            for statement in _documented_grants(role, str(engine.url.database)):
+                conn.execute(text(statement))
+        with engine.begin() as conn:  # what the application does still works
+            conn.execute(text(f'SET LOCAL ROLE "{role}"'))
+            conn.execute(insert(AuditEntry).values(action="kept", entity="x"))
+            conn.execute(text("SELECT count(*) FROM users"))
+            conn.execute(text("DELETE FROM login_attempts"))
+        for statement in (
+            "TRUNCATE audit_log",
+            "DELETE FROM audit_log",
+            "UPDATE audit_log SET action = 'changed'",
+            "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate",
+            "UPDATE alembic_version SET version_num = '0001'",
+        ):
+            refused = pytest.raises(DBAPIError, match=r"permission denied|must be owner")
+            with refused, engine.begin() as conn:
+                conn.execute(text(f'SET LOCAL ROLE "{role}"'))
+                conn.execute(text(statement))
+        with engine.connect() as conn:
+            assert "kept" in conn.execute(select(AuditEntry.action)).scalars().all()
+    finally:
+        with engine.begin() as conn:
+            if conn.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}):
+                conn.execute(text(f'DROP OWNED BY "{role}"'))
+                conn.execute(text(f'DROP ROLE "{role}"'))
+        engine.dispose()
