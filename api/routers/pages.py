@@ -31,6 +31,7 @@ from api.services import users as users_svc
 from api.services import youths as youths_svc
 from api.services.round_states import InvalidTransition
 from api.services.rounds import Actor, NotFound
+from api.services.scope import own_case
 from maps.options import build_options_map
 from maps.supply import build_compare_map, build_supply_map, render_html
 from store import models as m
@@ -379,19 +380,20 @@ def youth_page(
     if isinstance(found, Response):
         return found
     principal, actor, youth = found
-    options = caseload_svc.options_for(session, actor, youth)
-    suggested = _suggestions(request, session, principal, youth.id)
+    # Woonplekken, their distances and the map are the case itself: for the own regisseur only.
+    # Admin gets the gemeente's view of the youth (docs/decisions.md 9), so nothing is loaded.
+    own = own_case(actor, youth)
     return render(
         request,
         "youth.html",
         {
             "title": f"Jongere {youth.code}",
             "youth": youth,
-            "o": options,
-            "s": suggested,
+            "o": caseload_svc.options_for(session, actor, youth) if own else None,
+            "s": _suggestions(request, session, principal, youth.id) if own else None,
             "today": date.today(),
             "age_on": youths_svc.age_on,
-            "own": principal.role == "regisseur" and youth.regisseur_id == principal.user_id,
+            "own": own,
         },
         principal,
     )

@@ -147,15 +147,16 @@ def create_round(
 
 @router.get("/rounds", response_model=list[RoundOut], responses=ERRORS)
 def list_rounds(principal: Caller, session: SessionDep) -> list[RoundOut]:
+    """The rounds you may read, newest first (corporations: published or final ones)."""
     require(principal, REVIEW_ROLES)
-    rows = session.scalars(select(m.AllocationRound).order_by(m.AllocationRound.id.desc())).all()
-    return [_round_out(session, r) for r in rows]
+    return [_round_out(session, r) for r in svc.readable_rounds(session, actor(principal))]
 
 
 @router.get("/rounds/{round_id}", response_model=RoundOut, responses=ERRORS)
 def get_round(round_id: RoundId, principal: Caller, session: SessionDep) -> RoundOut:
+    """One round (corporations: once published, 403 before)."""
     require(principal, REVIEW_ROLES)
-    rnd = call(svc.get_round, session, round_id)
+    rnd = call(svc.readable_round, session, round_id, actor(principal))
     return _round_out(session, rnd)
 
 

@@ -1,10 +1,11 @@
 """Suggestions for a young person and explanations of a proposal (``/api/v1``).
 
 Thin routes: parse, call ``api.services.suggestions`` (which authorises and audits), shape the
-response. Schemas are per audience: the regisseur's suggestions (with the youth's own figures),
-the reviewer's explanations and fairness report (admin in full; the gemeente reduced to its own
-youths and the option's side of the figures), and the corporation's reduced fairness counts and
-pair explanation (no youth figures, no no-go information).
+response. Schemas are per audience: the own regisseur's suggestions (the only schema with the
+youth's own figures: income share, search radius, distances to anchors), the reviewer's
+explanations, fairness report and pair explanation (gemeente and admin, who shares the
+gemeente's view: reduced to the option's side of the figures), and the corporation's reduced
+fairness counts and pair explanation (no youth figures, no no-go information).
 """
 
 from __future__ import annotations
@@ -134,7 +135,8 @@ class NoGoOut(BaseModel):
 
 
 class SuggestionsOut(BaseModel):
-    """For the youth's own regisseur: it contains the youth's figures (income share)."""
+    """For the youth's own regisseur only: it contains the youth's figures (income share, the
+    distance to every anchor, from which the anchors follow)."""
 
     youth_id: int
     youth_code: str
@@ -270,34 +272,16 @@ class FairnessForCorporationOut(BaseModel):
     message: str
 
 
-class PairOut(BaseModel):
-    """For gemeente and admin: the failing rules with figures, or the objective comparison."""
-
-    round_id: int
-    version: int
-    youth: str  # code
-    option: str  # code
-    status: str
-    sentence: str
-    reasons: list[ReasonOut]
-    occupant: str | None
-    occupants: list[str]
-    value_here: int | None
-    occupant_value: int | None
-    youth_option: str | None
-    youth_value: int | None
-    swap_change: int | None
-
-
 class RuleFiguresOut(BaseModel):
     rule: str
     figures: dict[str, float | int | str]  # option-side figures only
 
 
 class PairForGemeenteOut(BaseModel):
-    """For the gemeente of the youth: failing rules with the option's side of the figures only
-    (no income, support need, age, search radius or no-go areas; no messages), occupants of
-    other gemeenten only counted."""
+    """For the gemeente of the youth, and for admin (the gemeente's view for all gemeenten):
+    failing rules with the option's side of the figures only (no income, support need, age,
+    search radius, distances or no-go areas; no messages, no pair values), search radius and
+    no-go area as one rule ``location``; occupants of other gemeenten only counted."""
 
     round_id: int
     version: int
@@ -384,23 +368,22 @@ def fairness_for_corporation_out(
     )
 
 
-def pair_out(round_id: int, proposal: m.Proposal, e: PairExplanation) -> PairOut:
-    return PairOut.model_validate({**asdict(e), "round_id": round_id, "version": proposal.version})
-
-
 # Per rule the figures that describe the option (or the round), never the youth. Rules not
-# listed here (no_go) are left out for the gemeente; their figures are about the youth.
+# listed here are left out for the gemeente; their figures are about the youth.
 OPTION_FIGURES: dict[str, tuple[str, ...]] = {
     "type_accepted": ("type",),
     "support_level": ("support_min", "support_max"),
     "age": ("min_age", "max_age", "move_in"),
     "minor_contract": ("adult_age", "type"),
     "affordability": ("kale_huur", "servicekosten", "policy_year"),
-    "distance": (),
     "available": ("available_from", "move_in", "capacity"),
     "contingent_exists": ("corporation", "gemeente", "year", "type"),
     "forbidden_pair": ("option",),
 }
+# Rules about where the youth's life is (search radius around the anchors, no-go areas): one
+# rule ``location`` without figures, so neither is told apart (the no-go rule alone is hidden).
+LOCATION_RULES = frozenset({"distance", "no_go"})
+LOCATION = "location"
 # The rules a corporation may see: facts of its own option, nothing about the youth.
 HOUSING_RULES = frozenset({"available", "contingent_exists"})
 
@@ -408,14 +391,15 @@ HOUSING_RULES = frozenset({"available", "contingent_exists"})
 def pair_for_gemeente_out(
     round_id: int, proposal: m.Proposal, e: PairExplanation, own_youths: set[str]
 ) -> PairForGemeenteOut:
-    rules = [
-        RuleFiguresOut(
-            rule=r.rule,
-            figures={k: v for k, v in r.figures.items() if k in OPTION_FIGURES[r.rule]},
-        )
-        for r in e.reasons
-        if r.rule in OPTION_FIGURES
-    ]
+    rules: list[RuleFiguresOut] = []
+    for r in e.reasons:
+        if r.rule in LOCATION_RULES:
+            if all(x.rule != LOCATION for x in rules):
+                rules.append(RuleFiguresOut(rule=LOCATION, figures={}))
+        elif r.rule in OPTION_FIGURES:
+            keep = OPTION_FIGURES[r.rule]
+            figures = {k: v for k, v in r.figures.items() if k in keep}
+            rules.append(RuleFiguresOut(rule=r.rule, figures=figures))
     own = [y for y in e.occupants if y in own_youths]
     return PairForGemeenteOut(
         round_id=round_id,
@@ -466,7 +450,8 @@ def youth_suggestions(
 ) -> SuggestionsOut:
     """The k best options for the youth now, nearest misses and counterfactuals.
 
-    Only the youth's own regisseur and admins; every call (also a refused one) is audited.
+    Only the youth's own regisseur (other roles: 403; a youth of another caseload: 404, as an
+    unknown one); every call (also a refused one) is audited.
     """
     action = "youth.suggestions"
     try:
@@ -521,13 +506,14 @@ def round_explanations(
 def round_fairness(
     round_id: DbId, principal: CurrentPrincipal, session: SessionDep, version: Version = None
 ) -> FairnessOut | FairnessForGemeenteOut | FairnessForCorporationOut:
-    """Justified-envy pairs per corporation and gemeente (reported, not enforced)."""
+    """Justified-envy pairs per corporation and gemeente (reported, not enforced; corporations:
+    once the round is published)."""
     return _call(svc.fairness_for_round, session, principal, round_id, version)
 
 
 @router.get(
     "/rounds/{round_id}/pairs/{youth_id}/{option_id}",
-    response_model=PairOut | PairForGemeenteOut | PairForCorporationOut,
+    response_model=PairForGemeenteOut | PairForCorporationOut,
     responses=ERRORS,
 )
 def round_pair(
@@ -537,8 +523,8 @@ def round_pair(
     principal: CurrentPrincipal,
     session: SessionDep,
     version: Version = None,
-) -> PairOut | PairForGemeenteOut | PairForCorporationOut:
-    """Why this youth did (not) get this option in the proposal (admin: everything; gemeente:
-    its own youths, option-side figures; corporatie: a youth matched to its own option in the
-    round, housing-side rule names)."""
+) -> PairForGemeenteOut | PairForCorporationOut:
+    """Why this youth did (not) get this option in the proposal (gemeente: its own youths,
+    admin: all, both with option-side figures; corporatie: a youth matched to its own option in
+    a published round, housing-side rule names). Out of scope answers as unknown (404)."""
     return _call(svc.pair_for_round, session, principal, round_id, youth_id, option_id, version)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.services.rounds import Actor, Forbidden
+from api.services.scope import own_case
 from store import models as m
 
 
@@ -42,8 +43,8 @@ class YouthOptions:
 
 def options_for(session: Session, actor: Actor, youth: m.Youth, k: int = 10) -> YouthOptions:
     """Eligible options and nearest misses for ``youth`` (caller has checked read access)."""
-    if actor.role not in ("regisseur", "admin"):
-        raise Forbidden("alleen de regisseur ziet de mogelijkheden van een jongere")
+    if not own_case(actor, youth):  # distances to the anchors: the own regisseur only
+        raise Forbidden("alleen de eigen regisseur ziet de mogelijkheden van een jongere")
     from matcher.eligibility import RoundContext, min_anchor_distance, pair_reasons
     from store.repository import load_round
 

@@ -3,12 +3,16 @@
 A rule here is a filter on the query, so data outside a user's scope is never loaded, not merely
 hidden afterwards. Roles (docs/decisions.md, "API roles"):
 
-- admin: everything except no-go areas and income (admin manages accounts and data, not cases);
+- admin: the gemeente view for all gemeenten (admin manages accounts and data, not cases);
 - gemeente: youths, options, matches and contingents in the organisation's own gemeente;
 - corporatie: options, matches and contingents of its own corporation; youths only as the
   pseudonymised view inside a match;
 - regisseur: the own caseload, including no-go areas;
 - planner: aggregates only.
+
+The case itself (income, rent share, search radius, anchors and anything derived from the
+distances to them, no-go areas) is for the youth's own regisseur only: ``case_filter`` and
+``own_case`` are the one check for it.
 """
 
 from __future__ import annotations
@@ -45,6 +49,23 @@ def youth_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
         code = own_gemeente(session, actor)
         return m.Youth.gemeente_code == code if code else false()
     raise Forbidden("deze rol mag geen gegevens van jongeren inzien")
+
+
+def case_filter(actor: Actor) -> ColumnElement[bool]:
+    """Youths whose case (income, search radius, anchors, suggestions) ``actor`` may see: the
+    own caseload of a regisseur; Forbidden for every other role, admin included."""
+    if actor.role == "regisseur" and actor.user_id is not None:
+        return m.Youth.regisseur_id == actor.user_id
+    raise Forbidden("alleen de eigen regisseur van de jongere ziet deze gegevens")
+
+
+def own_case(actor: Actor, youth: m.Youth) -> bool:
+    """Whether ``actor`` is ``youth``'s own regisseur (see ``case_filter``)."""
+    return (
+        actor.role == "regisseur"
+        and actor.user_id is not None
+        and youth.regisseur_id == actor.user_id
+    )
 
 
 def option_filter(session: Session, actor: Actor) -> ColumnElement[bool]:

@@ -10,6 +10,11 @@ principal, checks access, writes the audit entry and returns the pydantic schema
 * ``pair_for_round(session, principal, round_id, youth_id, option_id, version=None)``
 
 They raise ``NotFound`` and ``Forbidden`` (from ``api.services.rounds``) and ``InvalidDay``.
+A youth, option or pair outside the caller's scope raises the same ``NotFound`` as one that does
+not exist (same message), so the answer does not tell whether it exists. A round is read through
+``rounds.readable_round`` (corporations: only once published). The case itself (income, rent
+share, search radius, distances to anchors) is for the youth's own regisseur only
+(``scope.case_filter``); admin gets the gemeente's view (docs/decisions.md 9).
 
 The option index (``matcher.suggest.OptionIndex``) lives in ``app.state`` (``index_cache(app)``).
 Freshness, in two parts:
@@ -35,10 +40,11 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from sqlalchemy import case, event, func, select
+from sqlalchemy import ColumnElement, case, event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, joinedload, sessionmaker
 
-from api.services.rounds import Actor, Forbidden, NotFound, audit, get_round
+from api.services.rounds import Actor, Forbidden, NotFound, audit, readable_round
+from api.services.scope import case_filter
 from matcher.explain import (
     explain_unmatched,
     fairness,
@@ -62,7 +68,6 @@ if TYPE_CHECKING:
         FairnessOut,
         PairForCorporationOut,
         PairForGemeenteOut,
-        PairOut,
         RoundExplanationsOut,
         SuggestionsOut,
     )
@@ -82,7 +87,7 @@ __all__ = [
     "suggestions_for",
 ]
 
-SUGGEST_ROLES = ("admin", "regisseur")
+SUGGEST_ROLES = ("regisseur",)  # and then only for the own caseload
 EXPLAIN_ROLES = ("admin", "gemeente")
 FAIRNESS_ROLES = ("admin", "gemeente", "corporatie")
 PAIR_ROLES = ("admin", "gemeente", "corporatie")
@@ -280,23 +285,34 @@ def _actor(principal: Principal) -> Actor:
 MAX_ID = 2**31 - 1  # database ids are 32-bit: a larger one exists nowhere
 
 
-def _youth_row(session: Session, youth_id: int) -> m.Youth:
+def _not_in_caseload(youth_id: int) -> NotFound:
+    # One message for a youth that does not exist and one in someone else's caseload.
+    return NotFound(f"jongere {youth_id} bestaat niet of valt buiten je caseload")
+
+
+def _case_row(session: Session, actor: Actor, youth_id: int) -> m.Youth:
+    """Youth ``youth_id`` if it is in ``actor``'s own caseload (the query filters on it)."""
+    where = case_filter(actor)
     if not 1 <= youth_id <= MAX_ID:
-        raise NotFound(f"jongere {youth_id} bestaat niet")
-    row = session.get(
-        m.Youth,
-        youth_id,
-        options=[
-            # One round trip: a youth has a handful of rows in each list.
-            joinedload(m.Youth.accepted_types).joinedload(m.YouthAcceptedType.type),
-            joinedload(m.Youth.preferred_areas),
-            joinedload(m.Youth.anchors),
-            joinedload(m.Youth.no_go_areas),
-            joinedload(m.Youth.regisseur),
-        ],
+        raise _not_in_caseload(youth_id)
+    row = (
+        session.scalars(
+            select(m.Youth)
+            .where(m.Youth.id == youth_id, where)
+            .options(
+                # One round trip: a youth has a handful of rows in each list.
+                joinedload(m.Youth.accepted_types).joinedload(m.YouthAcceptedType.type),
+                joinedload(m.Youth.preferred_areas),
+                joinedload(m.Youth.anchors),
+                joinedload(m.Youth.no_go_areas),
+                joinedload(m.Youth.regisseur),
+            )
+        )
+        .unique()
+        .first()
     )
     if row is None:
-        raise NotFound(f"jongere {youth_id} bestaat niet")
+        raise _not_in_caseload(youth_id)
     return row
 
 
@@ -338,16 +354,17 @@ def suggestions_for(
 ) -> SuggestionsOut:
     """The ``k`` best options for a youth now (or ``on``), misses and counterfactuals.
 
-    Only the youth's own regisseur and admins; writes an audit entry. Pass the app's cache
-    (``index_cache(request.app)``); without one the index is built for this call only.
+    Only the youth's own regisseur: the answer holds the youth's income share, search radius
+    and the distance to every anchor (from which the anchors follow). Other roles get
+    ``Forbidden`` whatever the id; another regisseur gets the ``NotFound`` of an unknown youth.
+    Writes an audit entry. Pass the app's cache (``index_cache(request.app)``); without one the
+    index is built for this call only.
     """
     from api.routers.suggestions import suggestions_out
 
     if principal.role not in SUGGEST_ROLES:
-        raise Forbidden("alleen de eigen regisseur van de jongere (of beheer) ziet suggesties")
-    row = _youth_row(session, youth_id)
-    if principal.role == "regisseur" and row.regisseur_id != principal.user_id:
-        raise Forbidden("deze jongere hoort niet bij jouw caseload")
+        raise Forbidden("alleen de eigen regisseur van de jongere ziet suggesties")
+    row = _case_row(session, _actor(principal), youth_id)
     day = on or date.today()
     cache = cache or IndexCache(enabled=False)
     index = cache.get(session, day)
@@ -396,10 +413,13 @@ def record_refused(
 # Explanations of a proposal
 
 
-def _proposal(session: Session, round_id: int, version: int | None) -> m.Proposal:
+def _proposal(
+    session: Session, principal: Principal, round_id: int, version: int | None
+) -> m.Proposal:
+    """The proposal (default: the latest) of a round ``principal`` may read."""
     if not 1 <= round_id <= MAX_ID or not 1 <= (version or 1) <= MAX_ID:
         raise NotFound(f"ronde {round_id} (versie {version}) bestaat niet")
-    get_round(session, round_id)
+    readable_round(session, round_id, _actor(principal))
     stmt = select(m.Proposal).where(m.Proposal.round_id == round_id)
     if version is None:
         stmt = stmt.order_by(m.Proposal.version.desc()).limit(1)
@@ -413,9 +433,9 @@ def _proposal(session: Session, round_id: int, version: int | None) -> m.Proposa
 
 
 def _round_and_result(
-    session: Session, round_id: int, version: int | None
+    session: Session, principal: Principal, round_id: int, version: int | None
 ) -> tuple[m.Proposal, Round, Any]:
-    proposal = _proposal(session, round_id, version)
+    proposal = _proposal(session, principal, round_id, version)
     problem = round_from_data(proposal.round.snapshot or {})
     return proposal, problem, result_from_dict(proposal.result or {})
 
@@ -438,9 +458,10 @@ def explanations_for_round(
 
     if principal.role not in EXPLAIN_ROLES:
         raise Forbidden("alleen gemeente en beheer zien de uitleg per jongere")
-    proposal, problem, result = _round_and_result(session, round_id, version)
-    # A per-youth no-go count says something about the youth's life: admin only.
-    items = explain_unmatched(result, hidden=("no_go",) if principal.role == "gemeente" else ())
+    proposal, problem, result = _round_and_result(session, principal, round_id, version)
+    # A per-youth no-go count says something about the youth's life: not for the gemeente's
+    # view, which admin shares (docs/decisions.md 9).
+    items = explain_unmatched(result, hidden=("no_go",))
     if principal.role == "gemeente":
         mine = _own_gemeente(session, principal)
         gemeente_of = {y.code: y.gemeente_code for y in problem.youths}
@@ -465,7 +486,7 @@ def fairness_for_round(
 
     if principal.role not in FAIRNESS_ROLES:
         raise Forbidden("alleen gemeente, corporatie en beheer zien het eerlijkheidsrapport")
-    proposal, problem, result = _round_and_result(session, round_id, version)
+    proposal, problem, result = _round_and_result(session, principal, round_id, version)
     report = fairness(problem, result)
     own_youths: set[str] = set()
     if principal.role == "gemeente":
@@ -486,19 +507,45 @@ def fairness_for_round(
     return fairness_out(round_id, proposal, report)
 
 
-def _matched_in_round(session: Session, round_id: int, youth_id: int, option_id: int) -> bool:
-    """Whether some proposal of the round matches the youth to the option."""
-    found = session.scalar(
-        select(m.Match.id)
+def _matched_in_round(round_id: int, option_id: int) -> ColumnElement[bool]:
+    """Youths matched to the option in some proposal of the round (a filter on ``Youth``)."""
+    return m.Youth.id.in_(
+        select(m.Match.youth_id)
         .join(m.Proposal, m.Match.proposal_id == m.Proposal.id)
-        .where(
-            m.Proposal.round_id == round_id,
-            m.Match.youth_id == youth_id,
-            m.Match.option_id == option_id,
-        )
-        .limit(1)
+        .where(m.Proposal.round_id == round_id, m.Match.option_id == option_id)
     )
-    return found is not None
+
+
+def _pair_not_found(youth_id: int, option_id: int) -> NotFound:
+    # One message for a pair that does not exist and one outside the caller's scope.
+    return NotFound(f"jongere {youth_id} en woning {option_id}: niet gevonden in je bereik")
+
+
+def _visible_pair(
+    session: Session, principal: Principal, round_id: int, youth_id: int, option_id: int
+) -> tuple[m.Youth, m.HousingOption]:
+    """The youth and option of the pair if ``principal`` may ask about it, else the same
+    ``NotFound`` whether they exist or not:
+
+    * admin: any youth and option;
+    * gemeente: a youth of its gemeente, any option;
+    * corporatie: its own option and a youth matched to it in some proposal of the round.
+    """
+    missing = _pair_not_found(youth_id, option_id)
+    if not (1 <= youth_id <= MAX_ID and 1 <= option_id <= MAX_ID):
+        raise missing
+    youth_where: list[Any] = [m.Youth.id == youth_id]
+    option_where: list[Any] = [m.HousingOption.id == option_id]
+    if principal.role == "gemeente":
+        youth_where.append(m.Youth.gemeente_code == _own_gemeente(session, principal))
+    elif principal.role == "corporatie":
+        option_where.append(m.HousingOption.corporation_id == principal.organisation_id)
+        youth_where.append(_matched_in_round(round_id, option_id))
+    youth = session.scalars(select(m.Youth).where(*youth_where)).first()
+    option = session.scalars(select(m.HousingOption).where(*option_where)).first()
+    if youth is None or option is None:
+        raise missing
+    return youth, option
 
 
 def pair_for_round(
@@ -508,43 +555,25 @@ def pair_for_round(
     youth_id: int,
     option_id: int,
     version: int | None = None,
-) -> PairOut | PairForGemeenteOut | PairForCorporationOut:
+) -> PairForGemeenteOut | PairForCorporationOut:
     """Why the pair was (not) made.
 
-    * admin: everything (``PairOut``);
-    * gemeente: only for a youth of its gemeente; rule names with option-side figures, no
-      messages, occupants of other gemeenten only counted (``PairForGemeenteOut``);
-    * corporatie: only for its own option and a youth matched to it in some proposal of the
-      round (any other youth: 404, as if unknown); outcome and housing-side rule names only
-      (``PairForCorporationOut``).
+    * admin and gemeente: for a youth in scope (admin: all; gemeente: its gemeente), the failing
+      rules with the option's side of the figures, no messages, search radius and no-go area
+      reported together as ``location``; occupants of other gemeenten only counted
+      (``PairForGemeenteOut``; admin shares the gemeente's view, docs/decisions.md 9);
+    * corporatie: only for its own option and a youth matched to it in some proposal of a
+      published round; outcome and housing-side rule names only (``PairForCorporationOut``).
 
-    Writes a round entry and a youth entry (by code, so the youth's gemeente sees it).
+    A youth or option outside scope answers like an unknown one (``_visible_pair``). Writes a
+    round entry and a youth entry (by code, so the youth's gemeente sees it).
     """
-    from api.routers.suggestions import (
-        pair_for_corporation_out,
-        pair_for_gemeente_out,
-        pair_out,
-    )
+    from api.routers.suggestions import pair_for_corporation_out, pair_for_gemeente_out
 
     if principal.role not in PAIR_ROLES:
         raise Forbidden("alleen gemeente, corporatie en beheer zien de uitleg van een koppeling")
-    youth = session.get(m.Youth, youth_id) if 1 <= youth_id <= MAX_ID else None
-    option = session.get(m.HousingOption, option_id) if 1 <= option_id <= MAX_ID else None
-    if youth is None:
-        raise NotFound(f"jongere {youth_id} bestaat niet")
-    if option is None:
-        raise NotFound(f"woning {option_id} bestaat niet")
-    if principal.role == "gemeente" and youth.gemeente_code != _own_gemeente(session, principal):
-        raise Forbidden("deze jongere hoort niet bij jouw gemeente")
-    if principal.role == "corporatie":
-        if option.corporation_id != principal.organisation_id:
-            raise Forbidden("je ziet alleen uitleg bij woningen van je eigen corporatie")
-        if not _matched_in_round(session, round_id, youth_id, option_id):
-            # The same answer as for an unknown youth: no hint that the youth exists.
-            raise NotFound(
-                f"jongere {youth_id} is in ronde {round_id} niet aan deze woning gekoppeld"
-            )
-    proposal, problem, result = _round_and_result(session, round_id, version)
+    proposal, problem, result = _round_and_result(session, principal, round_id, version)
+    youth, option = _visible_pair(session, principal, round_id, youth_id, option_id)
     try:
         explained = why_not(problem, result, youth.code, option.code)
     except KeyError as exc:
@@ -561,7 +590,7 @@ def pair_for_round(
     if principal.role == "corporatie":
         return pair_for_corporation_out(round_id, proposal, explained)
     if principal.role == "gemeente":
-        gemeente_of = {y.code: y.gemeente_code for y in problem.youths}
-        own = {c for c, g in gemeente_of.items() if g == youth.gemeente_code}
-        return pair_for_gemeente_out(round_id, proposal, explained, own)
-    return pair_out(round_id, proposal, explained)
+        own = {y.code for y in problem.youths if y.gemeente_code == youth.gemeente_code}
+    else:
+        own = {y.code for y in problem.youths}
+    return pair_for_gemeente_out(round_id, proposal, explained, own)

@@ -180,7 +180,7 @@ def test_round_form_takes_a_pacing_choice_and_refuses_an_unknown_one(
     assert done.status_code == 303
     with session_factory() as s:
         rnd = s.scalars(select(m.AllocationRound)).one()
-        assert all(c.get("month_budget") is not None for c in rnd.snapshot["contingents"])
+        assert all(c.get("month_budget") is not None for c in (rnd.snapshot or {})["contingents"])
 
 
 def test_income_max_rent_and_anchors_only_for_the_own_regisseur(
@@ -206,18 +206,25 @@ def test_income_max_rent_and_anchors_only_for_the_own_regisseur(
         assert maps_svc.options_map_data(s, as_admin, youth_id).anchors == ()
         assert len(maps_svc.options_map_data(s, as_own, youth_id).anchors) == len(youth.anchors)
 
+    # Admin has the gemeente's view (docs/decisions.md 9): no woonplekken (their scores, rents
+    # after toeslag, distances and reasons hold income, search radius and anchor distances).
+    case_words = ("inkomen", "maximale huur", "anker", "km", "zoekstraal", "Netto huur",
+                  "woonplekken (", "Net niet passend", "/kaarten/jongeren/")  # fmt: skip
     admin = _client(region)
     _sign_in(admin, admin_user.email)
     page = admin.get(f"/regisseur/jongeren/{code}")
     assert page.status_code == 200
-    assert "inkomen" not in page.text and "maximale huur" not in page.text
-    assert "Dichtstbij anker" not in page.text and "ankerpunten" not in page.text
+    assert code in page.text and "alleen de eigen regisseur" in page.text
+    for word in case_words:
+        assert word not in page.text, word
+    assert admin.get(f"/kaarten/jongeren/{code}").status_code == 403
 
     own = _client(region)
     _sign_in(own, regisseur.email)
     page = own.get(f"/regisseur/jongeren/{code}")
     assert page.status_code == 200
-    assert "inkomen" in page.text and "maximale huur" in page.text
+    for word in ("inkomen", "maximale huur", "Net niet passend", "/kaarten/jongeren/"):
+        assert word in page.text, word
 
 
 def test_every_fan_chart_on_the_planner_page_loads_for_its_user(

@@ -6,6 +6,10 @@ the exact entry to add, so a new route cannot ship without a decision on who may
 Requests are built so the answer is deterministic whatever order the roles run in: a state change
 targets a round or match where the workflow refuses it (409 means "authorised, reached the
 workflow"), so no role's request changes what the next role sees.
+
+MATRIX reads the published round; DRAFT_READS reads the same routes on a draft round, where a
+corporation gets 403 on every one of them (docs/decisions.md 18). Every route with a round in its
+path must have a DRAFT_READS row, so a new round read cannot skip that check.
 """
 
 from __future__ import annotations
@@ -70,8 +74,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/youths/aggregates"): row(200, 200, 403, 403, 200, 401),
     # a youth of the gemeente in the regisseur's caseload
     ("GET", "/api/v1/youths/{code}"): row(200, 200, 403, 200, 403, 401),
-    # suggestions router: the youth's own regisseur and admin only
-    ("GET", "/api/v1/youths/{youth_id}/suggestions"): row(200, 403, 403, 200, 403, 401),
+    # suggestions router: the youth's own regisseur only (they hold the distances to anchors)
+    ("GET", "/api/v1/youths/{youth_id}/suggestions"): row(403, 403, 403, 200, 403, 401),
     ("GET", "/api/v1/rounds/{round_id}/explanations"): row(200, 200, 403, 403, 403, 401),
     ("GET", "/api/v1/rounds/{round_id}/fairness"): row(200, 200, 200, 403, 403, 401),
     # the matrix match's own pair: its option is the corporation's and in the gemeente
@@ -103,6 +107,26 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
 }
 
 
+# The same routes on a draft round (solved, not published): admin and gemeente read it, a
+# corporation nothing, not even its status or a match id on its own option (403 for all).
+DRAFT_READS: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/api/v1/rounds/{round_id}"): row(200, 200, 403, 403, 403, 401),
+    ("GET", "/api/v1/rounds/{round_id}/proposals"): row(200, 200, 403, 403, 403, 401),
+    ("GET", "/api/v1/rounds/{round_id}/proposals/{version}"): row(200, 200, 403, 403, 403, 401),
+    ("GET", "/api/v1/rounds/{round_id}/proposals/{version}/diff"): row(
+        200, 200, 403, 403, 403, 401
+    ),
+    ("GET", "/api/v1/rounds/{round_id}/explanations"): row(200, 200, 403, 403, 403, 401),
+    ("GET", "/api/v1/rounds/{round_id}/fairness"): row(200, 200, 403, 403, 403, 401),
+    # a pair matched in the draft on the corporation's option in the gemeente
+    ("GET", "/api/v1/rounds/{round_id}/pairs/{youth_id}/{option_id}"): row(
+        200, 200, 403, 403, 403, 401
+    ),
+    # that match, with a stale version: admin reaches the workflow (not published: 409)
+    ("POST", "/api/v1/matches/{match_id}/decision"): row(409, 403, 403, 403, 403, 401),
+}
+
+
 @dataclass
 class Context:
     """Ids the requests refer to, chosen so every role's answer is deterministic."""
@@ -115,6 +139,9 @@ class Context:
     youth_id: int  # the same youth's database id
     match_youth_id: int
     match_option_id: int
+    draft_match_id: int  # in the draft round, on the same corporation's option in the gemeente
+    draft_youth_id: int
+    draft_option_id: int
     option_code: str
     corporation: str
     gemeente_code: str
@@ -152,9 +179,10 @@ REQUESTS: dict[tuple[str, str], Builder] = {
             }
         },
     ),
+    # a month per role: there is one round per month
     ("POST", "/api/v1/rounds"): lambda c, role: (
         "/api/v1/rounds",
-        {"json": {"month": "2027-01-01", "seed": 1, "time_limit_s": 2}},
+        {"json": {"month": f"2027-{3 + ROLES.index(role):02d}-01", "seed": 1, "time_limit_s": 2}},
     ),
     ("POST", "/api/v1/rounds/{round_id}/solve"): lambda c, role: (
         f"/api/v1/rounds/{c.published_round}/solve",
@@ -243,6 +271,21 @@ def _default_request(context: Context, path: str) -> Request:
     return path.format(**values), {}
 
 
+def _draft_request(context: Context, method: str, path: str) -> Request:
+    """The DRAFT_READS request: the draft round, its version 1 and its matrix pair."""
+    values = {
+        "round_id": context.draft_round,
+        "version": 1,
+        "match_id": context.draft_match_id,
+        "youth_id": context.draft_youth_id,
+        "option_id": context.draft_option_id,
+    }
+    kwargs: dict[str, Any] = {}
+    if method == "POST":  # the decision, with a stale version (changes nothing)
+        kwargs["json"] = {"decision": "accept", "version": 99}
+    return path.format(**values), kwargs
+
+
 def api_endpoints(app: FastAPI) -> set[tuple[str, str]]:
     """(method, path) of every /api/v1 endpoint, from app.routes (included routers too)."""
     found: set[tuple[str, str]] = set()
@@ -275,6 +318,15 @@ def test_matrix_lists_every_endpoint(tmp_path: Path) -> None:
     assert not stale, f"MATRIX rows for endpoints that no longer exist, remove: {stale}"
 
 
+def test_every_round_read_has_a_draft_row(tmp_path: Path) -> None:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'routes.db'}"))
+    reads = {(method, path) for method, path in api_endpoints(app) if method == "GET"}
+    round_reads = {(method, path) for method, path in reads if "{round_id}" in path}
+    missing = sorted(round_reads - set(DRAFT_READS))
+    assert not missing, f"round reads without a row in DRAFT_READS, add: {missing}"
+    assert set(DRAFT_READS) <= set(MATRIX)
+
+
 def _token(client: TestClient, email: str) -> dict[str, str]:
     response = client.post("/api/v1/auth/token", json={"email": email, "password": "demo"})
     assert response.status_code == 200, response.text
@@ -287,10 +339,10 @@ def _context(client: TestClient, factory: sessionmaker[Session]) -> Context:
         assert admin is not None
     admin_headers = _token(client, admin.email)
     rounds = []
-    for seed in (4, 5):
+    for month, seed in (("2026-12-01", 4), ("2027-01-01", 5)):  # one round per month
         created = client.post(
             "/api/v1/rounds",
-            json={"month": "2026-12-01", "seed": seed, "time_limit_s": 5},
+            json={"month": month, "seed": seed, "time_limit_s": 5},
             headers=admin_headers,
         )
         assert created.status_code == 201, created.text
@@ -298,17 +350,30 @@ def _context(client: TestClient, factory: sessionmaker[Session]) -> Context:
     published, draft = rounds
     assert client.post(f"/api/v1/rounds/{published}/publish", headers=admin_headers).is_success
     with factory() as s:
-        match = s.scalars(
-            select(m.Match)
-            .join(m.Proposal)
-            .join(m.HousingOption, m.Match.option_id == m.HousingOption.id)
-            .join(m.Youth, m.Match.youth_id == m.Youth.id)
-            .where(m.Proposal.round_id == published, m.HousingOption.corporation_id.is_not(None))
-            # a youth of the option's gemeente: the gemeente sees pairs of its own youths only
-            .where(m.Youth.gemeente_code == m.HousingOption.gemeente_code)
-            .order_by(m.Match.id)
-        ).first()
-        assert match is not None
+        # A match on a corporation's option with a youth of the option's gemeente (the gemeente
+        # sees pairs of its own youths only), in each round, on the same corporation and gemeente.
+        def matches(round_id: int) -> list[m.Match]:
+            return list(
+                s.scalars(
+                    select(m.Match)
+                    .join(m.Proposal)
+                    .join(m.HousingOption, m.Match.option_id == m.HousingOption.id)
+                    .join(m.Youth, m.Match.youth_id == m.Youth.id)
+                    .where(
+                        m.Proposal.round_id == round_id,
+                        m.HousingOption.corporation_id.is_not(None),
+                        m.Youth.gemeente_code == m.HousingOption.gemeente_code,
+                    )
+                    .order_by(m.Match.id)
+                )
+            )
+
+        def place(x: m.Match) -> tuple[int | None, str]:
+            return x.option.corporation_id, x.option.gemeente_code
+
+        in_draft = {place(x): x for x in reversed(matches(draft))}
+        match = next(x for x in matches(published) if place(x) in in_draft)
+        draft_match = in_draft[place(match)]
         option = match.option
         gemeente_code = option.gemeente_code
         corporation = option.corporation
@@ -346,6 +411,9 @@ def _context(client: TestClient, factory: sessionmaker[Session]) -> Context:
             youth_id=youth.id,
             match_youth_id=match.youth_id,
             match_option_id=match.option_id,
+            draft_match_id=draft_match.id,
+            draft_youth_id=draft_match.youth_id,
+            draft_option_id=draft_match.option_id,
             option_code=option.code,
             corporation=corporation.code,
             gemeente_code=gemeente_code,
@@ -378,4 +446,33 @@ def test_every_endpoint_for_every_role(region: str, session_factory: sessionmake
                     f"{method} {path} as {role}: {response.status_code} "
                     f"(expected {expected[role]}) {response.text[:200]}"
                 )
+    assert not wrong, "\n".join(wrong)
+
+
+def test_draft_round_reads_for_every_role(
+    region: str, session_factory: sessionmaker[Session]
+) -> None:
+    """The published round's reads are in MATRIX; here the same reads on the draft round."""
+    client = TestClient(create_app(Settings(database_url=region)))
+    context = _context(client, session_factory)
+    headers = {role: _token(client, email) for role, email in context.emails.items()}
+    headers["anonymous"] = {}
+    wrong: list[str] = []
+    for (method, path), expected in sorted(DRAFT_READS.items()):
+        url, kwargs = _draft_request(context, method, path)
+        for role in ROLES:
+            response = client.request(method, url, headers=headers[role], **kwargs)
+            if response.status_code != expected[role]:
+                wrong.append(
+                    f"{method} {url} ({path}) as {role}: {response.status_code} "
+                    f"(expected {expected[role]}) {response.text[:200]}"
+                )
+    # the round list holds the draft for those who may read it, never for a corporation
+    for role in ("admin", "gemeente", "corporatie"):
+        listed = {r["id"] for r in client.get("/api/v1/rounds", headers=headers[role]).json()}
+        expected_ids = {context.published_round} | (
+            set() if role == "corporatie" else {context.draft_round}
+        )
+        if listed != expected_ids:
+            wrong.append(f"GET /api/v1/rounds as {role}: {sorted(listed)}")
     assert not wrong, "\n".join(wrong)

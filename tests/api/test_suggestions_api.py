@@ -68,7 +68,7 @@ def _audit(factory: sessionmaker[Session], action: str) -> list[m.AuditEntry]:
         )
 
 
-def test_own_regisseur_and_admin_get_suggestions_and_every_call_is_audited(
+def test_own_regisseur_gets_suggestions_and_every_call_is_audited(
     client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     youth_id, own, _ = _youth_and_regisseurs(session_factory)
@@ -91,7 +91,7 @@ def test_own_regisseur_and_admin_get_suggestions_and_every_call_is_audited(
     assert "message" in body["no_go"]
 
     admin = _first_of(session_factory, "admin")
-    assert client.get(url, headers=_headers(client, admin.email)).status_code == 200
+    assert client.get(url, headers=_headers(client, admin.email)).status_code == 403
 
     entries = _audit(session_factory, "youth.suggestions")
     # by code: the gemeente's audit view matches youths by code
@@ -99,27 +99,36 @@ def test_own_regisseur_and_admin_get_suggestions_and_every_call_is_audited(
     assert entries[0].detail is not None and entries[0].detail["k"] == 3
     assert entries[0].detail["youth_id"] == youth_id
     assert "refused" not in entries[0].detail
+    assert entries[1].detail is not None and "refused" in entries[1].detail
     with session_factory() as s:
         own_id = s.scalar(select(m.User.id).where(m.User.email == own))
     assert entries[0].user_id == own_id and entries[1].user_id == admin.id
 
 
-@pytest.mark.parametrize("role", ["corporatie", "planner", "gemeente", "other regisseur"])
-def test_other_roles_get_403_and_the_refusal_is_audited(
-    client: TestClient, session_factory: sessionmaker[Session], role: str
+# Admin has the gemeente's view (docs/decisions.md 9): suggestions hold the income share and the
+# distance to every anchor. Another regisseur is told what an unknown youth would be told.
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("admin", 403), ("corporatie", 403), ("planner", 403), ("gemeente", 403),
+     ("other regisseur", 404)],
+)  # fmt: skip
+def test_other_roles_are_refused_and_the_refusal_is_audited(
+    client: TestClient, session_factory: sessionmaker[Session], role: str, status: int
 ) -> None:
     youth_id, _, other = _youth_and_regisseurs(session_factory)
     email = other if role == "other regisseur" else _first_of(session_factory, role).email
     response = client.get(
         f"/api/v1/youths/{youth_id}/suggestions?on={ON}", headers=_headers(client, email)
     )
-    assert response.status_code == 403
-    assert "suggestions" not in response.json()
+    assert response.status_code == status
+    assert set(response.json()) == {"detail"}
     (entry,) = _audit(session_factory, "youth.suggestions")
     with session_factory() as s:
         code = s.get(m.Youth, youth_id).code  # type: ignore[union-attr]
     assert (entry.entity, entry.entity_id) == ("youth", code)
-    assert entry.detail is not None and entry.detail["refused"] == response.json()["detail"]
+    assert entry.detail is not None and entry.detail["refused"]
+    if status == 403:  # a 404 answers "Niet gevonden" whatever the reason (api/app.py)
+        assert entry.detail["refused"] == response.json()["detail"]
 
 
 def test_anonymous_401_unknown_youth_404_and_bad_input_422(
@@ -127,12 +136,11 @@ def test_anonymous_401_unknown_youth_404_and_bad_input_422(
 ) -> None:
     youth_id, own, _ = _youth_and_regisseurs(session_factory)
     assert client.get(f"/api/v1/youths/{youth_id}/suggestions").status_code == 401
-    admin = _headers(client, _first_of(session_factory, "admin").email)
+    headers = _headers(client, own)
     with session_factory() as s:
         unknown = (s.scalar(select(func.max(m.Youth.id))) or 0) + 1000
-    missing = client.get(f"/api/v1/youths/{unknown}/suggestions?on={ON}", headers=admin)
+    missing = client.get(f"/api/v1/youths/{unknown}/suggestions?on={ON}", headers=headers)
     assert missing.status_code == 404
-    headers = _headers(client, own)
     for query, field in (
         ("k=0", "k"),
         ("k=51", "k"),
@@ -201,6 +209,15 @@ def solved(client: TestClient, session_factory: sessionmaker[Session]) -> int:
     return round_id
 
 
+@pytest.fixture
+def published(client: TestClient, session_factory: sessionmaker[Session], solved: int) -> int:
+    """The solved round, published: corporations read it from now on (docs/decisions.md 18)."""
+    admin = _headers(client, _first_of(session_factory, "admin").email)
+    done = client.post(f"/api/v1/rounds/{solved}/publish", headers=admin)
+    assert done.status_code == 200, done.text
+    return solved
+
+
 def test_explanations_for_gemeente_and_admin_only(
     client: TestClient, session_factory: sessionmaker[Session], solved: int
 ) -> None:
@@ -243,7 +260,14 @@ def test_fairness_per_audience(
     assert body["count"] == sum(body["per_corporation"].values())
     assert body["count"] == sum(body["per_gemeente"].values())
     assert body["message"].startswith("Geen") == (body["count"] == 0)
-    corp = client.get(url, headers=_headers(client, _first_of(session_factory, "corporatie").email))
+    corp_headers = _headers(client, _first_of(session_factory, "corporatie").email)
+    draft = client.get(url, headers=corp_headers)  # not published yet
+    assert draft.status_code == 403 and set(draft.json()) == {"detail"}
+    publish = f"/api/v1/rounds/{solved}/publish"
+    assert client.post(
+        publish, headers=_headers(client, _first_of(session_factory, "admin").email)
+    ).is_success
+    corp = client.get(url, headers=corp_headers)
     assert corp.status_code == 200
     assert set(corp.json()) == {"round_id", "version", "count", "per_option", "message"}
     for role in ("planner", "regisseur"):
@@ -291,8 +315,9 @@ YOUTH_SIDE = ("income", "support_need", "max_distance_m", "distance_m", "no_go",
 
 
 def test_pair_explanation_for_a_corporation_only_for_its_matched_youths(
-    client: TestClient, session_factory: sessionmaker[Session], solved: int
+    client: TestClient, session_factory: sessionmaker[Session], published: int
 ) -> None:
+    solved = published
     match, corp_user = _a_match(session_factory, solved)
     corp = _headers(client, corp_user.email)
     url = f"/api/v1/rounds/{solved}/pairs/{{}}/{match.option_id}"
@@ -364,17 +389,33 @@ def test_pair_for_gemeente_keeps_option_side_figures_only() -> None:
     e = PairExplanation("J1", "W1", "ineligible", "J1 past niet: inkomen 1234", reasons=reasons,
                         occupants=("J2", "X9"))  # fmt: skip
     out = pair_for_gemeente_out(7, m.Proposal(version=1), e, {"J1", "J2"})
+    # search radius and no-go area: one rule "location", so neither is told apart
     assert [(r.rule, r.figures) for r in out.rules] == [
         ("affordability", {"kale_huur": 540.0, "servicekosten": 40.0, "policy_year": 2030}),
         ("support_level", {"support_min": 0, "support_max": 1}),
-        ("distance", {}),
+        ("location", {}),
         ("age", {"min_age": 18, "max_age": 27, "move_in": "2030-01-01"}),
         ("available", {"capacity": 0}),
     ]
+    only_no_go = PairExplanation("J1", "W1", "ineligible", "zin", reasons=reasons[2:3])
+    only_distance = PairExplanation("J1", "W1", "ineligible", "zin", reasons=reasons[3:4])
+    assert (
+        pair_for_gemeente_out(7, m.Proposal(version=1), only_no_go, set()).rules
+        == pair_for_gemeente_out(7, m.Proposal(version=1), only_distance, set()).rules
+    )
     assert out.occupants == ["J2"] and out.other_occupants == 1
     text = out.model_dump_json()
-    for leak in ("1234", "BU0001", "support_need", "income", "max_distance_m", "X9", "16"):
+    for leak in ("1234", "BU0001", "support_need", "income", "max_distance_m", "X9", "16",
+                 "9000", "5000", "distance", "no_go"):  # fmt: skip
         assert leak not in text, leak
+
+
+def test_every_rule_has_a_place_in_the_gemeente_view() -> None:
+    from api.routers.suggestions import LOCATION_RULES, OPTION_FIGURES
+    from matcher.eligibility import RULE_NAMES
+
+    assert set(RULE_NAMES) == set(OPTION_FIGURES) | LOCATION_RULES
+    assert not set(OPTION_FIGURES) & LOCATION_RULES
 
 
 def test_pair_explanation_for_a_gemeente_only_for_its_youths_and_reduced(
@@ -417,9 +458,9 @@ def test_pair_explanation_for_a_gemeente_only_for_its_youths_and_reduced(
         ).first()
         options = s.scalars(select(m.HousingOption.id).order_by(m.HousingOption.id)).all()
     assert own is not None and foreign is not None and here is not None
-    # a youth of another gemeente, even on an option in this gemeente: refused
+    # a youth of another gemeente, even on an option in this gemeente: as if unknown
     other = client.get(f"/api/v1/rounds/{solved}/pairs/{foreign.id}/{here}", headers=headers)
-    assert other.status_code == 403
+    assert other.status_code == 404
     # its own youth: rule names and the option's side of the figures, nothing else
     seen_rules: set[str] = set()
     for option_id in options[:40]:
@@ -429,10 +470,10 @@ def test_pair_explanation_for_a_gemeente_only_for_its_youths_and_reduced(
         body = reduced.json()
         assert set(body) == {"round_id", "version", "youth", "option", "status", "rules",
                              "occupants", "other_occupants", "youth_option"}  # fmt: skip
+        # admin has the gemeente's view (docs/decisions.md 9), for every gemeente
         full = client.get(url, headers=admin).json()
-        assert body["status"] == full["status"]
-        hidden = {r["rule"] for r in full["reasons"]} - {r["rule"] for r in body["rules"]}
-        assert hidden <= {"no_go"}
+        assert set(full) == set(body)
+        assert (full["status"], full["rules"]) == (body["status"], body["rules"])
         for rule in body["rules"]:
             seen_rules.add(rule["rule"])
             assert set(rule) == {"rule", "figures"}
@@ -461,7 +502,7 @@ def test_gemeente_audit_view_shows_reads_of_its_youths(
     assert gemeente is not None and option is not None
     url = f"/api/v1/youths/{youth_id}/suggestions?k=2&on={ON}"
     assert client.get(url, headers=_headers(client, regisseur)).status_code == 200
-    assert client.get(url, headers=_headers(client, other)).status_code == 403
+    assert client.get(url, headers=_headers(client, other)).status_code == 404
     admin = _headers(client, _first_of(session_factory, "admin").email)
     pair = f"/api/v1/rounds/{solved}/pairs/{youth_id}/{option}"
     assert client.get(pair, headers=admin).status_code == 200
@@ -499,18 +540,20 @@ def test_fairness_for_a_gemeente_lists_only_pairs_of_its_own_youths(
     assert mixed_seen or not full.json()["pairs"], "fixture should have cross-gemeente envy"
 
 
-def test_unmatched_explanations_for_a_gemeente_have_no_no_go_count(
+def test_unmatched_explanations_have_no_no_go_count_for_gemeente_and_admin(
     client: TestClient, session_factory: sessionmaker[Session], solved: int
 ) -> None:
+    with session_factory() as s:
+        proposal = s.scalars(select(m.Proposal).where(m.Proposal.round_id == solved)).one()
+        stored = (proposal.result or {})["unmatched"]
+    assert any("no_go" in (u.get("figures") or {}) for u in stored.values())  # the result has them
     url = f"/api/v1/rounds/{solved}/explanations"
-    full = client.get(url, headers=_headers(client, _first_of(session_factory, "admin").email))
-    assert any("no_go" in u["counts"] for u in full.json()["unmatched"])
-    gemeente = _first_of(session_factory, "gemeente")
-    body = client.get(url, headers=_headers(client, gemeente.email)).json()
-    assert body["unmatched"]
-    for u in body["unmatched"]:
-        assert "no_go" not in u["counts"]
-        assert "no-go" not in u["sentence"]
+    for role in ("gemeente", "admin"):  # admin has the gemeente's view (docs/decisions.md 9)
+        body = client.get(url, headers=_headers(client, _first_of(session_factory, role).email))
+        assert body.json()["unmatched"], role
+        for u in body.json()["unmatched"]:
+            assert "no_go" not in u["counts"], role
+            assert "no-go" not in u["sentence"], role
 
 
 def test_pair_explanation_scoped_by_organisation(
@@ -535,11 +578,12 @@ def test_pair_explanation_scoped_by_organisation(
     assert full.status_code == 200, full.text
     body = full.json()
     assert body["status"] in {"matched", "ineligible", "taken", "free"}
-    assert body["sentence"]
-    assert (body["status"] == "ineligible") == bool(body["reasons"])
+    assert (body["status"] == "ineligible") == bool(body["rules"])
     corp = _headers(client, corp_user.email)
+    assert client.post(f"/api/v1/rounds/{solved}/publish", headers=admin).is_success
+    # another corporation's option: as if unknown
     theirs = client.get(f"/api/v1/rounds/{solved}/pairs/{youth.id}/{other.id}", headers=corp)
-    assert theirs.status_code == 403
+    assert theirs.status_code == 404
     planner = _headers(client, _first_of(session_factory, "planner").email)
     assert (
         client.get(
