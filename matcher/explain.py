@@ -53,6 +53,7 @@ __all__ = [
     "explain_unmatched",
     "fairness",
     "result_from_dict",
+    "runner_ups",
     "why_not",
 ]
 
@@ -349,6 +350,19 @@ def why_not(round: Round, result: Result, youth_code: str, option_code: str) -> 
         youth_value=own_value,
         swap_change=change,
     )
+
+
+def runner_ups(round: Round, result: Result, youth_code: str, k: int = 3) -> list[PairExplanation]:
+    """The ``k`` options the youth fits best after the one they got (by pair value), each with
+    why the proposal did not make that pair (``KeyError`` for an unknown youth)."""
+    ctx = RoundContext.build(round)
+    if youth_code not in ctx.youth_index:
+        raise KeyError(f"onbekende jongere {youth_code!r}")
+    youth = round.youths[ctx.youth_index[youth_code]]
+    own = result.assignment.get(youth_code)
+    fits = [o.code for o in round.options if o.code != own and not pair_reasons(ctx, youth, o)]
+    ranked = sorted(fits, key=lambda c: (-_pair_value(round, ctx, youth_code, c, result.seed), c))
+    return [why_not(round, result, youth_code, code) for code in ranked[:k]]
 
 
 def _free_sentence(

@@ -8,28 +8,28 @@ JavaScript; only the maps (served as their own documents under ``/kaarten``) nee
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, BackgroundTasks, Form, Query, Request, UploadFile, status
+from fastapi import APIRouter, Form, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from api.app import SessionDep, templates
+from api.app import SessionDep
 from api.auth import OptionalPrincipal, Principal, check_csrf
-from api.formatting import euro, nl_date, nl_month, nl_number
 from api.headers import csp_nonce
+from api.pages.common import actor_of as _actor
+from api.pages.common import denied as _denied
+from api.pages.common import not_found as _not_found
+from api.pages.common import render
 from api.services import caseload as caseload_svc
 from api.services import imports as imports_svc
 from api.services import maps as maps_svc
 from api.services import overview
-from api.services import review as review_svc
 from api.services import rounds as rounds_svc
 from api.services import users as users_svc
 from api.services import youths as youths_svc
-from api.services.round_states import InvalidTransition
 from api.services.rounds import Actor, NotFound
 from api.services.scope import own_case
 from maps.options import build_options_map
@@ -38,57 +38,6 @@ from store import models as m
 from store.csvio import ImportFailed, RowError
 
 router = APIRouter(include_in_schema=False)
-
-MANAGE_ROLES = ("admin", "gemeente")
-PAGE_SOLVE_SECONDS = 10.0  # a page-started solve; the API takes a time limit per request
-
-ROLES = (
-    {
-        "path": "/beoordelen",
-        "title": "Beoordelen",
-        "who": "Corporaties en gemeenten",
-        "what": "Het maandelijkse toewijzingsvoorstel bekijken en per match accepteren of "
-        "afwijzen met een reden.",
-    },
-    {
-        "path": "/regisseur",
-        "title": "Regisseur",
-        "who": "Regisseurs en casemanagers",
-        "what": "Voor een jongere uit je eigen caseload de best passende woonplekken zien, "
-        "met uitleg waarom andere plekken niet passen.",
-    },
-    {
-        "path": "/planner",
-        "title": "Planner",
-        "who": "Planners van gemeente en regio",
-        "what": "Aanbod, contingenten en wachtenden per gemeente en woonvorm.",
-    },
-    {
-        "path": "/beheer",
-        "title": "Beheer",
-        "who": "Beheerder",
-        "what": "Gebruikers, organisaties, de menukaart en de huurtoeslaggrenzen.",
-    },
-)
-
-
-def render(
-    request: Request,
-    name: str,
-    context: dict[str, Any],
-    principal: Principal | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    """Render a page with the helpers every template uses and the signed-in user, if any."""
-    context.update(
-        roles=ROLES,
-        euro=euro,
-        nl_number=nl_number,
-        nl_date=nl_date,
-        nl_month=nl_month,
-        principal=principal,
-    )
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -101,14 +50,6 @@ def landing(request: Request, session: SessionDep, principal: OptionalPrincipal)
 # --------------------------------------------------------------------------- access
 
 
-class PageDenied(Exception):
-    """Signed in but not allowed: rendered as a Dutch 403 page."""
-
-
-def _actor(principal: Principal) -> Actor:
-    return Actor(principal.user_id, principal.organisation_id, principal.role)
-
-
 def _gate(request: Request, principal: Principal | None, roles: tuple[str, ...]) -> Response | None:
     """A redirect to sign-in, a 403 page, or None when ``principal`` may open the page."""
     if principal is None:
@@ -117,221 +58,6 @@ def _gate(request: Request, principal: Principal | None, roles: tuple[str, ...])
     if principal.role not in roles:
         return _denied(request, principal, "Deze pagina is niet voor jouw rol.")
     return None
-
-
-def _denied(request: Request, principal: Principal | None, message: str) -> HTMLResponse:
-    return render(
-        request,
-        "denied.html",
-        {"title": "Geen toegang", "message": message},
-        principal,
-        status_code=status.HTTP_403_FORBIDDEN,
-    )
-
-
-def _not_found(request: Request, principal: Principal | None, message: str) -> HTMLResponse:
-    return render(
-        request, "denied.html", {"title": "Niet gevonden", "message": message}, principal, 404
-    )
-
-
-def _back(path: str, **params: str | int | None) -> RedirectResponse:
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return RedirectResponse(f"{path}?{query}" if query else path, status.HTTP_303_SEE_OTHER)
-
-
-# --------------------------------------------------------------------------- review
-
-
-def _solve_later(request: Request, round_id: int) -> None:
-    seconds = float(os.environ.get("STEK_PAGE_SOLVE_SECONDS", PAGE_SOLVE_SECONDS))
-    rounds_svc.run_solve(request.app.state.sessions, round_id, seconds)
-
-
-@router.get("/beoordelen", response_class=HTMLResponse)
-def review(
-    request: Request,
-    session: SessionDep,
-    principal: OptionalPrincipal,
-    ronde: int | None = None,
-    versie: int | None = None,
-    gemeente: str | None = None,
-    type: str | None = None,
-    status_: Annotated[str | None, Query(alias="status")] = None,
-    melding: str | None = None,
-    fout: str | None = None,
-) -> Response:
-    gate = _gate(request, principal, review_svc.REVIEW_ROLES)
-    if gate is not None or principal is None:
-        return gate or _denied(request, principal, "")
-    actor = _actor(principal)
-    all_rounds = review_svc.rounds(session, actor)
-    if ronde is None and all_rounds:
-        ronde = all_rounds[0].id
-    view = None
-    if ronde is not None:
-        try:
-            view = review_svc.review_view(
-                session,
-                actor,
-                ronde,
-                versie,
-                review_svc.Filters(gemeente or None, type or None, status_ or None),
-            )
-        except NotFound as exc:
-            return _not_found(request, principal, str(exc))
-        except rounds_svc.Forbidden as exc:
-            return _denied(request, principal, str(exc))
-    return render(
-        request,
-        "review.html",
-        {
-            "title": "Beoordelen",
-            "rounds": all_rounds,
-            "view": view,
-            "filters": {"gemeente": gemeente or "", "type": type or "", "status": status_ or ""},
-            "status_nl": review_svc.STATUS_NL,
-            "round_status_nl": review_svc.ROUND_STATUS_NL,
-            "reasons": review_svc.REASON_NL,
-            "melding": melding,
-            "fout": fout,
-            "manage": principal.role in MANAGE_ROLES,
-            # The score reveals the urgency ranking: not for corporations.
-            "show_score": principal.role in ("admin", "gemeente"),
-            "today": date.today(),
-            "refresh": view is not None and view.round.status == "solving",
-        },
-        principal,
-    )
-
-
-@router.post("/beoordelen/matches/{match_id}")
-def decide(
-    request: Request,
-    match_id: int,
-    session: SessionDep,
-    principal: OptionalPrincipal,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-    decision: Annotated[str, Form(max_length=10)] = "",
-    version: Annotated[int, Form(ge=1)] = 1,
-    reason_code: Annotated[str, Form(max_length=40)] = "",
-    reason_text: Annotated[str, Form(max_length=1000)] = "",
-    ronde: Annotated[int | None, Form()] = None,
-) -> Response:
-    gate = _gate(request, principal, review_svc.REVIEW_ROLES)
-    if gate is not None or principal is None:
-        return gate or _denied(request, principal, "")
-    check_csrf(principal, csrf_token)
-    if decision not in ("accept", "reject"):
-        return _back("/beoordelen", ronde=ronde, fout="Kies accepteren of afwijzen.")
-    try:
-        match = rounds_svc.decide(
-            session,
-            match_id,
-            _actor(principal),
-            decision == "accept",
-            version,
-            reason_code or None,
-            reason_text.strip() or None,
-        )
-    except rounds_svc.Forbidden as exc:
-        return _denied(request, principal, str(exc))
-    except (rounds_svc.WorkflowError, rounds_svc.NotFound) as exc:
-        session.rollback()
-        return _back("/beoordelen", ronde=ronde, fout=f"Niet opgeslagen: {exc}.")
-    word = "geaccepteerd" if match.status == "accepted" else "afgewezen"
-    # FastAPI runs the unit of work's commit after the response is sent; commit now so the
-    # redirected GET (post/redirect/get) sees the decision.
-    session.commit()
-    return _back("/beoordelen", ronde=ronde, melding=f"Match {match.id} is {word}.")
-
-
-@router.post("/beoordelen/rondes")
-def create_round(
-    request: Request,
-    session: SessionDep,
-    principal: OptionalPrincipal,
-    background: BackgroundTasks,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-    maand: Annotated[str, Form(max_length=7)] = "",
-    tempo: Annotated[str, Form(max_length=10)] = "none",
-) -> Response:
-    gate = _gate(request, principal, MANAGE_ROLES)
-    if gate is not None or principal is None:
-        return gate or _denied(request, principal, "")
-    check_csrf(principal, csrf_token)
-    try:
-        year, month = (int(x) for x in maand.split("-"))
-        first = date(year, month, 1)
-    except ValueError:
-        return _back("/beoordelen", fout=f"Maand {maand!r} niet herkend: gebruik JJJJ-MM.")
-    pacing = next((p for p in rounds_svc.PACINGS if p == tempo), None)
-    if pacing is None:
-        return _back("/beoordelen", fout=f"Keuze voor contingenten {tempo!r} niet herkend.")
-    try:
-        rnd = rounds_svc.create_round(session, first, 0, _actor(principal), pacing)
-        rounds_svc.start_solve(session, rnd.id, _actor(principal))
-    except (rounds_svc.WorkflowError, InvalidTransition) as exc:
-        # e.g. no policy for that month: say so on the page instead of a 500
-        session.rollback()
-        return _back("/beoordelen", fout=f"Niet gelukt: {exc}.")
-    session.commit()
-    background.add_task(_solve_later, request, rnd.id)
-    return _back("/beoordelen", ronde=rnd.id, melding="De ronde wordt doorgerekend.")
-
-
-def _round_action(
-    request: Request,
-    session: Session,
-    principal: Principal | None,
-    round_id: int,
-    csrf_token: str,
-    action: str,
-    background: BackgroundTasks | None = None,
-) -> Response:
-    gate = _gate(request, principal, MANAGE_ROLES)
-    if gate is not None or principal is None:
-        return gate or _denied(request, principal, "")
-    check_csrf(principal, csrf_token)
-    actor = _actor(principal)
-    try:
-        if action == "publish":
-            rounds_svc.publish(session, round_id, actor)
-            session.commit()  # before the redirect, see decide()
-            message = "Het voorstel is gepubliceerd: corporaties en gemeenten kunnen beoordelen."
-        else:
-            rounds_svc.start_resolve(session, round_id, actor)
-            session.commit()
-            assert background is not None
-            background.add_task(_solve_later, request, round_id)
-            message = "De ronde wordt opnieuw doorgerekend (geaccepteerde matches blijven staan)."
-    except (rounds_svc.WorkflowError, InvalidTransition, rounds_svc.NotFound) as exc:
-        session.rollback()
-        return _back("/beoordelen", ronde=round_id, fout=f"Niet gelukt: {exc}.")
-    return _back("/beoordelen", ronde=round_id, melding=message)
-
-
-@router.post("/beoordelen/rondes/{round_id}/publiceren")
-def publish_round(
-    request: Request,
-    round_id: int,
-    session: SessionDep,
-    principal: OptionalPrincipal,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    return _round_action(request, session, principal, round_id, csrf_token, "publish")
-
-
-@router.post("/beoordelen/rondes/{round_id}/doorrekenen")
-def resolve_round(
-    request: Request,
-    round_id: int,
-    session: SessionDep,
-    principal: OptionalPrincipal,
-    background: BackgroundTasks,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    return _round_action(request, session, principal, round_id, csrf_token, "resolve", background)
 
 
 # --------------------------------------------------------------------------- regisseur

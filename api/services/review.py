@@ -7,44 +7,55 @@ matches, contingents and unmatched young people of their gemeente; admin everyth
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.services.rounds import Actor, Forbidden, may_read_proposals, readable_round
+from api.services.rounds import (
+    Actor,
+    Forbidden,
+    decision_counts,
+    may_confirm_match,
+    may_decide_match,
+    may_read_proposals,
+    readable_round,
+)
+from matcher.explain import explain_unmatched, result_from_dict
+from matcher.glossary import labels
 from store import models as m
 
 REVIEW_ROLES = ("admin", "gemeente", "corporatie")
-STATUS_NL = {
-    "proposed": "voorgesteld",
-    "accepted": "geaccepteerd",
-    "rejected": "afgewezen",
-    "confirmed": "bevestigd",
-}
-ROUND_STATUS_NL = {
-    "created": "aangemaakt",
-    "solving": "wordt doorgerekend",
-    "draft": "concept",
-    "published": "gepubliceerd",
-    "final": "definitief",
-    "failed": "mislukt",
-}
-REASON_NL = {
-    "woning_past_niet": "woning past niet",
-    "jongere_weigert": "jongere weigert",
-    "zorg_niet_rond": "zorg niet rond",
-    "samenstelling_huis": "samenstelling huis",
-    "anders": "anders (toelichting)",
+STATUS_NL = labels("match_status")
+ROUND_STATUS_NL = labels("round_status")
+REASON_NL = labels("reject_reason")
+PAGE_SIZE = 50
+# Sort keys of the match list: code -> Dutch label (the key function is in ``_SORTS``).
+SORTS = {
+    "status": "status (open eerst)",
+    "jongere": "jongere",
+    "woonplek": "woonplek",
+    "woonvorm": "woonvorm",
+    "gemeente": "gemeente",
+    "score": "urgentie en voorkeur (hoogste eerst)",
 }
 
 
 @dataclass(frozen=True)
 class Filters:
+    """What the reviewer asked to see; every field survives every action on the page."""
+
     gemeente: str | None = None
     type: str | None = None
     status: str | None = None
+    q: str | None = None  # youth code, option code, corporation or gemeente name
+    mine: bool = False  # only what this user has to decide or confirm
+    sort: str = "status"
+    page: int = 1
+    page_size: int = PAGE_SIZE
 
 
 @dataclass
@@ -81,6 +92,15 @@ class ReviewView:
     unmatched: list[tuple[str, str]] = field(default_factory=list)
     unmatched_counts: dict[str, int] = field(default_factory=dict)
     may_decide: set[int] = field(default_factory=set)
+    may_confirm: set[int] = field(default_factory=set)
+    may_undo: set[int] = field(default_factory=set)
+    total: int = 0  # matches through the filters (all pages)
+    page: int = 1
+    pages: int = 1
+    mine_open: int = 0  # matches waiting for this user's decision or confirmation
+    counts: dict[str, int] = field(default_factory=dict)  # the whole round, per status
+    gemeente_names: dict[str, str] = field(default_factory=dict)
+    decidable_total: int = 0  # proposed matches through the filters (all pages) to decide
 
 
 def _check(actor: Actor) -> None:
@@ -116,19 +136,33 @@ def rounds(session: Session, actor: Actor) -> list[m.AllocationRound]:
     return [r for r in found if may_read_proposals(actor, r)]
 
 
-def _may_decide(session: Session, actor: Actor, match: m.Match) -> bool:
-    if match.status != "proposed":
-        return False
+def _todo(session: Session, actor: Actor, match: m.Match) -> bool:
+    """Whether ``match`` waits for ``actor``: to decide (proposed) or to confirm (accepted)."""
+    if match.status == "proposed":
+        return may_decide_match(session, actor, match)
+    return match.status == "accepted" and may_confirm_match(session, actor, match)
+
+
+def _matches_query(match: m.Match, q: str) -> bool:
     option = match.option
-    if actor.role == "admin":
-        return True
-    if actor.role == "corporatie":
-        return option.corporation_id == actor.organisation_id
-    return (
-        actor.role == "gemeente"
-        and option.corporation_id is None
-        and option.gemeente_code == _own_gemeente(session, actor)
+    haystack = (
+        match.youth.code,
+        option.code,
+        option.type.name,
+        option.corporation.name if option.corporation else "",
+        option.gemeente_code,
     )
+    return any(q in text.casefold() for text in haystack)
+
+
+_SORTS: dict[str, Any] = {
+    "status": lambda x: (m.MATCH_STATUSES.index(x.status), x.youth.code),
+    "jongere": lambda x: x.youth.code,
+    "woonplek": lambda x: x.option.code,
+    "woonvorm": lambda x: (x.option.type.name, x.youth.code),
+    "gemeente": lambda x: (x.option.gemeente_code, x.youth.code),
+    "score": lambda x: (-x.score, x.youth.code),
+}
 
 
 def review_view(
@@ -160,24 +194,44 @@ def review_view(
     types = sorted(
         {(x.option.type.code, x.option.type.name) for x in all_visible}, key=lambda t: t[1]
     )
+    q = (filters.q or "").strip().casefold()
+    is_open = rnd.status == "published" and proposal is not None and chosen == versions[-1]
+    todo = {x.id for x in all_visible if is_open and _todo(session, actor, x)}
     shown = [
         x
         for x in all_visible
         if (not filters.gemeente or x.option.gemeente_code == filters.gemeente)
         and (not filters.type or x.option.type.code == filters.type)
         and (not filters.status or x.status == filters.status)
+        and (not q or _matches_query(x, q))
+        and (not filters.mine or x.id in todo)
     ]
+    shown.sort(key=_SORTS.get(filters.sort, _SORTS["status"]))
+    size = max(1, filters.page_size)
+    pages = max(1, -(-len(shown) // size))
+    page = min(max(1, filters.page), pages)
+    on_page = shown[(page - 1) * size : page * size]
     view = ReviewView(
         round=rnd,
         proposal=proposal,
         versions=versions,
-        matches=shown,
+        matches=on_page,
         progress=dict(Counter(x.status for x in all_visible)),
         gemeenten=gemeenten,
         types=types,
         bars=_bars(session, actor, rnd, all_visible),
+        total=len(shown),
+        page=page,
+        pages=pages,
+        mine_open=len(todo),
+        counts=decision_counts(session, rnd.id),
+        gemeente_names=gemeente_names,
+        decidable_total=sum(1 for x in shown if x.status == "proposed" and x.id in todo),
     )
-    view.may_decide = {x.id for x in shown if _may_decide(session, actor, x)}
+    if is_open:
+        view.may_decide = {x.id for x in on_page if x.status == "proposed" and x.id in todo}
+        view.may_confirm = {x.id for x in on_page if x.status == "accepted" and x.id in todo}
+        view.may_undo = {x.id for x in on_page if _may_undo(session, actor, x)}
     if proposal is not None and chosen is not None and chosen - 1 in proposals:
         before = {
             (x.youth.code, x.option.code)
@@ -234,11 +288,42 @@ def _unmatched(session: Session, actor: Actor, proposal: m.Proposal, view: Revie
                 select(m.Youth.code).where(m.Youth.gemeente_code == _own_gemeente(session, actor))
             )
         )
+    explained = explain_unmatched(result_from_dict(proposal.result or {}))
     view.unmatched = [
-        (code, str(e.get("message", e.get("reason", ""))))
-        for code, e in sorted(entries.items())
-        if allowed is None or code in allowed
+        (e.youth, e.sentence) for e in explained if allowed is None or e.youth in allowed
     ]
     view.unmatched_counts = dict(
         Counter(str(entries[c].get("reason", "?")) for c, _ in view.unmatched)
     )
+
+
+def confirmable(session: Session, actor: Actor, round_id: int) -> list[tuple[int, int]]:
+    """(match id, version) of every accepted match of the latest proposal ``actor`` confirms."""
+    _check(actor)
+    rnd = readable_round(session, round_id, actor)
+    proposal = max(rnd.proposals, key=lambda p: p.version, default=None)
+    if proposal is None:
+        return []
+    return [
+        (x.id, x.version_id)
+        for x in visible_matches(session, actor, proposal)
+        if x.status == "accepted" and may_confirm_match(session, actor, x)
+    ]
+
+
+def _may_undo(session: Session, actor: Actor, match: m.Match) -> bool:
+    if match.status == "confirmed":
+        return may_confirm_match(session, actor, match)
+    return match.status in ("accepted", "rejected") and may_decide_match(
+        session, actor, match, any_status=True
+    )
+
+
+def decidable(
+    session: Session, actor: Actor, round_id: int, filters: Filters
+) -> list[tuple[int, int]]:
+    """(match id, version) of every proposed match through ``filters`` (all pages) that
+    ``actor`` decides: what "alle zichtbare accepteren" accepts."""
+    everything = dataclasses.replace(filters, page=1, page_size=10**9)
+    view = review_view(session, actor, round_id, None, everything)
+    return [(x.id, x.version_id) for x in view.matches if x.id in view.may_decide]

@@ -378,18 +378,38 @@ def _may_decide(session: Session, actor: Actor, match: m.Match) -> None:
         raise Forbidden("het voorstel van deze ronde is nog niet gepubliceerd")
     option = match.option
     if actor.role == "admin":
-        return
-    if actor.role == "corporatie" and option.corporation_id == actor.organisation_id:
-        return
-    if actor.role == "gemeente":
-        org = session.get(m.Organisation, actor.organisation_id)
-        if (
-            org is not None
-            and org.gemeente_code == option.gemeente_code
-            and option.corporation_id is None
-        ):
-            return
-    raise Forbidden("je mag alleen matches op woningen van je eigen organisatie beoordelen")
+    if not may_decide_match(session, actor, match, any_status=True):
+        raise Forbidden("je mag alleen matches op woningen van je eigen organisatie beoordelen")
+
+
+def _own_gemeente(session: Session, actor: Actor) -> str | None:
+    org = session.get(m.Organisation, actor.organisation_id) if actor.organisation_id else None
+    return org.gemeente_code if org is not None else None
+
+
+def may_decide_match(
+    session: Session, actor: Actor, match: m.Match, any_status: bool = False
+) -> bool:
+    """Whether ``actor`` decides ``match``: admin any, a corporation the matches on its own
+    options, a gemeente those on options without a corporation in its gemeente. Unless
+    ``any_status``, only a proposed match is there to decide."""
+    if not any_status and match.status != "proposed":
+        return False
+        return True
+    if actor.role == "corporatie":
+        return option.corporation_id == actor.organisation_id
+    return (
+        actor.role == "gemeente"
+        and option.corporation_id is None
+        and option.gemeente_code == _own_gemeente(session, actor)
+    )
+
+
+def may_confirm_match(session: Session, actor: Actor, match: m.Match) -> bool:
+    """Whether ``actor`` confirms ``match``: admin, or the gemeente the option lies in."""
+    if actor.role == "admin":
+        return True
+    return actor.role == "gemeente" and _own_gemeente(session, actor) == match.option.gemeente_code
 
 
 def decide(
@@ -555,10 +575,8 @@ class BulkRefused(WorkflowError):
 def _confirm_right(session: Session, actor: Actor, match: m.Match) -> None:
     if actor.role not in ("gemeente", "admin"):
         raise Forbidden("alleen de gemeente bevestigt matches")
-    if actor.role == "gemeente":
-        org = session.get(m.Organisation, actor.organisation_id)
-        if org is None or org.gemeente_code != match.option.gemeente_code:
-            raise Forbidden("deze match ligt niet in jouw gemeente")
+    if not may_confirm_match(session, actor, match):
+        raise Forbidden("deze match ligt niet in jouw gemeente")
 
 
 def undo(session: Session, match_id: int, actor: Actor, expected_version: int) -> m.Match:

@@ -34,29 +34,38 @@ def test_every_role_signs_in_and_lands_on_its_home(page: Any, server: Server) ->
         shot(page, f"home-{path.strip('/')}-{email.split('@')[0]}")
 
 
-def test_reviewer_accepts_rejects_and_resolves(page: Any, server: Server) -> None:
+def test_reviewer_decides_in_place_and_resolves(page: Any, server: Server) -> None:
+    """Decisions go without a page load (the row and summary are replaced), filters and the
+    list stay; a refused decision shows its Dutch reason in the row; re-solving asks first."""
     login(page, server, server.reviewer_email)
-    forms = page.locator("form.decide")
+    page.goto(f"{server.url}/beoordelen?toon=alle&sort=jongere")
+    loads: list[str] = []
+    page.on("load", lambda: loads.append(page.url))
+    forms = page.locator("form.decide:has(button[value=accept])")
     assert forms.count() >= 2
-    first_row = forms.nth(0).locator("xpath=ancestor::tr")
-    first_id = first_row.get_attribute("id")
+    first_id = forms.nth(0).locator("xpath=ancestor::tr").get_attribute("id")
+    second_id = forms.nth(1).locator("xpath=ancestor::tr").get_attribute("id")
     forms.nth(0).get_by_role("button", name="Accepteren").click()
-    page.wait_for_load_state()
-    assert "is geaccepteerd" in page.content()
-    second = page.locator("form.decide").first
-    second_id = second.locator("xpath=ancestor::tr").get_attribute("id")
-    assert second_id != first_id
-    # rejecting without a reason is refused with a Dutch message, nothing stored
-    second.get_by_role("button", name="Afwijzen").click()
-    page.wait_for_load_state()
-    assert "kies een reden" in page.content()
-    second = page.locator(f"#{second_id} form.decide")
-    second.get_by_label("Reden bij afwijzen").select_option("woning_past_niet")
+    page.locator(f"#{first_id} .badge-accepted").wait_for()
+    assert "geaccepteerd" in page.locator("#meldingen").inner_text()
+    # rejecting without a reason is refused in the row, nothing stored
+    second = page.locator(f"#{second_id}")
+    second.get_by_text("Afwijzen…").click()
+    second.get_by_role("button", name="Afwijzen", exact=True).click()
+    second.locator(".row-error").wait_for()
+    assert "kies een reden" in second.locator(".row-error").inner_text()
+    second.get_by_label("Reden").select_option("woning_past_niet")
     second.get_by_label("Toelichting").fill("Te ver van school")
-    second.get_by_role("button", name="Afwijzen").click()
-    page.wait_for_load_state()
-    assert "is afgewezen" in page.content()
+    second.get_by_role("button", name="Afwijzen", exact=True).click()
+    page.locator(f"#{second_id} .badge-rejected").wait_for()
+    assert "Te ver van school" in page.locator(f"#{second_id}").inner_text()
+    assert loads == [], f"a decision reloaded the page: {loads}"
+    assert "sort=jongere" in page.url
     shot(page, "review-decided")
+    page.get_by_role("link", name="Opnieuw doorrekenen…").click()
+    page.wait_for_load_state()
+    assert "opnieuw doorrekenen houdt de" in page.locator("#wat-gebeurt-er").inner_text()
+    shot(page, "review-confirm-resolve")
     page.get_by_role("button", name="Opnieuw doorrekenen").click()
     page.wait_for_load_state()
     page.locator("#versie strong", has_text="2").wait_for(timeout=60_000)

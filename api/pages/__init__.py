@@ -1,0 +1,1 @@
+"""Server-rendered Dutch pages, one module per role (moving here from api/routers/pages.py)."""
