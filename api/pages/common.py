@@ -13,7 +13,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.app import templates
 from api.auth import OptionalPrincipal, Principal
@@ -155,3 +157,23 @@ def install_page_handlers(app: FastAPI) -> None:
     @app.exception_handler(PageForbidden)
     async def forbidden(request: Request, exc: PageForbidden) -> HTMLResponse:
         return denied(request, exc.principal, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        """The API keeps FastAPI's JSON answer; a page form gets a Dutch page naming fields."""
+        if request.url.path.startswith("/api/"):
+            return await request_validation_exception_handler(request, exc)
+        fields = (
+            ", ".join(sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")}))
+            or "het formulier"
+        )
+        return render(
+            request,
+            "denied.html",
+            {
+                "title": "Niet opgeslagen",
+                "message": f"Niet opgeslagen: controleer {fields}. Er is niets veranderd.",
+            },
+            None,
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )

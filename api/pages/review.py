@@ -310,7 +310,7 @@ def create_round(
     principal: Manager,
     background: BackgroundTasks,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
-    maand: Annotated[str, Form(max_length=7)] = "",
+    maand: Annotated[str, Form(max_length=40)] = "",
     tempo: Annotated[str, Form(max_length=10)] = "none",
     vervangen: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
