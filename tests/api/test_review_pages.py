@@ -186,9 +186,10 @@ def test_bulk_accept_is_all_or_nothing_through_the_page(
         data={"csrf_token": csrf, "actie": "accepteren", "selectie": good},
         follow_redirects=False,
     )
-    assert "3 match(es) geaccepteerd" in parse_qs(urlparse(done.headers["location"]).query)[
-        "melding"
-    ][0]
+    assert (
+        "3 match(es) geaccepteerd"
+        in parse_qs(urlparse(done.headers["location"]).query)["melding"][0]
+    )
     statuses = _statuses(session_factory, published)
     assert [statuses[i] for i, _, _ in rows[:4]] == ["accepted"] * 3 + ["proposed"]
 
@@ -252,7 +253,9 @@ def test_round_finished_in_the_pages_then_read_only(
     assert "Deze ronde is afgerond" in page.text
     assert 'class="decide"' not in page.text and 'id="bulk"' not in page.text
     with session_factory() as s:
-        placed = s.scalar(select(func.count()).select_from(m.Youth).where(m.Youth.status == "placed"))
+        placed = s.scalar(
+            select(func.count()).select_from(m.Youth).where(m.Youth.status == "placed")
+        )
     assert placed == total
 
 
@@ -287,9 +290,7 @@ def test_why_this_match_by_role(
         match_id, owner = match.id, match.option.corporation_id
         own_email = s.scalars(select(m.User.email).where(m.User.organisation_id == owner)).first()
         other_email = s.scalars(
-            select(m.User.email).where(
-                m.User.role == "corporatie", m.User.organisation_id != owner
-            )
+            select(m.User.email).where(m.User.role == "corporatie", m.User.organisation_id != owner)
         ).first()
     assert own_email and other_email
     _sign_in(client, _admin_email(session_factory))
