@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.settings = settings
+    app.state.sessions.configure(info={"settings": settings})  # e-mail settings (notifications)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(GuardRequests, settings=settings)
     app.add_middleware(SecurityHeaders)  # added last: outermost, on every answer
@@ -86,6 +87,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for resource in (youths, options, contingents, imports, exports, audit, users):
         app.include_router(resource.router, prefix="/api/v1")
+    from api.routers import inbox, round_exports
+
+    app.include_router(round_exports.pages)
+    app.include_router(round_exports.api, prefix="/api/v1")
+    app.include_router(inbox.router)
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> HTMLResponse:

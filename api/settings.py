@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from store.db import DEFAULT_URL
@@ -28,6 +29,14 @@ class Settings(BaseSettings):
     # to the cap, per account and client and per client (api/auth.py).
     login_backoff_base_s: float = 1.0
     login_backoff_cap_s: float = 15 * 60.0
+    # E-mail for notifications (issue 14): no host, no e-mail (the in-app inbox only).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "stek@localhost"
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = 10.0
 
 
 @lru_cache

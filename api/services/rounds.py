@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.formatting import nl_month
+from api.services import notifications
 from api.services.round_states import RoundAction, RoundStatus, next_status
 from matcher.glossary import label
 from matcher.problem import Round
@@ -338,6 +339,7 @@ def latest_proposal(session: Session, round_id: int) -> m.Proposal:
 def publish(session: Session, round_id: int, actor: Actor | None) -> m.AllocationRound:
     rnd = get_round(session, round_id)
     _transition(session, rnd, RoundAction.PUBLISH, actor)
+    notifications.round_published(session, rnd)  # inbox now, e-mail after the commit
     return rnd
 
 
@@ -376,8 +378,6 @@ def _may_decide(session: Session, actor: Actor, match: m.Match) -> None:
     # "not published" would tell which ids are on its options).
     if not may_read_proposals(actor, match.proposal.round):
         raise Forbidden("het voorstel van deze ronde is nog niet gepubliceerd")
-    option = match.option
-    if actor.role == "admin":
     if not may_decide_match(session, actor, match, any_status=True):
         raise Forbidden("je mag alleen matches op woningen van je eigen organisatie beoordelen")
 
@@ -395,6 +395,8 @@ def may_decide_match(
     ``any_status``, only a proposed match is there to decide."""
     if not any_status and match.status != "proposed":
         return False
+    option = match.option
+    if actor.role == "admin":
         return True
     if actor.role == "corporatie":
         return option.corporation_id == actor.organisation_id
@@ -517,6 +519,7 @@ def finalise(session: Session, round_id: int, actor: Actor | None) -> m.Allocati
     for match in proposal.matches:
         option_row, youth_row = match.option, match.youth
         youth_row.status = "placed"
+        youth_row.placed_on = problem.move_in
         option_row.capacity -= 1
         if option_row.capacity <= 0:
             option_row.status = "placed"
@@ -539,6 +542,7 @@ def finalise(session: Session, round_id: int, actor: Actor | None) -> m.Allocati
             ).one()
             row.used += 1
     audit(session, actor, "round.placements", "round", rnd.id, {"placed": len(proposal.matches)})
+    notifications.round_finalised(session, rnd)  # inbox now, e-mail after the commit
     return rnd
 
 

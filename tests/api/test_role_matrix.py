@@ -78,6 +78,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/youths/{youth_id}/suggestions"): row(403, 403, 403, 200, 403, 401),
     ("GET", "/api/v1/rounds/{round_id}/explanations"): row(200, 200, 403, 403, 403, 401),
     ("GET", "/api/v1/rounds/{round_id}/fairness"): row(200, 200, 200, 403, 403, 401),
+    # the round as a file (api/routers/round_exports.py), scoped like the reads
+    ("GET", "/api/v1/rounds/{round_id}/export"): row(200, 200, 200, 403, 403, 401),
     # the matrix match's own pair: its option is the corporation's and in the gemeente
     ("GET", "/api/v1/rounds/{round_id}/pairs/{youth_id}/{option_id}"): row(
         200, 200, 200, 403, 403, 401
@@ -118,6 +120,7 @@ DRAFT_READS: dict[tuple[str, str], dict[str, int]] = {
     ),
     ("GET", "/api/v1/rounds/{round_id}/explanations"): row(200, 200, 403, 403, 403, 401),
     ("GET", "/api/v1/rounds/{round_id}/fairness"): row(200, 200, 403, 403, 403, 401),
+    ("GET", "/api/v1/rounds/{round_id}/export"): row(200, 200, 403, 403, 403, 401),
     # a pair matched in the draft on the corporation's option in the gemeente
     ("GET", "/api/v1/rounds/{round_id}/pairs/{youth_id}/{option_id}"): row(
         200, 200, 403, 403, 403, 401

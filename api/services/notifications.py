@@ -1,0 +1,315 @@
+"""Notifications: an in-app inbox per user, and e-mail through SMTP when a host is configured.
+
+Events: a round is published (every active corporation or gemeente user whose organisation has
+matches to decide hears how many), a round is finalised (every regisseur whose young people are
+placed hears which, by youth code). The inbox messages are written in the caller's transaction;
+the e-mails wait in ``session.info`` and go out only after that transaction commits (a rolled
+back publish sends nothing). A failing SMTP server is logged, never an error for the publish.
+Messages hold no personal data beyond youth codes.
+
+Settings come from ``session.info["settings"]`` (the app puts its own there) or else from the
+environment (``get_settings``), so the CLI and the services mail as the server does.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from api.formatting import nl_month
+from api.settings import Settings, get_settings
+from store import models as m
+
+log = logging.getLogger(__name__)
+
+SETTINGS_KEY = "settings"
+_OUTBOX_KEY = "stek.outbox"
+INBOX_LIMIT = 200
+# Who decides a match, by the kind of organisation that owns it (api/services/rounds.py).
+DECIDING_ROLE = {"corporatie": "corporatie", "gemeente": "gemeente"}
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    subject: str
+    body: str
+
+
+# --------------------------------------------------------------------------- the inbox
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    """How many of the user's messages are unread (for the header)."""
+    stmt = (
+        select(func.count())
+        .select_from(m.Notification)
+        .where(m.Notification.user_id == user_id, m.Notification.read_at.is_(None))
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def inbox(session: Session, user_id: int, limit: int = INBOX_LIMIT) -> list[m.Notification]:
+    """The user's messages, newest first (unread and read)."""
+    stmt = (
+        select(m.Notification)
+        .where(m.Notification.user_id == user_id)
+        .order_by(m.Notification.created_at.desc(), m.Notification.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+class MessageNotFound(LookupError):
+    """No such message for this user (HTTP 404)."""
+
+
+def _latest_proposal(session: Session, round_id: int) -> m.Proposal | None:
+    return session.scalars(
+        select(m.Proposal)
+        .where(m.Proposal.round_id == round_id)
+        .order_by(m.Proposal.version.desc())
+        .limit(1)
+    ).first()
+
+
+def mark_read(session: Session, user_id: int, notification_id: int) -> m.Notification:
+    """Mark one of the user's own messages read; another user's message is NotFound (a
+    stranger learns nothing about which ids exist)."""
+    found = session.get(m.Notification, notification_id)
+    if found is None or found.user_id != user_id:
+        raise MessageNotFound(f"bericht {notification_id} bestaat niet")
+    if found.read_at is None:
+        found.read_at = datetime.now(UTC)
+    return found
+
+
+def mark_all_read(session: Session, user_id: int) -> int:
+    """Mark every unread message of the user read; returns how many."""
+    now = datetime.now(UTC)
+    unread = session.scalars(
+        select(m.Notification).where(
+            m.Notification.user_id == user_id, m.Notification.read_at.is_(None)
+        )
+    ).all()
+    for message in unread:
+        message.read_at = now
+    return len(unread)
+
+
+def _notify(
+    session: Session,
+    user: m.User,
+    kind: str,
+    round_id: int,
+    subject: str,
+    body: str,
+    link: str,
+) -> None:
+    session.add(
+        m.Notification(
+            user_id=user.id,
+            kind=kind,
+            round_id=round_id,
+            subject=subject,
+            body=body,
+            link=link,
+            created_at=datetime.now(UTC),
+        )
+    )
+    _queue_mail(
+        session,
+        Mail(
+            user.email,
+            f"[stek] {subject}",
+            f"{body}\n\nJe vindt dit bericht ook in stek onder Berichten.\n",
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- events
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def round_published(session: Session, rnd: m.AllocationRound) -> int:
+    """Tell every active user of each corporation and gemeente with matches to decide in the
+    round's latest proposal how many wait. Returns the number of messages."""
+    proposal = _latest_proposal(session, rnd.id)
+    if proposal is None:
+        return 0
+    gemeente_orgs = {
+        org.gemeente_code: org
+        for org in session.scalars(
+            select(m.Organisation)
+            .where(m.Organisation.kind == "gemeente")
+            .order_by(m.Organisation.id.desc())
+        )
+    }
+    to_decide: dict[int, int] = defaultdict(int)
+    for match in proposal.matches:
+        if match.status != "proposed":
+            continue
+        option = match.option
+        owner = (
+            option.corporation_id
+            if option.corporation_id is not None
+            else getattr(gemeente_orgs.get(option.gemeente_code), "id", None)
+        )
+        if owner is not None:
+            to_decide[owner] += 1
+    month = nl_month(rnd.month)
+    sent = 0
+    for org_id, n in sorted(to_decide.items()):
+        org = session.get(m.Organisation, org_id)
+        role = DECIDING_ROLE.get(org.kind) if org is not None else None
+        if org is None or role is None:
+            continue
+        subject = (
+            f"Ronde {month} gepubliceerd: "
+            f"{_plural(n, 'match wacht', 'matches wachten')} op jouw beslissing"
+        )
+        body = (
+            f"Het voorstel voor {month} (versie {proposal.version}) is gepubliceerd. "
+            f"{_plural(n, 'match', 'matches')} op woningen van {org.name} "
+            f"{'wacht' if n == 1 else 'wachten'} op een beslissing: accepteren of afwijzen."
+        )
+        for user in _active_users(session, org_id, role):
+            _notify(
+                session,
+                user,
+                "round_published",
+                rnd.id,
+                subject,
+                body,
+                f"/beoordelen?ronde={rnd.id}",
+            )
+            sent += 1
+    return sent
+
+
+def round_finalised(session: Session, rnd: m.AllocationRound) -> int:
+    """Tell every active regisseur which of their young people the round placed (youth codes
+    only). Returns the number of messages."""
+    proposal = _latest_proposal(session, rnd.id)
+    if proposal is None:
+        return 0
+    placed: dict[int, list[str]] = defaultdict(list)
+    for match in proposal.matches:
+        if match.youth.regisseur_id is not None:
+            placed[match.youth.regisseur_id].append(match.youth.code)
+    month = nl_month(rnd.month)
+    sent = 0
+    for user_id, codes in sorted(placed.items()):
+        user = session.get(m.User, user_id)
+        if user is None or not user.active:
+            continue
+        codes.sort()
+        subject = (
+            f"Ronde {month} afgerond: "
+            f"{_plural(len(codes), 'jongere', 'jongeren')} uit jouw caseload geplaatst"
+        )
+        body = f"De ronde van {month} is afgerond. Geplaatst: {', '.join(codes)}."
+        _notify(session, user, "round_final", rnd.id, subject, body, "/regisseur")
+        sent += 1
+    return sent
+
+
+def _active_users(session: Session, organisation_id: int, role: str) -> list[m.User]:
+    return list(
+        session.scalars(
+            select(m.User)
+            .where(
+                m.User.organisation_id == organisation_id,
+                m.User.role == role,
+                m.User.active.is_(True),
+            )
+            .order_by(m.User.id)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- e-mail
+
+
+def settings_of(session: Session) -> Settings:
+    found = session.info.get(SETTINGS_KEY)
+    return found if isinstance(found, Settings) else get_settings()
+
+
+def _queue_mail(session: Session, mail: Mail) -> None:
+    """Keep ``mail`` until the session's transaction commits (dropped on rollback)."""
+    settings = settings_of(session)
+    if not settings.smtp_host:
+        return
+    outbox: list[Mail] | None = session.info.get(_OUTBOX_KEY)
+    if outbox is None:
+        outbox = session.info[_OUTBOX_KEY] = []
+        event.listen(session, "after_commit", _after_commit)
+        event.listen(session, "after_rollback", _after_rollback)
+    outbox.append(mail)
+
+
+def _after_commit(session: Session) -> None:
+    mails: list[Mail] = session.info.get(_OUTBOX_KEY) or []
+    session.info[_OUTBOX_KEY] = []
+    if mails:
+        # Never raise here: the transaction is committed, the publish has happened.
+        try:
+            send_mails(settings_of(session), mails)
+        except Exception:
+            log.exception("notification e-mails not sent")
+
+
+def _after_rollback(session: Session) -> None:
+    session.info[_OUTBOX_KEY] = []
+
+
+def send_mails(settings: Settings, mails: list[Mail]) -> int:
+    """Send ``mails`` over one SMTP connection; returns how many were accepted.
+
+    A refused recipient is logged and skipped; a server that cannot be reached is logged and
+    nothing is sent. Nothing raises.
+    """
+    if not settings.smtp_host or not mails:
+        return 0
+    accepted = 0
+    try:
+        with smtplib.SMTP(
+            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s
+        ) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if settings.smtp_user:
+                smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value())
+            for mail in mails:
+                message = EmailMessage()
+                message["From"] = settings.smtp_from
+                message["To"] = mail.to
+                message["Subject"] = mail.subject
+                message.set_content(mail.body)
+                try:
+                    smtp.send_message(message)
+                    accepted += 1
+                except smtplib.SMTPException as exc:
+                    log.warning("e-mail to %s refused: %s", mail.to, exc)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning(
+            "SMTP server %s:%s failed after %d of %d e-mails: %s",
+            settings.smtp_host,
+            settings.smtp_port,
+            accepted,
+            len(mails),
+            exc,
+        )
+    return accepted
