@@ -205,6 +205,7 @@ class Youth(Base):
     support_provider: Mapped[str | None] = mapped_column(String(200))
     regisseur_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(20), default="waiting")
+    placed_on: Mapped[date | None] = mapped_column(Date)  # move-in date of a final placement
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
 
     accepted_types: Mapped[list[YouthAcceptedType]] = relationship(

@@ -24,6 +24,7 @@ from api.app import SessionDep, templates
 from api.auth import Principal, check_csrf
 from api.formatting import nl_number
 from api.pages.common import actor_of, back, denied, not_found, page_user, render
+from api.services import history as history_svc
 from api.services import match_explain as explain_svc
 from api.services import review as review_svc
 from api.services import rounds as rounds_svc
@@ -442,3 +443,10 @@ def why_this_match(
         },
         principal,
     )
+
+
+@router.get("/beoordelen/maanden", response_class=HTMLResponse)
+def month_history(request: Request, session: SessionDep, principal: Reviewer) -> Response:
+    """Per month: young people in the round, housed, still waiting, contingent use."""
+    rows = history_svc.month_history(session, actor_of(principal))
+    return render(request, "history.html", {"title": "Maandoverzicht", "rows": rows}, principal)

@@ -3,6 +3,7 @@ month, and the month carried over into the next round. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -213,3 +214,55 @@ def test_decision_counts_cover_every_status(
         "rejected": 1,
         "confirmed": 0,
     }
+
+
+def test_finalised_december_carries_over_into_january(
+    published: tuple[sessionmaker[Session], int],
+) -> None:
+    """Two months: December's placements leave the waiting list (with their move-in date),
+    fill their places and book contingent use; January's round starts from that state, and the
+    month history shows both."""
+    from api.services.history import month_history
+
+    factory, december = published
+    with unit_of_work(factory) as s:
+        for x in _matches(s, december):
+            svc.decide(s, x.id, ADMIN, True, x.version_id)
+        s.flush()
+        for x in _matches(s, december):
+            svc.confirm(s, x.id, ADMIN, x.version_id)
+        s.flush()
+        placed = {x.youth.code: x.option.code for x in _matches(s, december)}
+        capacity_before = {x.option.code: x.option.capacity for x in _matches(s, december)}
+        used_before = s.scalar(select(func.sum(m.Contingent.used))) or 0
+        svc.finalise(s, december, ADMIN)
+    assert placed
+    with factory() as s:
+        youths = {y.code: y for y in s.scalars(select(m.Youth))}
+        assert {youths[c].status for c in placed} == {"placed"}
+        assert {youths[c].placed_on for c in placed} == {MONTH}
+        used_after = s.scalar(select(func.sum(m.Contingent.used))) or 0
+        assert used_after > used_before
+        taken = Counter(placed.values())
+        for code, n in taken.items():
+            option = s.scalars(select(m.HousingOption).where(m.HousingOption.code == code)).one()
+            assert option.capacity == capacity_before[code] - n
+            assert (option.status == "placed") == (option.capacity == 0)
+        waiting = {y.code for y in youths.values() if y.status == "waiting"}
+    january = date(2027, 1, 1)
+    with unit_of_work(factory) as s:
+        round_id = svc.create_round(s, january, seed=1, actor=ADMIN).id
+        snapshot = s.get(m.AllocationRound, round_id)
+        assert snapshot is not None and snapshot.snapshot is not None
+        in_january = {y["code"] for y in snapshot.snapshot["youths"]}
+        offered = {o["code"]: o["capacity"] for o in snapshot.snapshot["options"]}
+    assert in_january.isdisjoint(placed)  # placed young people left the waiting list
+    assert in_january <= waiting
+    for code, n in taken.items():  # full places are not offered; partly filled ones have less
+        assert offered.get(code, 0) == capacity_before[code] - n
+    with factory() as s:
+        history = month_history(s, ADMIN)
+    assert [(r.month, r.status) for r in history][:1] == [(MONTH, "final")]
+    december_row = history[0]
+    assert december_row.housed == len(placed)
+    assert december_row.waiting == (december_row.youths or 0) - len(placed)
