@@ -67,12 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(GuardRequests, settings=settings)
     app.add_middleware(SecurityHeaders)  # added last: outermost, on every answer
-    app.include_router(pages.router)
     from api.pages import review as review_pages
     from api.pages.common import install_page_handlers
 
     install_page_handlers(app)
     app.include_router(review_pages.router)
+    app.include_router(pages.router)
     app.include_router(auth.pages)
     app.include_router(health.router, prefix="/api/v1")
     app.include_router(auth.api, prefix="/api/v1")
