@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -114,12 +115,16 @@ def _or(names: list[str]) -> str:
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 
 
 def neutralise(text: str) -> str:
     """A text cell a spreadsheet will not run as a formula: a leading ``= + - @``, tab or
-    carriage return gets a ``'`` in front (OWASP's advice for CSV injection)."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    carriage return gets a ``'`` in front (OWASP's advice for CSV injection); a plain number
+    (``-5``, ``+3,5``) stays as it is (docs/decisions.md 21)."""
+    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
 
 
 def _when(value: datetime | None) -> str:

@@ -172,7 +172,8 @@ def test_decisions_csv_is_formula_safe_and_xlsx_has_the_same_rows(
         svc.decide(s, matches[0].id, actor, True, matches[0].version_id)
         svc.decide(s, matches[1].id, actor, False, matches[1].version_id, "anders", "+31 6 bellen")
         svc.decide(s, matches[2].id, actor, False, matches[2].version_id, "anders", "@SUM(A1)")
-        decided = {matches[0].id, matches[1].id, matches[2].id}
+        svc.decide(s, matches[3].id, actor, False, matches[3].version_id, "anders", "-2,5")
+        decided = {x.id for x in matches[:4]}
     client = TestClient(create_app(Settings(database_url=region)))
     headers = _token(client, admin.email)
 
@@ -188,6 +189,7 @@ def test_decisions_csv_is_formula_safe_and_xlsx_has_the_same_rows(
     assert by_youth["'" + evil_code][11]  # decided at, local time
     texts = {r[8] for r in body}
     assert {"'+31 6 bellen", "'@SUM(A1)"} <= texts
+    assert "-2,5" in texts  # a plain number is no formula: left as it is
     assert {r[7] for r in body if r[8]} == {label("reject_reason", "anders")}
     # the proposal carries the reason text too, neutralised the same way
     proposal = _export(client, headers, round_id, "proposal")
