@@ -10,19 +10,29 @@ semicolon, ISO dates, decimal point, ``ja``/``nee``.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import math
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
 LIST_SEPARATOR = "|"
 WRITE_SEPARATOR = ";"
+MAX_ERRORS = 1000
+"""Row errors an import keeps as objects by default; the rest is only counted."""
+FIELD_LIMIT = 1024 * 1024
+"""Longest CSV field read (characters). Python's default of 131,072 is too short for a large
+no-go polygon; anything longer is refused with the row named, never a server error."""
+csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+_READ_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -42,21 +52,148 @@ class RowError:
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
 
-class ImportFailed(Exception):
-    """An import was refused; ``errors`` lists every problem found, nothing was written."""
+class RowErrors:
+    """Row errors of one import, bounded: the ``limit`` first (by row) are kept, all are counted.
 
-    def __init__(self, errors: Sequence[RowError]) -> None:
-        self.errors: list[RowError] = sorted(
-            errors, key=lambda e: (e.row if e.row is not None else -1, e.field or "", e.message)
-        )
+    A file of a million bad rows must not become a million objects: :meth:`append` keeps at most
+    about ``2 * limit`` errors at any time. ``len()`` and truth are about *all* errors.
+    """
+
+    def __init__(self, limit: int = MAX_ERRORS, errors: Iterable[RowError] = ()) -> None:
+        self.limit = max(1, int(limit))
+        self.total = 0
+        self._kept: list[RowError] = []
+        self.extend(errors)
+
+    def append(self, error: RowError) -> None:
+        self.total += 1
+        self._kept.append(error)
+        if len(self._kept) >= 2 * self.limit:
+            self._trim()
+
+    def extend(self, errors: Iterable[RowError]) -> None:
+        for error in errors:
+            self.append(error)
+
+    def count_more(self, n: int) -> None:
+        """Count ``n`` errors that are known to sort after every kept one, without objects."""
+        self.total += n
+
+    def _trim(self) -> None:
+        self._kept.sort(key=_error_order)
+        del self._kept[self.limit :]
+
+    def kept(self) -> list[RowError]:
+        """The first ``limit`` errors by row, sorted."""
+        self._trim()
+        return list(self._kept)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def __iter__(self) -> Iterator[RowError]:
+        return iter(self.kept())
+
+
+ErrorSink = RowErrors | list[RowError]
+
+
+def _error_order(e: RowError) -> tuple[int, str, str]:
+    return (e.row if e.row is not None else -1, e.field or "", e.message)
+
+
+class ImportFailed(Exception):
+    """An import was refused; nothing was written.
+
+    ``errors`` holds the first problems by row (all of them for a small file; at most the
+    :class:`RowErrors` limit for a large one), ``total`` counts every problem found.
+    """
+
+    def __init__(self, errors: Iterable[RowError] | RowErrors) -> None:
+        if isinstance(errors, RowErrors):
+            self.errors: list[RowError] = errors.kept()
+            self.total = errors.total
+        else:
+            self.errors = sorted(errors, key=_error_order)
+            self.total = len(self.errors)
         super().__init__(self.summary())
+
+    @property
+    def more(self) -> int:
+        """Errors counted but not in :attr:`errors`."""
+        return self.total - len(self.errors)
 
     def summary(self, limit: int | None = None) -> str:
         """The errors as Dutch text lines, optionally only the first ``limit``."""
-        lines = [str(e) for e in self.errors[:limit]]
-        if limit is not None and len(self.errors) > limit:
-            lines.append(f"... en nog {len(self.errors) - limit} fouten")
-        return f"import geweigerd, {len(self.errors)} fout(en):\n" + "\n".join(lines)
+        shown = self.errors[:limit]
+        lines = [str(e) for e in shown]
+        if self.total > len(shown):
+            lines.append(more_errors(self.total - len(shown)))
+        return f"import geweigerd, {self.total} fout(en):\n" + "\n".join(lines)
+
+
+def more_errors(n: int) -> str:
+    """``… en 12 andere fouten``: the line for errors counted but not listed."""
+    return f"… en {n} andere {'fout' if n == 1 else 'fouten'}"
+
+
+# --- spreadsheet formula injection --------------------------------------------------------------
+
+# Excel, LibreOffice and Google Sheets start a formula (or DDE call) at these characters.
+_FORMULA_START = frozenset("=+-@\t\r")
+_NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+
+
+def _needs_guard(value: str) -> bool:
+    """True when ``value`` (after any leading quotes) would start a formula and is no number."""
+    bare = value.lstrip("'")
+    return bool(bare) and bare[0] in _FORMULA_START and not _NUMBER_RE.match(bare)
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell as a spreadsheet shows it without running it: text starting with ``=``, ``+``,
+    ``-``, ``@``, tab or CR gets a leading ``'``; numbers (``-5``, ``+3,5``) and other values
+    pass unchanged.
+
+    Reversible by :func:`spreadsheet_unsafe`: text that already starts with quotes before such a
+    character gets one quote more, so every value round-trips exactly (decision 21).
+    """
+    if isinstance(value, str) and _needs_guard(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_unsafe(value: str) -> str:
+    """The inverse of :func:`spreadsheet_safe` for a cell read back from a CSV file."""
+    if value.startswith("'") and _needs_guard(value[1:]):
+        return value[1:]
+    return value
+
+
+class SafeCsvWriter:
+    """``csv.writer`` whose cells pass :func:`spreadsheet_safe`: the one writer for exports."""
+
+    def __init__(self, fh: IO[str], delimiter: str = WRITE_SEPARATOR) -> None:
+        self._writer = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow([spreadsheet_safe(cell) for cell in row])
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def safe_csv_text(header: Sequence[str], rows: Iterable[Iterable[Any]]) -> str:
+    """Rows as canonical ``;``-separated CSV text, every cell through :func:`spreadsheet_safe`."""
+    out = io.StringIO(newline="")
+    writer = SafeCsvWriter(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 # --- parsing single values (pure; raise ValueError with a Dutch message) -----------------------
@@ -157,14 +294,47 @@ def format_list(items: Iterable[str]) -> str:
 # --- reading a table ----------------------------------------------------------------------------
 
 
+class TableRows:
+    """The data rows of a :class:`CsvTable`, read again from the file on every iteration.
+
+    Rows are never all in memory: each pass parses the file, skips empty rows and rows of the
+    wrong width (those are in ``table.errors``) and yields ``(excel_row, {column: value})``
+    with only the known columns, values stripped and un-guarded (:func:`spreadsheet_unsafe`).
+    """
+
+    def __init__(self, records: Callable[[], Iterator[tuple[int, list[str]]]], count: int) -> None:
+        self._records = records
+        self._count = count
+        self.header: list[str] = []
+        self.known: frozenset[str] = frozenset()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+        header, known, width = self.header, self.known, len(self.header)
+        for index, record in self._records():
+            if len(record) != width or not any(cell.strip() for cell in record):
+                continue
+            yield (
+                index,
+                {
+                    h: spreadsheet_unsafe(v.strip())
+                    for h, v in zip(header, record, strict=True)
+                    if h in known
+                },
+            )
+
+
 @dataclass(slots=True)
 class CsvTable:
-    """A decoded CSV file: lower-case header and data rows keyed by it, with Excel row numbers."""
+    """A CSV file: lower-case header, its data rows (streamed, see :class:`TableRows`) keyed by
+    it with Excel row numbers, and the row-shape errors found."""
 
     header: list[str]
-    rows: list[tuple[int, dict[str, str]]]
+    rows: TableRows
     separator: str
-    errors: list[RowError] = field(default_factory=list)
+    errors: RowErrors
 
 
 def detect_separator(header_line: str) -> str:
@@ -172,50 +342,122 @@ def detect_separator(header_line: str) -> str:
     return ";" if header_line.count(";") >= header_line.count(",") else ","
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportFailed(
-            [
-                RowError(
-                    line,
-                    None,
-                    f"bestand is geen geldige UTF-8 (byte {exc.start}); "
-                    "sla het op als 'CSV UTF-8' in Excel",
+def _open_binary(source: Path | bytes) -> IO[bytes]:
+    return io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
+
+
+def _check_encoding(source: Path | bytes) -> None:
+    """Refuse a file that is not UTF-8 or holds a NUL character, naming its line (streamed)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0  # bytes fed before this chunk
+    lines = 0  # newlines before this chunk
+    with _open_binary(source) as fh:
+        while chunk := fh.read(_READ_CHUNK):
+            if (nul := chunk.find(b"\x00")) >= 0:
+                line = lines + chunk[:nul].count(b"\n") + 1
+                raise ImportFailed(
+                    [RowError(line, None, "bestand bevat een NUL-teken; is het wel CSV?")]
                 )
-            ]
-        ) from None
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                data = exc.object
+                at = offset - pending + exc.start
+                line = lines + bytes(data[: exc.start]).count(b"\n") + 1
+                raise ImportFailed(
+                    [
+                        RowError(
+                            line,
+                            None,
+                            f"bestand is geen geldige UTF-8 (byte {at}); "
+                            "sla het op als 'CSV UTF-8' in Excel",
+                        )
+                    ]
+                ) from None
+            offset += len(chunk)
+            lines += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise ImportFailed(
+                [
+                    RowError(
+                        lines + 1,
+                        None,
+                        f"bestand is geen geldige UTF-8 (byte {offset - 1}); "
+                        "sla het op als 'CSV UTF-8' in Excel",
+                    )
+                ]
+            ) from None
+
+
+def _open_text(source: Path | bytes) -> IO[str]:
+    return io.TextIOWrapper(_open_binary(source), encoding="utf-8-sig", newline="")
+
+
+def _header_line(fh: IO[str]) -> tuple[str | None, str]:
+    """Read past Excel's ``sep=X`` hint line: (separator hint or None, first line of the table).
+
+    Excel does not show the hint line, so the header stays row 1.
+    """
+    first = fh.readline()
+    if first.lower().startswith("sep=") and len(first.strip()) == 5:
+        return first[4], fh.readline()
+    return None, first
+
+
+def _csv_error(index: int, exc: csv.Error) -> ImportFailed:
+    if "field larger than field limit" in str(exc):
+        message = f"een veld is langer dan {FIELD_LIMIT} tekens"
+    else:
+        message = f"rij is geen geldige CSV ({exc})"
+    return ImportFailed([RowError(index, None, message)])
 
 
 def read_table(
     source: str | Path | bytes,
     required: Sequence[str],
     optional: Sequence[str] = (),
+    *,
+    max_errors: int = MAX_ERRORS,
 ) -> CsvTable:
     """Read a CSV file (path or raw bytes) and check its header.
 
-    Raises :class:`ImportFailed` for problems that make the rows meaningless (not UTF-8, empty,
-    a missing required column, a duplicated column). Row-shape problems (a row with more or fewer
-    fields than the header) are returned in ``table.errors`` with the other rows, so a caller can
-    report them together with value errors.
+    Raises :class:`ImportFailed` for problems that make the rows meaningless (not UTF-8, a NUL
+    character, empty, a missing required column, a duplicated column, a field longer than
+    :data:`FIELD_LIMIT`). Row-shape problems (a row with more or fewer fields than the header) are
+    returned in ``table.errors`` (bounded by ``max_errors``, see :class:`RowErrors`), so a caller
+    can add its value errors to them and report all together.
+    The file is read in passes (streamed), never held in memory as a whole.
     """
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    text = _decode(data)
-    first_line = text.split("\n", 1)[0]
-    separator: str | None = None
-    if first_line.lower().startswith("sep=") and len(first_line.strip()) == 5:
-        # Excel's separator hint line; Excel does not show it, so the header stays row 1.
-        separator = first_line[4]
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        first_line = text.split("\n", 1)[0]
+    src: Path | bytes = source if isinstance(source, bytes) else Path(source)
+    _check_encoding(src)
+    with _open_text(src) as fh:
+        hint, first_line = _header_line(fh)
     if not first_line.strip():
         raise ImportFailed([RowError(1, None, "bestand is leeg of de kopregel ontbreekt")])
-    separator = separator or detect_separator(first_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-    records = list(reader)
-    header = [h.strip().lower() for h in records[0]]
+    separator = hint or detect_separator(first_line.split("\n", 1)[0])
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        """(Excel row, fields) of every record, the header included as row 1."""
+        with _open_text(src) as fh:
+            _, line = _header_line(fh)
+            reader = csv.reader(itertools.chain([line], fh), delimiter=separator)
+            index = 1
+            while True:
+                try:
+                    record = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise _csv_error(index, exc) from None
+                yield index, record
+                index += 1
+
+    all_records = records()
+    _, header_record = next(all_records)
+    header = [h.strip().lower() for h in header_record]
     errors: list[RowError] = []
     seen: set[str] = set()
     for name in header:
@@ -227,14 +469,14 @@ def read_table(
             errors.append(RowError(1, name, "verplichte kolom ontbreekt"))
     if errors:
         raise ImportFailed(errors)
-    known = set(required) | set(optional)
     width = len(header)
-    table = CsvTable(header=header, rows=[], separator=separator)
-    for index, record in enumerate(records[1:], start=2):
+    shape_errors = RowErrors(max_errors)
+    count = 0
+    for index, record in all_records:
         if not any(cell.strip() for cell in record):
             continue  # Excel leaves empty rows (";;;;") at the end
         if len(record) != width:
-            table.errors.append(
+            shape_errors.append(
                 RowError(
                     index,
                     None,
@@ -243,16 +485,23 @@ def read_table(
                 )
             )
             continue
-        table.rows.append(
-            (index, {h: v.strip() for h, v in zip(header, record, strict=True) if h in known})
-        )
-    return table
+        count += 1
+
+    def data_records() -> Iterator[tuple[int, list[str]]]:
+        it = records()
+        next(it)
+        return it
+
+    rows = TableRows(data_records, count)
+    rows.header = header
+    rows.known = frozenset(required) | frozenset(optional)
+    return CsvTable(header=header, rows=rows, separator=separator, errors=shape_errors)
 
 
 class RowReader:
     """Reads typed fields of one row, collecting errors instead of stopping at the first."""
 
-    def __init__(self, row: int, values: dict[str, str], errors: list[RowError]) -> None:
+    def __init__(self, row: int, values: dict[str, str], errors: ErrorSink) -> None:
         self.row = row
         self.values = values
         self.errors = errors
@@ -367,9 +616,10 @@ class RowReader:
 
 
 def write_table(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """Write the canonical form: UTF-8 without BOM, ``;``, ``\\n`` line ends, minimal quoting."""
+    """Write the canonical form: UTF-8 without BOM, ``;``, ``\\n`` line ends, minimal quoting,
+    cells guarded against formula injection (:func:`spreadsheet_safe`)."""
     with Path(path).open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, delimiter=WRITE_SEPARATOR, lineterminator="\n")
+        writer = SafeCsvWriter(fh)
         writer.writerow(header)
         writer.writerows(rows)
 

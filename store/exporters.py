@@ -2,8 +2,10 @@
 
 Exports are canonical (semicolon, ISO dates, decimal point, ``ja``/``nee``, rows ordered by their
 key, lists in their stored order), so exporting, importing into a fresh database and exporting
-again gives byte-identical files. Status columns (``waiting``/``placed``, ``available``/...) are
-not part of the import formats and are therefore not exported.
+again gives byte-identical files. Text that a spreadsheet would run as a formula gets a leading
+``'`` (:func:`store.csvio.spreadsheet_safe`), which the importers take off again (decision 21).
+Status columns (``waiting``/``placed``, ``available``/...) are not part of the import formats and
+are therefore not exported.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from store.models import (
     YouthRelation,
 )
 
-__all__ = ["EXPORT_KINDS", "HEADERS", "export_areas_geojson", "export_csv"]
+__all__ = ["EXPORT_KINDS", "HEADERS", "export_areas_geojson", "export_csv", "export_rows"]
 
 EXPORT_KINDS = tuple(HEADERS)
 
@@ -247,6 +249,21 @@ _EXPORTERS: dict[str, Callable[..., Rows]] = {
 }
 
 
+def export_rows(
+    session: Session,
+    kind: str,
+    *,
+    include_no_go: bool = True,
+    include_case_details: bool = True,
+) -> Rows:
+    """The rows of ``kind`` (one of :data:`EXPORT_KINDS`) in import format, as plain text cells
+    (not yet guarded for spreadsheets: the CSV writer does that); see :func:`export_csv`."""
+    exporter = _EXPORTERS.get(kind)
+    if exporter is None:
+        raise ValueError(f"onbekende soort export {kind!r} (kies uit {', '.join(EXPORT_KINDS)})")
+    return exporter(session, include_no_go=include_no_go, include_case_details=include_case_details)
+
+
 def export_csv(
     session: Session,
     kind: str,
@@ -262,10 +279,9 @@ def export_csv(
     ``include_case_details=False`` also blanks the rest of the case that only the youth's
     regisseur sees (income, max_rent, anchors, companions, conflicts): the admin view's columns.
     """
-    exporter = _EXPORTERS.get(kind)
-    if exporter is None:
-        raise ValueError(f"onbekende soort export {kind!r} (kies uit {', '.join(EXPORT_KINDS)})")
-    rows = exporter(session, include_no_go=include_no_go, include_case_details=include_case_details)
+    rows = export_rows(
+        session, kind, include_no_go=include_no_go, include_case_details=include_case_details
+    )
     write_table(path, HEADERS[kind], rows)
     return len(rows)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections import defaultdict
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -38,9 +38,13 @@ from sqlalchemy.orm import Session
 
 from matcher.problem import AreaLevel, area_level, gemeente_of
 from store.csvio import (
+    MAX_ERRORS,
+    ErrorSink,
     ImportFailed,
     RowError,
+    RowErrors,
     RowReader,
+    TableRows,
     parse_bool,
     parse_decimal,
     read_table,
@@ -142,34 +146,93 @@ def _chunks(items: Sequence[K], size: int = CHUNK) -> Iterator[Sequence[K]]:
         yield items[start : start + size]
 
 
+DUPLICATE_ROWS_SHOWN = 5
+
+
 def _duplicate_errors(
-    keyed_rows: Iterable[tuple[int, K]], field: str, label: Callable[[K], str]
-) -> list[RowError]:
-    """An error on every row whose key occurs more than once in the file."""
-    rows_by_key: dict[K, list[int]] = defaultdict(list)
-    for row, key in keyed_rows:
-        rows_by_key[key].append(row)
-    errors = []
-    for key, rows in rows_by_key.items():
-        if len(rows) > 1:
-            for row in rows:
-                others = ", ".join(str(r) for r in rows if r != row)
-                errors.append(
-                    RowError(row, field, f"{label(key)} komt vaker voor (ook rij {others})")
-                )
-    return errors
+    keyed_rows: Callable[[], Iterable[tuple[int, K]]],
+    field: str,
+    label: Callable[[K], str],
+    errors: ErrorSink,
+) -> None:
+    """One error per key that occurs more than once in the file, on its first row, with the
+    count and the first few rows; added to ``errors``.
+
+    ``keyed_rows`` is called for one or two passes over ``(row, key)``. Memory stays small
+    whatever the file: the first pass keeps only a 64-bit hash and the row number per row
+    (numpy finds the repeated hashes); the second looks at the rows of the duplicates that will
+    be listed and compares their real keys, so a hash collision never reports a false
+    duplicate among them. Duplicates beyond the error limit are only counted.
+    """
+    hashes, rows = array("q"), array("q")
+    for row, key in keyed_rows():
+        hashes.append(hash(key))
+        rows.append(row)
+    if len(hashes) < 2:
+        return
+    h = np.frombuffer(hashes, dtype=np.int64)
+    r = np.frombuffer(rows, dtype=np.int64)
+    order = np.argsort(h, kind="stable")
+    sorted_h = h[order]
+    starts = np.flatnonzero(np.r_[True, sorted_h[1:] != sorted_h[:-1]])
+    counts = np.diff(np.r_[starts, len(sorted_h)])
+    repeated = counts > 1
+    if not repeated.any():
+        return
+    first_rows = r[order[starts[repeated]]]  # stable sort: a group's first element comes first
+    repeated_h = sorted_h[starts[repeated]]
+    limit = errors.limit if isinstance(errors, RowErrors) else len(first_rows)
+    shown = np.argsort(first_rows, kind="stable")[:limit]
+    wanted = {int(repeated_h[i]) for i in shown}
+    del hashes, rows, h, r, order, sorted_h
+    groups: dict[int, tuple[K, list[int], list[int]]] = {}  # hash -> (key, rows, [count])
+    for row, key in keyed_rows():
+        hk = hash(key)
+        if hk not in wanted:
+            continue
+        group = groups.get(hk)
+        if group is None:
+            groups[hk] = (key, [row], [1])
+        elif group[0] == key:
+            group[2][0] += 1
+            if len(group[1]) < DUPLICATE_ROWS_SHOWN:
+                group[1].append(row)
+    for key, key_rows, (count,) in groups.values():
+        if count < 2:
+            continue  # a hash collision, not a duplicate
+        where = ", ".join(str(x) for x in key_rows)
+        if count > len(key_rows):
+            where += f" en {count - len(key_rows)} andere"
+        errors.append(
+            RowError(key_rows[0], field, f"{label(key)} komt {count} keer voor (rij {where})")
+        )
+    if isinstance(errors, RowErrors):
+        errors.count_more(int(repeated.sum()) - len(shown))
 
 
 def _raw_duplicates(
-    rows: Sequence[tuple[int, dict[str, str]]],
+    rows: TableRows,
     field: str,
     label: Callable[[str], str],
+    errors: ErrorSink,
     key: Callable[[str], str] = lambda v: v,
-) -> list[RowError]:
+) -> None:
     """Duplicate identifiers as written in the file, whatever else is wrong with the rows."""
-    return _duplicate_errors(
-        ((row, key(raw[field])) for row, raw in rows if raw.get(field)), field, label
+    _duplicate_errors(
+        lambda: ((row, key(raw[field])) for row, raw in rows if raw.get(field)),
+        field,
+        label,
+        errors,
     )
+
+
+def _keep(values: list[Any], item: Any, errors: ErrorSink) -> None:
+    """Collect a checked row for writing, unless the file is refused anyway: then nothing is
+    kept, so a file of bad rows costs no memory per row."""
+    if errors:
+        values.clear()
+    else:
+        values.append(item)
 
 
 def _insert_chunk(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
@@ -319,7 +382,7 @@ def _is_lonlat(crs: pyproj.CRS) -> bool:
 
 
 def _read_area_layer(
-    path: Path, layer: str | None, crs: str | None, errors: list[RowError]
+    path: Path, layer: str | None, crs: str | None, errors: ErrorSink
 ) -> gpd.GeoDataFrame | None:
     """Read one layer and settle its CRS (declared, or given); None when it cannot be used."""
     try:
@@ -373,7 +436,7 @@ def _read_area_layer(
     return gdf
 
 
-def _area_records(gdf: gpd.GeoDataFrame, layer: str, errors: list[RowError]) -> list[_AreaRecord]:
+def _area_records(gdf: gpd.GeoDataFrame, layer: str, errors: ErrorSink) -> list[_AreaRecord]:
     columns = {str(c).lower(): c for c in gdf.columns if c != gdf.geometry.name}
     where = f"laag {layer}: " if layer else ""
 
@@ -477,6 +540,7 @@ def import_areas(
     *,
     layer: str | None = None,
     progress: Progress | None = None,
+    max_errors: int = MAX_ERRORS,
 ) -> ImportReport:
     """Import CBS gemeenten, wijken or buurten from GeoJSON, GeoPackage or shapefile.
 
@@ -486,7 +550,7 @@ def import_areas(
     Geometry is reprojected to RD New and never repaired.
     """
     path = Path(path)
-    errors: list[RowError] = []
+    errors = RowErrors(max_errors)
     if layer is not None:
         layer_names: list[str | None] = [layer]
     elif _file_format(path) == "gpkg":
@@ -505,7 +569,7 @@ def import_areas(
     tracker = _Tracker(progress, len(records))
     tracker.advance(len(records))
 
-    errors.extend(_duplicate_errors(((r.row, r.code) for r in records), "code", str))
+    _duplicate_errors(lambda: ((r.row, r.code) for r in records), "code", str, errors)
     existing = {
         code: (id_, level)
         for code, id_, level in session.execute(select(Area.code, Area.id, Area.level))
@@ -562,12 +626,19 @@ def import_areas(
 
 
 def import_organisations(
-    session: Session, path: str | Path, *, progress: Progress | None = None
+    session: Session,
+    path: str | Path,
+    *,
+    progress: Progress | None = None,
+    max_errors: int = MAX_ERRORS,
 ) -> ImportReport:
     """Import ``organisations.csv``: ``code;name;kind;gemeentecode;synthetic``."""
-    table = read_table(path, ["code", "name", "kind"], ["gemeentecode", "synthetic"])
-    errors = list(table.errors)
+    table = read_table(
+        path, ["code", "name", "kind"], ["gemeentecode", "synthetic"], max_errors=max_errors
+    )
+    errors = table.errors
     tracker = _Tracker(progress, len(table.rows))
+    _raw_duplicates(table.rows, "code", lambda c: f"code {c}", errors)
     values: list[tuple[int, dict[str, Any]]] = []
     for row, raw in table.rows:
         r = RowReader(row, raw, errors)
@@ -584,7 +655,8 @@ def import_organisations(
         synthetic = r.boolean("synthetic", default=False)
         if r.ok:
             assert code and name and kind
-            values.append(
+            _keep(
+                values,
                 (
                     row,
                     {
@@ -594,10 +666,10 @@ def import_organisations(
                         "gemeente_code": gm,
                         "synthetic": synthetic,
                     },
-                )
+                ),
+                errors,
             )
     tracker.advance(len(table.rows))
-    errors.extend(_raw_duplicates(table.rows, "code", lambda c: f"code {c}"))
     if errors:
         raise ImportFailed(errors)
     existing = _code_ids(session, Organisation.code, Organisation.id)
@@ -618,16 +690,23 @@ _ROLE_ORG_KIND = {"gemeente": "gemeente", "corporatie": "corporatie"}
 
 
 def import_users(
-    session: Session, path: str | Path, *, progress: Progress | None = None
+    session: Session,
+    path: str | Path,
+    *,
+    progress: Progress | None = None,
+    max_errors: int = MAX_ERRORS,
 ) -> ImportReport:
     """Import ``users.csv``: ``email;name;role;organisation;synthetic``.
 
     E-mail addresses are stored in lower case and are the key. Passwords are never in the file;
     ``password_hash`` stays empty for new users and untouched for existing ones.
     """
-    table = read_table(path, ["email", "name", "role", "organisation"], ["synthetic"])
-    errors = list(table.errors)
+    table = read_table(
+        path, ["email", "name", "role", "organisation"], ["synthetic"], max_errors=max_errors
+    )
+    errors = table.errors
     tracker = _Tracker(progress, len(table.rows))
+    _raw_duplicates(table.rows, "email", str, errors, key=str.lower)
     orgs = {
         code: (id_, kind)
         for code, id_, kind in session.execute(
@@ -661,7 +740,8 @@ def import_users(
         synthetic = r.boolean("synthetic", default=False)
         if r.ok:
             assert org is not None
-            values.append(
+            _keep(
+                values,
                 (
                     row,
                     {
@@ -671,10 +751,10 @@ def import_users(
                         "organisation_id": org[0],
                         "synthetic": synthetic,
                     },
-                )
+                ),
+                errors,
             )
     tracker.advance(len(table.rows))
-    errors.extend(_raw_duplicates(table.rows, "email", str, key=str.lower))
     if errors:
         raise ImportFailed(errors)
     existing = _code_ids(session, User.email, User.id)
@@ -692,7 +772,11 @@ def import_users(
 
 
 def import_housing_types(
-    session: Session, path: str | Path, *, progress: Progress | None = None
+    session: Session,
+    path: str | Path,
+    *,
+    progress: Progress | None = None,
+    max_errors: int = MAX_ERRORS,
 ) -> ImportReport:
     """Import the menukaart ``housing_types.csv`` (columns in docs/file-formats.md)."""
     required = [
@@ -715,9 +799,10 @@ def import_housing_types(
         "description",
         "synthetic",
     ]
-    table = read_table(path, required, optional)
-    errors = list(table.errors)
+    table = read_table(path, required, optional, max_errors=max_errors)
+    errors = table.errors
     tracker = _Tracker(progress, len(table.rows))
+    _raw_duplicates(table.rows, "code", lambda c: f"type {c}", errors)
     values: list[tuple[int, dict[str, Any]]] = []
     for row, raw in table.rows:
         r = RowReader(row, raw, errors)
@@ -751,9 +836,8 @@ def import_housing_types(
             if v[lo] is not None and v[hi] is not None and v[lo] > v[hi]:
                 r.error(hi, f"{label}: maximum {v[hi]} is kleiner dan minimum {v[lo]}")
         if r.ok:
-            values.append((row, v))
+            _keep(values, (row, v), errors)
     tracker.advance(len(table.rows))
-    errors.extend(_raw_duplicates(table.rows, "code", lambda c: f"type {c}"))
     if errors:
         raise ImportFailed(errors)
     existing = _code_ids(session, HousingType.code, HousingType.id)
@@ -838,8 +922,53 @@ class _AreaIndex:
         return out
 
 
+def _mixed_house_errors(
+    rows: TableRows,
+    house_hash: array[int],
+    house_type: array[int],
+    house_row: array[int],
+    errors: ErrorSink,
+) -> None:
+    """An error on every row of a shared house whose options are not all of one type.
+
+    The houses come as parallel arrays (hash of the house id, type id, row); numpy finds the
+    houses with more than one type, and one more pass over the file names the listed rows'
+    houses (only as many rows as the error list keeps; the others are counted).
+    """
+    if not house_hash:
+        return
+    h = np.frombuffer(house_hash, dtype=np.int64)
+    t = np.frombuffer(house_type, dtype=np.int64)
+    r = np.frombuffer(house_row, dtype=np.int64)
+    order = np.lexsort((t, h))
+    hs, ts = h[order], t[order]
+    starts = np.r_[True, hs[1:] != hs[:-1]]
+    group = np.cumsum(starts) - 1
+    new_type = starts | np.r_[True, ts[1:] != ts[:-1]]
+    types_per_house = np.bincount(group, weights=new_type.astype(np.int64))
+    mixed_rows = np.sort(r[order][types_per_house[group] > 1])
+    if not len(mixed_rows):
+        return
+    limit = errors.limit if isinstance(errors, RowErrors) else len(mixed_rows)
+    listed = {int(x) for x in mixed_rows[:limit]}
+    for row, raw in rows:
+        if row in listed:
+            house = raw.get("shared_house_id", "")
+            errors.append(
+                RowError(
+                    row, "shared_house_id", f"huis {house} heeft woningen van verschillende typen"
+                )
+            )
+    if isinstance(errors, RowErrors):
+        errors.count_more(len(mixed_rows) - len(listed))
+
+
 def import_options(
-    session: Session, path: str | Path, *, progress: Progress | None = None
+    session: Session,
+    path: str | Path,
+    *,
+    progress: Progress | None = None,
+    max_errors: int = MAX_ERRORS,
 ) -> ImportReport:
     """Import housing options (``options.csv``); areas are derived from x,y.
 
@@ -856,9 +985,10 @@ def import_options(
         "shared_house_id",
         "synthetic",
     ]
-    table = read_table(path, required, optional)
-    errors = list(table.errors)
+    table = read_table(path, required, optional, max_errors=max_errors)
+    errors = table.errors
     tracker = _Tracker(progress, len(table.rows))
+    _raw_duplicates(table.rows, "option_id", str, errors)
     types = _code_ids(session, HousingType.code, HousingType.id)
     corporations = {
         code: (id_, kind)
@@ -871,6 +1001,45 @@ def import_options(
         errors.append(
             RowError(None, None, "er zijn nog geen gebieden in de database; importeer die eerst")
         )
+
+    values: list[tuple[int, dict[str, Any]]] = []
+    # Shared houses, per row that names one: (hash of the house id, type id, row). Arrays, so
+    # a file of a million rows costs 24 bytes a row here; the houses are compared at the end.
+    house_hash, house_type, house_row = array("q"), array("q"), array("q")
+
+    def locate(parsed: list[tuple[RowReader, dict[str, Any], dict[str, str | None]]]) -> None:
+        """Place a chunk of rows in their areas (one spatial query per chunk)."""
+        located_rows = [
+            (r, v, g) for r, v, g in parsed if v["x"] is not None and v["y"] is not None
+        ]
+        located = areas.locate(
+            [v["x"] for _, v, _ in located_rows], [v["y"] for _, v, _ in located_rows]
+        )
+        for (r, v, given), code in zip(located_rows, located, strict=True):
+            if areas.empty:
+                continue
+            if code is None:
+                r.error("x/y", "locatie ligt in geen enkel bekend gebied")
+                continue
+            chain = areas.chain(code)
+            for lvl in ("gemeente", "wijk", "buurt"):
+                want = given[lvl]
+                if want is not None and chain[lvl] != want:
+                    # A finer level missing from the chain means no known area of that level
+                    # holds the point, so the given code cannot hold it either.
+                    actual = chain[lvl] or f"geen enkele bekende {lvl}"
+                    r.error(
+                        f"{lvl}code", f"{want} klopt niet met de locatie (die ligt in {actual})"
+                    )
+            if r.ok:
+                v["gemeente_code"] = chain["gemeente"]
+                v["wijk_code"] = chain["wijk"]
+                v["buurt_code"] = chain["buurt"]
+                if v["shared_house_id"]:
+                    house_hash.append(hash(v["shared_house_id"]))
+                    house_type.append(v["type_id"])
+                    house_row.append(r.row)
+                _keep(values, (r.row, v), errors)
 
     parsed: list[tuple[RowReader, dict[str, Any], dict[str, str | None]]] = []
     for n, (row, raw) in enumerate(table.rows):
@@ -912,45 +1081,11 @@ def import_options(
         }
         parsed.append((r, v, given))
         if n % CHUNK == CHUNK - 1:
+            locate(parsed)
+            parsed = []
             tracker.advance(CHUNK)
-
-    located_rows = [(r, v, g) for r, v, g in parsed if v["x"] is not None and v["y"] is not None]
-    located = areas.locate(
-        [v["x"] for _, v, _ in located_rows], [v["y"] for _, v, _ in located_rows]
-    )
-    values: list[tuple[int, dict[str, Any]]] = []
-    house_types: dict[str, set[str]] = defaultdict(set)
-    for (r, v, given), code in zip(located_rows, located, strict=True):
-        if areas.empty:
-            continue
-        if code is None:
-            r.error("x/y", "locatie ligt in geen enkel bekend gebied")
-            continue
-        chain = areas.chain(code)
-        for lvl in ("gemeente", "wijk", "buurt"):
-            want = given[lvl]
-            if want is not None and chain[lvl] != want:
-                # A finer level missing from the chain means no known area of that level holds
-                # the point, so the given code cannot hold it either.
-                actual = chain[lvl] or f"geen enkele bekende {lvl}"
-                r.error(f"{lvl}code", f"{want} klopt niet met de locatie (die ligt in {actual})")
-        if r.ok:
-            v["gemeente_code"] = chain["gemeente"]
-            v["wijk_code"] = chain["wijk"]
-            v["buurt_code"] = chain["buurt"]
-            values.append((r.row, v))
-            if v["shared_house_id"]:
-                house_types[v["shared_house_id"]].add(str(v["type_id"]))
-    errors.extend(_raw_duplicates(table.rows, "option_id", str))
-    for row, v in values:
-        if v["shared_house_id"] and len(house_types[v["shared_house_id"]]) > 1:
-            errors.append(
-                RowError(
-                    row,
-                    "shared_house_id",
-                    f"huis {v['shared_house_id']} heeft woningen van verschillende typen",
-                )
-            )
+    locate(parsed)
+    _mixed_house_errors(table.rows, house_hash, house_type, house_row, errors)
     tracker.advance(tracker.total // 2 - tracker.done)
     if errors:
         raise ImportFailed(errors)
@@ -1016,6 +1151,7 @@ def import_youths(
     *,
     today: date | None = None,
     progress: Progress | None = None,
+    max_errors: int = MAX_ERRORS,
 ) -> ImportReport:
     """Import youths (``youths.csv``); ages are checked on ``today`` (default: the real today).
 
@@ -1048,9 +1184,10 @@ def import_youths(
         "support_provider",
         "synthetic",
     ]
-    table = read_table(path, required, optional)
-    errors = list(table.errors)
+    table = read_table(path, required, optional, max_errors=max_errors)
+    errors = table.errors
     tracker = _Tracker(progress, len(table.rows))
+    _raw_duplicates(table.rows, "youth_code", str, errors)
     types = _code_ids(session, HousingType.code, HousingType.id)
     area_levels = {code: level for code, level in session.execute(select(Area.code, Area.level))}
     users = {
@@ -1058,7 +1195,7 @@ def import_youths(
         for email, id_, role in session.execute(select(User.email, User.id, User.role))
     }
     existing = _code_ids(session, Youth.code, Youth.id)
-    file_codes = {raw.get("youth_code", "") for _, raw in table.rows}
+    file_codes: set[str] | None = None  # read only when a companion or conflict is not stored
 
     def known_areas(r: RowReader, name: str) -> list[str]:
         codes = r.items(name)
@@ -1118,7 +1255,11 @@ def import_youths(
             for other in relations[kind]:
                 if other == code:
                     r.error(kind, f"{other} is de jongere zelf")
-                elif other not in file_codes and other not in existing:
+                elif other not in existing:
+                    if file_codes is None:
+                        file_codes = {raw.get("youth_code", "") for _, raw in table.rows}
+                    if other in file_codes:
+                        continue
                     r.error(kind, f"onbekende jongere {other} (niet in dit bestand of de database)")
         regisseur_id = None
         if email := r.text("regisseur"):
@@ -1158,10 +1299,9 @@ def import_youths(
             **relations,
         }
         if r.ok:
-            records.append((row, v, lists))
+            _keep(records, (row, v, lists), errors)
         if n % CHUNK == CHUNK - 1:
             tracker.advance(CHUNK)
-    errors.extend(_raw_duplicates(table.rows, "youth_code", str))
     tracker.advance(tracker.total // 2 - tracker.done)
     if errors:
         raise ImportFailed(errors)
@@ -1238,17 +1378,34 @@ def import_youths(
 
 
 def import_contingents(
-    session: Session, path: str | Path, *, progress: Progress | None = None
+    session: Session,
+    path: str | Path,
+    *,
+    progress: Progress | None = None,
+    max_errors: int = MAX_ERRORS,
 ) -> ImportReport:
     """Import contingents: ``corporatie;gemeentecode;year;type;amount;used;synthetic``.
 
     The key is corporatie × gemeente × year × type (empty type: all types).
     """
     table = read_table(
-        path, ["corporatie", "gemeentecode", "year", "amount"], ["type", "used", "synthetic"]
+        path,
+        ["corporatie", "gemeentecode", "year", "amount"],
+        ["type", "used", "synthetic"],
+        max_errors=max_errors,
     )
-    errors = list(table.errors)
+    errors = table.errors
     tracker = _Tracker(progress, len(table.rows))
+    # Keyed on the file's own text, so rows with other errors are still compared.
+    _duplicate_errors(
+        lambda: (
+            (row, tuple(raw.get(f, "") for f in ("corporatie", "gemeentecode", "year", "type")))
+            for row, raw in table.rows
+        ),
+        "corporatie",
+        lambda k: f"contingent {k[0]}/{k[1]}/{k[2]}/{k[3] or 'alle typen'}",
+        errors,
+    )
     types = _code_ids(session, HousingType.code, HousingType.id)
     orgs = {
         code: (id_, kind)
@@ -1282,23 +1439,12 @@ def import_contingents(
             "synthetic": r.boolean("synthetic", default=False),
         }
         if r.ok:
-            values.append((row, v))
+            _keep(values, (row, v), errors)
     tracker.advance(len(table.rows))
 
     def key(v: dict[str, Any]) -> tuple[Any, ...]:
         return (v["corporation_id"], v["gemeente_code"], v["year"], v["type_id"])
 
-    # Keyed on the file's own text, so rows with other errors are still compared.
-    errors.extend(
-        _duplicate_errors(
-            (
-                (row, tuple(raw.get(f, "") for f in ("corporatie", "gemeentecode", "year", "type")))
-                for row, raw in table.rows
-            ),
-            "corporatie",
-            lambda k: f"contingent {k[0]}/{k[1]}/{k[2]}/{k[3] or 'alle typen'}",
-        )
-    )
     if errors:
         raise ImportFailed(errors)
     existing = {
@@ -1348,7 +1494,8 @@ def import_file(
 ) -> ImportReport:
     """Import ``path`` as ``kind`` (one of :data:`KINDS`); ``kw`` goes to the importer.
 
-    For the CLI and API: ``kw`` may hold ``crs`` and ``layer`` (areas) or ``today`` (youths).
+    For the CLI and API: ``kw`` may hold ``crs`` and ``layer`` (areas), ``today`` (youths) and
+    ``max_errors`` (every kind: errors kept as objects, see :class:`~store.csvio.RowErrors`).
     """
     importer = _IMPORTERS.get(kind)
     if importer is None:

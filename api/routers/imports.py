@@ -1,25 +1,45 @@
 """CSV imports (``/api/v1/imports/{kind}``): multipart upload, all-or-nothing.
 
-A refused file answers 422 with every row error (row 1 is the header, as in Excel) and writes
-nothing but the audit entry of the refusal.
+A refused file answers 422 with the first row errors (row 1 is the header, as in Excel; at most
+``settings.max_import_errors``) and their total, and writes nothing but the audit entry of the
+refusal.
+
+The route declares no ``File`` parameter, so FastAPI reads no body before the dependencies: the
+caller is signed in and allowed this kind before a byte of the upload is read, and the body is
+then streamed to a temporary file and cut off past ``settings.max_import_bytes`` (413), whether
+or not it announced its length.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, Literal
 
-from fastapi import APIRouter, File, HTTPException, UploadFile, status
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.app import SessionDep
 from api.routers.common import ERRORS, Caller, ErrorOut, actor, call
 from api.services import imports as svc
-from store.csvio import ImportFailed
+from api.services.rounds import Actor
+from api.settings import Settings
+from store.csvio import ImportFailed, more_errors
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
 ImportKind = Literal["organisations", "users", "types", "options", "youths", "contingents"]
+UPLOAD_FIELD = "file"
+# The form holds one file; its other fields (none today) are small.
+MAX_FORM_FIELDS = 10
+MAX_FIELD_BYTES = 64 * 1024
 
 
 class ImportOut(BaseModel):
@@ -35,41 +55,140 @@ class RowErrorOut(BaseModel):
 
 
 class ImportRefused(BaseModel):
-    """A refused file: ``errors`` per row. A malformed request (no file) gets FastAPI's
-    validation list in ``detail`` instead, so this one 422 schema covers both."""
+    """A refused file: ``errors`` per row (the first ``settings.max_import_errors`` by row) and
+    ``total_errors`` counting all of them. A malformed request (no file) gets a validation list
+    in ``detail`` instead, so this one 422 schema covers both."""
 
     detail: str | list[dict[str, Any]]
     errors: list[RowErrorOut] = []
+    total_errors: int = 0
+
+
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [UPLOAD_FIELD],
+                    "properties": {
+                        UPLOAD_FIELD: {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "CSV in the format of docs/file-formats.md "
+                            "(at most settings.max_import_bytes, default 50 MB)",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        f"het bestand is te groot: hoogstens {limit // (1024 * 1024)} MB per import",
+    )
+
+
+def _bad_upload(message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [{"loc": ["body", UPLOAD_FIELD], "msg": message, "type": "value_error"}],
+    )
+
+
+async def _capped(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The request body, raising :class:`_BodyTooLarge` as soon as it passes ``limit`` bytes."""
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise _BodyTooLarge
+        yield chunk
+
+
+async def receive_upload(request: Request, limit: int, folder: Path) -> tuple[str, Path]:
+    """Stream the multipart body's ``file`` part into ``folder``: (its file name, the path).
+
+    413 when ``Content-Length`` announces more than ``limit`` bytes (nothing is read) or the
+    body passes ``limit`` while streaming; 422 for a body that is no multipart form with a file.
+    """
+    length = request.headers.get("content-length")
+    if length is not None and length.strip().isdigit() and int(length) > limit:
+        raise _too_large(limit)
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise _bad_upload("stuur het bestand als multipart/form-data in veld 'file'")
+    parser = MultiPartParser(
+        request.headers,
+        _capped(request, limit),  # type: ignore[arg-type]  # an async generator at runtime
+        max_files=1,
+        max_fields=MAX_FORM_FIELDS,
+        max_part_size=MAX_FIELD_BYTES,
+    )
+    try:
+        form = await parser.parse()
+    except _BodyTooLarge:
+        raise _too_large(limit) from None
+    except MultiPartException as exc:
+        raise _bad_upload(f"geen geldig multipart-formulier: {exc.message}") from None
+    try:
+        upload = form.get(UPLOAD_FIELD)
+        if not isinstance(upload, UploadFile):
+            raise _bad_upload("veld 'file' met het CSV-bestand ontbreekt")
+        path = folder / "upload.csv"
+        with path.open("wb") as out:
+            await run_in_threadpool(shutil.copyfileobj, upload.file, out)
+        return (upload.filename or "")[:200], path
+    finally:
+        await form.close()
+
+
+def _import(
+    session: Session, who: Actor, kind: str, filename: str, path: Path, max_errors: int
+) -> ImportOut | JSONResponse:
+    try:
+        report = call(svc.import_upload, session, who, kind, filename, path, max_errors=max_errors)
+    except ImportFailed as exc:
+        session.rollback()  # nothing of the file stays; the refusal itself is audited
+        svc.record_refused(session, who, kind, filename, exc)
+        detail = f"import geweigerd, {exc.total} fout(en)"
+        if exc.more:
+            detail += f"; de eerste {len(exc.errors)} staan hieronder, {more_errors(exc.more)}"
+        body = ImportRefused(
+            detail=detail,
+            errors=[RowErrorOut(row=e.row, field=e.field, message=e.message) for e in exc.errors],
+            total_errors=exc.total,
+        )
+        return JSONResponse(body.model_dump(), status_code=422)
+    return ImportOut(kind=report.kind, inserted=report.inserted, updated=report.updated)
 
 
 @router.post(
     "/{kind}",
     response_model=ImportOut,
     responses={**ERRORS, 413: {"model": ErrorOut}, 422: {"model": ImportRefused}},
+    openapi_extra=UPLOAD_BODY,
 )
-def import_csv(
-    kind: ImportKind,
-    file: Annotated[UploadFile, File(description="CSV in the format of docs/file-formats.md")],
-    principal: Caller,
-    session: SessionDep,
+async def import_csv(
+    kind: ImportKind, request: Request, principal: Caller, session: SessionDep
 ) -> ImportOut | JSONResponse:
-    """Import one CSV file (admin: every kind; corporatie: own options and contingents;
-    gemeente: own youths and contingents)."""
+    """Import one CSV file, field ``file`` of a multipart form (admin: every kind; corporatie:
+    own options and contingents; gemeente: own youths and contingents)."""
     who = actor(principal)
     if kind not in svc.allowed_kinds(who.role):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"deze rol mag geen {kind} importeren")
-    data = file.file.read(svc.MAX_UPLOAD_BYTES + 1)
-    if len(data) > svc.MAX_UPLOAD_BYTES:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "bestand is groter dan 20 MB")
-    filename = (file.filename or "")[:200]
-    try:
-        report = call(svc.import_upload, session, who, kind, filename, data)
-    except ImportFailed as exc:
-        session.rollback()  # nothing of the file stays; the refusal itself is audited
-        svc.record_refused(session, who, kind, filename, exc.errors)
-        body = ImportRefused(
-            detail=f"import geweigerd, {len(exc.errors)} fout(en)",
-            errors=[RowErrorOut(row=e.row, field=e.field, message=e.message) for e in exc.errors],
+    settings: Settings = request.app.state.settings
+    with tempfile.TemporaryDirectory(prefix="stek-import-") as folder:
+        filename, path = await receive_upload(request, settings.max_import_bytes, Path(folder))
+        return await run_in_threadpool(
+            _import, session, who, kind, filename, path, settings.max_import_errors
         )
-        return JSONResponse(body.model_dump(), status_code=422)
-    return ImportOut(kind=report.kind, inserted=report.inserted, updated=report.updated)

@@ -7,7 +7,6 @@ gemeente, whoever made it: that answers "who looked at our young people's data".
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import datetime
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from api.services.rounds import Actor, Forbidden, audit
 from api.services.scope import own_gemeente
 from store import models as m
+from store.csvio import SafeCsvWriter
 
 READ_ROLES = ("admin", "gemeente")
 CSV_HEADER = ["id", "at", "user", "organisation", "action", "entity", "entity_id", "detail"]
@@ -94,7 +94,7 @@ def export_entries(
     """The entries in scope as CSV (oldest first); the export itself is audited."""
     stmt = _query(session, actor, None, None, None, since, until).order_by(m.AuditEntry.id)
     out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer = SafeCsvWriter(out)  # cells guarded against spreadsheet formulas
     writer.writerow(CSV_HEADER)
     count = 0
     for entry, email, org in session.execute(stmt):

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from api.services.rounds import Actor, Forbidden
 from api.services.scope import own_organisation_code
+from store.csvio import spreadsheet_safe
 from store.supply_inputs import (
     BASE_SCENARIO,
     StoredScenario,
@@ -330,7 +331,8 @@ def rows_csv(rows: Iterable[dict[str, Any]]) -> str:
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), delimiter=";")
         writer.writeheader()
-        writer.writerows(rows)
+        # cells guarded against spreadsheet formulas (type names are imported text)
+        writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
     return buffer.getvalue()
 
 

@@ -210,11 +210,11 @@ def test_parent_must_exist(session_factory: Factory, tmp_path: Path) -> None:
         assert import_areas(session, both).inserted == 3
 
 
-def test_duplicate_codes_flag_every_row(session_factory: Factory, tmp_path: Path) -> None:
+def test_duplicate_codes_reported_once(session_factory: Factory, tmp_path: Path) -> None:
     features = gemeenten_features() + gemeenten_features()[:1]
     error = _refused(session_factory, write_geojson(tmp_path / "g.geojson", features))
-    assert [(e.row, e.field) for e in error.errors] == [(1, "code"), (3, "code")]
-    assert "ook rij 3" in error.errors[0].message
+    assert [(e.row, e.field) for e in error.errors] == [(1, "code")]
+    assert "komt 2 keer voor (rij 1, 3)" in error.errors[0].message
 
 
 def test_reimport_updates_in_place(session_factory: Factory, tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def test_semicolon_decimal_comma_and_bom() -> None:
     table = read_table(data, ["code", "bedrag"])
     assert table.separator == ";"
     assert table.header[0] == "code"  # BOM stripped, header lower-cased
-    row, values = table.rows[0]
+    row, values = list(table.rows)[0]
     assert row == 2 and values == {"code": "A", "bedrag": "452,50"}  # extra column ignored
     errors: list[RowError] = []
     assert RowReader(row, values, errors).decimal("bedrag") == 452.5 and not errors
@@ -111,7 +111,7 @@ def test_semicolon_decimal_comma_and_bom() -> None:
 def test_comma_separator_with_quoted_decimal_comma() -> None:
     table = read_table(b'code,bedrag\r\nA,"452,50"\r\n', ["code", "bedrag"])
     assert table.separator == ","
-    assert table.rows == [(2, {"code": "A", "bedrag": "452,50"})]
+    assert list(table.rows) == [(2, {"code": "A", "bedrag": "452,50"})]
 
 
 def test_missing_required_columns_are_all_named() -> None:
@@ -143,7 +143,7 @@ def test_negative_amount_message_is_dutch() -> None:
 def test_excel_separator_hint_line() -> None:
     table = read_table(b"sep=,\r\ncode;x,bedrag\r\nA;1,2\r\n", ["code;x", "bedrag"])
     assert table.separator == ","
-    assert table.rows == [(2, {"code;x": "A;1", "bedrag": "2"})]
+    assert list(table.rows) == [(2, {"code;x": "A;1", "bedrag": "2"})]
 
 
 def test_empty_file() -> None:
@@ -178,4 +178,4 @@ def test_any_excel_style_table_reads_back(
     table = read_table(data, header)
     expected = [(i + 2, dict(zip(header, r, strict=True))) for i, r in enumerate(rows) if any(r)]
     assert table.separator == separator and not table.errors
-    assert table.rows == expected
+    assert list(table.rows) == expected
