@@ -155,22 +155,18 @@ def _fragments(
     The row is rendered even when it no longer passes the list's filters (a rejected match in
     "wat ik moet beslissen"): it stays in place, with its undo button, until the next load.
     """
-    match = session.get(m.Match, match_id)
-    one = {k: v for k, v in params.items() if k in ("ronde", "versie")}
-    one.update(toon="alle", q=match.option.code if match else "")
-    _, view = _view(session, principal, one)
+    view, match = review_svc.row_view(session, actor_of(principal), match_id)
     context = {
         "request": request,
         "principal": principal,
         "terug": urlencode(params),
         "label": label,
+        "nl_number": nl_number,
         **_context(principal, view),
     }
-    context["nl_number"] = nl_number
     macros = templates.get_template("review_parts.html").make_module(context)
-    row = next((x for x in view.matches if x.id == match_id), None) if view else None
     return {
-        "row": str(macros.match_row(row)) if row is not None else "",  # type: ignore[attr-defined]
+        "row": str(macros.match_row(match)),  # type: ignore[attr-defined]
         "summary": str(macros.summary()),  # type: ignore[attr-defined]
     }
 

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from api.services.rounds import (
     Actor,
     Forbidden,
+    NotFound,
     decision_counts,
     may_confirm_match,
     may_decide_match,
@@ -121,6 +122,12 @@ def visible_matches(session: Session, actor: Actor, proposal: m.Proposal) -> lis
         .join(m.HousingOption, m.Match.option_id == m.HousingOption.id)
         .where(m.Match.proposal_id == proposal.id)
         .order_by(m.Match.id)
+        # the page shows youth, option, type and corporation of every match: load them at once
+        .options(
+            joinedload(m.Match.youth),
+            joinedload(m.Match.option).joinedload(m.HousingOption.type),
+            joinedload(m.Match.option).joinedload(m.HousingOption.corporation),
+        )
     )
     if actor.role == "corporatie":
         stmt = stmt.where(m.HousingOption.corporation_id == actor.organisation_id)
@@ -327,3 +334,47 @@ def decidable(
     everything = dataclasses.replace(filters, page=1, page_size=10**9)
     view = review_view(session, actor, round_id, None, everything)
     return [(x.id, x.version_id) for x in view.matches if x.id in view.may_decide]
+
+
+def row_view(session: Session, actor: Actor, match_id: int) -> tuple[ReviewView, m.Match]:
+    """What a fetch answer needs after one decision: the match with this actor's rights on it,
+    and the round's counts and open work (not the whole page)."""
+    _check(actor)
+    match = session.get(m.Match, match_id)
+    if match is None:
+        raise NotFound(f"match {match_id} bestaat niet")
+    proposal = match.proposal
+    rnd = readable_round(session, proposal.round_id, actor)
+    latest = max(p.version for p in rnd.proposals)
+    is_open = rnd.status == "published" and proposal.version == latest
+    visible = visible_matches(session, actor, proposal) if is_open else []
+    if match.id not in {x.id for x in visible} and is_open:
+        raise NotFound(f"match {match_id} bestaat niet")
+    names = {
+        code: name
+        for code, name in session.execute(
+            select(m.Area.code, m.Area.name).where(m.Area.level == "gemeente")
+        )
+    }
+    view = ReviewView(
+        round=rnd,
+        proposal=proposal,
+        versions=[],
+        matches=[match],
+        progress={},
+        gemeenten=[],
+        types=[],
+        bars=[],
+        mine_open=sum(1 for x in visible if _todo(session, actor, x)),
+        counts=decision_counts(session, rnd.id),
+        gemeente_names=names,
+    )
+    if is_open:
+        view.may_decide = (
+            {match.id} if _todo(session, actor, match) and match.status == "proposed" else set()
+        )
+        view.may_confirm = (
+            {match.id} if _todo(session, actor, match) and match.status == "accepted" else set()
+        )
+        view.may_undo = {match.id} if _may_undo(session, actor, match) else set()
+    return view, match
