@@ -7,7 +7,8 @@ Loads a synthetic national region (``fixtures.generate``, every record synthetic
 database (a SQLite file in a temporary folder unless ``--url`` names an empty database), serves
 the app with uvicorn on 127.0.0.1 (or with ``--in-process`` through Starlette's TestClient, an
 ASGI round trip with its own thread hop), and asks suggestions for varied youths, one request
-at a time over one keep-alive connection.
+at a time over one keep-alive connection. Suggestions are for the youth's own regisseur only, so
+the regisseur with the largest caseload asks, for the youths in it (``caseload`` in the JSON).
 
 Three measurements in the same process, each over HTTP:
 
@@ -45,7 +46,7 @@ import numpy as np
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.app import create_app
 from api.cli import load_demo
@@ -143,11 +144,23 @@ def main() -> None:
 
     engine = make_engine(url)
     with make_sessionmaker(engine)() as session:
-        admin = session.scalars(select(m.User.email).where(m.User.role == "admin")).first()
-        ids = list(session.scalars(select(m.Youth.id).order_by(m.Youth.id)))
+        # Suggestions are for the youth's own regisseur only: the largest caseload's regisseur
+        # asks for the youths in it.
+        regisseur_id, email = session.execute(
+            select(m.User.id, m.User.email)
+            .join(m.Youth, m.Youth.regisseur_id == m.User.id)
+            .group_by(m.User.id, m.User.email)
+            .order_by(func.count().desc(), m.User.id)
+            .limit(1)
+        ).one()
+        ids = list(
+            session.scalars(
+                select(m.Youth.id).where(m.Youth.regisseur_id == regisseur_id).order_by(m.Youth.id)
+            )
+        )
         n_options = len(session.scalars(select(m.HousingOption.id)).all())
+        n_youths = int(session.scalar(select(func.count()).select_from(m.Youth)) or 0)
     engine.dispose()
-    assert admin is not None
     rng = random.Random(args.seed)
     order = [rng.choice(ids) for _ in range(args.requests)]  # varied youths, some repeated
 
@@ -161,7 +174,7 @@ def main() -> None:
         [app_with(IndexCache()), app_with(IndexCache(use_index=False))],
         [1, scan_every],
         not args.in_process,
-        admin,
+        email,
         order,
         args.k,
     )
@@ -174,7 +187,7 @@ def main() -> None:
         [app_with(IndexCache(enabled=False, use_index=False))],
         [1],
         not args.in_process,
-        admin,
+        email,
         order[: args.baseline_requests],
         args.k,
     )
@@ -182,7 +195,8 @@ def main() -> None:
     print(f"baseline: {len(base)} requests, p50 {b50} ms, p95 {b95} ms", flush=True)
     figures: dict[str, Any] = {
         "options": n_options,
-        "youths": len(ids),
+        "youths": n_youths,
+        "caseload": len(ids),  # the youths asked about: one regisseur's own
         "requests": len(times),
         "p50_ms": p50,
         "p95_ms": p95,
