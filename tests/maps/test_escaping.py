@@ -30,7 +30,12 @@ from maps.text import html_text, script_json
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert(2)</script>"
 QUOTES = '\'s-Hertogenbosch & "Zorg"'
-PAYLOADS = (IMG, SCRIPT, QUOTES)
+# each payload as HTML that shows exactly it (written out, not computed by the code under test)
+PAYLOADS = {
+    IMG: "&lt;img src=x onerror=alert(1)&gt;",
+    SCRIPT: "&lt;script&gt;alert(2)&lt;/script&gt;",
+    QUOTES: "&#39;s-Hertogenbosch &amp; &#34;Zorg&#34;",
+}
 
 
 def _areas(label: str) -> tuple[AreaShape, ...]:
@@ -89,9 +94,10 @@ def _documents(text: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("text", PAYLOADS)
+@pytest.mark.parametrize("text", list(PAYLOADS))
 def test_no_text_reaches_a_map_as_markup(text: str) -> None:
-    escaped = html_text(text)
+    escaped = PAYLOADS[text]
+    assert html_text(text) == escaped
     for html in _documents(text):
         assert "<img" not in html
         assert "alert(2)</script>" not in html and "<script>alert" not in html
@@ -99,6 +105,7 @@ def test_no_text_reaches_a_map_as_markup(text: str) -> None:
         # each text is there, escaped once (inside scripts ``&`` is written ``\\u0026``)
         plain = _unscript(html)
         assert escaped in plain
+        assert text not in plain  # not as markup, even once the script's JSON is read
         assert "&amp;#39;" not in plain and "&amp;lt;" not in plain and "&amp;amp;" not in plain
 
 
