@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
-from sqlalchemy import event, func, select
+from sqlalchemy import ColumnElement, event, func, select
 from sqlalchemy.orm import Session
 
 from api.formatting import nl_month
@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 SETTINGS_KEY = "settings"
 _OUTBOX_KEY = "stek.outbox"
 INBOX_LIMIT = 200
-# Who decides a match, by the kind of organisation that owns it (api/services/rounds.py).
-DECIDING_ROLE = {"corporatie": "corporatie", "gemeente": "gemeente"}
 
 
 @dataclass(frozen=True)
@@ -143,57 +141,50 @@ def _plural(n: int, one: str, many: str) -> str:
 
 
 def round_published(session: Session, rnd: m.AllocationRound) -> int:
-    """Tell every active user of each corporation and gemeente with matches to decide in the
-    round's latest proposal how many wait. Returns the number of messages."""
+    """Tell every active user who decides matches in the round's latest proposal how many wait:
+    a corporation's users for the matches on its options, a gemeente's users for those on
+    options without a corporation in their gemeente (as ``rounds.may_decide_match``). Returns
+    the number of messages."""
     proposal = _latest_proposal(session, rnd.id)
     if proposal is None:
         return 0
-    gemeente_orgs = {
-        org.gemeente_code: org
-        for org in session.scalars(
-            select(m.Organisation)
-            .where(m.Organisation.kind == "gemeente")
-            .order_by(m.Organisation.id.desc())
-        )
-    }
-    to_decide: dict[int, int] = defaultdict(int)
+    by_corporation: dict[int, int] = defaultdict(int)
+    by_gemeente: dict[str, int] = defaultdict(int)
     for match in proposal.matches:
         if match.status != "proposed":
             continue
         option = match.option
-        owner = (
-            option.corporation_id
-            if option.corporation_id is not None
-            else getattr(gemeente_orgs.get(option.gemeente_code), "id", None)
-        )
-        if owner is not None:
-            to_decide[owner] += 1
+        if option.corporation_id is not None:
+            by_corporation[option.corporation_id] += 1
+        else:
+            by_gemeente[option.gemeente_code] += 1
     month = nl_month(rnd.month)
+    groups: list[tuple[int, str, list[m.User]]] = []
+    for corporation_id, n in sorted(by_corporation.items()):
+        corporation = session.get(m.Organisation, corporation_id)
+        name = corporation.name if corporation is not None else ""
+        users = _active_users(session, m.User.organisation_id == corporation_id, "corporatie")
+        groups.append((n, f"woningen van {name}", users))
+    for gemeente_code, n in sorted(by_gemeente.items()):
+        in_gemeente = m.User.organisation.has(
+            (m.Organisation.kind == "gemeente") & (m.Organisation.gemeente_code == gemeente_code)
+        )
+        users = _active_users(session, in_gemeente, "gemeente")
+        groups.append((n, "woonplekken zonder corporatie in jouw gemeente", users))
     sent = 0
-    for org_id, n in sorted(to_decide.items()):
-        org = session.get(m.Organisation, org_id)
-        role = DECIDING_ROLE.get(org.kind) if org is not None else None
-        if org is None or role is None:
-            continue
+    for n, places, users in groups:
         subject = (
             f"Ronde {month} gepubliceerd: "
             f"{_plural(n, 'match wacht', 'matches wachten')} op jouw beslissing"
         )
         body = (
             f"Het voorstel voor {month} (versie {proposal.version}) is gepubliceerd. "
-            f"{_plural(n, 'match', 'matches')} op woningen van {org.name} "
+            f"{_plural(n, 'match', 'matches')} op {places} "
             f"{'wacht' if n == 1 else 'wachten'} op een beslissing: accepteren of afwijzen."
         )
-        for user in _active_users(session, org_id, role):
-            _notify(
-                session,
-                user,
-                "round_published",
-                rnd.id,
-                subject,
-                body,
-                f"/beoordelen?ronde={rnd.id}",
-            )
+        link = f"/beoordelen?ronde={rnd.id}"
+        for user in users:
+            _notify(session, user, "round_published", rnd.id, subject, body, link)
             sent += 1
     return sent
 
@@ -225,15 +216,11 @@ def round_finalised(session: Session, rnd: m.AllocationRound) -> int:
     return sent
 
 
-def _active_users(session: Session, organisation_id: int, role: str) -> list[m.User]:
+def _active_users(session: Session, which: ColumnElement[bool], role: str) -> list[m.User]:
     return list(
         session.scalars(
             select(m.User)
-            .where(
-                m.User.organisation_id == organisation_id,
-                m.User.role == role,
-                m.User.active.is_(True),
-            )
+            .where(which, m.User.role == role, m.User.active.is_(True))
             .order_by(m.User.id)
         )
     )

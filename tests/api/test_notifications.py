@@ -111,28 +111,27 @@ def _mailing(factory: sessionmaker[Session], db_url: str, port: int) -> Settings
 
 
 def _expected_publish_messages(s: Session, round_id: int) -> dict[int, str]:
-    """user id -> subject, computed from the proposal: per deciding organisation the proposed
-    matches on its options, told to its active deciding users."""
+    """user id -> subject, from the proposal: a corporation user hears of the proposed matches
+    on its corporation's options, a gemeente user of those on options without a corporation in
+    its gemeente; inactive users and other roles hear nothing."""
     proposal = svc.latest_proposal(s, round_id)
-    gemeente_org = {
-        o.gemeente_code: o
-        for o in s.scalars(select(m.Organisation).where(m.Organisation.kind == "gemeente"))
-    }
-    waiting: dict[int, int] = defaultdict(int)
+    per_corporation: dict[int, int] = defaultdict(int)
+    per_gemeente: dict[str, int] = defaultdict(int)
     for x in proposal.matches:
-        if x.status == "proposed":
-            owner = x.option.corporation or gemeente_org[x.option.gemeente_code]
-            waiting[owner.id] += 1
+        if x.status == "proposed" and x.option.corporation_id is not None:
+            per_corporation[x.option.corporation_id] += 1
+        elif x.status == "proposed":
+            per_gemeente[x.option.gemeente_code] += 1
     expected = {}
-    for org_id, n in waiting.items():
-        org = s.get(m.Organisation, org_id)
-        assert org is not None
-        for user in org.users:
-            if user.active and user.role == org.kind:
-                words = "match wacht" if n == 1 else "matches wachten"
-                expected[user.id] = (
-                    f"Ronde december 2026 gepubliceerd: {n} {words} op jouw beslissing"
-                )
+    for user in s.scalars(select(m.User).where(m.User.active.is_(True))):
+        n = 0
+        if user.role == "corporatie":
+            n = per_corporation.get(user.organisation_id, 0)
+        elif user.role == "gemeente" and user.organisation.kind == "gemeente":
+            n = per_gemeente.get(user.organisation.gemeente_code or "", 0)
+        if n:
+            words = "match wacht" if n == 1 else "matches wachten"
+            expected[user.id] = f"Ronde december 2026 gepubliceerd: {n} {words} op jouw beslissing"
     return expected
 
 
@@ -174,6 +173,15 @@ def test_publish_tells_every_deciding_user_how_many_matches_wait(
         assert all(x.kind == "round_published" and x.read_at is None for x in found)
         assert all(x.link == f"/beoordelen?ronde={round_id}" for x in found)
         assert all("J-" not in x.body for x in found)  # no youth named at publish
+        for x in found:
+            user = s.get(m.User, x.user_id)
+            assert user is not None
+            where = (
+                f"op woningen van {user.organisation.name} "
+                if user.role == "corporatie"
+                else "op woonplekken zonder corporatie in jouw gemeente "
+            )
+            assert where in x.body and "(versie 1) is gepubliceerd" in x.body
         someone = next(iter(got))
         assert notes.unread_count(s, someone) == 1
         assert notes.unread_count(s, gone.id) == 0
