@@ -150,14 +150,16 @@ def round_published(session: Session, rnd: m.AllocationRound) -> int:
         return 0
     by_corporation: dict[int, int] = defaultdict(int)
     by_gemeente: dict[str, int] = defaultdict(int)
-    for match in proposal.matches:
-        if match.status != "proposed":
-            continue
-        option = match.option
-        if option.corporation_id is not None:
-            by_corporation[option.corporation_id] += 1
+    waiting = session.execute(
+        select(m.HousingOption.corporation_id, m.HousingOption.gemeente_code)
+        .join(m.Match, m.Match.option_id == m.HousingOption.id)
+        .where(m.Match.proposal_id == proposal.id, m.Match.status == "proposed")
+    )
+    for corporation_id, gemeente_code in waiting:
+        if corporation_id is not None:
+            by_corporation[corporation_id] += 1
         else:
-            by_gemeente[option.gemeente_code] += 1
+            by_gemeente[gemeente_code] += 1
     month = nl_month(rnd.month)
     groups: list[tuple[int, str, list[m.User]]] = []
     for corporation_id, n in sorted(by_corporation.items()):
@@ -196,9 +198,14 @@ def round_finalised(session: Session, rnd: m.AllocationRound) -> int:
     if proposal is None:
         return 0
     placed: dict[int, list[str]] = defaultdict(list)
-    for match in proposal.matches:
-        if match.youth.regisseur_id is not None:
-            placed[match.youth.regisseur_id].append(match.youth.code)
+    rows = session.execute(
+        select(m.Youth.regisseur_id, m.Youth.code)
+        .join(m.Match, m.Match.youth_id == m.Youth.id)
+        .where(m.Match.proposal_id == proposal.id, m.Youth.regisseur_id.is_not(None))
+    )
+    for regisseur_id, code in rows:
+        if regisseur_id is not None:
+            placed[regisseur_id].append(code)
     month = nl_month(rnd.month)
     sent = 0
     for user_id, codes in sorted(placed.items()):
