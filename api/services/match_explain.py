@@ -2,7 +2,7 @@
 
 Admin and gemeente reviewers read the score in words (urgency with waiting time and end of
 care, preferred area and housing type with their rank, distance to the nearest anchor as a
-band, rent after huurtoeslag) and the runner-up options with why the proposal did not make
+band, rent only as affordable) and the runner-up options with why the proposal did not make
 them. Distances are banded on purpose: exact distances from several options to a youth's
 anchors would give the anchors away (decision 9: anchors are for the own regisseur only).
 Corporations read the dwelling and that every rule holds: the score reveals the urgency
@@ -78,15 +78,17 @@ def _score_lines(score: PairScore, names: dict[str, str], type_name: str) -> lis
         ),
         ("Gebied", f"{area} ({score.area_points} punten)"),
         ("Woonvorm", f"{kind} ({score.type_points} punten)"),
+        # No points for distance and rent, no net rent or toeslag: the distance points give the
+        # exact distance back, toeslag and rent points the income (decision 25).
         (
             "Afstand",
             f"dichtstbijzijnde ankerpunt (school, werk of netwerk): "
-            f"{distance_band(score.nearest_anchor_m)} ({score.distance_points} punten)",
+            f"{distance_band(score.nearest_anchor_m)}",
         ),
         (
             "Huur",
-            f"{euro(score.net_rent)} per maand na {euro(score.toeslag)} huurtoeslag "
-            f"({score.rent_points} punten)",
+            "betaalbaar voor de jongere; de huurtoeslag en de huur na toeslag hangen af van het "
+            "inkomen en zijn alleen voor de eigen regisseur",
         ),
     ]
 

@@ -324,3 +324,33 @@ def test_admin_and_gemeente_never_get_the_case(
     mine = client.get(f"/api/v1/youths/{world.youth_id}/suggestions?on={ON}", headers=own)
     assert mine.status_code == 200
     assert {"distances", "rent_share_of_income", "net_rent"} <= set(_keys(mine.json()))
+
+
+@pytest.mark.parametrize("role", ["admin", "gemeente"])
+def test_why_this_match_page_gives_no_distance_points_or_income_figures(
+    db_url: str, world: World, session_factory: sessionmaker[Session], role: str
+) -> None:
+    """The 'Waarom?' page: distance as a band without its points (they give the distance back),
+    rent without toeslag, rent after toeslag or rent points (they give the income back)."""
+    with session_factory() as s:
+        gemeente_code = s.scalars(
+            select(m.Youth.gemeente_code).where(m.Youth.id == world.youth_id)
+        ).one()
+        match_id = s.scalars(
+            select(m.Match.id)
+            .join(m.Proposal, m.Match.proposal_id == m.Proposal.id)
+            .join(m.HousingOption, m.Match.option_id == m.HousingOption.id)
+            .where(
+                m.Proposal.round_id == world.round_id,
+                m.HousingOption.gemeente_code == gemeente_code,
+            )
+            .order_by(m.Match.id)
+        ).first()
+    assert match_id is not None
+    client = _signed_in(TestClient(create_app(Settings(database_url=db_url))), world.emails[role])
+    page = client.get(f"/beoordelen/matches/{match_id}/uitleg")
+    assert page.status_code == 200, page.text[:300]
+    parts = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]*)</dd>", page.text))
+    assert {"Urgentie", "Afstand", "Huur"} <= set(parts), parts
+    for part in ("Afstand", "Huur"):
+        assert "punten" not in parts[part] and "€" not in parts[part], parts[part]
