@@ -20,9 +20,11 @@ from api.services.rounds import (
     Forbidden,
     NotFound,
     decision_counts,
+    get_round,
     may_confirm_match,
     may_decide_match,
     may_read_proposals,
+    published_versions,
     readable_round,
 )
 from matcher.explain import explain_unmatched, result_from_dict
@@ -137,10 +139,28 @@ def visible_matches(session: Session, actor: Actor, proposal: m.Proposal) -> lis
 
 
 def rounds(session: Session, actor: Actor) -> list[m.AllocationRound]:
-    """The rounds whose proposals ``actor`` may review (corporations: published or final)."""
+    """The rounds whose proposals ``actor`` may review; corporations those with a published
+    version (while a re-solve is a draft they keep reading the last published version)."""
     _check(actor)
     found = session.scalars(select(m.AllocationRound).order_by(m.AllocationRound.id.desc()))
+    if actor.role == "corporatie":
+        return [r for r in found if published_versions(r)]
     return [r for r in found if may_read_proposals(actor, r)]
+
+
+def _review_round(
+    session: Session, actor: Actor, round_id: int
+) -> tuple[m.AllocationRound, dict[int, m.Proposal]]:
+    """The round and the proposal versions ``actor`` may review in it (corporations: only
+    published versions, so a re-solve's draft stays with the gemeenten until it is out)."""
+    if actor.role != "corporatie":
+        rnd = readable_round(session, round_id, actor)
+        return rnd, {p.version: p for p in rnd.proposals}
+    rnd = get_round(session, round_id)
+    published = published_versions(rnd)
+    if not published:
+        raise Forbidden("het voorstel van deze ronde is nog niet gepubliceerd")
+    return rnd, {p.version: p for p in rnd.proposals if p.version in published}
 
 
 def _todo(session: Session, actor: Actor, match: m.Match) -> bool:
@@ -182,8 +202,7 @@ def review_view(
     """Everything the review page shows for one round and proposal version."""
     _check(actor)
     filters = filters or Filters()
-    rnd = readable_round(session, round_id, actor)
-    proposals = {p.version: p for p in rnd.proposals}
+    rnd, proposals = _review_round(session, actor, round_id)
     versions = sorted(proposals)
     chosen = version if version in proposals else (versions[-1] if versions else None)
     proposal = proposals.get(chosen) if chosen is not None else None

@@ -102,6 +102,18 @@ def may_read_proposals(actor: Actor, rnd: m.AllocationRound) -> bool:
     return actor.role == "corporatie" and rnd.status in PUBLIC_ROUND_STATES
 
 
+def published_versions(rnd: m.AllocationRound) -> set[int]:
+    """The proposal versions of ``rnd`` that were published: all of a published or final
+    round; while a re-solve is solving (or failed) every existing version (a first solve has
+    none yet); in a draft all but the newest."""
+    versions = {p.version for p in rnd.proposals}
+    if rnd.status == RoundStatus.DRAFT.value:
+        return versions - {max(versions)} if versions else set()
+    if rnd.status == RoundStatus.CREATED.value:
+        return set()
+    return versions
+
+
 def readable_round(session: Session, round_id: int, actor: Actor) -> m.AllocationRound:
     """Round ``round_id`` when ``actor`` may read it and its proposals; NotFound or Forbidden
     else. Every read of a round (its status, proposals, diffs, explanations, fairness report,

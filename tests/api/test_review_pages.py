@@ -327,3 +327,32 @@ def test_malformed_page_form_gets_a_dutch_page_naming_the_field(
     assert api.status_code in (401, 403, 422)
     if api.status_code == 422:
         assert api.headers["content-type"].startswith("application/json")
+
+
+def test_corporation_keeps_the_published_version_while_a_resolve_is_a_draft(
+    client: TestClient, published: int, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as s:
+        first = svc.latest_proposal(s, published)
+        owner = next(x.option.corporation_id for x in first.matches if x.option.corporation_id)
+        email = s.scalars(select(m.User.email).where(m.User.organisation_id == owner)).first()
+        reject = next(x for x in first.matches if x.option.corporation_id == owner)
+        reject_id, reject_version = reject.id, reject.version_id
+    assert email
+    with unit_of_work(session_factory) as s:
+        svc.decide(s, reject_id, ADMIN, False, reject_version, "woning_past_niet")
+        svc.start_resolve(s, published, ADMIN)
+    assert svc.run_solve(session_factory, published, time_limit_s=10) is not None  # draft v2
+    _sign_in(client, email)
+    page = client.get(f"/beoordelen?ronde={published}&toon=alle")
+    assert page.status_code == 200
+    assert "rekent deze ronde opnieuw door" in page.text
+    assert "Voorstel versie <strong>1</strong>" in page.text
+    asked = client.get(f"/beoordelen?ronde={published}&versie=2&toon=alle")
+    assert "Voorstel versie <strong>1</strong>" in asked.text  # the draft is not theirs yet
+    assert 'class="decide"' not in page.text  # nothing to decide in a draft
+    with unit_of_work(session_factory) as s:
+        svc.publish(s, published, ADMIN)
+    after = client.get(f"/beoordelen?ronde={published}&toon=alle")
+    assert "Voorstel versie <strong>2</strong>" in after.text
+    assert "rekent deze ronde opnieuw door" not in after.text
