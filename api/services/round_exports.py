@@ -10,9 +10,7 @@ every export writes an audit entry.
 
 from __future__ import annotations
 
-import csv
 import io
-import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +27,7 @@ from api.services.rounds import Actor, NotFound, WorkflowError, audit, readable_
 from api.services.youths import age_band
 from matcher.glossary import label
 from store import models as m
+from store.csvio import safe_csv_text
 
 Kind = Literal["proposal", "unmatched", "decisions"]
 Format = Literal["csv", "xlsx"]
@@ -112,19 +111,6 @@ def _or(names: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------- cells
-
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-PLAIN_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
-
-
-def neutralise(text: str) -> str:
-    """A text cell a spreadsheet will not run as a formula: a leading ``= + - @``, tab or
-    carriage return gets a ``'`` in front (OWASP's advice for CSV injection); a plain number
-    (``-5``, ``+3,5``) stays as it is (docs/decisions.md 21)."""
-    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.match(text):
-        return "'" + text
-    return text
 
 
 def _when(value: datetime | None) -> str:
@@ -328,13 +314,11 @@ TABLES = {"proposal": proposal_table, "unmatched": unmatched_table, "decisions":
 
 
 def to_csv(table: Table) -> bytes:
-    """UTF-8 with BOM, ``;``-separated, every text cell neutralised, decimals with a comma."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([neutralise(h) for h in table.header])
-    for row in table.rows:
-        writer.writerow([_csv_cell(v) for v in row])
-    return out.getvalue().encode("utf-8-sig")
+    """UTF-8 with BOM, ``;``-separated, decimals with a comma; every cell through
+    ``store.csvio.spreadsheet_safe`` (text that would start a formula gets a ``'``, decision 21).
+    """
+    rows = ([_csv_cell(v) for v in row] for row in table.rows)
+    return safe_csv_text(table.header, rows).encode("utf-8-sig")
 
 
 def _csv_cell(value: Cell) -> str:
@@ -342,9 +326,7 @@ def _csv_cell(value: Cell) -> str:
         return ""
     if isinstance(value, float):
         return nl_number(value, 2).replace(".", "")
-    if isinstance(value, int):
-        return str(value)
-    return neutralise(value)
+    return str(value)
 
 
 def to_xlsx(table: Table) -> bytes:

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from api.cli import load_demo
 from api.services import rounds as svc
-from api.services.round_exports import neutralise
 from api.settings import Settings
 from fixtures.generate import generate_region, write_region
 from matcher.glossary import label
 from store import models as m
+from store.csvio import spreadsheet_safe
 from store.db import unit_of_work
 
 MONTH = date(2026, 12, 1)
@@ -218,7 +218,7 @@ def test_decisions_csv_is_formula_safe_and_xlsx_has_the_same_rows(
         if value is None:
             return ""
         if isinstance(value, str):
-            return neutralise(value)
+            return str(spreadsheet_safe(value))
         return str(value)
 
     assert [[as_csv(c.value) for c in row] for row in cells] == rows
