@@ -39,7 +39,6 @@ PAGE_KINDS: dict[str, Kind] = {
     "zonder-plek": "unmatched",
     "besluiten": "decisions",
 }
-FILE_NAMES: dict[Kind, str] = {v: k for k, v in PAGE_KINDS.items()}
 MEDIA_TYPES: dict[Format, str] = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
