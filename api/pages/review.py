@@ -165,7 +165,10 @@ def _fragments(
         **_context(principal, view),
     }
     macros = templates.get_template("review_parts.html").make_module(context)
+    _, filters = _filters(params)
+    open_total = len(review_svc.decidable(session, actor_of(principal), view.round.id, filters))
     return {
+        "open_total": str(open_total),
         "row": str(macros.match_row(match)),  # type: ignore[attr-defined]
         "summary": str(macros.summary()),  # type: ignore[attr-defined]
     }

@@ -7,7 +7,6 @@ matches, contingents and unmatched young people of their gemeente; admin everyth
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,6 +191,22 @@ _SORTS: dict[str, Any] = {
 }
 
 
+def _through_filters(matches: list[m.Match], todo: set[int], filters: Filters) -> list[m.Match]:
+    """The matches that pass ``filters`` (``todo``: those waiting for the reader), sorted."""
+    q = (filters.q or "").strip().casefold()
+    shown = [
+        x
+        for x in matches
+        if (not filters.gemeente or x.option.gemeente_code == filters.gemeente)
+        and (not filters.type or x.option.type.code == filters.type)
+        and (not filters.status or x.status == filters.status)
+        and (not q or _matches_query(x, q))
+        and (not filters.mine or x.id in todo)
+    ]
+    shown.sort(key=_SORTS.get(filters.sort, _SORTS["status"]))
+    return shown
+
+
 def review_view(
     session: Session,
     actor: Actor,
@@ -220,19 +235,9 @@ def review_view(
     types = sorted(
         {(x.option.type.code, x.option.type.name) for x in all_visible}, key=lambda t: t[1]
     )
-    q = (filters.q or "").strip().casefold()
     is_open = rnd.status == "published" and proposal is not None and chosen == versions[-1]
     todo = {x.id for x in all_visible if is_open and _todo(session, actor, x)}
-    shown = [
-        x
-        for x in all_visible
-        if (not filters.gemeente or x.option.gemeente_code == filters.gemeente)
-        and (not filters.type or x.option.type.code == filters.type)
-        and (not filters.status or x.status == filters.status)
-        and (not q or _matches_query(x, q))
-        and (not filters.mine or x.id in todo)
-    ]
-    shown.sort(key=_SORTS.get(filters.sort, _SORTS["status"]))
+    shown = _through_filters(all_visible, todo, filters)
     size = max(1, filters.page_size)
     pages = max(1, -(-len(shown) // size))
     page = min(max(1, filters.page), pages)
@@ -314,7 +319,8 @@ def _unmatched(session: Session, actor: Actor, proposal: m.Proposal, view: Revie
                 select(m.Youth.code).where(m.Youth.gemeente_code == _own_gemeente(session, actor))
             )
         )
-    explained = explain_unmatched(result_from_dict(proposal.result or {}))
+    # no count of options in a youth's no-go areas for gemeente or admin (decisions 9, 25)
+    explained = explain_unmatched(result_from_dict(proposal.result or {}), hidden=("no_go",))
     view.unmatched = [
         (e.youth, e.sentence) for e in explained if allowed is None or e.youth in allowed
     ]
@@ -348,11 +354,16 @@ def _may_undo(session: Session, actor: Actor, match: m.Match) -> bool:
 def decidable(
     session: Session, actor: Actor, round_id: int, filters: Filters
 ) -> list[tuple[int, int]]:
-    """(match id, version) of every proposed match through ``filters`` (all pages) that
-    ``actor`` decides: what "alle zichtbare accepteren" accepts."""
-    everything = dataclasses.replace(filters, page=1, page_size=10**9)
-    view = review_view(session, actor, round_id, None, everything)
-    return [(x.id, x.version_id) for x in view.matches if x.id in view.may_decide]
+    """(match id, version) of every proposed match of the open round's latest version through
+    ``filters`` (all pages) that ``actor`` decides: what "alle open matches accepteren" takes."""
+    _check(actor)
+    rnd = readable_round(session, round_id, actor)
+    if rnd.status != "published" or not rnd.proposals:
+        return []
+    proposal = max(rnd.proposals, key=lambda p: p.version)
+    visible = visible_matches(session, actor, proposal)
+    todo = {x.id for x in visible if x.status == "proposed" and _todo(session, actor, x)}
+    return [(x.id, x.version_id) for x in _through_filters(visible, todo, filters) if x.id in todo]
 
 
 def row_view(session: Session, actor: Actor, match_id: int) -> tuple[ReviewView, m.Match]:

@@ -50,6 +50,13 @@
         return;
       }
       replaceSummary(answer.body.summary);
+      // "accept all open": the count the server checks is the one the reviewer sees now
+      var expected = document.querySelector("#bulk input[name=verwacht]");
+      var shown = document.getElementById("open-totaal");
+      if (expected && answer.body.open_total !== undefined) {
+        expected.value = answer.body.open_total;
+        if (shown) { shown.textContent = answer.body.open_total; }
+      }
       var status = document.getElementById("meldingen");
       if (status) {
         status.innerHTML = "";
