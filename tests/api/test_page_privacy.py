@@ -242,3 +242,43 @@ def test_every_fan_chart_on_the_planner_page_loads_for_its_user(
             chart = client.get(url)
             assert chart.status_code == 200, (role, url, chart.text[:200])
             assert chart.headers["content-type"] == "image/png"
+
+
+def test_review_page_gives_gemeente_and_admin_no_no_go_count(
+    region: str, session_factory: sessionmaker[Session]
+) -> None:
+    """An unmatched youth's sentence on the review page leaves the no-go count out for gemeente
+    and admin, as the API's explanations do (decisions 9 and 25)."""
+    with session_factory() as s:
+        youth = s.scalars(
+            select(m.Youth)
+            .where(m.Youth.status == "waiting", m.Youth.regisseur_id.is_not(None))
+            .order_by(m.Youth.id)
+        ).first()
+        assert youth is not None
+        code, gemeente_code = youth.code, youth.gemeente_code
+        # no-go areas over every gemeente: no option fits, mostly because of them
+        for area in s.scalars(select(m.Area.code).where(m.Area.level == "gemeente")):
+            s.add(m.YouthNoGoArea(youth_id=youth.id, area_code=area))
+        s.commit()
+    client = _client(region)
+    admin = _bearer(client, _email(session_factory, "admin"))
+    round_id = _draft_round(client, admin)
+    with session_factory() as s:
+        proposal = s.scalars(select(m.Proposal).where(m.Proposal.round_id == round_id)).one()
+        why = (proposal.result or {})["unmatched"][code]
+        gemeente_email = s.scalars(
+            select(m.User.email)
+            .join(m.Organisation, m.User.organisation_id == m.Organisation.id)
+            .where(m.User.role == "gemeente", m.Organisation.gemeente_code == gemeente_code)
+            .order_by(m.User.email)
+        ).first()
+    assert why["figures"]["no_go"] > 0 and gemeente_email is not None
+    for email in (_email(session_factory, "admin"), gemeente_email):
+        page = _client(region)
+        _sign_in(page, email)
+        shown = page.get(f"/beoordelen?ronde={round_id}")
+        assert shown.status_code == 200
+        row = re.search(rf"<td>{code}</td><td>([^<]*)</td>", shown.text)
+        assert row is not None, email  # the youth's sentence is listed ...
+        assert "no-go" not in row.group(1), (email, row.group(1))  # ... without the no-go count
