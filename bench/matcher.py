@@ -11,6 +11,16 @@ arcs) on the same instance's flow part; ``greedy_housed`` is the greedy in urgen
 the exact path settled the round, ``plain_cpsat_s`` is the same round solved by the two-stage
 CP-SAT without it (``lp_fixing=False``), with whether the objectives agree. ``peak_rss_mb`` is
 taken before that second solve.
+
+``--seeds 1-20`` solves the generator's seeds in one process (no flow or greedy baseline) and
+prints as its last line JSON with ``seeds``, ``all_optimal``, ``max_solve_s``,
+``median_solve_s``, ``max_solve_cpu_s``, ``max_plain_cpsat_s`` and per seed its status,
+objective, bound, method, wall and CPU seconds and the load average before the solve. The
+``--remeasure`` slowest seeds are solved once more (the machine is shared: their ``solve_s`` is
+the smaller of the two runs, both are listed) and go through the plain two-stage CP-SAT as well
+(9-14 s each; ``--no-plain`` skips it, ``--plain-seeds`` names other seeds).
+``--shared-heavy`` is a second regional family: twice the generator's share of Friends and
+BW-light option rows and twice its companion pairs.
 All data generated here is synthetic.
 """
 
@@ -20,12 +30,15 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import resource
+import statistics
 import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 
@@ -219,18 +232,75 @@ def synthetic_round(n_youths: int, n_options: int, n_gem: int, radius: float, se
     )
 
 
-def build_round(scale: str, seed: int) -> tuple[Round, str]:
-    """The instance: the fixtures generator when present, else the synthetic stand-in."""
+def build_round(scale: str, seed: int, shared_heavy: bool = False) -> tuple[Round, str]:
+    """The instance: the fixtures generator when present, else the synthetic stand-in.
+
+    ``shared_heavy``: the generator with twice its share of Friends and BW-light rows (the other
+    types scaled down to make room) and twice its companion pairs (``more_companions``).
+    """
     cfg = SCALES[scale]
     try:
+        import fixtures.stock as stock  # type: ignore[import-not-found]
         from fixtures.generate import generate_region, to_round  # type: ignore[import-not-found]
     except ImportError:
+        if shared_heavy:
+            raise SystemExit("--shared-heavy needs the fixtures generator") from None
         return (
             synthetic_round(cfg["youths"], cfg["options"], cfg["gemeenten"], cfg["radius_m"], seed),
             f"{scale}-synthetic-bench",
         )
-    region = generate_region(cfg["youths"], cfg["options"], seed, scale=scale)
-    return to_round(region, MOVE_IN), f"{scale}-fixtures"
+    if not shared_heavy:
+        region = generate_region(cfg["youths"], cfg["options"], seed, scale=scale)
+        return to_round(region, MOVE_IN), f"{scale}-fixtures"
+    recipes = stock.OPTION_RECIPES
+    heavy = {"friends", "bw_light"}
+    grown = sum(r.share for r in recipes if r.type_code in heavy)
+    # Double the shared-house share; the others shrink in proportion so the shares sum to 1.
+    shrink = (1.0 - 2 * grown) / (1.0 - grown)
+    doubled = tuple(
+        dataclasses.replace(r, share=r.share * (2.0 if r.type_code in heavy else shrink))
+        for r in recipes
+    )
+    with mock.patch.object(stock, "OPTION_RECIPES", doubled):
+        region = generate_region(cfg["youths"], cfg["options"], seed, scale=scale)
+    rnd = to_round(region, MOVE_IN)
+    return more_companions(rnd, seed), f"{scale}-fixtures-shared-heavy"
+
+
+def more_companions(rnd: Round, seed: int) -> Round:
+    """The round with as many new companion pairs as it has (two adults with light support in
+    one gemeente, neither paired nor in a conflict yet); both accept Friendswonen first."""
+    from matcher.sides import age_on
+
+    rng = np.random.default_rng([seed, 18])
+    youths = list(rnd.youths)
+    existing = sum(len(y.companions) for y in youths) // 2
+    free = [
+        i
+        for i, y in enumerate(youths)
+        if not y.companions
+        and not y.conflicts
+        and y.support_need <= 1
+        and age_on(y.birth_date, rnd.move_in) >= 18
+    ]
+    by_gm: dict[str, list[int]] = {}
+    for i in rng.permutation(free).tolist():
+        by_gm.setdefault(youths[i].gemeente_code, []).append(i)
+    pairs = [
+        (ys[k], ys[k + 1])
+        for gm in sorted(by_gm)
+        for ys in [by_gm[gm]]
+        for k in range(0, len(ys) - 1, 2)
+    ]
+    chosen = sorted(rng.permutation(len(pairs))[:existing].tolist())
+    for a, b in (pairs[k] for k in chosen):
+        for i, other in ((a, b), (b, a)):
+            y = youths[i]
+            types = ("friends", *[t for t in y.accepted_types if t != "friends"])[:4]
+            youths[i] = dataclasses.replace(
+                y, companions=(youths[other].code,), accepted_types=types
+            )
+    return dataclasses.replace(rnd, youths=tuple(youths))
 
 
 def peak_rss_mb() -> float:
@@ -243,7 +313,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", choices=sorted(SCALES), default="regional")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--seeds", help="a range like 1-20 (or 1,5,12): solve each seed")
+    parser.add_argument("--shared-heavy", action="store_true", help="the shared-house family")
+    parser.add_argument("--remeasure", type=int, default=3, help="slowest seeds solved again")
+    parser.add_argument("--no-plain", action="store_true", help="no plain CP-SAT baseline")
+    parser.add_argument("--plain-seeds", help="seeds for the plain CP-SAT (default: remeasured)")
     args = parser.parse_args(argv)
+    if args.seeds:
+        run_seeds(args)
+        return
 
     from matcher.eligibility import screen
     from matcher.flow import solve_flow
@@ -253,7 +331,7 @@ def main(argv: list[str] | None = None) -> None:
     from matcher.solve import canonical_round, flow_input, solve
 
     t0 = time.perf_counter()
-    rnd, name = build_round(args.scale, args.seed)
+    rnd, name = build_round(args.scale, args.seed, args.shared_heavy)
     build_s = time.perf_counter() - t0
 
     def progress(phase: str, info: dict[str, Any]) -> None:
@@ -330,6 +408,96 @@ def main(argv: list[str] | None = None) -> None:
         "build_s": round(build_s, 3),
         "peak_rss_mb": round(peak_before_plain, 1),
         **plain,
+    }
+    print(json.dumps(out, sort_keys=True))
+
+
+def seed_list(text: str) -> list[int]:
+    """``1-20`` or ``1,5,12`` (or a mix) as a sorted list of seeds."""
+    seeds: set[int] = set()
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        seeds.update(range(int(lo), int(hi or lo) + 1))
+    return sorted(seeds)
+
+
+def solve_seed(args: argparse.Namespace, seed: int, lp_fixing: bool = True) -> dict[str, Any]:
+    """One seed's round solved once: status, objective, wall and CPU seconds, load average."""
+    from matcher.solve import solve
+
+    rnd, _name = build_round(args.scale, seed, args.shared_heavy)
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = solve(rnd, time_limit_s=args.time_limit, seed=seed, lp_fixing=lp_fixing)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {
+        "status": result.status,
+        "objective": result.objective,
+        "bound": result.bound,
+        "method": result.method,
+        "pairs": result.pairs,
+        "solve_s": round(wall, 3),
+        "solve_cpu_s": round(cpu, 3),
+        "exact_s": round(result.phase_seconds.get("sides.exact", 0.0), 3),
+        "load_avg_1m": round(load, 2),
+    }
+
+
+def run_seeds(args: argparse.Namespace) -> None:
+    """Every seed of ``--seeds`` in one process; the last line of output is the JSON summary."""
+    seeds = seed_list(args.seeds)
+    per: dict[int, dict[str, Any]] = {}
+    for seed in seeds:
+        per[seed] = solve_seed(args, seed)
+        print(f"seed {seed}: {json.dumps(per[seed], sort_keys=True)}", file=sys.stderr)
+    slowest = sorted(seeds, key=lambda s: -per[s]["solve_s"])[: max(0, args.remeasure)]
+    for seed in slowest:
+        again = solve_seed(args, seed)
+        if again["objective"] != per[seed]["objective"]:
+            raise SystemExit(f"seed {seed}: the objective changed between two runs")
+        runs = [per[seed]["solve_s"], again["solve_s"]]
+        cpu_runs = [per[seed]["solve_cpu_s"], again["solve_cpu_s"]]
+        per[seed] |= {
+            "solve_s": min(runs),
+            "solve_cpu_s": min(cpu_runs),
+            "solve_s_runs": runs,
+            "solve_cpu_s_runs": cpu_runs,
+            "load_avg_1m_runs": [per[seed]["load_avg_1m"], again["load_avg_1m"]],
+        }
+    plain_seeds = (
+        []
+        if args.no_plain
+        else (seed_list(args.plain_seeds) if args.plain_seeds else sorted(slowest))
+    )
+    for seed in plain_seeds:
+        plain = solve_seed(args, seed, lp_fixing=False) if seed in per else None
+        if plain is None:
+            continue
+        per[seed] |= {
+            "plain_cpsat_s": plain["solve_s"],
+            "plain_cpsat_cpu_s": plain["solve_cpu_s"],
+            "plain_cpsat_status": plain["status"],
+            "plain_cpsat_same_objective": plain["objective"] == per[seed]["objective"],
+        }
+        print(f"seed {seed} plain: {json.dumps(plain, sort_keys=True)}", file=sys.stderr)
+    walls = [per[s]["solve_s"] for s in seeds]
+    plains = [per[s]["plain_cpsat_s"] for s in seeds if "plain_cpsat_s" in per[s]]
+    out = {
+        "instance": f"{args.scale}-fixtures" + ("-shared-heavy" if args.shared_heavy else ""),
+        "seeds": seeds,
+        "all_optimal": all(per[s]["status"] == "optimal" for s in seeds),
+        "max_solve_s": max(walls),
+        "median_solve_s": round(statistics.median(walls), 3),
+        "max_solve_cpu_s": max(per[s]["solve_cpu_s"] for s in seeds),
+        "median_solve_cpu_s": round(statistics.median(per[s]["solve_cpu_s"] for s in seeds), 3),
+        "within_1s": sum(w <= 1.0 for w in walls),
+        "max_plain_cpsat_s": max(plains) if plains else None,
+        "plain_cpsat_seeds": plain_seeds,
+        "plain_cpsat_all_same_objective": all(
+            per[s].get("plain_cpsat_same_objective", True) for s in seeds
+        ),
+        "remeasured_seeds": sorted(slowest),
+        "per_seed": {str(s): per[s] for s in seeds},
     }
     print(json.dumps(out, sort_keys=True))
 

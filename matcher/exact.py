@@ -31,7 +31,9 @@ general two-stage CP-SAT of ``matcher.sides`` with what is left of the determini
 
 The integer model is built by a recipe, one function per constraint family, in ``RECIPE`` order:
 ``rows_assignment``, ``rows_capacity``, ``rows_contingents``, ``rows_gemeente_caps``,
-``rows_house_persons``, ``rows_age_windows``, ``rows_conflicts``, ``rows_companions``.
+``rows_house_persons``, ``rows_age_windows``, ``rows_age_intervals``, ``rows_conflicts``,
+``rows_companions``, ``rows_companion_houses`` (the last two of the age and companion rows are
+cuts: valid for every allocation, they only tighten the relaxation).
 """
 
 from __future__ import annotations
@@ -85,10 +87,26 @@ class LinearModel:
     var_lo: IntArray
     var_hi: IntArray
     n_pairs: int
+    cut: BoolArray  # rows that are cuts: valid for every allocation, only for the LP
+    cut_var: BoolArray  # columns that only cuts use (counts of residents; not 0/1)
 
     @property
     def n_vars(self) -> int:
         return len(self.var_lo)
+
+    def without_cuts(self) -> LinearModel:
+        """The same model without its cut rows (the integer solutions are the same)."""
+        keep = ~self.cut
+        return LinearModel(
+            self.a[keep],
+            self.row_lo[keep],
+            self.row_hi[keep],
+            self.var_lo,
+            self.var_hi,
+            self.n_pairs,
+            self.cut[keep],
+            self.cut_var,
+        )
 
     def with_row(self, coef: IntArray, lo: float, hi: float) -> LinearModel:
         """This model with one more row over all columns (``coef`` dense, length n_vars)."""
@@ -100,6 +118,8 @@ class LinearModel:
             self.var_lo,
             self.var_hi,
             self.n_pairs,
+            np.append(self.cut, False),
+            self.cut_var,
         )
 
 
@@ -116,7 +136,13 @@ class RowBuilder:
     lo: list[FloatArray] = field(default_factory=list)
     hi: list[FloatArray] = field(default_factory=list)
     n_rows: int = 0
+    cut: list[BoolArray] = field(default_factory=list)
+    adding_cuts: bool = False  # set while a recipe function of CUTS runs
+    var_hi: dict[int, int] = field(default_factory=dict)  # columns with an upper bound above 1
+    cut_vars: list[IntArray] = field(default_factory=list)  # columns only cuts use
     house_open: dict[int, int] = field(default_factory=dict)  # house -> column of its open var
+    # Age windows: (column, house, first age) per window, sorted by house then age.
+    windows: tuple[IntArray, IntArray, IntArray] | None = None
 
     def __post_init__(self) -> None:
         inst = self.inst
@@ -130,9 +156,13 @@ class RowBuilder:
         self.yh_house = self.yh_key % nh
 
     def new_vars(self, k: int) -> IntArray:
+        """``k`` new columns (0/1 unless ``var_hi`` says otherwise; cut-only in a cut)."""
         first = self.n_vars
         self.n_vars += k
-        return np.arange(first, first + k, dtype=np.int64)
+        cols = np.arange(first, first + k, dtype=np.int64)
+        if self.adding_cuts:
+            self.cut_vars.append(cols)
+        return cols
 
     def add(
         self, row: IntArray, col: IntArray, coef: IntArray, lo: FloatArray, hi: FloatArray
@@ -144,6 +174,7 @@ class RowBuilder:
         self.lo.append(np.asarray(lo, dtype=np.float64))
         self.hi.append(np.asarray(hi, dtype=np.float64))
         self.n_rows += len(lo)
+        self.cut.append(np.full(len(lo), self.adding_cuts))
 
     def add_row(
         self, cols: IntArray, coefs: IntArray, lo: float = -np.inf, hi: float = np.inf
@@ -186,13 +217,20 @@ class RowBuilder:
         var_lo = np.zeros(self.n_vars, dtype=np.int64)
         fixed = np.searchsorted(self.pairs, [p for p in self.inst.fixed_pair_idx if p >= 0])
         var_lo[fixed] = 1
+        var_hi = np.ones(self.n_vars, dtype=np.int64)
+        var_hi[list(self.var_hi)] = list(self.var_hi.values())
+        cut_var = np.zeros(self.n_vars, dtype=bool)
+        if self.cut_vars:
+            cut_var[np.concatenate(self.cut_vars)] = True
         return LinearModel(
             a,
             np.concatenate(self.lo),
             np.concatenate(self.hi),
             var_lo,
-            np.ones(self.n_vars, dtype=np.int64),
+            var_hi,
             n,
+            np.concatenate(self.cut),
+            cut_var,
         )
 
 
@@ -267,6 +305,14 @@ def rows_house_persons(rb: RowBuilder) -> None:
     )
 
 
+def expand_ranges(lo: IntArray, hi: IntArray) -> tuple[IntArray, IntArray]:
+    """For ranges ``[lo_i, hi_i)``: the owner ``i`` and the value of every element, in order."""
+    length = np.maximum(hi - lo, 0)
+    owner = np.repeat(np.arange(len(lo), dtype=np.int64), length)
+    first = np.cumsum(length) - length
+    return owner, np.arange(int(length.sum()), dtype=np.int64) - first[owner] + lo[owner]
+
+
 def rows_age_windows(rb: RowBuilder) -> None:
     """Housemates' ages differ at most the house's max_age_gap.
 
@@ -277,39 +323,137 @@ def rows_age_windows(rb: RowBuilder) -> None:
     """
     inst = rb.inst
     ages = inst.youth_age[rb.youth]
-    for h in np.unique(rb.house).tolist():
-        gap = int(inst.house_gap[h])
-        if gap == NO_LIMIT:
+    nh = max(1, len(inst.house_codes))
+    lo = np.full(nh, np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full(nh, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(lo, rb.house, ages)
+    np.maximum.at(hi, rb.house, ages)
+    spread = (inst.house_gap[:nh] != NO_LIMIT) & (hi - lo > inst.house_gap[:nh])
+    cols = np.nonzero(spread[rb.house])[0]
+    if len(cols) == 0:
+        return
+    span = int(ages.max()) + 1
+    # One window per distinct (house, age) among the candidates, sorted by house then age.
+    keys = np.unique(rb.house[cols] * span + ages[cols])
+    win = rb.new_vars(len(keys))
+    w_house, w_start = keys // span, keys % span
+    rb.windows = (win, w_house, w_start)
+    houses, first = np.unique(w_house, return_index=True)
+    count = np.diff(np.append(first, len(keys)))
+    # Per house: sum of windows == open (<= 1 without an open variable).
+    opened = np.array([h in rb.house_open for h in houses.tolist()], dtype=bool)
+    open_col = np.array([rb.house_open.get(h, -1) for h in houses.tolist()], dtype=np.int64)
+    local = np.repeat(np.arange(len(houses), dtype=np.int64), count)
+    row = np.concatenate([local, np.nonzero(opened)[0]])
+    col = np.concatenate([win, open_col[opened]])
+    coef = np.concatenate([np.ones(len(win), np.int64), -np.ones(int(opened.sum()), np.int64)])
+    rb.add(row, col, coef, np.where(opened, 0.0, -np.inf), np.where(opened, 0.0, 1.0))
+    # Per youth-in-house group there: its placements <= the windows holding its age.
+    groups = np.nonzero(spread[rb.yh_house])[0]
+    g_age = inst.youth_age[rb.yh_youth[groups]]
+    g_gap = inst.house_gap[rb.yh_house[groups]]
+    g_key = rb.yh_house[groups] * span
+    w_lo = np.searchsorted(keys, g_key + np.maximum(g_age - g_gap, 0))
+    w_hi = np.searchsorted(keys, g_key + g_age, side="right")
+    g_local = np.full(len(rb.yh_key), -1, dtype=np.int64)
+    g_local[groups] = np.arange(len(groups))
+    in_group = np.nonzero(g_local[rb.yh_of_col] >= 0)[0]
+    owner, w_idx = expand_ranges(w_lo, w_hi)
+    rb.add(
+        np.concatenate([g_local[rb.yh_of_col[in_group]], owner]),
+        np.concatenate([in_group, win[w_idx]]),
+        np.concatenate([np.ones(len(in_group), np.int64), -np.ones(len(owner), np.int64)]),
+        np.full(len(groups), -np.inf),
+        np.zeros(len(groups)),
+    )
+
+
+def rows_age_intervals(rb: RowBuilder) -> None:
+    """Places per age interval: residents aged in ``[s, t]`` are at most ``sum_a k_a * w_a``.
+
+    With window ``a`` chosen, the residents aged in ``[s, t]`` have ages in ``[s, t]`` and in
+    ``[a, a + gap]``: at most ``k_a = min(places, youths with such an age)`` of them. The per-youth
+    window rows imply this when every ``k_a`` is the plain count, so only intervals where the
+    house's places cut in are added. Without these rows the relaxation half-opens a young and an
+    old window and fills the house twice over (docs/objective.md).
+
+    The rows count residents through prefix columns ``P_i`` (residents aged at most the i-th
+    candidate age, ``0 <= P_i <= places``), so an interval row has two of them and the windows
+    instead of every pair column in the interval.
+    """
+    if rb.windows is None:
+        return
+    inst = rb.inst
+    win, w_house, w_start = rb.windows
+    places = np.minimum(inst.house_pmax, inst.house_places())
+    ages = inst.youth_age[rb.youth]
+    yh_age = inst.youth_age[rb.yh_youth]
+    houses, first = np.unique(w_house, return_index=True)
+    bounds = np.append(first, len(w_house))
+    row_l: list[IntArray] = []
+    col_l: list[IntArray] = []
+    coef_l: list[IntArray] = []
+    lo_l: list[FloatArray] = []
+    n_rows = 0
+    for i, h in enumerate(houses.tolist()):
+        wcols = win[bounds[i] : bounds[i + 1]]
+        starts = w_start[bounds[i] : bounds[i + 1]]  # the distinct candidate ages, sorted
+        gap, cap = int(inst.house_gap[h]), int(places[h])
+        # Youths (groups) per candidate age; per interval [s, t] x window a, the count there.
+        per_age = np.bincount(
+            np.searchsorted(starts, yh_age[rb.yh_house == h]), minlength=len(starts)
+        )
+        cum = np.concatenate([[0], np.cumsum(per_age)])
+        si, ti = np.triu_indices(len(starts))
+        lo = np.maximum(starts[si][:, None], starts[None, :])
+        hi = np.minimum(starts[ti][:, None], starts[None, :] + gap)
+        n = np.where(
+            hi >= lo,
+            cum[np.searchsorted(starts, hi, side="right")] - cum[np.searchsorted(starts, lo)],
+            0,
+        )
+        useful = np.nonzero((n > cap).any(axis=1) & (cum[ti + 1] - cum[si] > 1))[0]
+        if len(useful) == 0:
             continue
-        cols = np.nonzero(rb.house == h)[0]
-        if int(ages[cols].max() - ages[cols].min()) <= gap:
-            continue
-        starts = np.unique(ages[cols])
-        win = rb.new_vars(len(starts))
-        if h in rb.house_open:
-            ones = np.append(np.ones(len(win), np.int64), -1)
-            rb.add_row(np.append(win, rb.house_open[h]), ones, 0.0, 0.0)
-        else:
-            rb.add_row(win, np.ones(len(win), np.int64), hi=1.0)
-        groups = np.nonzero(rb.yh_house == h)[0]
-        row_l: list[IntArray] = []
-        col_l: list[IntArray] = []
-        coef_l: list[IntArray] = []
-        for r, j in enumerate(groups.tolist()):
-            xs = rb.yh_cols(j)
-            age = int(inst.youth_age[rb.yh_youth[j]])
-            cover = win[(starts <= age) & (age <= starts + gap)]
-            row_l.append(np.full(len(xs) + len(cover), r, np.int64))
-            col_l.append(np.concatenate([xs, cover]))
-            coef_l.append(
-                np.concatenate([np.ones(len(xs), np.int64), -np.ones(len(cover), np.int64)])
-            )
+        k = np.minimum(n[useful], cap)
+        w_n = len(starts)
+        prefix = rb.new_vars(w_n)
+        for c in prefix.tolist():
+            rb.var_hi[c] = cap
+        # Definition rows: P_j - P_{j-1} - (pair columns of age starts[j]) = 0.
+        hcols = np.nonzero(rb.house == h)[0]
+        age_ix = np.searchsorted(starts, ages[hcols])
+        row_l += [n_rows + age_ix, n_rows + np.arange(w_n), n_rows + np.arange(1, w_n)]
+        col_l += [hcols, prefix, prefix[:-1]]
+        coef_l += [
+            -np.ones(len(hcols), np.int64),
+            np.ones(w_n, np.int64),
+            -np.ones(w_n - 1, np.int64),
+        ]
+        lo_l.append(np.zeros(w_n))
+        n_rows += w_n
+        # Interval rows: P_t - P_{s-1} - sum_a k_a w_a <= 0.
+        m = len(useful)
+        local = n_rows + np.arange(m)
+        has_before = si[useful] > 0
+        nz = k.ravel() > 0
+        row_l += [local, local[has_before], np.repeat(local, w_n)[nz]]
+        col_l += [prefix[ti[useful]], prefix[si[useful][has_before] - 1], np.tile(wcols, m)[nz]]
+        coef_l += [
+            np.ones(m, np.int64),
+            -np.ones(int(has_before.sum()), np.int64),
+            -k.ravel()[nz],
+        ]
+        lo_l.append(np.full(m, -np.inf))
+        n_rows += m
+    if n_rows:
+        lo_all = np.concatenate(lo_l)
         rb.add(
             np.concatenate(row_l),
             np.concatenate(col_l),
             np.concatenate(coef_l),
-            np.full(len(groups), -np.inf),
-            np.zeros(len(groups)),
+            lo_all,
+            np.zeros(n_rows),
         )
 
 
@@ -343,6 +487,62 @@ def rows_companions(rb: RowBuilder) -> None:
                 )
 
 
+def rows_companion_houses(rb: RowBuilder) -> None:
+    """A companion group that fills a house leaves no place there for anybody else.
+
+    For a group of ``g`` youths and a house with ``min(persons_max, places) <= g`` places, every
+    other youth ``y``: ``x_y + z <= open`` (``<= 1`` without an open variable), where ``z`` is the
+    group's first member's placement there (the companion rows make every member's equal). The
+    capacity row only gives ``x_y + g * z <= places``, which half a group and a whole other youth
+    keep in the relaxation (companions split over two Friends houses).
+    """
+    inst = rb.inst
+    places = np.minimum(inst.house_pmax, inst.house_places())
+    member = np.full(inst.n_youths, -1, dtype=np.int64)
+    for gi, group in enumerate(inst.companion_groups):
+        member[group] = gi
+    row_l: list[IntArray] = []
+    col_l: list[IntArray] = []
+    coef_l: list[IntArray] = []
+    lo_l: list[FloatArray] = []
+    hi_l: list[FloatArray] = []
+    n_rows = 0
+    for gi, group in enumerate(inst.companion_groups):
+        for j in np.nonzero(rb.yh_youth == group[0])[0].tolist():
+            h = int(rb.yh_house[j])
+            if places[h] > len(group):
+                continue
+            z = rb.yh_cols(j)
+            others = np.nonzero((rb.yh_house == h) & (member[rb.yh_youth] != gi))[0]
+            if len(others) == 0:
+                continue
+            cols = np.nonzero(np.isin(rb.yh_of_col, others))[0]
+            local = np.searchsorted(others, rb.yh_of_col[cols])
+            k = len(others)
+            rows = [local, np.repeat(np.arange(k), len(z))]
+            colz = [cols, np.tile(z, k)]
+            coefs = [np.ones(len(cols) + k * len(z), np.int64)]
+            open_col = rb.house_open.get(h)
+            if open_col is not None:
+                rows.append(np.arange(k))
+                colz.append(np.full(k, open_col, np.int64))
+                coefs.append(-np.ones(k, np.int64))
+            row_l.append(np.concatenate(rows) + n_rows)
+            col_l.append(np.concatenate(colz))
+            coef_l.append(np.concatenate(coefs))
+            lo_l.append(np.full(k, -np.inf))
+            hi_l.append(np.full(k, 0.0 if open_col is not None else 1.0))
+            n_rows += k
+    if n_rows:
+        rb.add(
+            np.concatenate(row_l),
+            np.concatenate(col_l),
+            np.concatenate(coef_l),
+            np.concatenate(lo_l),
+            np.concatenate(hi_l),
+        )
+
+
 RECIPE: tuple[Callable[[RowBuilder], None], ...] = (
     rows_assignment,
     rows_capacity,
@@ -350,15 +550,21 @@ RECIPE: tuple[Callable[[RowBuilder], None], ...] = (
     rows_gemeente_caps,
     rows_house_persons,
     rows_age_windows,
+    rows_age_intervals,
     rows_conflicts,
     rows_companions,
+    rows_companion_houses,
 )
+# Recipe functions whose rows are cuts: the LP of the preference stage gets them; the housing
+# LP (tight without them) and CP-SAT (which has its own cuts) do not.
+CUTS = frozenset({rows_age_intervals, rows_companion_houses})
 
 
 def build_linear_model(inst: Instance, pairs: IntArray) -> tuple[LinearModel, RowBuilder]:
     """The integer model of the candidate ``pairs`` (sorted), built by the recipe in order."""
     rb = RowBuilder(inst, np.asarray(pairs, dtype=np.int64), len(pairs))
     for add in RECIPE:
+        rb.adding_cuts = add in CUTS
         add(rb)
     return rb.build(), rb
 
@@ -428,7 +634,8 @@ def certify(lm: LinearModel, c: IntArray, y: FloatArray, lp_x: FloatArray) -> Ce
     a = lm.a.astype(np.int64)
     col_sum = int(np.abs(a).sum(axis=0).max()) if a.data.size else 0
     per_var = int(np.abs(c).max(initial=0)) * dd + int(np.abs(y_d).max(initial=0)) * col_sum
-    if per_var >= 2**62:
+    # |d_j| <= per_var, and d_j * var_hi_j (resident counts reach a house's places) must fit.
+    if per_var * max(1, int(lm.var_hi.max(initial=1))) >= 2**62:
         raise LPFailed("duals too large for exact integer arithmetic")
     d = c.astype(np.int64) * dd - np.asarray(a.T @ y_d, dtype=np.int64).ravel()
     row_part = sum(
@@ -595,9 +802,11 @@ def solve_exact(
     pref = np.zeros(lm.n_vars, dtype=np.int64)
     pref[:n] = inst.pair_value - scale * w[:n]
     try:
-        housing = lp_certificate(lm, w).bound
+        housing = lp_certificate(lm.without_cuts(), w).bound
         lm2 = lm.with_row(w, float(housing), np.inf)
         cert = lp_certificate(lm2, pref)
+        # CP-SAT gets the integer model without the cuts (its own cuts did better, measured).
+        lm_res = lm2.without_cuts()
     except LPFailed as exc:
         log.info("exact path skipped: %s", exc)
         return GaveUp(str(exc), 0.0)
@@ -649,11 +858,16 @@ def solve_exact(
             if budget < 0:
                 return gave_up("no solution within the largest budget")
         free, fixed_at = free_variables(lm2, cert, bound - budget)
+        # Cut-only columns (resident counts) are in no row of the integer model.
+        free &= ~lm2.cut_var
+        fixed_at = np.where(lm2.cut_var, 0, fixed_at)
         if int(free.sum()) > MAX_FREE or left <= 0:
             return gave_up(f"{int(free.sum())} free variables, {left:.2f} s left")
         # The final try asks for more than the incumbent: infeasible proves it optimal.
         at_least = None if inc_value is None else inc_value + 1
-        res = solve_residual(lm2, pref, at_least, free, fixed_at, inc_x, left, int(inst.round.seed))
+        res = solve_residual(
+            lm_res, pref, at_least, free, fixed_at, inc_x, left, int(inst.round.seed)
+        )
         left -= res.det_time
         log.info(
             "exact try %d: budget %d, %d free, %s %s (%.2f det. s)",

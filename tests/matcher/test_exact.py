@@ -28,7 +28,7 @@ from matcher.exact import (
     lp_certificate,
     solve_exact,
 )
-from matcher.problem import Round
+from matcher.problem import Anchor, Round
 from matcher.scoring import pair_values
 from matcher.sides import Instance, build_instance, companion_pairs
 from matcher.solve import canonical_round, solve
@@ -267,3 +267,160 @@ def test_duals_that_are_not_finite_are_refused() -> None:
     y[0] = 1e15
     with pytest.raises(LPFailed):
         certify(lm, w, y, np.zeros(lm.n_vars))
+
+
+# ---------------------------------------------------------------------------------------------
+# Cuts (rows_age_intervals, rows_companion_houses) on rounds crowded with shared houses
+
+HOUSE_TYPES = (
+    make_type("friends", persons_min=2, persons_max=3),
+    make_type("bwlight", persons_max=4, max_age_gap=3, zelfstandig=False, uses_contingent=False),
+    make_type("kamer"),
+)
+
+
+@st.composite
+def house_rounds(draw: st.DrawFn) -> Round:
+    """Small rounds where house rules bind: Friends houses (2-3 persons, one option of 2-3
+    places), a BW-light house of 2-4 rooms with an age gap, single rooms; more youths than
+    places, ages spread over the gap, companion pairs and conflicts."""
+    options = [
+        make_option(
+            f"F-{k}", type_code="friends", capacity=draw(st.integers(2, 3)), x=150_000.0 + 300 * k
+        )
+        for k in range(draw(st.integers(1, 2)))
+    ]
+    rooms = draw(st.integers(2, 4))
+    options += [
+        make_option(
+            f"B-{k}",
+            type_code="bwlight",
+            corporation=None,
+            shared_house_id="HUIS-B",
+            x=150_900.0,
+            kale_huur=400.0 + 10 * k,
+        )
+        for k in range(rooms)
+    ]
+    options += [
+        make_option(f"K-{k}", type_code="kamer", x=149_500.0 - 200 * k)
+        for k in range(draw(st.integers(0, 2)))
+    ]
+    n = draw(st.integers(3, 9))
+    codes = [f"J-{k}" for k in range(n)]
+    youths = [
+        make_youth(
+            code,
+            birth_date=date(2007 - draw(st.integers(0, 8)), draw(st.integers(1, 12)), 1),
+            accepted_types=tuple(
+                draw(
+                    st.lists(
+                        st.sampled_from(("friends", "bwlight", "kamer")),
+                        min_size=1,
+                        max_size=3,
+                        unique=True,
+                    )
+                )
+            ),
+            urgency=draw(st.integers(1, 5)),
+            anchors=(Anchor("school", 150_000.0 + draw(st.integers(-20, 20)) * 100, 410_000.0),),
+        )
+        for code in codes
+    ]
+    order = draw(st.permutations(range(n)))
+    pairs = [(order[i], order[i + 1]) for i in range(0, n - 1, 2)]
+    n_comp = draw(st.integers(0, min(2, len(pairs))))
+    for a, b in pairs[:n_comp]:
+        youths[a] = dataclasses.replace(youths[a], companions=(codes[b],))
+        youths[b] = dataclasses.replace(youths[b], companions=(codes[a],))
+    for a, b in pairs[n_comp : n_comp + draw(st.integers(0, 2))]:
+        youths[a] = dataclasses.replace(youths[a], conflicts=(codes[b],))
+    return make_round(youths, options, types=HOUSE_TYPES, seed=draw(st.integers(0, 99)))
+
+
+@SOME
+@given(house_rounds())
+def test_cuts_keep_the_optimum_of_plain_cpsat(rnd: Round) -> None:
+    fast = solve(rnd, time_limit_s=20)
+    plain = solve(rnd, time_limit_s=20, lp_fixing=False)
+    assert fast.status == plain.status
+    assert fast.objective == plain.objective
+
+
+@SOME
+@given(house_rounds())
+def test_cuts_cut_no_allocation_off(rnd: Round) -> None:
+    """The LP bounds with the cuts still bound the optimum (an invalid cut would cut the
+    optimum off and could push a bound below it), and are never weaker than without them."""
+    inst = instance_of(rnd)
+    if inst.n_pairs == 0:
+        return
+    best = solve(rnd, time_limit_s=20, lp_fixing=False)
+    assert best.status == "optimal"
+    housing = sum(s.urgency_weight for s in best.scores.values())
+    preference = best.objective - inst.housing_scale * housing
+    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    w, pref = stage_costs(inst, lm.n_vars)
+    lm2 = lm.with_row(w, float(housing), np.inf)
+    with_cuts = lp_certificate(lm2, pref).bound
+    without = lp_certificate(lm2.without_cuts(), pref).bound
+    assert preference <= with_cuts <= without + 1
+    assert lp_certificate(lm, w).bound >= housing
+
+
+def housing_bounds(rnd: Round) -> tuple[int, int, int]:
+    """The optimal housing and the housing LP bounds with and without the cuts."""
+    inst = instance_of(rnd)
+    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    assert lm.cut.any()
+    w, _pref = stage_costs(inst, lm.n_vars)
+    best = solve(rnd, lp_fixing=False)
+    assert solve(rnd).objective == best.objective
+    housing = sum(s.urgency_weight for s in best.scores.values())
+    return housing, lp_certificate(lm, w).bound, lp_certificate(lm.without_cuts(), w).bound
+
+
+def test_age_interval_rows_close_a_house_filled_twice_over() -> None:
+    """Two BW-light rooms (gap 3), one room elsewhere; three youths of 18 and an urgent one of
+    26 who only takes BW-light. Without the interval rows the LP half-opens both windows and
+    puts one and a half youths of 18 beside half the urgent one (3,400 > 3,000 housing); with
+    them a window half open holds one youth of 18, and the LP bound is the optimum."""
+    bw = make_type("bwlight", persons_max=4, max_age_gap=3, zelfstandig=False)
+    options = [
+        make_option(f"B-{k}", type_code="bwlight", shared_house_id="HUIS-B") for k in range(2)
+    ]
+    options.append(make_option("K-0", type_code="kamer", x=151_000.0))
+    youths = [
+        make_youth(f"J-{k}", birth_date=date(2007, 6, 1), accepted_types=("bwlight", "kamer"))
+        for k in range(3)
+    ]
+    youths.append(
+        make_youth("J-9", birth_date=date(1999, 6, 1), accepted_types=("bwlight",), urgency=5)
+    )
+    housing, cut, plain = housing_bounds(
+        make_round(youths, options, types=(bw, make_type("kamer")))
+    )
+    assert housing == cut == 3000
+    assert plain == 3400
+
+
+def test_companion_house_rows_close_half_a_pair_beside_a_whole_youth() -> None:
+    """Two Friends houses of two places; a companion pair takes either; J-2 only takes F-0 and
+    J-3 only F-1. Only the pair can be housed (whoever else is alone in a house), but without
+    the rows the LP puts half the pair in each house beside a whole J-2 and J-3."""
+    friends = make_type("friends", persons_min=2, persons_max=3)
+    options = [
+        make_option("F-0", type_code="friends", capacity=2),
+        make_option("F-1", type_code="friends", capacity=2),
+    ]
+    youths = [
+        make_youth("J-0", companions=("J-1",), accepted_types=("friends",)),
+        make_youth("J-1", companions=("J-0",), accepted_types=("friends",)),
+        make_youth("J-2", accepted_types=("friends",)),
+        make_youth("J-3", accepted_types=("friends",)),
+    ]
+    only = (("J-2", "F-1"), ("J-3", "F-0"))  # J-2 only takes F-0, J-3 only F-1
+    rnd = make_round(youths, options, types=(friends,), forbidden_pairs=only)
+    housing, cut, plain = housing_bounds(rnd)
+    assert housing == 2000
+    assert housing <= cut < plain
