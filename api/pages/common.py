@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.app import templates
 from api.auth import OptionalPrincipal, Principal
 from api.formatting import euro, nl_date, nl_month, nl_number
+from api.services import notifications
 from api.services.rounds import Actor
 from matcher.glossary import label
 
@@ -75,9 +76,14 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """Render a page with the helpers every template uses and the signed-in user, if any."""
+    unread = 0
+    if principal is not None:
+        with request.app.state.sessions() as session:
+            unread = notifications.unread_count(session, principal.user_id)
     context.update(
         roles=ROLES,
         nav=nav_for(principal),
+        unread=unread,
         euro=euro,
         nl_number=nl_number,
         nl_date=nl_date,

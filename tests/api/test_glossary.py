@@ -149,13 +149,14 @@ def test_no_code_reaches_any_page_of_any_role(
             f"/beoordelen/rondes/{region}/doorrekenen",
             f"/beoordelen/rondes/{region}/afronden",
             "/beoordelen/maanden",
+            "/berichten",
             "/beheer",
             "/planner",
         ],
         "gemeente": ["/beoordelen", "/beoordelen?toon=alle", "/beoordelen/maanden", "/planner"],
         "corporatie": ["/beoordelen", "/beoordelen?toon=alle", "/beoordelen/maanden", "/planner"],
-        "regisseur": ["/regisseur", f"/regisseur/jongeren/{youth}"],
-        "planner": ["/planner"],
+        "regisseur": ["/regisseur", f"/regisseur/jongeren/{youth}", "/berichten"],
+        "planner": ["/planner", "/berichten"],
     }
     leaks: dict[str, list[str]] = {}
     with TestClient(create_app(Settings(database_url=db_url))) as client:

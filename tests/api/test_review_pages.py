@@ -356,3 +356,26 @@ def test_corporation_keeps_the_published_version_while_a_resolve_is_a_draft(
     after = client.get(f"/beoordelen?ronde={published}&toon=alle")
     assert "Voorstel versie <strong>2</strong>" in after.text
     assert "rekent deze ronde opnieuw door" not in after.text
+
+
+def test_review_page_links_its_exports_and_the_header_counts_unread_messages(
+    client: TestClient, published: int, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as s:
+        owner = next(
+            x.option.corporation_id
+            for x in svc.latest_proposal(s, published).matches
+            if x.option.corporation_id
+        )
+        email = s.scalars(select(m.User.email).where(m.User.organisation_id == owner)).first()
+    assert email
+    _sign_in(client, email)
+    page = client.get(f"/beoordelen?ronde={published}")
+    unread = re.search(r"(\d+) ongelezen", page.text)
+    assert unread and int(unread.group(1)) >= 1  # "ronde gepubliceerd" is in the inbox
+    links = re.findall(r'href="(/beoordelen/rondes/\d+/export/[^"]+)"', page.text)
+    assert len(links) == 6
+    for link in links:
+        response = client.get(link.replace("&amp;", "&"))
+        assert response.status_code == 200, link
+        assert "attachment" in response.headers.get("content-disposition", "")
