@@ -11,6 +11,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Path, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -410,6 +411,58 @@ def confirm_match(
 ) -> MatchOut:
     require(principal, MANAGE_ROLES)
     return _match_out(call(svc.confirm, session, match_id, actor(principal), body.version))
+
+
+class UndoIn(BaseModel):
+    version: int = Field(ge=1, description="The match version you saw (optimistic locking)")
+
+
+@router.post("/matches/{match_id}/undo", response_model=MatchOut, responses=ERRORS)
+def undo_match(match_id: MatchId, body: UndoIn, principal: Caller, session: SessionDep) -> MatchOut:
+    """Take a decision back while the round is published: a confirmation goes back to
+    accepted, an acceptance or rejection back to proposed."""
+    require(principal, REVIEW_ROLES)
+    return _match_out(call(svc.undo, session, match_id, actor(principal), body.version))
+
+
+class BulkItem(BaseModel):
+    id: int = Field(ge=1, le=2**31 - 1)
+    version: int = Field(ge=1, le=2**31 - 1)
+
+
+class BulkIn(BaseModel):
+    action: Literal["accept", "confirm"]
+    matches: list[BulkItem] = Field(min_length=1, max_length=5000)
+
+
+class BulkRefusedOut(BaseModel):
+    detail: str
+    problems: dict[int, str] = Field(description="Per refused match id, why (Dutch)")
+
+
+@router.post(
+    "/rounds/{round_id}/decisions",
+    response_model=list[MatchOut],
+    responses={**ERRORS, 409: {"model": BulkRefusedOut}},
+)
+def bulk_decide(
+    round_id: RoundId, body: BulkIn, principal: Caller, session: SessionDep
+) -> list[MatchOut] | JSONResponse:
+    """Accept (or confirm) every listed match of the round, or none: when any is refused the
+    answer is 409 naming each refused match, and nothing is stored."""
+    require(principal, REVIEW_ROLES if body.action == "accept" else MANAGE_ROLES)
+    run = svc.decide_many if body.action == "accept" else svc.confirm_many
+    items = [(x.id, x.version) for x in body.matches]
+    try:
+        done = run(session, actor(principal), items, round_id)
+    except svc.BulkRefused as exc:  # nothing stored: the unit of work must not commit
+        session.rollback()
+        problems = BulkRefusedOut(detail=str(exc), problems=exc.problems)
+        return JSONResponse(problems.model_dump(mode="json"), status_code=409)
+    except svc.WorkflowError as exc:
+        session.rollback()
+        raise HTTPException(409, str(exc)) from exc
+    return [_match_out(x) for x in done]
 
 
 def _match_out(match: m.Match) -> MatchOut:

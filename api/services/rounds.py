@@ -633,6 +633,7 @@ def _bulk(
     actor: Actor,
     items: list[tuple[int, int]],
     action: Callable[[int, int], m.Match],
+    round_id: int | None = None,
 ) -> list[m.Match]:
     """Apply ``action(match_id, version)`` to every item, or to none.
 
@@ -647,6 +648,11 @@ def _bulk(
     problems: dict[int, str] = {}
     done: list[m.Match] = []
     for match_id, version in items:
+        if round_id is not None:
+            match = session.get(m.Match, match_id)
+            if match is None or match.proposal.round_id != round_id:
+                problems[match_id] = f"hoort niet bij ronde {round_id}"
+                continue
         try:
             done.append(action(match_id, version))
         except (WorkflowError, Forbidden, NotFound) as exc:
@@ -658,16 +664,27 @@ def _bulk(
     return done
 
 
-def decide_many(session: Session, actor: Actor, items: list[tuple[int, int]]) -> list[m.Match]:
-    """Accept every (match id, version) in ``items``, or none of them (``BulkRefused``)."""
+def decide_many(
+    session: Session, actor: Actor, items: list[tuple[int, int]], round_id: int | None = None
+) -> list[m.Match]:
+    """Accept every (match id, version) in ``items`` (all of round ``round_id`` when given),
+    or none of them (``BulkRefused``)."""
     return _bulk(
-        session, actor, items, lambda match_id, v: decide(session, match_id, actor, True, v)
+        session,
+        actor,
+        items,
+        lambda match_id, v: decide(session, match_id, actor, True, v),
+        round_id,
     )
 
 
-def confirm_many(session: Session, actor: Actor, items: list[tuple[int, int]]) -> list[m.Match]:
+def confirm_many(
+    session: Session, actor: Actor, items: list[tuple[int, int]], round_id: int | None = None
+) -> list[m.Match]:
     """Confirm every accepted (match id, version) in ``items``, or none (``BulkRefused``)."""
-    return _bulk(session, actor, items, lambda match_id, v: confirm(session, match_id, actor, v))
+    return _bulk(
+        session, actor, items, lambda match_id, v: confirm(session, match_id, actor, v), round_id
+    )
 
 
 def round_for_month(session: Session, month: date) -> m.AllocationRound | None:

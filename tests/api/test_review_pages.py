@@ -379,3 +379,54 @@ def test_review_page_links_its_exports_and_the_header_counts_unread_messages(
         response = client.get(link.replace("&amp;", "&"))
         assert response.status_code == 200, link
         assert "attachment" in response.headers.get("content-disposition", "")
+
+
+def _bearer(client: TestClient, email: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", json={"email": email, "password": "demo"})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_api_bulk_decisions_and_undo(
+    client: TestClient, published: int, session_factory: sessionmaker[Session]
+) -> None:
+    admin = _bearer(client, _admin_email(session_factory))
+    rows = _matches(session_factory, published)
+    url = f"/api/v1/rounds/{published}/decisions"
+    items = [{"id": i, "version": v} for i, v, _ in rows[:3]]
+    # bad input: field named, nothing stored
+    for body, field in (
+        ({"action": "maybe", "matches": items}, "action"),
+        ({"action": "accept", "matches": []}, "matches"),
+        ({"action": "accept", "matches": [{"id": 0, "version": 1}]}, "id"),
+        ({"action": "accept", "matches": [{"id": "x", "version": 1}]}, "id"),
+    ):
+        response = client.post(url, json=body, headers=admin)
+        assert response.status_code == 422, body
+        assert field in {str(p) for e in response.json()["detail"] for p in e["loc"]}
+    stale = {"id": rows[3][0], "version": rows[3][1] + 3}
+    refused = client.post(url, json={"action": "accept", "matches": [*items, stale]}, headers=admin)
+    assert refused.status_code == 409
+    assert set(refused.json()["problems"]) == {str(rows[3][0])}
+    elsewhere = client.post(
+        "/api/v1/rounds/999/decisions", json={"action": "accept", "matches": items}, headers=admin
+    )
+    assert elsewhere.status_code == 409 and "hoort niet bij ronde 999" in elsewhere.text
+    duplicate = client.post(
+        url, json={"action": "accept", "matches": [items[0], items[0]]}, headers=admin
+    )
+    assert duplicate.status_code == 409 and "twee keer" in duplicate.json()["detail"]
+    assert set(_statuses(session_factory, published).values()) == {"proposed"}
+    done = client.post(url, json={"action": "accept", "matches": items}, headers=admin)
+    assert done.status_code == 200 and [x["status"] for x in done.json()] == ["accepted"] * 3
+    first = done.json()[0]
+    undone = client.post(
+        f"/api/v1/matches/{first['id']}/undo", json={"version": first["version"]}, headers=admin
+    )
+    assert undone.status_code == 200 and undone.json()["status"] == "proposed"
+    again = client.post(
+        f"/api/v1/matches/{first['id']}/undo",
+        json={"version": undone.json()["version"]},
+        headers=admin,
+    )
+    assert again.status_code == 409 and "niets terug te draaien" in again.json()["detail"]
