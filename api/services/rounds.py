@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal, get_args
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.formatting import nl_month
@@ -375,7 +375,8 @@ def _match_for_decision(
         raise WorkflowError(
             f"de ronde staat op '{rnd.status}': beoordelen kan alleen als gepubliceerd"
         )
-    if match.proposal.id != latest_proposal(session, rnd.id).id:
+    # the round's proposals are loaded once per session (a bulk action asks for every match)
+    if match.proposal.version != max(p.version for p in rnd.proposals):
         raise WorkflowError("deze match hoort bij een oudere versie van het voorstel")
     if match.version_id != expected_version:
         raise WorkflowError(
@@ -647,6 +648,16 @@ def _bulk(
         raise WorkflowError("een match staat twee keer in de selectie")
     problems: dict[int, str] = {}
     done: list[m.Match] = []
+    # one query for every match with what the checks read (instead of one query per match)
+    session.scalars(
+        select(m.Match)
+        .where(m.Match.id.in_([match_id for match_id, _ in items]))
+        .options(
+            joinedload(m.Match.option).joinedload(m.HousingOption.type),
+            # (select-in: a joined load would decode the round's snapshot once per row)
+            selectinload(m.Match.proposal).selectinload(m.Proposal.round),
+        )
+    ).all()
     for match_id, version in items:
         if round_id is not None:
             match = session.get(m.Match, match_id)
