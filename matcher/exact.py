@@ -555,8 +555,9 @@ RECIPE: tuple[Callable[[RowBuilder], None], ...] = (
     rows_companions,
     rows_companion_houses,
 )
-# Recipe functions whose rows are cuts: the LP of the preference stage gets them; the housing
-# LP (tight without them) and CP-SAT (which has its own cuts) do not.
+# Recipe functions whose rows are cuts: both LPs get them (a housing bound from the LP without
+# them can exceed what the preference LP with them allows, which then has no solution); CP-SAT,
+# which has its own cuts, does not (measured faster without).
 CUTS = frozenset({rows_age_intervals, rows_companion_houses})
 
 
@@ -802,7 +803,7 @@ def solve_exact(
     pref = np.zeros(lm.n_vars, dtype=np.int64)
     pref[:n] = inst.pair_value - scale * w[:n]
     try:
-        housing = lp_certificate(lm.without_cuts(), w).bound
+        housing = lp_certificate(lm, w).bound  # with the cuts: see CUTS
         lm2 = lm.with_row(w, float(housing), np.inf)
         cert = lp_certificate(lm2, pref)
         # CP-SAT gets the integer model without the cuts (its own cuts did better, measured).
