@@ -109,3 +109,13 @@ def test_audit_export_guards_formulas(
     ids = [r[6] for r in _rows(exported.text)[1:]]
     assert "'=cmd|' /C calc'!A0" in ids
     assert not any(i.startswith("=") for i in ids)
+
+
+def test_supply_tables_guard_text_but_keep_numbers() -> None:
+    from api.services.supply import rows_csv
+
+    text = rows_csv([{"cell": "=HYPERLINK(1)", "type": "@kma", "shortfall": -5, "mean": "-2.5"}])
+    assert _rows(text) == [
+        ["cell", "type", "shortfall", "mean"],
+        ["'=HYPERLINK(1)", "'@kma", "-5", "-2.5"],
+    ]
