@@ -26,7 +26,7 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.security import hash_password, verify_password
 from api.settings import Settings
 from store.models import AuthToken, LoginAttempt, User

@@ -17,7 +17,7 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.app import templates
+from api.deps import templates
 from api.auth import OptionalPrincipal, Principal
 from api.formatting import euro, nl_date, nl_month, nl_number
 from api.services import notifications

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, actor, call, utc
 from api.services import audit_log as svc
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.auth import (
     API_TOKEN_TTL,
     SESSION_COOKIE,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, actor, call
 from api.services import catalog
 

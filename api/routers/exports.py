@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, actor, call
 from api.services import exports as svc
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.services.overview import counts
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, ErrorOut, actor, call
 from api.services import imports as svc
 from api.services.rounds import Actor

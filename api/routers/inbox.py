@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Path, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.auth import OptionalPrincipal, Principal, check_csrf
 from api.routers.pages import render
 from api.services import notifications as svc

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.auth import OptionalPrincipal, Principal, check_csrf
 from api.headers import csp_nonce
 from api.pages.common import actor_of as _actor

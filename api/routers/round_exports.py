@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.auth import OptionalPrincipal, Principal
 from api.routers.common import ERRORS, Caller, actor, call
 from api.routers.pages import render

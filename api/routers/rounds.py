@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.auth import Principal
 from api.routers.common import ERRORS, Caller, ErrorOut, actor, call, require
 from api.services import rounds as svc

@@ -18,7 +18,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.auth import CurrentPrincipal
 from api.routers.common import ERRORS
 from api.services import suggestions as svc

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, actor, call, utc
 from api.services import users as svc
 from store import models as m

@@ -18,7 +18,7 @@ import shapely
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from api.app import SessionDep
+from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, actor, call
 from api.services import youths as svc
 from store import models as m
