@@ -17,6 +17,7 @@ from api.deps import HERE, templates
 from api.guards import GuardRequests
 from api.headers import SecurityHeaders
 from api.pages import about as about_pages
+from api.pages import admin as admin_pages
 from api.pages import review as review_pages
 from api.pages.common import install_page_handlers
 from api.routers import (
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for page_router in (
         review_pages.router,
         about_pages.router,
+        admin_pages.router,
         pages.router,
         auth.pages,
         round_exports.pages,

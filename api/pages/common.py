@@ -17,8 +17,8 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import templates
 from api.auth import OptionalPrincipal, Principal
+from api.deps import templates
 from api.formatting import euro, nl_date, nl_month, nl_number
 from api.services import notifications
 from api.services.rounds import Actor

@@ -20,8 +20,8 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, templates
 from api.auth import Principal, check_csrf
+from api.deps import SessionDep, templates
 from api.formatting import nl_number
 from api.pages.common import actor_of, back, denied, not_found, page_user, render
 from api.services import history as history_svc

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from api.deps import SessionDep
 from api.auth import (
     API_TOKEN_TTL,
     SESSION_COOKIE,
@@ -24,6 +23,7 @@ from api.auth import (
     issue_token,
     revoke_token,
 )
+from api.deps import SessionDep
 from api.routers.pages import render
 from api.settings import Settings
 from store.models import User

@@ -12,9 +12,7 @@ or not it announced its length.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,23 +21,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, ErrorOut, actor, call
 from api.services import imports as svc
 from api.services.rounds import Actor
 from api.settings import Settings
+from api.uploads import UPLOAD_FIELD, receive_upload
 from store.csvio import ImportFailed, more_errors
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
 ImportKind = Literal["organisations", "users", "types", "options", "youths", "contingents"]
-UPLOAD_FIELD = "file"
-# The form holds one file; its other fields (none today) are small.
-MAX_FORM_FIELDS = 10
-MAX_FIELD_BYTES = 64 * 1024
 
 
 class ImportOut(BaseModel):
@@ -87,71 +80,6 @@ UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-def _too_large(limit: int) -> HTTPException:
-    return HTTPException(
-        status.HTTP_413_CONTENT_TOO_LARGE,
-        f"het bestand is te groot: hoogstens {limit // (1024 * 1024)} MB per import",
-    )
-
-
-def _bad_upload(message: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        [{"loc": ["body", UPLOAD_FIELD], "msg": message, "type": "value_error"}],
-    )
-
-
-async def _capped(request: Request, limit: int) -> AsyncIterator[bytes]:
-    """The request body, raising :class:`_BodyTooLarge` as soon as it passes ``limit`` bytes."""
-    seen = 0
-    async for chunk in request.stream():
-        seen += len(chunk)
-        if seen > limit:
-            raise _BodyTooLarge
-        yield chunk
-
-
-async def receive_upload(request: Request, limit: int, folder: Path) -> tuple[str, Path]:
-    """Stream the multipart body's ``file`` part into ``folder``: (its file name, the path).
-
-    413 when ``Content-Length`` announces more than ``limit`` bytes (nothing is read) or the
-    body passes ``limit`` while streaming; 422 for a body that is no multipart form with a file.
-    """
-    length = request.headers.get("content-length")
-    if length is not None and length.strip().isdigit() and int(length) > limit:
-        raise _too_large(limit)
-    content_type = request.headers.get("content-type", "")
-    if not content_type.lower().startswith("multipart/form-data"):
-        raise _bad_upload("stuur het bestand als multipart/form-data in veld 'file'")
-    parser = MultiPartParser(
-        request.headers,
-        _capped(request, limit),  # type: ignore[arg-type]  # an async generator at runtime
-        max_files=1,
-        max_fields=MAX_FORM_FIELDS,
-        max_part_size=MAX_FIELD_BYTES,
-    )
-    try:
-        form = await parser.parse()
-    except _BodyTooLarge:
-        raise _too_large(limit) from None
-    except MultiPartException as exc:
-        raise _bad_upload(f"geen geldig multipart-formulier: {exc.message}") from None
-    try:
-        upload = form.get(UPLOAD_FIELD)
-        if not isinstance(upload, UploadFile):
-            raise _bad_upload("veld 'file' met het CSV-bestand ontbreekt")
-        path = folder / "upload.csv"
-        with path.open("wb") as out:
-            await run_in_threadpool(shutil.copyfileobj, upload.file, out)
-        return (upload.filename or "")[:200], path
-    finally:
-        await form.close()
-
-
 def _import(
     session: Session, who: Actor, kind: str, filename: str, path: Path, max_errors: int
 ) -> ImportOut | JSONResponse:
@@ -188,7 +116,7 @@ async def import_csv(
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"deze rol mag geen {kind} importeren")
     settings: Settings = request.app.state.settings
     with tempfile.TemporaryDirectory(prefix="stek-import-") as folder:
-        filename, path = await receive_upload(request, settings.max_import_bytes, Path(folder))
+        upload = await receive_upload(request, settings.max_import_bytes, Path(folder))
         return await run_in_threadpool(
-            _import, session, who, kind, filename, path, settings.max_import_errors
+            _import, session, who, kind, upload.filename, upload.path, settings.max_import_errors
         )

@@ -12,8 +12,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Path, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import SessionDep
 from api.auth import OptionalPrincipal, Principal, check_csrf
+from api.deps import SessionDep
 from api.routers.pages import render
 from api.services import notifications as svc
 

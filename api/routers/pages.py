@@ -9,33 +9,30 @@ JavaScript; only the maps (served as their own documents under ``/kaarten``) nee
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, Request, UploadFile, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from api.auth import OptionalPrincipal, Principal
 from api.deps import SessionDep
-from api.auth import OptionalPrincipal, Principal, check_csrf
 from api.headers import csp_nonce
 from api.pages.common import actor_of as _actor
 from api.pages.common import denied as _denied
 from api.pages.common import not_found as _not_found
 from api.pages.common import render
 from api.services import caseload as caseload_svc
-from api.services import imports as imports_svc
 from api.services import maps as maps_svc
 from api.services import overview
 from api.services import rounds as rounds_svc
-from api.services import users as users_svc
 from api.services import youths as youths_svc
 from api.services.rounds import Actor, NotFound
 from api.services.scope import own_case
 from maps.options import build_options_map
 from maps.supply import build_compare_map, build_supply_map, render_html
 from store import models as m
-from store.csvio import ImportFailed, RowError
 
 router = APIRouter(include_in_schema=False)
 
@@ -280,73 +277,3 @@ def compare_map(
         return _not_found(request, principal, str(exc))
     html = render_html(build_compare_map(left, right), nonce=csp_nonce(request))
     return HTMLResponse(html)
-
-
-# --------------------------------------------------------------------------- admin
-
-
-@router.get("/beheer", response_class=HTMLResponse)
-def admin(request: Request, session: SessionDep, principal: OptionalPrincipal) -> Response:
-    gate = _gate(request, principal, ("admin",))
-    if gate is not None or principal is None:
-        return gate or _denied(request, principal, "")
-    return _admin_page(request, session, principal)
-
-
-def _admin_page(
-    request: Request,
-    session: Session,
-    principal: Principal,
-    errors: list[Any] | None = None,
-    message: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    actor = _actor(principal)
-    return render(
-        request,
-        "admin.html",
-        {
-            "title": "Beheer",
-            "counts": overview.counts(session),
-            "policies": overview.policies(session),
-            "types": overview.housing_types(session),
-            "users": users_svc.list_users(session, actor),
-            "organisations": users_svc.list_organisations(session),
-            "kinds": imports_svc.allowed_kinds(principal.role),
-            "errors": errors,
-            "message": message,
-        },
-        principal,
-        status_code=status_code,
-    )
-
-
-@router.post("/beheer/import", response_class=HTMLResponse)
-async def admin_import(
-    request: Request,
-    session: SessionDep,
-    principal: OptionalPrincipal,
-    file: UploadFile,
-    kind: Annotated[str, Form(max_length=20)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    gate = _gate(request, principal, ("admin",))
-    if gate is not None or principal is None:
-        return gate or _denied(request, principal, "")
-    check_csrf(principal, csrf_token)
-    data = await file.read(imports_svc.MAX_UPLOAD_BYTES + 1)
-    name = file.filename or "upload.csv"
-    if len(data) > imports_svc.MAX_UPLOAD_BYTES:
-        errors = [RowError(None, None, "bestand is groter dan 20 MB")]
-        return _admin_page(request, session, principal, errors, status_code=413)
-    if kind not in imports_svc.allowed_kinds(principal.role):
-        errors = [RowError(None, "soort", f"kies een soort uit de lijst, niet {kind!r}")]
-        return _admin_page(request, session, principal, errors, status_code=422)
-    try:
-        report = imports_svc.import_upload(session, _actor(principal), kind, name, data)
-    except ImportFailed as exc:
-        session.rollback()
-        imports_svc.record_refused(session, _actor(principal), kind, name, exc.errors)
-        return _admin_page(request, session, principal, exc.errors, status_code=422)
-    message = f"{name}: {report.inserted} nieuw, {report.updated} bijgewerkt."
-    return _admin_page(request, session, principal, message=message)

@@ -16,8 +16,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from api.deps import SessionDep
 from api.auth import OptionalPrincipal, Principal
+from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, actor, call
 from api.routers.pages import render
 from api.services import round_exports as svc

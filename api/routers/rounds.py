@@ -16,8 +16,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep
 from api.auth import Principal
+from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, ErrorOut, actor, call, require
 from api.services import rounds as svc
 from api.services.youths import age_band

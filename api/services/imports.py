@@ -31,7 +31,6 @@ KINDS_BY_ROLE: dict[str, tuple[str, ...]] = {
     "corporatie": ("options", "contingents"),
     "gemeente": ("youths", "contingents"),
 }
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 """Upload cap of the admin page's import form (``/beheer/import``); the API takes
 ``settings.max_import_bytes``."""
 CHUNK = 1000  # keys per ownership lookup: well under SQLite's variable limit
