@@ -91,6 +91,9 @@ RUNTIME_CSS = """
 .stek-slider input { width: 220px; }
 .stek-slider output { display: block; font-variant-numeric: tabular-nums; }
 .stek-slider input:focus { outline: 3px solid #f0b400; outline-offset: 2px; }
+.leaflet-container:focus { outline: 3px solid #f0b400; outline-offset: -3px; }
+.leaflet-container a:focus, .leaflet-container input:focus, .leaflet-container label:focus {
+  outline: 3px solid #f0b400; outline-offset: 1px; }
 .stek-title { position: absolute; top: 8px; left: 56px; z-index: 800; background: #fff;
   padding: 4px 10px; border: 1px solid #6b7785; border-radius: 4px;
   font: 700 15px/1.4 system-ui, sans-serif; color: #1b1f24; }

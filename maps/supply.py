@@ -36,6 +36,10 @@ from maps.geo import (
 )
 
 NONCE = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+# folium's Map header sets maximum-scale=1 and user-scalable=no (one per map); people who
+# enlarge text need zoom (WCAG 1.4.4), so render_html keeps a single viewport without limits.
+FOLIUM_VIEWPORT = re.compile(r"\s*<meta name=\"viewport\"[^>]*>")
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
 
 MONTHS = (
     "jan",
@@ -234,7 +238,8 @@ def render_html(
     html = root.render()
     html = html.replace("<html>", '<html lang="nl">', 1)
     title = "stek-kaart"
-    html = html.replace("<head>", f"<head>\n    <title>{title}</title>", 1)
+    html = FOLIUM_VIEWPORT.sub("", html)
+    html = html.replace("<head>", f"<head>\n    <title>{title}</title>\n    {VIEWPORT}", 1)
     if standalone:
         html = inline_assets(html)
     if nonce is not None:

@@ -1,0 +1,306 @@
+"""Accessibility in a real browser: axe-core (WCAG 2.0/2.1 A and AA) on every page each role
+can open and on every map document, keyboard-only walkthroughs, and proof that the check bites.
+
+axe-core is vendored in ``tests/e2e/vendor`` (a test tool, never served by the app) and goes
+into every document, iframes included, as an init script: nothing is fetched at test time and
+the pages keep their Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.e2e.conftest import Server, login, shot
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+ROLE_USERS = {
+    "admin": "admin@demo.stek.invalid",
+    "planner": "planner1@demo.stek.invalid",
+}
+ROUND_ACTIONS = ("publiceren", "doorrekenen", "afronden")
+# GET routes outside /api and /static that are not pages of stek, and why.
+NOT_PAGES = {
+    "/beoordelen/rondes/{round_id}/export/{bestand}": "a CSV or Excel download",
+    "/redoc": "FastAPI's API explorer; the CSP refuses its CDN (decision 26)",
+    "/docs/oauth2-redirect": "FastAPI's API explorer helper (decision 26)",
+}
+
+RUN_AXE = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, iframes: true});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.map(n => n.target.map(t => Array.isArray(t) ? t.join(' ') : t).join(' >> ')),
+  }));
+}"""
+
+
+def _users(server: Server) -> dict[str, str]:
+    return {
+        **ROLE_USERS,
+        "gemeente": server.reviewer_email,
+        "corporatie": server.corporation_email,
+        "regisseur": server.regisseur_email,
+    }
+
+
+def _with_axe(page: Any) -> Any:
+    """Put axe into every document this page's context opens (iframes too)."""
+    page.context.add_init_script(path=str(AXE))
+    return page
+
+
+def violations(page: Any) -> list[dict[str, Any]]:
+    """axe's WCAG A/AA violations of the page and its iframes' documents."""
+    page.wait_for_load_state("load")
+    result: list[dict[str, Any]] = page.evaluate(RUN_AXE, WCAG_TAGS)
+    return result
+
+
+def _describe(where: str, found: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"{where}: {v['id']} ({v['impact']}) {v['help']}: {', '.join(v['targets'][:8])}"
+        for v in found
+    ]
+
+
+def _match_id(server: Server) -> int:
+    from store import models as m
+    from store.db import make_engine, make_sessionmaker
+
+    engine = make_engine(server.db_url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            match_id = s.scalars(
+                select(m.Match.id)
+                .join(m.Proposal)
+                .where(m.Proposal.round_id == server.round_id)
+                .order_by(m.Match.id)
+            ).first()
+    finally:
+        engine.dispose()
+    assert match_id is not None
+    return int(match_id)
+
+
+def _page_urls(server: Server) -> dict[str, list[str]]:
+    """Every page route (path template) with the concrete URLs that exercise it."""
+    r, y, match = server.round_id, server.youth_code, _match_id(server)
+    return {
+        "/": ["/"],
+        "/inloggen": ["/inloggen"],
+        "/toegankelijkheid": ["/toegankelijkheid"],
+        "/berichten": ["/berichten"],
+        "/beoordelen": ["/beoordelen", "/beoordelen?toon=alle"],
+        "/beoordelen/maanden": ["/beoordelen/maanden"],
+        "/beoordelen/rondes/{round_id}/{actie}": [
+            f"/beoordelen/rondes/{r}/{a}" for a in ROUND_ACTIONS
+        ],
+        "/beoordelen/matches/{match_id}/uitleg": [f"/beoordelen/matches/{match}/uitleg"],
+        "/regisseur": ["/regisseur"],
+        "/regisseur/jongeren/{code}": [f"/regisseur/jongeren/{y}"],
+        "/kaarten/jongeren/{code}": [f"/kaarten/jongeren/{y}"],
+        "/planner": ["/planner", "/planner?vergelijk=instroom-plus-20", "/planner?niveau=buurt"],
+        "/kaarten/aanbod": [f"/kaarten/aanbod?niveau={lv}" for lv in ("gemeente", "wijk", "buurt")],
+        "/kaarten/aanbod/vergelijk": ["/kaarten/aanbod/vergelijk"],
+        "/beheer": ["/beheer"],
+    }
+
+
+def _page_routes(server: Server) -> set[str]:
+    """The app's GET routes that are pages: not under /api or /static."""
+    from api.app import create_app
+    from api.settings import Settings
+
+    def walk(routes: Any, prefix: str) -> set[str]:
+        found: set[str] = set()
+        for route in routes:
+            inner = getattr(route, "original_router", None)  # FastAPI >= 0.165 includes lazily
+            if inner is not None:
+                found |= walk(inner.routes, prefix + route.include_context.prefix)
+            elif "GET" in (getattr(route, "methods", None) or ()):
+                found.add(prefix + route.path)
+        return found
+
+    app = create_app(Settings(database_url=server.db_url))
+    try:
+        return {p for p in walk(app.routes, "") if not p.startswith(("/api/", "/static"))}
+    finally:
+        app.state.engine.dispose()
+
+
+def _open_review_forms(page: Any) -> None:
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+
+
+def test_every_page_route_is_checked(server: Server) -> None:
+    """A new page route without an entry here fails, so axe never silently misses a page."""
+    routes = _page_routes(server)
+    checked = set(_page_urls(server))
+    assert routes - set(NOT_PAGES) == checked, (
+        f"not checked: {sorted(routes - set(NOT_PAGES) - checked)}; "
+        f"gone: {sorted(checked - routes)}"
+    )
+
+
+BROKEN_PAGE = (
+    '<!doctype html><html lang="nl"><head><title>kapot</title></head><body><main>'
+    '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+    '<input type="text" name="x"><iframe title="kaart" src="kaart"></iframe></main></body></html>'
+)
+BROKEN_FRAME = (
+    '<!doctype html><html lang="nl"><head><title>kaart</title></head><body><main>'
+    '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="></main></body></html>'
+)
+
+
+def test_axe_finds_a_deliberately_broken_page(page: Any, server: Server) -> None:
+    """The check bites: an image without alt text and an unlabelled input are reported, and
+    so is an image without alt text inside an iframe's document (as in a map iframe)."""
+    _with_axe(page)
+    pages = {"kapot": BROKEN_PAGE, "kaart": BROKEN_FRAME}
+    page.route(
+        f"{server.url}/test-kapot/*",
+        lambda route: route.fulfill(
+            content_type="text/html", body=pages[route.request.url.rsplit("/", 1)[1]]
+        ),
+    )
+    page.goto(f"{server.url}/test-kapot/kapot")
+    page.frame_locator("iframe").locator("img").wait_for(state="attached")
+    found = {v["id"]: v for v in violations(page)}
+    assert found["image-alt"]["targets"] == ["img", "iframe >> img"], found["image-alt"]
+    assert found["image-alt"]["impact"] == "critical"
+    assert found["label"]["targets"] == ["input"], found["label"]
+
+
+def test_axe_on_every_page_for_every_role(page: Any, server: Server) -> None:
+    """axe (WCAG 2.0/2.1 A, AA) on every page each role can open, the review page with its
+    row forms open, the sign-in, 404 and 403 pages, and every map document and iframe."""
+    _with_axe(page)
+    urls = _page_urls(server)
+    problems: list[str] = []
+    opened: dict[str, set[str]] = {}
+    checked: set[str] = set()
+
+    def check(url: str, label: str) -> None:
+        found = violations(page)
+        problems.extend(_describe(f"{label} {url}", found))
+        if url not in checked:  # one screenshot per page, as the first role sees it
+            slug = re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-") or "start"
+            shot(page, f"a11y-{slug}-{label.split()[0]}")
+        checked.add(url)
+
+    # signed out: sign-in, landing, the statement, a 404
+    for url in ("/inloggen", "/", "/toegankelijkheid"):
+        assert page.goto(server.url + url).status == 200
+        check(url, "afgemeld")
+    missing = page.goto(f"{server.url}/bestaat-niet")
+    assert missing is not None and missing.status == 404
+    check("/bestaat-niet", "afgemeld")
+    denied_checked = False
+    for role, email in _users(server).items():
+        page.context.clear_cookies()
+        login(page, server, email)
+        opened[role] = set()
+        why: list[str] = []
+        for template, concrete in urls.items():
+            if template == "/inloggen":
+                continue
+            if template == "/beoordelen/matches/{match_id}/uitleg" and why:
+                concrete = why  # a match this role can see
+            for url in concrete:
+                response = page.goto(server.url + url)
+                assert response is not None
+                if response.status != 200:
+                    assert response.status in (403, 404), (role, url, response.status)
+                    if response.status == 403 and not denied_checked:
+                        check(url, f"{role} (geen toegang)")
+                        denied_checked = True
+                    continue
+                opened[role].add(template)
+                if template == "/beoordelen":
+                    _open_review_forms(page)
+                    links = page.locator("a[href$='/uitleg']")
+                    if links.count() and not why:
+                        why.append(links.first.get_attribute("href"))
+                check(url, role)
+    assert denied_checked
+    # every role opened its own pages (a role's nav links only what it may open)
+    assert {"/beoordelen", "/beoordelen/matches/{match_id}/uitleg", "/beoordelen/maanden"} <= (
+        opened["gemeente"] & opened["corporatie"] & opened["admin"]
+    )
+    assert "/beoordelen/rondes/{round_id}/{actie}" in opened["gemeente"]
+    assert {"/regisseur", "/regisseur/jongeren/{code}", "/kaarten/jongeren/{code}"} <= opened[
+        "regisseur"
+    ]
+    assert {"/planner", "/kaarten/aanbod", "/kaarten/aanbod/vergelijk"} <= opened["planner"]
+    assert "/beheer" in opened["admin"]
+    assert all("/berichten" in pages for pages in opened.values())
+    assert not problems, f"{len(problems)} axe violations:\n" + "\n".join(problems)
+
+
+def _focus_visible(frame: Any) -> None:
+    """The focused element of ``frame`` (a page or an iframe's frame) draws an outline."""
+    outline = frame.evaluate(
+        """() => { const s = getComputedStyle(document.activeElement);
+                   return [s.outlineStyle, s.outlineWidth]; }"""
+    )
+    assert outline[0] != "none" and outline[1] != "0px", f"focus not visible: {outline}"
+
+
+def _tab_to(page: Any, predicate: str, limit: int = 400) -> int:
+    """Press Tab until ``predicate`` (a JS expression over ``el``, the focused element) holds;
+    the number of presses."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => {{ const el = document.activeElement; return !!({predicate}); }}"):
+            return presses
+    raise AssertionError(f"Tab never reached: {predicate}")
+
+
+def test_keyboard_review_accepts_a_row(page: Any, server: Server) -> None:
+    """A gemeente reviewer tabs to a row's Accepteren and presses Enter: the row is accepted in
+    place, without a page load, and focus is visible on the way."""
+    login(page, server, server.reviewer_email)
+    page.goto(f"{server.url}/beoordelen?toon=alle&sort=jongere")
+    loads: list[str] = []
+    page.on("load", lambda: loads.append(page.url))
+    _tab_to(page, "el.matches('form.decide button[value=accept]')")
+    _focus_visible(page)
+    row_id = page.evaluate("() => document.activeElement.closest('tr').id")
+    assert page.locator(f"#{row_id} .badge-proposed").count() == 1
+    page.keyboard.press("Enter")
+    page.locator(f"#{row_id} .badge-accepted").wait_for()
+    assert "geaccepteerd" in page.locator(f"#{row_id}").inner_text().lower()
+    assert loads == [], f"the decision reloaded the page: {loads}"
+    shot(page, "a11y-keyboard-review-accepted")
+
+
+def test_keyboard_reaches_suggestions_and_map(page: Any, server: Server) -> None:
+    """The regisseur's suggestion page: Tab reaches the suggestions table (a focusable scroll
+    region) and then the map, each with a visible focus ring."""
+    login(page, server, server.regisseur_email)
+    page.goto(f"{server.url}/regisseur/jongeren/{server.youth_code}")
+    page.wait_for_load_state("load")
+    _tab_to(page, "el.matches('[tabindex=\"0\"]') && el.querySelector('table')")
+    _focus_visible(page)
+    label = page.evaluate("() => document.activeElement.getAttribute('aria-label') || ''")
+    assert re.search(r"woonplek", label, re.I), label
+    _tab_to(page, "el.matches('iframe.map')")
+    map_frame = page.locator("iframe.map").element_handle().content_frame()
+    assert map_frame is not None
+    focused = map_frame.evaluate(
+        """() => { const el = document.activeElement;
+                   return [el.getAttribute('role'), el.getAttribute('aria-label') || '',
+                           el.classList.contains('leaflet-container')]; }"""
+    )
+    assert focused[0] == "region" and focused[1] and focused[2], focused
+    _focus_visible(map_frame)
+    shot(page, "a11y-keyboard-suggestions-map")
