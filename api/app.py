@@ -18,7 +18,10 @@ from api.guards import GuardRequests
 from api.headers import SecurityHeaders
 from api.pages import about as about_pages
 from api.pages import admin as admin_pages
+from api.pages import planner as planner_pages
+from api.pages import regisseur as regisseur_pages
 from api.pages import review as review_pages
+from api.pages import start as start_pages
 from api.pages.common import install_page_handlers
 from api.routers import (
     audit,
@@ -29,7 +32,6 @@ from api.routers import (
     imports,
     inbox,
     options,
-    pages,
     round_exports,
     rounds,
     suggestions,
@@ -78,7 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         review_pages.router,
         about_pages.router,
         admin_pages.router,
-        pages.router,
+        start_pages.router,
+        regisseur_pages.router,
+        planner_pages.router,
         auth.pages,
         round_exports.pages,
         inbox.router,

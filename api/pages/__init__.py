@@ -1,1 +1,2 @@
-"""Server-rendered Dutch pages, one module per role (moving here from api/routers/pages.py)."""
+"""Server-rendered Dutch pages, one module per role: start, review (gemeente and corporation),
+regisseur, planner, admin, about; ``common`` holds rendering, navigation and the page gate."""

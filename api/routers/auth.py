@@ -24,7 +24,7 @@ from api.auth import (
     revoke_token,
 )
 from api.deps import SessionDep
-from api.routers.pages import render
+from api.pages.common import render
 from api.settings import Settings
 from store.models import User
 

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.auth import OptionalPrincipal, Principal, check_csrf
 from api.deps import SessionDep
-from api.routers.pages import render
+from api.pages.common import render
 from api.services import notifications as svc
 
 router = APIRouter(include_in_schema=False)

@@ -18,8 +18,8 @@ from pydantic import BaseModel
 
 from api.auth import OptionalPrincipal, Principal
 from api.deps import SessionDep
+from api.pages.common import render
 from api.routers.common import ERRORS, Caller, actor, call
-from api.routers.pages import render
 from api.services import round_exports as svc
 from api.services import rounds as rounds_svc
 from api.services.review import REVIEW_ROLES
