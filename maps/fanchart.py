@@ -14,7 +14,17 @@ import numpy as np
 
 matplotlib.use("Agg")
 
+from matplotlib.dates import num2date
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+MONTHS_NL = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
+
+
+def _month_label(value: float, _position: int) -> str:
+    day = num2date(value)
+    return f"{MONTHS_NL[day.month - 1]} {day.year}"
+
 
 # pyplot keeps global state; Figure objects without pyplot do not, but font caches are shared.
 _LOCK = threading.Lock()
@@ -62,6 +72,9 @@ def fanchart(
         ax.set_ylim(bottom=min(0.0, float(min(series.p10))))
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper left", fontsize=9)
+        # Dutch month names on the axis ("jan 2027"), not ISO dates
+        ax.xaxis.set_major_formatter(FuncFormatter(_month_label))
+        ax.set_xlabel("maand")
         fig.autofmt_xdate()
         fig.tight_layout()
         buffer = io.BytesIO()

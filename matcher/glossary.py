@@ -102,6 +102,29 @@ GLOSSARY: Final[dict[str, dict[str, str]]] = {
         "youths": "jongeren",
         "contingents": "contingenten",
     },
+    # supply outputs (api/routers/supply.py Output)
+    "supply_output": {
+        "shortfall": "tekort (wachtend + geblokkeerd)",
+        "waiting": "wachtend",
+        "occupancy": "bezet",
+        "placements": "plaatsingen per maand",
+        "move_outs": "uitstroom per maand",
+        "inflow": "instroom per maand",
+        "contingent_used": "contingent gebruikt",
+        "contingent_left": "contingent over",
+    },
+    # supply levels (api/routers/supply.py Level)
+    "supply_level": {
+        "total": "hele regio",
+        "gemeente": "gemeente",
+        "type": "woonvorm",
+        "corporation": "corporatie",
+        "gemeente_type": "gemeente × woonvorm",
+        "gemeente_corporation": "gemeente × corporatie",
+        "group": "groep",
+    },
+    # built-in supply scenarios; stored scenarios keep the name their author gave them
+    "scenario": {"base": "basis (huidige gegevens)"},
     # api/services/rounds.PACINGS
     "pacing": {
         "none": "hele restant van het jaar beschikbaar",

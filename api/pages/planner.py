@@ -16,6 +16,7 @@ from api.pages.common import actor_of, not_found, page_user, render
 from api.services import maps as maps_svc
 from api.services import overview
 from maps.supply import build_compare_map, build_supply_map, render_html
+from matcher.glossary import GLOSSARY
 
 router = APIRouter(include_in_schema=False)
 Planner = Annotated[Principal, Depends(page_user(*maps_svc.SUPPLY_ROLES))]
@@ -86,7 +87,8 @@ def _fan_chart_urls(request: Request, scenario: str, role: str) -> list[tuple[st
         query = urlencode(
             {"scenario": name, "output": output, "level": level, "months": 24, "runs": 500}
         )
-        out.append((f"{url}?{query}", f"{alt} (scenario {name}): mediaan met P10–P90"))
+        scenario_text = GLOSSARY["scenario"].get(name, name)
+        out.append((f"{url}?{query}", f"{alt} (scenario {scenario_text}): mediaan met P10–P90"))
     return out
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from api.services.rounds import Actor, Forbidden
 from api.services.scope import own_organisation_code
+from matcher.glossary import GLOSSARY, label
 from store.csvio import spreadsheet_safe
 from store.supply_inputs import (
     BASE_SCENARIO,
@@ -375,7 +376,12 @@ def fanchart_png(
         p50=[r["p50"] for r in rows],
         p90=[r["p90"] for r in rows],
     )
-    title = f"{output} · {level} {first} · scenario {scenario_name} ({projection.runs} runs)"
+    where = label("supply_level", level) + ("" if level == "total" else f" {first}")
+    scenario_text = GLOSSARY["scenario"].get(scenario_name, scenario_name)
+    title = (
+        f"{label('supply_output', output).capitalize()} · {where} · scenario {scenario_text} "
+        f"({projection.runs} simulaties)"
+    )
     return fanchart(series, title=title, ylabel=OUTPUT_LABELS.get(output, output))
 
 
