@@ -9,15 +9,15 @@ role and nothing else to check.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import FastAPI, Request, status
+from fastapi import Depends, FastAPI, Form, Request, status
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.auth import OptionalPrincipal, Principal
+from api.auth import OptionalPrincipal, Principal, check_csrf
 from api.deps import templates
 from api.formatting import euro, nl_date, nl_month, nl_number
 from api.services import notifications
@@ -128,6 +128,21 @@ def page_user(*roles: str) -> Callable[[Request, Principal | None], Principal]:
         return principal
 
     return gate
+
+
+def form_user(*roles: str) -> Callable[..., Principal]:
+    """The page gate for a form post: ``roles`` may send it, with the session's CSRF token in
+    the form's ``csrf_token`` field (403 without it)."""
+    gate = page_user(*roles)
+
+    def checked(
+        principal: Annotated[Principal, Depends(gate)],
+        csrf_token: Annotated[str, Form(max_length=100)] = "",
+    ) -> Principal:
+        check_csrf(principal, csrf_token)
+        return principal
+
+    return checked
 
 
 def denied(request: Request, principal: Principal | None, message: str) -> HTMLResponse:

@@ -20,10 +20,10 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from api.auth import Principal, check_csrf
+from api.auth import Principal
 from api.deps import SessionDep, templates
 from api.formatting import nl_number
-from api.pages.common import actor_of, back, denied, not_found, page_user, render
+from api.pages.common import actor_of, back, denied, form_user, not_found, page_user, render
 from api.services import history as history_svc
 from api.services import match_explain as explain_svc
 from api.services import review as review_svc
@@ -37,6 +37,9 @@ router = APIRouter(include_in_schema=False)
 MANAGE_ROLES = ("admin", "gemeente")
 Reviewer = Annotated[Principal, Depends(page_user(*review_svc.REVIEW_ROLES))]
 Manager = Annotated[Principal, Depends(page_user(*MANAGE_ROLES))]
+# form posts: the same gates with the session's CSRF token checked
+ReviewerForm = Annotated[Principal, Depends(form_user(*review_svc.REVIEW_ROLES))]
+ManagerForm = Annotated[Principal, Depends(form_user(*MANAGE_ROLES))]
 PAGE_SOLVE_SECONDS = 10.0  # a page-started solve; the API takes a time limit per request
 FETCH_HEADER = "x-stek-fetch"
 MAX_SELECTION = 500
@@ -179,8 +182,7 @@ def decide(
     request: Request,
     match_id: int,
     session: SessionDep,
-    principal: Reviewer,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    principal: ReviewerForm,
     decision: Annotated[str, Form(max_length=10)] = "",
     version: Annotated[int, Form(ge=1)] = 1,
     reason_code: Annotated[str, Form(max_length=40)] = "",
@@ -188,7 +190,6 @@ def decide(
     terug: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Accept, reject (with a reason), confirm or undo one match."""
-    check_csrf(principal, csrf_token)
     params = _from_terug(terug)
     fetch = request.headers.get(FETCH_HEADER) == "1"
     actor = actor_of(principal)
@@ -254,8 +255,7 @@ def bulk(
     request: Request,
     round_id: int,
     session: SessionDep,
-    principal: Reviewer,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    principal: ReviewerForm,
     actie: Annotated[str, Form(max_length=20)] = "",
     selectie: Annotated[list[str] | None, Form()] = None,
     verwacht: Annotated[int, Form(ge=0)] = 0,
@@ -263,7 +263,6 @@ def bulk(
 ) -> Response:
     """Accept or confirm the selected matches, all or none; or confirm every accepted match
     this user may confirm (``actie=alles-bevestigen``)."""
-    check_csrf(principal, csrf_token)
     params = _from_terug(terug)
     actor = actor_of(principal)
     if actie == "alles-accepteren":
@@ -307,14 +306,12 @@ def bulk(
 def create_round(
     request: Request,
     session: SessionDep,
-    principal: Manager,
+    principal: ManagerForm,
     background: BackgroundTasks,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
     maand: Annotated[str, Form(max_length=40)] = "",
     tempo: Annotated[str, Form(max_length=10)] = "none",
     vervangen: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
-    check_csrf(principal, csrf_token)
     try:
         year, month = (int(x) for x in maand.split("-"))
         first = date(year, month, 1)
@@ -393,12 +390,10 @@ def round_action(
     round_id: int,
     actie: str,
     session: SessionDep,
-    principal: Manager,
+    principal: ManagerForm,
     background: BackgroundTasks,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
     terug: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    check_csrf(principal, csrf_token)
     params = _from_terug(terug)
     params["ronde"] = str(round_id)
     actor = actor_of(principal)
