@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -31,7 +32,9 @@ app = typer.Typer(help="stek: woningmatching en aanbodplanning voor jongeren uit
 db_app = typer.Typer(help="Database: migraties.")
 demo_app = typer.Typer(help="De synthetische demoregio Noordoost-Brabant.")
 fixtures_app = typer.Typer(help="Synthetische testdata maken.")
+round_app = typer.Typer(help="Rondebestanden: een maand uit de database, voor audit en herhaling.")
 app.add_typer(db_app, name="db")
+app.add_typer(round_app, name="round")
 app.add_typer(demo_app, name="demo")
 app.add_typer(fixtures_app, name="fixtures")
 app.add_typer(map_app, name="map")
@@ -52,7 +55,8 @@ UrlOption = Annotated[
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]Fout:[/] {message}")
+    # Escaped: messages quote codes from files, and "[...]" would be read as rich markup.
+    console.print(f"[bold red]Fout:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -290,13 +294,49 @@ def fixtures_generate(
 # --------------------------------------------------------------------------- solving
 
 
+BAD_INPUT = 2  # exit code for a bad argument or round file (typer uses 2 for usage errors too)
+
+
 def _parse_month(text: str) -> date:
     try:
         year, month = text.split("-")[:2]
         return date(int(year), int(month), 1)
     except ValueError:
-        _fail(f"maand {text!r} niet herkend; gebruik JJJJ-MM, bv. 2026-12")
+        _fail(f"maand {text!r} niet herkend; gebruik JJJJ-MM, bv. 2026-12", BAD_INPUT)
     raise AssertionError("unreachable")
+
+
+def _check_pacing(pacing: str) -> None:
+    from api.services.rounds import PACINGS
+
+    if pacing not in PACINGS:
+        _fail(f"--pacing: {' of '.join(repr(p) for p in PACINGS)}, niet {pacing!r}", BAD_INPUT)
+
+
+def _round_from_database(url: str | None, month: str, seed: int, pacing: str) -> Any:
+    """The month's round from the database (paced if asked); ``ProblemError`` if it is bad."""
+    from api.services.rounds import paced_round
+    from store.repository import load_round
+
+    first = _parse_month(month)
+    engine = make_engine(database_url(url))
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            problem = load_round(session, first, seed=seed)
+            if pacing == "budget":
+                problem = paced_round(session, problem)
+    finally:
+        engine.dispose()
+    return problem
+
+
+PacingOption = Annotated[
+    str,
+    typer.Option(
+        help="Met --month: 'budget' geeft elk contingent het budget van deze maand "
+        "(jaar verdeeld naar verwachte instroom), 'none' het hele restant"
+    ),
+]
 
 
 @app.command("solve")
@@ -308,45 +348,32 @@ def solve_cmd(
     out: Annotated[Path | None, typer.Option(help="Resultaat als JSON")] = None,
     time_limit: Annotated[float, typer.Option(help="Tijdslimiet in seconden", min=0.1)] = 30.0,
     seed: Annotated[int | None, typer.Option(help="Seed voor de tie-break")] = None,
-    pacing: Annotated[
-        str,
-        typer.Option(
-            help="Met --month: 'budget' geeft elk contingent het budget van deze maand "
-            "(jaar verdeeld naar verwachte instroom), 'none' het hele restant"
-        ),
-    ] = "none",
+    pacing: PacingOption = "none",
     database_url_: UrlOption = None,
 ) -> None:
-    """Reken een toewijzingsvoorstel door, uit een rondebestand of uit de database."""
-    if (round_file is None) == (month is None):
-        _fail("geef óf een rondebestand óf --month")
-    from api.services.rounds import PACINGS, paced_round
+    """Reken een toewijzingsvoorstel door, uit een rondebestand of uit de database.
 
-    if pacing not in PACINGS:
-        _fail(f"--pacing: {' of '.join(repr(p) for p in PACINGS)}, niet {pacing!r}")
+    Een fout rondebestand of argument geeft exitcode 2 met het record en veld in de melding.
+    """
+    if (round_file is None) == (month is None):
+        _fail("geef óf een rondebestand óf --month", BAD_INPUT)
+    _check_pacing(pacing)
     if pacing != "none" and round_file is not None:
-        _fail("--pacing werkt alleen met --month (een rondebestand draagt zijn eigen budgetten)")
+        _fail(
+            "--pacing werkt alleen met --month (een rondebestand draagt zijn eigen budgetten)",
+            BAD_INPUT,
+        )
     from matcher.problem import ProblemError
+    from matcher.roundfile import load_round_file
     from matcher.solve import solve
 
     try:
         if round_file is not None:
-            from matcher.roundfile import load_round_file
-
             problem = load_round_file(round_file)
         else:
-            from store.repository import load_round
-
-            engine = make_engine(database_url(database_url_))
-            try:
-                with unit_of_work(make_sessionmaker(engine)) as session:
-                    problem = load_round(session, _parse_month(month or ""), seed=seed or 0)
-                    if pacing == "budget":
-                        problem = paced_round(session, problem)
-            finally:
-                engine.dispose()
-    except (ProblemError, FileNotFoundError) as exc:
-        _fail(str(exc))
+            problem = _round_from_database(database_url_, month or "", seed or 0, pacing)
+    except ProblemError as exc:
+        _fail(str(exc), BAD_INPUT)
     console.print(
         f"Ronde {problem.month:%Y-%m}: {len(problem.youths)} jongeren, "
         f"{len(problem.options)} woonplekken, {len(problem.contingents)} contingenten"
@@ -363,12 +390,51 @@ def solve_cmd(
         try:
             result = solve(problem, time_limit_s=time_limit, seed=seed, progress=report)
         except ProblemError as exc:
-            _fail(str(exc))
+            _fail(str(exc), BAD_INPUT)
     _print_result(result)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(result.to_json(), encoding="utf-8")
+        _write_text(out, result.to_json())
         console.print(f"Resultaat geschreven naar {out}")
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{path} niet te schrijven: {exc}")
+
+
+@round_app.command("export")
+def round_export(
+    month: Annotated[str, typer.Option(help="De maand van de ronde, JJJJ-MM")],
+    out: Annotated[Path, typer.Option(help="Het rondebestand (JSON) dat geschreven wordt")],
+    seed: Annotated[int, typer.Option(help="Seed voor de tie-break in het bestand")] = 0,
+    pacing: PacingOption = "none",
+    database_url_: UrlOption = None,
+) -> None:
+    """Schrijf het rondebestand van een maand uit de database, voor audit en herhaling.
+
+    `stek solve BESTAND` rekent daarna precies wat `stek solve --month` rekent.
+    """
+    from matcher.problem import ProblemError
+    from matcher.roundfile import round_file_text, round_from_data, round_to_data
+
+    _check_pacing(pacing)
+    try:
+        problem = _round_from_database(database_url_, month, seed, pacing)
+    except ProblemError as exc:
+        _fail(f"de ronde uit de database is ongeldig: {exc}")
+    try:
+        # A file the loader would refuse is no use for audit: check before writing.
+        round_from_data(round_to_data(problem))
+    except ProblemError as exc:
+        _fail(f"de ronde van {problem.month:%Y-%m} geeft geen geldig rondebestand: {exc}")
+    _write_text(out, round_file_text(problem))
+    console.print(
+        f"Rondebestand {problem.month:%Y-%m} geschreven naar {out}: {len(problem.youths)}"
+        f" jongeren, {len(problem.options)} woonplekken, {len(problem.contingents)} contingenten"
+    )
 
 
 def _print_result(result: Any) -> None:

@@ -13,11 +13,14 @@ Conventions
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
 
+import numpy as np
+import shapely
 from shapely.geometry.base import BaseGeometry
 
 GEMEENTE_RE = re.compile(r"^GM\d{4}$")
@@ -58,6 +61,38 @@ class InvalidRound(ProblemError):
 
 class UnknownHousingType(ProblemError):
     pass
+
+
+# Counts (capacity, contingent units, caps) above this are refused: far beyond any real round,
+# and low enough that sums in the flow and CP-SAT models never overflow int64.
+MAX_COUNT = 1_000_000
+_MAX_COUNT_NL = f"{MAX_COUNT:_}".replace("_", ".")
+
+
+def check_finite(record: str, **values: float | None) -> None:
+    """Refuse NaN and infinities; ``record`` names the object (e.g. ``woning O-1``).
+
+    A NaN compares false with everything, so a rule fed by one (``rent <= max_rent``, a point
+    in a polygon, an income share) silently lets everything through.
+    """
+    for name, value in values.items():
+        if value is None or isinstance(value, int):
+            continue
+        if not math.isfinite(value):
+            raise InvalidRound(
+                f"{record}: {name} is geen eindig getal ({value!r}); NaN en oneindig zijn"
+                " niet toegestaan"
+            )
+
+
+def check_count(record: str, **values: int | None) -> None:
+    """Refuse counts that are negative, non-finite or above ``MAX_COUNT``."""
+    check_finite(record, **values)
+    for name, value in values.items():
+        if value is not None and not 0 <= value <= MAX_COUNT:
+            raise InvalidRound(
+                f"{record}: {name} {value!r} buiten bereik (toegestaan: 0 t/m {_MAX_COUNT_NL})"
+            )
 
 
 class SupportLevel:
@@ -133,8 +168,13 @@ class Option:
     available_from: date = date(2000, 1, 1)
 
     def __post_init__(self) -> None:
+        record = f"woning {self.code}"
+        check_finite(
+            record, x=self.x, y=self.y, kale_huur=self.kale_huur, servicekosten=self.servicekosten
+        )
         if self.capacity < 0:
             raise InvalidRound(f"woning {self.code}: negatieve capaciteit {self.capacity}")
+        check_count(record, capacity=self.capacity)
         if self.kale_huur < 0 or self.servicekosten < 0:
             raise InvalidRound(f"woning {self.code}: negatieve huur of servicekosten")
 
@@ -183,6 +223,20 @@ class Youth:
     max_distance_m: float | None = None
 
     def __post_init__(self) -> None:
+        record = f"jongere {self.code}"
+        check_finite(
+            record,
+            income=self.income,
+            max_rent=self.max_rent,
+            max_distance_m=self.max_distance_m,
+        )
+        for anchor in self.anchors:
+            check_finite(f"{record}, ankerpunt {anchor.label!r}", x=anchor.x, y=anchor.y)
+        for k, polygon in enumerate(self.no_go_polygons):
+            if not np.isfinite(shapely.get_coordinates(polygon)).all():
+                raise InvalidRound(
+                    f"{record}: no-go-gebied {k + 1} heeft een coördinaat die geen eindig getal is"
+                )
         if not self.accepted_types:
             raise InvalidRound(f"jongere {self.code}: geen geaccepteerd woningtype")
         if self.income < 0:
@@ -208,10 +262,11 @@ class Contingent:
     month_budget: int | None = None
 
     def __post_init__(self) -> None:
+        record = f"contingent {self.corporation}/{self.gemeente_code}/{self.year}"
+        check_finite(record, amount=self.amount, used=self.used, month_budget=self.month_budget)
         if self.amount < 0 or self.used < 0 or (self.month_budget or 0) < 0:
-            raise InvalidRound(
-                f"contingent {self.corporation}/{self.gemeente_code}/{self.year}: negatief aantal"
-            )
+            raise InvalidRound(f"{record}: negatief aantal")
+        check_count(record, amount=self.amount, used=self.used, month_budget=self.month_budget)
 
     @property
     def left(self) -> int:
@@ -237,6 +292,12 @@ class Policy:
     max_rent_share_of_income: float  # rent after toeslag / income at most this (configurable)
     verified: bool = True  # False where DOMAIN.md says "verify": a default a gemeente overrides
 
+    def __post_init__(self) -> None:
+        check_finite(
+            f"beleid vanaf {self.valid_from}",
+            **{f.name: getattr(self, f.name) for f in fields(self) if f.type == "float"},
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Round:
@@ -254,3 +315,7 @@ class Round:
     gemeente_caps: tuple[tuple[str, int], ...] = ()  # (gemeente code, max placements) across corps
     seed: int = 0
     meta: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for gemeente, cap in self.gemeente_caps:
+            check_count(f"plaatsingsplafond {gemeente}", max_placements=cap)

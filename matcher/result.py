@@ -140,5 +140,9 @@ class Result:
     def to_json(self, timings: bool = False, indent: int | None = 2) -> str:
         """Deterministic JSON (sorted keys, fixed float rounding, no timings by default)."""
         return json.dumps(
-            self.as_dict(timings=timings), sort_keys=True, indent=indent, ensure_ascii=False
+            self.as_dict(timings=timings),
+            sort_keys=True,
+            indent=indent,
+            ensure_ascii=False,
+            allow_nan=False,  # a guard: the core refuses non-finite input, so none comes out
         )

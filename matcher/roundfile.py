@@ -1,9 +1,11 @@
 """The JSON round file: a complete allocation round in one documented file.
 
-Schema: ``docs/round-file.schema.json`` (JSON Schema draft 2020-12). ``load_round_file`` checks
-the schema and then the meaning (known types and corporations, codes in fixed and forbidden
-pairs, ...) and fails with ``InvalidRound`` naming the record. ``dump_round_file`` writes a round
-so that loading it gives the same round back.
+Schema: ``matcher/round-file.schema.json`` (JSON Schema draft 2020-12, shipped with the package;
+``docs/round-file.schema.json`` is a copy). ``load_round_file`` reads UTF-8 JSON (refusing other
+encodings, NaN/Infinity, a key given twice and deep nesting), checks the schema and then the
+meaning (real dates, known types and corporations, codes in fixed and forbidden pairs, valid
+no-go polygons, ...) and fails with ``InvalidRound`` naming the record and field.
+``dump_round_file`` writes a round so that loading it gives the same round back.
 
 The CLI (``stek solve ROUND.json --out RESULT.json``) is ``load_round_file`` -> ``solve`` ->
 ``Result.to_json``.
@@ -11,9 +13,15 @@ The CLI (``stek solve ROUND.json --out RESULT.json``) is ``load_round_file`` -> 
 
 from __future__ import annotations
 
+import codecs
 import json
+import math
+import re
+import warnings
 from datetime import date
 from functools import cache
+from importlib import resources
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +29,7 @@ import jsonschema
 from shapely import wkt
 from shapely.errors import ShapelyError
 from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
 
 from matcher.policy_table import policy_at
 from matcher.problem import (
@@ -30,7 +39,6 @@ from matcher.problem import (
     InvalidRound,
     Option,
     Policy,
-    ProblemError,
     Round,
     UnknownHousingType,
     Youth,
@@ -38,7 +46,10 @@ from matcher.problem import (
 
 FORMAT = "stek-round"
 VERSION = 1
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "round-file.schema.json"
+SCHEMA_RESOURCE = "round-file.schema.json"
+# The deepest a valid round file goes is 5 (youths -> youth -> anchors -> anchor -> x);
+# anything much deeper is refused before parsing, so no recursion limit is ever reached.
+MAX_DEPTH = 32
 
 _TYPE_FIELDS = (
     "code",
@@ -57,6 +68,19 @@ _TYPE_FIELDS = (
     "max_age_gap",
     "description",
 )
+_TYPE_INTS = frozenset(
+    (
+        "min_age",
+        "max_age",
+        "persons_min",
+        "persons_max",
+        "support_min",
+        "support_max",
+        "stay_min_months",
+        "stay_max_months",
+        "max_age_gap",
+    )
+)
 _POLICY_FLOATS = (
     "kwaliteitskortingsgrens",
     "aftoppingsgrens_1_2",
@@ -66,27 +90,44 @@ _POLICY_FLOATS = (
     "share_above_kwaliteitskorting",
     "max_rent_share_of_income",
 )
+_STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET_RE = re.compile(r"[^\[\]{}]+")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+_JSON_TYPES_NL = {
+    "integer": "een geheel getal",
+    "number": "een getal",
+    "string": "tekst",
+    "boolean": "true of false",
+    "array": "een lijst",
+    "object": "een object",
+    "null": "null",
+}
 
 
 class UnknownTypeInRound(InvalidRound, UnknownHousingType):
     """A round file names a housing type it does not define."""
 
 
+class _DuplicateKeys(dict[str, Any]):
+    """A JSON object that named a key more than once (the parser keeps the last value)."""
+
+    duplicates: tuple[str, ...] = ()
+
+
 @cache
 def round_file_schema() -> dict[str, Any]:
-    """The JSON Schema of the round file."""
-    with SCHEMA_PATH.open(encoding="utf-8") as fh:
-        schema: dict[str, Any] = json.load(fh)
+    """The JSON Schema of the round file (package data, so it works outside a checkout)."""
+    text = resources.files("matcher").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
     return schema
 
 
-def _date(s: str | None) -> date | None:
-    return None if s is None else date.fromisoformat(s)
+# --------------------------------------------------------------------------- naming records
 
 
-def _record(data: dict[str, Any], path: list[str | int]) -> str:
+def _record(data: Any, path: list[str | int]) -> str:
     """Human name of the record at a JSON path, e.g. ``options[3] (OPT-000003)``."""
-    if not path:
+    if not path or not isinstance(data, dict):
         return "het rondebestand"
     node: Any = data
     name = str(path[0])
@@ -100,9 +141,174 @@ def _record(data: dict[str, Any], path: list[str | int]) -> str:
             name = f"{path[k - 1]}[{part}]" if k else f"[{part}]"
             if isinstance(node, dict):
                 code = node.get("code") or node.get("youth")
+                if not isinstance(code, str) or _SURROGATE_RE.search(code):
+                    code = None
             if k >= 1:
                 break
     return f"{name} ({code})" if code else name
+
+
+def _at(data: Any, path: list[str | int]) -> str:
+    """``bij <record>, veld <dotted path>`` for a message."""
+    field = ".".join(str(p) for p in path) or "(top)"
+    return f"bij {_record(data, path)}, veld {field}"
+
+
+def _refuse(data: Any, path: list[str | int], what: str) -> InvalidRound:
+    return InvalidRound(f"rondebestand ongeldig {_at(data, path)}: {what}")
+
+
+# --------------------------------------------------------------------------- reading the text
+
+
+def _decode(raw: bytes, name: str) -> str:
+    """UTF-8 text (a UTF-8 BOM is allowed); other encodings are refused by name."""
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise InvalidRound(f"rondebestand {name} is UTF-32 gecodeerd; sla het op als UTF-8")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InvalidRound(f"rondebestand {name} is UTF-16 gecodeerd; sla het op als UTF-8")
+    if b"\x00" in raw[:4]:
+        # JSON starts with an ASCII character: a NUL beside it means UTF-16/32 without a BOM.
+        raise InvalidRound(
+            f"rondebestand {name} lijkt UTF-16 of UTF-32 (nul-bytes); sla het op als UTF-8"
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidRound(
+            f"rondebestand {name} is geen UTF-8: byte 0x{raw[exc.start]:02X} op regel {line}"
+            " (Latin-1 of Windows-1252?); sla het op als UTF-8"
+        ) from exc
+
+
+def _nesting_depth(text: str) -> int:
+    """Deepest bracket nesting outside strings, counted without recursion."""
+    brackets = _NOT_BRACKET_RE.sub("", _STRING_RE.sub("", text))
+    steps = (1 if c in "[{" else -1 for c in brackets)
+    return max(accumulate(steps), default=0)
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    duplicates = []
+    for key, _ in pairs:
+        if key in seen:
+            duplicates.append(key)
+        seen.add(key)
+    marked = _DuplicateKeys(obj)
+    marked.duplicates = tuple(duplicates)
+    return marked
+
+
+def parse_round_text(text: str, name: str = "rondebestand") -> Any:
+    """Parse round file JSON; structural faults become ``InvalidRound``, never a traceback."""
+    if _nesting_depth(text) > MAX_DEPTH:
+        raise InvalidRound(
+            f"rondebestand {name} is dieper genest dan {MAX_DEPTH} niveaus (een geldig"
+            " rondebestand gaat 5 diep)"
+        )
+    try:
+        return json.loads(text, object_pairs_hook=_object)
+    except json.JSONDecodeError as exc:
+        raise InvalidRound(
+            f"rondebestand {name} is geen geldige JSON (regel {exc.lineno}, kolom {exc.colno}:"
+            f" {exc.msg})"
+        ) from exc
+    except RecursionError as exc:  # pragma: no cover - the depth check comes first
+        raise InvalidRound(f"rondebestand {name} is te diep genest") from exc
+    except ValueError as exc:
+        # e.g. an integer of more than 4,300 digits (int_max_str_digits).
+        raise InvalidRound(f"rondebestand {name} is geen bruikbare JSON: {exc}") from exc
+
+
+def load_round_file(path: str | Path) -> Round:
+    """Read and check a round file; ``InvalidRound`` names the offending record and field."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InvalidRound(f"rondebestand {p} niet te lezen: {exc}") from exc
+    return round_from_data(parse_round_text(_decode(raw, p.name), p.name))
+
+
+# --------------------------------------------------------------------------- checking the data
+
+
+def _check_values(data: Any) -> None:
+    """Walk the data once (no recursion): depth, repeated keys, NaN/Infinity, lone surrogates."""
+    stack: list[tuple[Any, list[str | int]]] = [(data, [])]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            raise _refuse(data, path[:MAX_DEPTH], f"dieper genest dan {MAX_DEPTH} niveaus")
+        if isinstance(node, dict):
+            if isinstance(node, _DuplicateKeys) and node.duplicates:
+                key = node.duplicates[0]
+                raise _refuse(
+                    data,
+                    [*path, key],
+                    f"sleutel {key!r} komt meer dan eens voor in hetzelfde object (de laatste"
+                    " waarde zou de eerste stilzwijgend vervangen)",
+                )
+            children: list[tuple[Any, list[str | int]]] = []
+            for key, value in node.items():
+                if not isinstance(key, str) or _SURROGATE_RE.search(key):
+                    raise _refuse(data, path, "sleutel is geen geldige tekst")
+                children.append((value, [*path, key]))
+            stack.extend(reversed(children))
+        elif isinstance(node, list):
+            stack.extend(reversed([(v, [*path, k]) for k, v in enumerate(node)]))
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                what = "NaN" if math.isnan(node) else "oneindig (Infinity of een te groot getal)"
+                raise _refuse(
+                    data, path, f"{what} is geen getal; alleen eindige getallen zijn toegestaan"
+                )
+        elif isinstance(node, str) and _SURROGATE_RE.search(node):
+            raise _refuse(data, path, "tekst met een ongeldig teken (losse UTF-16-surrogaat)")
+
+
+def _schema_message(err: jsonschema.ValidationError) -> str:
+    """The schema error in Dutch, saying what is allowed."""
+    v, value, schema = err.validator, err.instance, err.schema
+    if not isinstance(schema, dict):
+        return err.message
+    if v in ("maximum", "minimum", "exclusiveMinimum"):
+        allowed = []
+        if "minimum" in schema:
+            allowed.append(f"minimaal {schema['minimum']}")
+        if "exclusiveMinimum" in schema:
+            allowed.append(f"meer dan {schema['exclusiveMinimum']}")
+        if "maximum" in schema:
+            allowed.append(f"hoogstens {schema['maximum']}")
+        return f"{value!r} ligt buiten het bereik (toegestaan: {', '.join(allowed)})"
+    if v == "type":
+        wanted = schema.get("type")
+        names = [wanted] if isinstance(wanted, str) else list(wanted or [])
+        return f"verwacht {' of '.join(_JSON_TYPES_NL.get(n, n) for n in names)}, niet {value!r}"
+    if v == "required":
+        required: list[str] = list(schema.get("required", []))
+        missing = [k for k in required if isinstance(value, dict) and k not in value]
+        return f"verplicht veld {', '.join(missing)} ontbreekt"
+    if v == "additionalProperties":
+        known = set(schema.get("properties", {}))
+        extra = sorted(str(k) for k in value if k not in known) if isinstance(value, dict) else []
+        return f"onbekend veld {', '.join(extra)}"
+    if v == "pattern":
+        return f"{value!r} heeft niet de vorm {err.validator_value}"
+    if v == "minItems":
+        return f"de lijst moet minstens {err.validator_value} element(en) hebben"
+    if v == "uniqueItems":
+        return "de lijst bevat een waarde twee keer"
+    if v == "const":
+        return f"moet {err.validator_value!r} zijn, niet {value!r}"
+    if v in ("minLength", "maxLength"):
+        return f"tekst van {schema.get('minLength', 0)} tot {schema.get('maxLength', '∞')} tekens"
+    return err.message
 
 
 def validate_round_data(data: Any) -> None:
@@ -111,23 +317,69 @@ def validate_round_data(data: Any) -> None:
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         err = errors[0]
-        where = _record(data, list(err.absolute_path)) if isinstance(data, dict) else "bestand"
-        field = ".".join(str(p) for p in err.absolute_path) or "(top)"
-        raise InvalidRound(f"rondebestand ongeldig bij {where}, veld {field}: {err.message}")
+        raise _refuse(data, list(err.absolute_path), _schema_message(err))
 
 
-def round_from_data(data: dict[str, Any]) -> Round:
-    """Build a ``Round`` from parsed, schema-valid round file data, checking its meaning."""
-    validate_round_data(data)
+def _day(data: Any, path: list[str | int], text: str | None) -> date | None:
+    """A calendar date from ``YYYY-MM-DD`` (the schema checked the form), or ``None``."""
+    if text is None:
+        return None
     try:
-        types = tuple(
-            HousingType(**{k: t[k] for k in _TYPE_FIELDS if k in t}) for t in data["types"]
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _refuse(data, path, f"{text!r} is geen bestaande datum") from None
+
+
+def _polygon(data: Any, path: list[str | int], text: str) -> BaseGeometry:
+    """A no-go polygon: valid WKT, (multi)polygon, non-empty and valid (reported, not repaired)."""
+    try:
+        with warnings.catch_warnings():
+            # GEOS reads "nan" coordinates with a RuntimeWarning; is_valid reports them below.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            geom = wkt.loads(text)
+    except (ShapelyError, ValueError) as exc:
+        raise _refuse(data, path, f"no-go-gebied is geen geldige WKT ({exc})") from exc
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise _refuse(data, path, "no-go-gebied moet een (multi)polygoon zijn")
+    if geom.is_empty:
+        raise _refuse(data, path, "no-go-gebied is leeg")
+    if not geom.is_valid:
+        raise _refuse(
+            data,
+            path,
+            f"no-go-gebied is geen geldige polygoon ({explain_validity(geom)}); teken het"
+            " opnieuw zonder dat de rand zichzelf snijdt",
         )
-    except ProblemError:
-        raise
-    type_codes = {t.code for t in types}
-    if len(type_codes) != len(types):
+    return geom
+
+
+def _type_fields(t: dict[str, Any]) -> dict[str, Any]:
+    # The schema lets 2.0 pass as an integer; the matcher gets a real int.
+    return {
+        k: (int(t[k]) if k in _TYPE_INTS and t[k] is not None else t[k])
+        for k in _TYPE_FIELDS
+        if k in t
+    }
+
+
+def round_from_data(data: Any) -> Round:
+    """Build a ``Round`` from parsed round file data, checking form and meaning.
+
+    Used for round files and for the round snapshots stored in the database alike.
+    """
+    _check_values(data)
+    validate_round_data(data)
+    types = tuple(HousingType(**_type_fields(t)) for t in data["types"])
+    types_by_code = {t.code: t for t in types}
+    if len(types_by_code) != len(types):
         raise InvalidRound("rondebestand: woningtype dubbel gedefinieerd")
+    month = _day(data, ["month"], data["month"])
+    assert month is not None
+    if month.day != 1:
+        raise _refuse(
+            data, ["month"], f"{month} is niet de eerste dag van een maand (verwacht JJJJ-MM-01)"
+        )
+    move_in = _day(data, ["move_in"], data.get("move_in")) or month
 
     options: list[Option] = []
     seen: set[str] = set()
@@ -136,12 +388,17 @@ def round_from_data(data: dict[str, Any]) -> Round:
         if o["code"] in seen:
             raise InvalidRound(f"{where}: woningcode komt dubbel voor")
         seen.add(o["code"])
-        if o["type_code"] not in type_codes:
+        housing_type = types_by_code.get(o["type_code"])
+        if housing_type is None:
             raise UnknownTypeInRound(f"{where}: onbekend woningtype {o['type_code']!r}")
-        if o.get("capacity", 1) < 0:
-            raise InvalidRound(f"{where}: negatieve capaciteit {o['capacity']}")
-        if o.get("x") is None or o.get("y") is None:
-            raise InvalidRound(f"{where}: woning zonder locatie (x, y)")
+        capacity = int(o.get("capacity", 1))
+        if capacity > housing_type.persons_max:
+            raise _refuse(
+                data,
+                ["options", k, "capacity"],
+                f"capaciteit {capacity} is meer dan persons_max {housing_type.persons_max} van"
+                f" woningtype {housing_type.code} (toegestaan: 0 t/m {housing_type.persons_max})",
+            )
         options.append(
             Option(
                 code=o["code"],
@@ -154,9 +411,12 @@ def round_from_data(data: dict[str, Any]) -> Round:
                 y=float(o["y"]),
                 kale_huur=float(o["kale_huur"]),
                 servicekosten=float(o.get("servicekosten", 0.0)),
-                capacity=int(o.get("capacity", 1)),
+                capacity=capacity,
                 shared_house_id=o.get("shared_house_id"),
-                available_from=_date(o.get("available_from")) or date(2000, 1, 1),
+                available_from=(
+                    _day(data, ["options", k, "available_from"], o.get("available_from"))
+                    or date(2000, 1, 1)
+                ),
             )
         )
 
@@ -167,24 +427,25 @@ def round_from_data(data: dict[str, Any]) -> Round:
         if y["code"] in seen:
             raise InvalidRound(f"{where}: jongerencode komt dubbel voor")
         seen.add(y["code"])
-        if not y.get("accepted_types"):
-            raise InvalidRound(f"{where}: geen geaccepteerd woningtype")
         for t in y["accepted_types"]:
-            if t not in type_codes:
+            if t not in types_by_code:
                 raise UnknownTypeInRound(f"{where}: onbekend woningtype {t!r}")
-        polygons: list[BaseGeometry] = []
-        for text in y.get("no_go_wkt", []):
-            try:
-                geom = wkt.loads(text)
-            except (ShapelyError, ValueError) as exc:
-                raise InvalidRound(f"{where}: no-go-gebied is geen geldige WKT ({exc})") from exc
-            if geom.geom_type not in ("Polygon", "MultiPolygon"):
-                raise InvalidRound(f"{where}: no-go-gebied moet een (multi)polygoon zijn")
-            polygons.append(geom)
+        birth_date = _day(data, ["youths", k, "birth_date"], y["birth_date"])
+        assert birth_date is not None
+        if birth_date > month:
+            raise _refuse(
+                data,
+                ["youths", k, "birth_date"],
+                f"geboortedatum {birth_date} ligt na de rondemaand {month:%Y-%m}",
+            )
+        polygons = tuple(
+            _polygon(data, ["youths", k, "no_go_wkt", j], text)
+            for j, text in enumerate(y.get("no_go_wkt", []))
+        )
         youths.append(
             Youth(
                 code=y["code"],
-                birth_date=date.fromisoformat(y["birth_date"]),
+                birth_date=birth_date,
                 gemeente_code=y["gemeente_code"],
                 income=float(y["income"]),
                 support_need=int(y["support_need"]),
@@ -194,10 +455,10 @@ def round_from_data(data: dict[str, Any]) -> Round:
                     Anchor(a["label"], float(a["x"]), float(a["y"])) for a in y.get("anchors", ())
                 ),
                 no_go_codes=tuple(y.get("no_go_codes", ())),
-                no_go_polygons=tuple(polygons),
+                no_go_polygons=polygons,
                 urgency=int(y.get("urgency", 1)),
-                care_end_date=_date(y.get("care_end_date")),
-                waiting_since=_date(y.get("waiting_since")),
+                care_end_date=_day(data, ["youths", k, "care_end_date"], y.get("care_end_date")),
+                waiting_since=_day(data, ["youths", k, "waiting_since"], y.get("waiting_since")),
                 companions=tuple(y.get("companions", ())),
                 conflicts=tuple(y.get("conflicts", ())),
                 regisseur=y.get("regisseur"),
@@ -222,7 +483,7 @@ def round_from_data(data: dict[str, Any]) -> Round:
         where = f"contingents[{k}] ({c['corporation']}/{c['gemeente_code']}/{c['year']})"
         if c["corporation"] not in corporations:
             raise InvalidRound(f"{where}: onbekende corporatie {c['corporation']!r}")
-        if c.get("type_code") is not None and c["type_code"] not in type_codes:
+        if c.get("type_code") is not None and c["type_code"] not in types_by_code:
             raise UnknownTypeInRound(f"{where}: onbekend woningtype {c['type_code']!r}")
         contingents.append(
             Contingent(
@@ -249,11 +510,12 @@ def round_from_data(data: dict[str, Any]) -> Round:
             out.append((p["youth"], p["option"]))
         pairs[key] = tuple(out)
 
-    month = date.fromisoformat(data["month"])
     if "policy" in data:
         pol = data["policy"]
+        valid_from = _day(data, ["policy", "valid_from"], pol["valid_from"])
+        assert valid_from is not None
         policy = Policy(
-            valid_from=date.fromisoformat(pol["valid_from"]),
+            valid_from=valid_from,
             young_tenant_min_age=int(pol["young_tenant_min_age"]),
             young_tenant_max_age=int(pol["young_tenant_max_age"]),
             servicekosten_in_rekenhuur=bool(pol["servicekosten_in_rekenhuur"]),
@@ -261,7 +523,7 @@ def round_from_data(data: dict[str, Any]) -> Round:
             **{k: float(pol[k]) for k in _POLICY_FLOATS},
         )
     else:
-        policy_day = _date(data.get("policy_date")) or month
+        policy_day = _day(data, ["policy_date"], data.get("policy_date")) or month
         try:
             policy = policy_at(policy_day)
         except ValueError as exc:
@@ -269,7 +531,7 @@ def round_from_data(data: dict[str, Any]) -> Round:
 
     return Round(
         month=month,
-        move_in=_date(data.get("move_in")) or month,
+        move_in=move_in,
         types=types,
         options=tuple(options),
         youths=tuple(youths),
@@ -283,23 +545,6 @@ def round_from_data(data: dict[str, Any]) -> Round:
         seed=int(data.get("seed", 0)),
         meta={str(k): str(v) for k, v in data.get("meta", {}).items()},
     )
-
-
-def load_round_file(path: str | Path) -> Round:
-    """Read and check a round file; ``InvalidRound`` names the offending record."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InvalidRound(f"rondebestand {p} niet te lezen: {exc}") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidRound(
-            f"rondebestand {p.name} is geen geldige JSON (regel {exc.lineno}, kolom {exc.colno}:"
-            f" {exc.msg})"
-        ) from exc
-    return round_from_data(data)
 
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
@@ -405,7 +650,11 @@ def round_to_data(round: Round) -> dict[str, Any]:
     return data
 
 
+def round_file_text(round: Round) -> str:
+    """The round file text: UTF-8 JSON, indented, keys in a fixed order, never NaN."""
+    return json.dumps(round_to_data(round), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 def dump_round_file(round: Round, path: str | Path) -> None:
     """Write a round file (UTF-8, indented, keys in a fixed order)."""
-    text = json.dumps(round_to_data(round), indent=2, ensure_ascii=False)
-    Path(path).write_text(text + "\n", encoding="utf-8")
+    Path(path).write_text(round_file_text(round), encoding="utf-8")

@@ -41,9 +41,9 @@ def test_import_missing_file_is_refused(tmp_path: Path) -> None:
 
 def test_solve_needs_exactly_one_source(tmp_path: Path) -> None:
     neither = runner.invoke(app, ["solve"])
-    assert neither.exit_code == 1
+    assert neither.exit_code == 2  # bad input to solve exits 2 (decision 29)
     assert "óf een rondebestand óf --month" in neither.output
     file = tmp_path / "r.json"
     file.write_text("{}", encoding="utf-8")
     both = runner.invoke(app, ["solve", str(file), "--month", "2026-12"])
-    assert both.exit_code == 1
+    assert both.exit_code == 2  # bad input to solve exits 2 (decision 29)

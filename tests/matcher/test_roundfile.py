@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import date
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
+from shapely.geometry import Polygon
 
-from matcher.problem import InvalidRound, Round, UnknownHousingType
+from matcher.policy_table import policy_at
+from matcher.problem import Anchor, Contingent, InvalidRound, Round, UnknownHousingType
 from matcher.roundfile import (
     dump_round_file,
     load_round_file,
     round_file_schema,
+    round_from_data,
     round_to_data,
 )
 from tests.matcher.strategies import make_option, make_round, make_youth, rounds
@@ -165,3 +171,323 @@ def test_month_budget_round_trips_and_a_negative_one_names_the_contingent(
     data["contingents"][0]["month_budget"] = -1
     with pytest.raises(InvalidRound, match=r"contingents\[0\].*month_budget"):
         load_round_file(_write(tmp_path, data))
+
+
+# --------------------------------------------------------------------------- hostile round files
+# Each case below got through (or ended in a traceback) before the checks of issue 15.
+
+
+def _raw_write(tmp_path: Path, content: str | bytes) -> Path:
+    path = tmp_path / "round.json"
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    return path
+
+
+def _with_literal(data: dict[str, Any], path: list[str | int], literal: str) -> str:
+    """The JSON text of ``data`` with the value at ``path`` replaced by a raw JSON literal."""
+    node: Any = data
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = "@@LITERAL@@"
+    return json.dumps(data).replace('"@@LITERAL@@"', literal)
+
+
+def _good_with_anchor() -> dict[str, Any]:
+    data = _good()
+    data["youths"][0]["anchors"] = [{"label": "school", "x": 150_100.0, "y": 410_100.0}]
+    data["youths"][0]["max_rent"] = 600.0
+    return data
+
+
+NON_FINITE_CASES = [
+    (["options", 0, "kale_huur"], r"options\[0\] \(O-1\), veld options\.0\.kale_huur"),
+    (["options", 1, "x"], r"options\[1\] \(O-2\), veld options\.1\.x"),
+    (["youths", 0, "income"], r"youths\[0\] \(J-1\), veld youths\.0\.income"),
+    (["youths", 0, "max_rent"], r"youths\[0\] \(J-1\), veld youths\.0\.max_rent"),
+    (["youths", 0, "anchors", 0, "y"], r"youths\[0\] \(J-1\), veld youths\.0\.anchors\.0\.y"),
+    (["policy", "basishuur"], r"bij policy, veld policy\.basishuur"),
+]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400"])
+@pytest.mark.parametrize(("path", "named"), NON_FINITE_CASES)
+def test_non_finite_numbers_are_refused_naming_record_and_field(
+    tmp_path: Path, literal: str, path: list[str | int], named: str
+) -> None:
+    text = _with_literal(_good_with_anchor(), path, literal)
+    with pytest.raises(InvalidRound, match=named + r": (NaN|oneindig).*eindige getallen"):
+        load_round_file(_raw_write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        (["options", 0, "capacity"], "hoogstens 100"),
+        (["contingents", 0, "amount"], "hoogstens 100000"),
+        (["contingents", 0, "used"], "hoogstens 100000"),
+        (["contingents", 0, "month_budget"], "hoogstens 100000"),
+        (["seed"], "hoogstens 2147483647"),
+        (["options", 0, "kale_huur"], "hoogstens 1000000"),
+        (["options", 0, "y"], "hoogstens 10000000"),
+        (["youths", 0, "household_size"], "hoogstens 20"),
+    ],
+)
+@pytest.mark.parametrize("literal", ["1e308", "100000000000000000000000000000"])
+def test_huge_numbers_are_refused_saying_what_is_allowed(
+    tmp_path: Path, path: list[str | int], allowed: str, literal: str
+) -> None:
+    field = r"\.".join(str(p) for p in path)
+    text = _with_literal(_good(), path, literal)
+    with pytest.raises(InvalidRound, match=rf"veld {field}: .*buiten het bereik.*{allowed}"):
+        load_round_file(_raw_write(tmp_path, text))
+
+
+def test_integer_of_thousands_of_digits_is_refused_without_traceback(tmp_path: Path) -> None:
+    text = _with_literal(_good(), ["options", 0, "capacity"], "9" * 5000)
+    with pytest.raises(InvalidRound, match="geen bruikbare JSON"):
+        load_round_file(_raw_write(tmp_path, text))
+
+
+def test_fractional_capacity_is_refused(tmp_path: Path) -> None:
+    data = _good()
+    data["options"][0]["capacity"] = 1.5
+    with pytest.raises(InvalidRound, match=r"options\.0\.capacity: verwacht een geheel getal"):
+        load_round_file(_write(tmp_path, data))
+
+
+@pytest.mark.parametrize(
+    ("path", "named"),
+    [
+        (["youths", 1, "birth_date"], r"youths\[1\] \(J-2\), veld youths\.1\.birth_date"),
+        (["youths", 0, "care_end_date"], r"youths\[0\] \(J-1\), veld youths\.0\.care_end_date"),
+        (
+            ["options", 0, "available_from"],
+            r"options\[0\] \(O-1\), veld options\.0\.available_from",
+        ),
+        (["month"], r"bij month, veld month"),
+        (["move_in"], r"bij move_in, veld move_in"),
+        (["policy", "valid_from"], r"bij policy, veld policy\.valid_from"),
+    ],
+)
+def test_impossible_calendar_dates_are_refused(
+    tmp_path: Path, path: list[str | int], named: str
+) -> None:
+    data = _good()
+    node: Any = data
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = "2006-02-30"
+    with pytest.raises(InvalidRound, match=named + r": '2006-02-30' is geen bestaande datum"):
+        load_round_file(_write(tmp_path, data))
+
+
+def test_latin1_file_is_refused_as_not_utf8(tmp_path: Path) -> None:
+    data = _good()
+    data["meta"] = {"regio": "Noordoost-Brabant, ’s-Hertogenbosch café"}
+    text = json.dumps(data, ensure_ascii=False).replace("’", "'")
+    with pytest.raises(InvalidRound, match=r"geen UTF-8: byte 0xE9 op regel 1 \(Latin-1"):
+        load_round_file(_raw_write(tmp_path, text.encode("latin-1")))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "said"),
+    [
+        ("utf-16", "is UTF-16 gecodeerd"),
+        ("utf-16-le", "lijkt UTF-16 of UTF-32"),
+        ("utf-16-be", "lijkt UTF-16 of UTF-32"),
+        ("utf-32", "is UTF-32 gecodeerd"),
+    ],
+)
+def test_utf16_and_utf32_files_are_refused_by_name(
+    tmp_path: Path, encoding: str, said: str
+) -> None:
+    text = json.dumps(_good())
+    with pytest.raises(InvalidRound, match=said + ".*sla het op als UTF-8"):
+        load_round_file(_raw_write(tmp_path, text.encode(encoding)))
+
+
+def test_utf8_with_bom_is_accepted(tmp_path: Path) -> None:
+    raw = b"\xef\xbb\xbf" + json.dumps(_good()).encode("utf-8")
+    assert len(load_round_file(_raw_write(tmp_path, raw)).youths) == 2
+
+
+@pytest.mark.parametrize("opener", ["[", '{"a":'])
+def test_json_nested_100000_deep_is_refused_without_recursion_error(
+    tmp_path: Path, opener: str
+) -> None:
+    closer = "]" if opener == "[" else "}"
+    deep = opener * 100_000 + "1" + closer * 100_000
+    text = _with_literal(_good(), ["meta"], deep)
+    with pytest.raises(InvalidRound, match="dieper genest dan 32 niveaus"):
+        load_round_file(_raw_write(tmp_path, text))
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path: Path) -> None:
+    data = _good()
+    data["meta"] = {"note": "[" * 1000 + '\\"{' * 100}
+    assert load_round_file(_write(tmp_path, data)).meta["note"].startswith("[[[")
+
+
+def test_deeply_nested_data_built_in_code_is_refused_without_recursion_error() -> None:
+    deep: Any = []
+    for _ in range(100_000):
+        deep = [deep]
+    data = _good()
+    data["meta"] = {"x": deep}
+    with pytest.raises(InvalidRound, match=r"veld meta\.x\.0\..*dieper genest dan 32"):
+        round_from_data(data)
+
+
+@pytest.mark.parametrize(
+    ("text_of", "named"),
+    [
+        (
+            lambda t: t.replace('"youths": [', '"youths": [], "youths": [', 1),
+            r"bij youths, veld youths: sleutel 'youths' komt meer dan eens voor",
+        ),
+        (
+            lambda t: t.replace('"kale_huur": ', '"kale_huur": 1.0, "kale_huur": ', 1),
+            r"options\[0\] \(O-1\), veld options\.0\.kale_huur: sleutel 'kale_huur' komt",
+        ),
+    ],
+)
+def test_key_given_twice_is_refused(tmp_path: Path, text_of: Any, named: str) -> None:
+    text = text_of(json.dumps(_good()))
+    with pytest.raises(InvalidRound, match=named):
+        load_round_file(_raw_write(tmp_path, text))
+
+
+def test_month_must_be_the_first_day(tmp_path: Path) -> None:
+    data = _good()
+    data["month"] = "2026-01-15"
+    with pytest.raises(InvalidRound, match=r"veld month: 2026-01-15 is niet de eerste dag"):
+        load_round_file(_write(tmp_path, data))
+
+
+def test_birth_date_after_the_round_month_is_refused(tmp_path: Path) -> None:
+    data = _good()
+    data["youths"][1]["birth_date"] = "2026-02-01"
+    with pytest.raises(
+        InvalidRound,
+        match=r"youths\[1\] \(J-2\), veld youths\.1\.birth_date: geboortedatum 2026-02-01 ligt na",
+    ):
+        load_round_file(_write(tmp_path, data))
+
+
+@pytest.mark.parametrize(
+    ("shape", "said"),
+    [
+        # A bow tie: the ring crosses itself.
+        ("POLYGON ((0 0, 10 10, 10 0, 0 10, 0 0))", "Self-intersection"),
+        ("POLYGON EMPTY", "leeg"),
+        ("POLYGON ((0 0, nan 0, 10 10, 0 10, 0 0))", "geen geldige polygoon"),
+    ],
+)
+def test_invalid_no_go_polygon_is_reported_not_repaired(
+    tmp_path: Path, shape: str, said: str
+) -> None:
+    data = _good()
+    data["youths"][0]["no_go_wkt"] = ["POLYGON ((0 0, 1 0, 1 1, 0 0))", shape]
+    with pytest.raises(
+        InvalidRound, match=rf"youths\[0\] \(J-1\), veld youths\.0\.no_go_wkt\.1: .*{said}"
+    ):
+        load_round_file(_write(tmp_path, data))
+
+
+def test_capacity_above_the_types_persons_max_is_refused(tmp_path: Path) -> None:
+    data = _good()
+    data["options"][0]["capacity"] = 2  # an urgentiewoning houses one person
+    with pytest.raises(
+        InvalidRound,
+        match=r"options\[0\] \(O-1\), veld options\.0\.capacity: capaciteit 2 is meer dan"
+        r" persons_max 1 van woningtype urgentie \(toegestaan: 0 t/m 1\)",
+    ):
+        load_round_file(_write(tmp_path, data))
+
+
+def test_lone_surrogate_in_a_code_is_refused(tmp_path: Path) -> None:
+    text = json.dumps(_good()).replace('"J-2"', '"J-\\ud800"')
+    with pytest.raises(InvalidRound, match=r"veld youths\.1\.code: tekst met een ongeldig teken"):
+        load_round_file(_raw_write(tmp_path, text))
+
+
+def test_data_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(InvalidRound, match=r"veld \(top\): verwacht een object"):
+        round_from_data([])
+
+
+# --------------------------------------------------------------------------- the core itself
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("build", "named"),
+    [
+        (lambda: make_option("O-7", kale_huur=NAN), r"woning O-7: kale_huur is geen eindig"),
+        (lambda: make_option("O-7", x=float("inf")), r"woning O-7: x is geen eindig"),
+        (lambda: make_option("O-7", servicekosten=NAN), r"woning O-7: servicekosten"),
+        (lambda: make_option("O-7", capacity=10**12), r"woning O-7: capacity .*buiten bereik"),
+        (lambda: make_youth("J-7", income=NAN), r"jongere J-7: income is geen eindig"),
+        (lambda: make_youth("J-7", max_rent=NAN), r"jongere J-7: max_rent is geen eindig"),
+        (
+            lambda: make_youth("J-7", max_distance_m=float("inf")),
+            r"jongere J-7: max_distance_m is geen eindig",
+        ),
+        (
+            lambda: make_youth("J-7", anchors=(Anchor("werk", NAN, 410_000.0),)),
+            r"jongere J-7, ankerpunt 'werk': x is geen eindig",
+        ),
+        (
+            lambda: make_youth(
+                "J-7", no_go_polygons=(Polygon([(0, 0), (NAN, 0), (1, 1), (0, 0)]),)
+            ),
+            r"jongere J-7: no-go-gebied 1 heeft een coördinaat die geen eindig getal is",
+        ),
+        (
+            lambda: Contingent("WC-A", "GM0796", 2026, amount=NAN),  # type: ignore[arg-type]
+            r"contingent WC-A/GM0796/2026: amount is geen eindig",
+        ),
+        (
+            lambda: Contingent("WC-A", "GM0796", 2026, amount=10**30),
+            r"contingent WC-A/GM0796/2026: amount .*buiten bereik",
+        ),
+        (
+            lambda: replace(policy_at(date(2026, 1, 1)), max_rent_share_of_income=NAN),
+            r"beleid vanaf 2026-01-01: max_rent_share_of_income is geen eindig",
+        ),
+        (
+            lambda: make_round(gemeente_caps=(("GM0796", 10**20),)),
+            r"plaatsingsplafond GM0796: max_placements .*buiten bereik",
+        ),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_the_core_refuses_non_finite_numbers_built_in_code(build: Any, named: str) -> None:
+    with pytest.raises(InvalidRound, match=named):
+        build()
+
+
+# --------------------------------------------------------------------------- the schema ships
+
+
+def test_schema_ships_in_the_package_and_docs_holds_an_equal_copy() -> None:
+    shipped = resources.files("matcher").joinpath("round-file.schema.json").read_text("utf-8")
+    docs = Path(__file__).resolve().parents[2] / "docs" / "round-file.schema.json"
+    assert docs.read_text(encoding="utf-8") == shipped
+    assert round_file_schema() == json.loads(shipped)
+    jsonschema.Draft202012Validator.check_schema(round_file_schema())
+
+
+def test_result_json_refuses_nan_as_a_guard() -> None:
+    from matcher.solve import solve
+
+    rnd = round_from_data(_good())
+    result = solve(rnd, seed=1)
+    assert "NaN" not in result.to_json()
+    broken = replace(result, objective=NAN)
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        broken.to_json()
