@@ -135,9 +135,11 @@ def form_user(*roles: str) -> Callable[..., Principal]:
     the form's ``csrf_token`` field (403 without it)."""
     gate = page_user(*roles)
 
+    # (the gate as a default, not inside the annotation: with postponed annotations FastAPI
+    # resolves annotations from the module's globals, where a closure's ``gate`` is not)
     def checked(
-        principal: Annotated[Principal, Depends(gate)],
         csrf_token: Annotated[str, Form(max_length=100)] = "",
+        principal: Principal = Depends(gate),
     ) -> Principal:
         check_csrf(principal, csrf_token)
         return principal
