@@ -451,6 +451,11 @@ def bulk_decide(
     """Accept (or confirm) every listed match of the round, or none: when any is refused the
     answer is 409 naming each refused match, and nothing is stored."""
     require(principal, REVIEW_ROLES if body.action == "accept" else MANAGE_ROLES)
+    # a draft is not there for a corporation: 403 before any match id is looked at (a round
+    # that does not exist is named in the 409 of every match, as before)
+    rnd = session.get(m.AllocationRound, round_id)
+    if rnd is not None:
+        call(svc.readable_round, session, round_id, actor(principal))
     run = svc.decide_many if body.action == "accept" else svc.confirm_many
     items = [(x.id, x.version) for x in body.matches]
     try:

@@ -2,7 +2,7 @@
 
 Entry points (also for the web pages; each takes the request's session and the signed-in
 principal, checks access, writes the audit entry and returns the pydantic schema of
-``api.routers.suggestions`` for that audience):
+``api.schemas.suggestions`` for that audience):
 
 * ``suggestions_for(session, principal, youth_id, k, on=None, cache=None)``
 * ``explanations_for_round(session, principal, round_id, version=None)``
@@ -43,6 +43,22 @@ from fastapi import FastAPI
 from sqlalchemy import ColumnElement, case, event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, joinedload, sessionmaker
 
+from api.schemas.suggestions import (
+    FairnessForCorporationOut,
+    FairnessForGemeenteOut,
+    FairnessOut,
+    PairForCorporationOut,
+    PairForGemeenteOut,
+    RoundExplanationsOut,
+    SuggestionsOut,
+    explanations_out,
+    fairness_for_corporation_out,
+    fairness_for_gemeente_out,
+    fairness_out,
+    pair_for_corporation_out,
+    pair_for_gemeente_out,
+    suggestions_out,
+)
 from api.services.rounds import Actor, Forbidden, NotFound, audit, readable_round
 from api.services.scope import case_filter
 from matcher.explain import (
@@ -61,16 +77,7 @@ from store.geometry import from_wkb
 from store.repository import load_contingents, load_options, load_types, policies
 
 if TYPE_CHECKING:
-    from api.auth import Principal
-    from api.routers.suggestions import (
-        FairnessForCorporationOut,
-        FairnessForGemeenteOut,
-        FairnessOut,
-        PairForCorporationOut,
-        PairForGemeenteOut,
-        RoundExplanationsOut,
-        SuggestionsOut,
-    )
+    from api.auth import Principal  # api.auth imports the app, which imports this module
 
 __all__ = [
     "Forbidden",
@@ -360,7 +367,6 @@ def suggestions_for(
     Writes an audit entry. Pass the app's cache (``index_cache(request.app)``); without one the
     index is built for this call only.
     """
-    from api.routers.suggestions import suggestions_out
 
     if principal.role not in SUGGEST_ROLES:
         raise Forbidden("alleen de eigen regisseur van de jongere ziet suggesties")
@@ -454,7 +460,6 @@ def explanations_for_round(
     session: Session, principal: Principal, round_id: int, version: int | None = None
 ) -> RoundExplanationsOut:
     """Per unmatched youth a Dutch sentence and counts (admin: all; gemeente: its youths)."""
-    from api.routers.suggestions import explanations_out
 
     if principal.role not in EXPLAIN_ROLES:
         raise Forbidden("alleen gemeente en beheer zien de uitleg per jongere")
@@ -478,11 +483,6 @@ def fairness_for_round(
 ) -> FairnessOut | FairnessForGemeenteOut | FairnessForCorporationOut:
     """Justified-envy pairs (admin: all; gemeente: on options in its gemeente, listed only when
     both youths are its own, the others counted; corporatie: counts per own option only)."""
-    from api.routers.suggestions import (
-        fairness_for_corporation_out,
-        fairness_for_gemeente_out,
-        fairness_out,
-    )
 
     if principal.role not in FAIRNESS_ROLES:
         raise Forbidden("alleen gemeente, corporatie en beheer zien het eerlijkheidsrapport")
@@ -568,8 +568,6 @@ def pair_for_round(
     A youth or option outside scope answers like an unknown one (``_visible_pair``). Writes a
     round entry and a youth entry (by code, so the youth's gemeente sees it).
     """
-    from api.routers.suggestions import pair_for_corporation_out, pair_for_gemeente_out
-
     if principal.role not in PAIR_ROLES:
         raise Forbidden("alleen gemeente, corporatie en beheer zien de uitleg van een koppeling")
     proposal, problem, result = _round_and_result(session, principal, round_id, version)

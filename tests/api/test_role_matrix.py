@@ -70,6 +70,11 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # decides only on provider-held options (no corporation), so it gets 403 here
     ("POST", "/api/v1/matches/{match_id}/decision"): row(409, 403, 409, 403, 403, 401),
     ("POST", "/api/v1/matches/{match_id}/confirm"): row(409, 409, 403, 403, 403, 401),
+    # the same match, stale version: the gemeente may not decide it (corporation's option)
+    ("POST", "/api/v1/matches/{match_id}/undo"): row(409, 403, 409, 403, 403, 401),
+    # bulk accept of that match, stale version: refused as a whole (409 naming it), also for
+    # the gemeente, whose refusal of the one match is listed there
+    ("POST", "/api/v1/rounds/{round_id}/decisions"): row(409, 409, 409, 403, 403, 401),
     ("GET", "/api/v1/youths"): row(200, 200, 403, 200, 403, 401),
     ("GET", "/api/v1/youths/aggregates"): row(200, 200, 403, 403, 200, 401),
     # a youth of the gemeente in the regisseur's caseload
@@ -127,6 +132,8 @@ DRAFT_READS: dict[tuple[str, str], dict[str, int]] = {
     ),
     # that match, with a stale version: admin reaches the workflow (not published: 409)
     ("POST", "/api/v1/matches/{match_id}/decision"): row(409, 403, 403, 403, 403, 401),
+    ("POST", "/api/v1/matches/{match_id}/undo"): row(409, 403, 403, 403, 403, 401),
+    ("POST", "/api/v1/rounds/{round_id}/decisions"): row(409, 409, 403, 403, 403, 401),
 }
 
 
@@ -165,6 +172,10 @@ SUPPLY_QUERY = {
     "runs": 10,
     "start": "2027-01",
 }
+
+
+def _bulk_accept(match_id: int) -> dict[str, Any]:
+    return {"action": "accept", "matches": [{"id": match_id, "version": 99}]}
 
 
 def _supply_get(path: str) -> Builder:
@@ -206,6 +217,14 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("POST", "/api/v1/matches/{match_id}/confirm"): lambda c, role: (
         f"/api/v1/matches/{c.match_id}/confirm",
         {"json": {"version": 99}},
+    ),
+    ("POST", "/api/v1/matches/{match_id}/undo"): lambda c, role: (
+        f"/api/v1/matches/{c.match_id}/undo",
+        {"json": {"version": 99}},
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/decisions"): lambda c, role: (
+        f"/api/v1/rounds/{c.published_round}/decisions",
+        {"json": _bulk_accept(c.match_id)},
     ),
     ("POST", "/api/v1/imports/{kind}"): lambda c, role: (
         "/api/v1/imports/contingents",
@@ -283,9 +302,13 @@ def _draft_request(context: Context, method: str, path: str) -> Request:
         "youth_id": context.draft_youth_id,
         "option_id": context.draft_option_id,
     }
-    kwargs: dict[str, Any] = {}
-    if method == "POST":  # the decision, with a stale version (changes nothing)
-        kwargs["json"] = {"decision": "accept", "version": 99}
+    # state changes with a stale version: they change nothing
+    bodies: dict[str, dict[str, Any]] = {
+        "/api/v1/matches/{match_id}/decision": {"decision": "accept", "version": 99},
+        "/api/v1/matches/{match_id}/undo": {"version": 99},
+        "/api/v1/rounds/{round_id}/decisions": _bulk_accept(context.draft_match_id),
+    }
+    kwargs: dict[str, Any] = {"json": bodies[path]} if method == "POST" else {}
     return path.format(**values), kwargs
 
 

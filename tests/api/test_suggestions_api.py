@@ -355,7 +355,7 @@ def test_pair_explanation_for_a_corporation_only_for_its_matched_youths(
 def test_pair_for_corporation_keeps_only_housing_side_rules() -> None:
     from datetime import date as day
 
-    from api.routers.suggestions import pair_for_corporation_out
+    from api.schemas.suggestions import pair_for_corporation_out
     from matcher.explain import PairExplanation
     from matcher.policy import Reason
 
@@ -370,7 +370,7 @@ def test_pair_for_corporation_keeps_only_housing_side_rules() -> None:
 
 
 def test_pair_for_gemeente_keeps_option_side_figures_only() -> None:
-    from api.routers.suggestions import pair_for_gemeente_out
+    from api.schemas.suggestions import pair_for_gemeente_out
     from matcher.explain import PairExplanation
     from matcher.policy import Reason
 
@@ -411,7 +411,7 @@ def test_pair_for_gemeente_keeps_option_side_figures_only() -> None:
 
 
 def test_every_rule_has_a_place_in_the_gemeente_view() -> None:
-    from api.routers.suggestions import LOCATION_RULES, OPTION_FIGURES
+    from api.schemas.suggestions import LOCATION_RULES, OPTION_FIGURES
     from matcher.eligibility import RULE_NAMES
 
     assert set(RULE_NAMES) == set(OPTION_FIGURES) | LOCATION_RULES

@@ -1,0 +1,1 @@
+"""Response schemas shared by routers, services and pages (one per audience)."""
