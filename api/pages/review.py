@@ -339,7 +339,13 @@ def _round_summary(session: Session, round_id: int, action: str) -> dict[str, An
     kept = counts["accepted"] + counts["confirmed"]
     total = sum(counts.values())
     blockers = total - counts["confirmed"]
-    if action == "publiceren":
+    if action == "publiceren" and rnd.status == "failed":
+        what = (
+            "Het opnieuw doorrekenen is mislukt. Publiceren zet de ronde terug op de laatste "
+            f"versie ({total} matches, met hun besluiten); daarna kun je verder beoordelen of "
+            "opnieuw doorrekenen."
+        )
+    elif action == "publiceren":
         what = (
             f"{total} voorgestelde matches gaan ter beoordeling naar de corporaties en "
             "gemeenten; zij krijgen een bericht."

@@ -5,6 +5,8 @@ created --solve--> solving --solved--> draft --publish--> published --finalise--
                      +--crashed--> failed +--solved-- solving <--resolve--+
                                      |
                                      +--solve--> solving (retry with the same inputs)
+                                     +--publish--> published (after a failed re-solve: the
+                                                   last version again)
 
 A wrong transition is refused with a reason (HTTP 409 in the API).
 """
@@ -38,6 +40,9 @@ TRANSITIONS: dict[tuple[RoundStatus, RoundAction], RoundStatus] = {
     (RoundStatus.SOLVING, RoundAction.SOLVED): RoundStatus.DRAFT,
     (RoundStatus.SOLVING, RoundAction.CRASHED): RoundStatus.FAILED,
     (RoundStatus.DRAFT, RoundAction.PUBLISH): RoundStatus.PUBLISHED,
+    # a failed re-solve: back to the last published version (publish refuses a round that
+    # failed before it had any proposal)
+    (RoundStatus.FAILED, RoundAction.PUBLISH): RoundStatus.PUBLISHED,
     (RoundStatus.PUBLISHED, RoundAction.RESOLVE): RoundStatus.SOLVING,
     (RoundStatus.PUBLISHED, RoundAction.FINALISE): RoundStatus.FINAL,
 }

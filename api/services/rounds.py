@@ -349,7 +349,13 @@ def latest_proposal(session: Session, round_id: int) -> m.Proposal:
 
 
 def publish(session: Session, round_id: int, actor: Actor | None) -> m.AllocationRound:
+    """Publish the draft; after a failed re-solve, publish the last version again (the round
+    is back where it was before the re-solve). A round without a proposal has nothing to show."""
     rnd = get_round(session, round_id)
+    if rnd.status == RoundStatus.FAILED.value and not rnd.proposals:
+        raise WorkflowError(
+            "het doorrekenen is mislukt voordat er een voorstel was; start het opnieuw"
+        )
     _transition(session, rnd, RoundAction.PUBLISH, actor)
     notifications.round_published(session, rnd)  # inbox now, e-mail after the commit
     return rnd
@@ -506,12 +512,42 @@ def start_resolve(session: Session, round_id: int, actor: Actor | None) -> m.All
         next_status(rnd.status, RoundAction.RESOLVE)  # raises with the reason
     fixed = _pairs(session, round_id, ("accepted", "confirmed"), latest_only=True)
     forbidden = _pairs(session, round_id, ("rejected",), latest_only=False)
+    apart = _companions_apart(rnd.snapshot or {}, fixed, forbidden)
     snapshot = dict(rnd.snapshot or {})
-    snapshot["fixed_pairs"] = [{"youth": y, "option": o} for y, o in sorted(fixed)]
+    snapshot["fixed_pairs"] = [{"youth": y, "option": o} for y, o in sorted(fixed - apart)]
     snapshot["forbidden_pairs"] = [{"youth": y, "option": o} for y, o in sorted(forbidden)]
     rnd.snapshot = snapshot
+    if apart:
+        audit(
+            session,
+            actor,
+            "round.unfix",
+            "round",
+            rnd.id,
+            {"pairs": [f"{y}->{o}" for y, o in sorted(apart)], "why": "companion rejected"},
+        )
     _transition(session, rnd, RoundAction.RESOLVE, actor)
     return rnd
+
+
+def _companions_apart(
+    snapshot: dict[str, Any], fixed: set[tuple[str, str]], forbidden: set[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Accepted pairs that cannot stay fixed: companions live in one house or not at all, so
+    when a companion's pair in the same house was rejected (and the companion has no accepted
+    place in it), the accepted one is decided again instead of making the re-solve infeasible.
+    """
+    house = {o["code"]: o.get("shared_house_id") or o["code"] for o in snapshot.get("options", [])}
+    companions = {y["code"]: set(y.get("companions", [])) for y in snapshot.get("youths", [])}
+    fixed_house = {(y, house.get(o, o)) for y, o in fixed}
+    rejected_house = {(y, house.get(o, o)) for y, o in forbidden}
+    apart = set()
+    for y, o in fixed:
+        h = house.get(o, o)
+        for c in companions.get(y, set()):
+            if (c, h) in rejected_house and (c, h) not in fixed_house:
+                apart.add((y, o))
+    return apart
 
 
 def finalise(session: Session, round_id: int, actor: Actor | None) -> m.AllocationRound:

@@ -266,3 +266,67 @@ def test_finalised_december_carries_over_into_january(
     december_row = history[0]
     assert december_row.housed == len(placed)
     assert december_row.waiting == (december_row.youths or 0) - len(placed)
+
+
+def test_accepted_companion_is_decided_again_when_its_companion_was_rejected() -> None:
+    """Companions live in one house or not at all: an accepted pair whose companion's pair in
+    the same house was rejected cannot stay fixed (the re-solve would be infeasible)."""
+    snapshot = {
+        "options": [
+            {"code": "A", "shared_house_id": "H"},
+            {"code": "B", "shared_house_id": "H"},
+            {"code": "C"},
+        ],
+        "youths": [
+            {"code": "y1", "companions": ["y2"]},
+            {"code": "y2", "companions": ["y1"]},
+            {"code": "y3", "companions": []},
+        ],
+    }
+    apart = svc._companions_apart(snapshot, {("y1", "A"), ("y3", "C")}, {("y2", "B")})
+    assert apart == {("y1", "A")}
+    # the companion accepted in the same house too (another option): nothing apart
+    assert svc._companions_apart(snapshot, {("y1", "A"), ("y2", "A")}, {("y2", "B")}) == set()
+    # a rejection in another house does not touch it
+    assert svc._companions_apart(snapshot, {("y1", "A")}, {("y2", "C")}) == set()
+
+
+def test_failed_resolve_goes_back_to_the_last_published_version(
+    published: tuple[sessionmaker[Session], int],
+) -> None:
+    factory, round_id = published
+    with unit_of_work(factory) as s:
+        first = _matches(s, round_id)[0]
+        svc.decide(s, first.id, ADMIN, True, first.version_id)
+        svc.start_resolve(s, round_id, ADMIN)
+        rnd = s.get(m.AllocationRound, round_id)
+        assert rnd is not None
+        broken = dict(rnd.snapshot or {})
+        broken["youths"] = "kapot"
+        rnd.snapshot = broken
+    assert svc.run_solve(factory, round_id, time_limit_s=10) is None
+    with unit_of_work(factory) as s:
+        rnd = s.get(m.AllocationRound, round_id)
+        assert rnd is not None and rnd.status == "failed"
+        svc.publish(s, round_id, ADMIN)
+    with factory() as s:
+        rnd = s.get(m.AllocationRound, round_id)
+        assert rnd is not None and rnd.status == "published"
+        assert [p.version for p in rnd.proposals] == [1]
+        assert {x.status for x in _matches(s, round_id) if x.id == first.id} == {"accepted"}
+
+
+def test_a_round_that_failed_before_any_proposal_cannot_be_published(
+    db_url: str, tmp_path: Path, session_factory: sessionmaker[Session]
+) -> None:
+    folder = tmp_path / "region"
+    write_region(generate_region(20, 30, seed=5), folder)
+    load_demo(db_url, folder)
+    with unit_of_work(session_factory) as s:
+        rnd = svc.create_round(s, MONTH, seed=1, actor=ADMIN)
+        rnd.snapshot = {**(rnd.snapshot or {}), "youths": "kapot"}
+        svc.start_solve(s, rnd.id, ADMIN)
+        round_id = rnd.id
+    assert svc.run_solve(session_factory, round_id, time_limit_s=10) is None
+    with session_factory() as s, pytest.raises(svc.WorkflowError, match="start het opnieuw"):
+        svc.publish(s, round_id, ADMIN)
