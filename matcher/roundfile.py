@@ -4,7 +4,8 @@ Schema: ``matcher/round-file.schema.json`` (JSON Schema draft 2020-12, shipped w
 ``docs/round-file.schema.json`` is a copy). ``load_round_file`` reads UTF-8 JSON (refusing other
 encodings, NaN/Infinity, a key given twice and deep nesting), checks the schema and then the
 meaning (real dates, known types and corporations, codes in fixed and forbidden pairs, valid
-no-go polygons, ...) and fails with ``InvalidRound`` naming the record and field.
+no-go polygons, ...) and fails with ``InvalidRound`` naming the record and field. The screening
+of the text and the parsed values lives in ``matcher.roundfile_text``.
 ``dump_round_file`` writes a round so that loading it gives the same round back.
 
 The CLI (``stek solve ROUND.json --out RESULT.json``) is ``load_round_file`` -> ``solve`` ->
@@ -13,15 +14,11 @@ The CLI (``stek solve ROUND.json --out RESULT.json``) is ``load_round_file`` -> 
 
 from __future__ import annotations
 
-import codecs
 import json
-import math
-import re
 import warnings
 from datetime import date
 from functools import cache
 from importlib import resources
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +40,31 @@ from matcher.problem import (
     UnknownHousingType,
     Youth,
 )
+from matcher.roundfile_text import (
+    MAX_DEPTH,
+    check_values,
+    decode_round_bytes,
+    parse_round_text,
+    refuse,
+    schema_message,
+)
+
+__all__ = [
+    "MAX_DEPTH",
+    "UnknownTypeInRound",
+    "dump_round_file",
+    "load_round_file",
+    "parse_round_text",
+    "round_file_schema",
+    "round_file_text",
+    "round_from_data",
+    "round_to_data",
+    "validate_round_data",
+]
 
 FORMAT = "stek-round"
 VERSION = 1
 SCHEMA_RESOURCE = "round-file.schema.json"
-# The deepest a valid round file goes is 5 (youths -> youth -> anchors -> anchor -> x);
-# anything much deeper is refused before parsing, so no recursion limit is ever reached.
-MAX_DEPTH = 32
-
 _TYPE_FIELDS = (
     "code",
     "name",
@@ -90,28 +104,10 @@ _POLICY_FLOATS = (
     "share_above_kwaliteitskorting",
     "max_rent_share_of_income",
 )
-_STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET_RE = re.compile(r"[^\[\]{}]+")
-_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
-_JSON_TYPES_NL = {
-    "integer": "een geheel getal",
-    "number": "een getal",
-    "string": "tekst",
-    "boolean": "true of false",
-    "array": "een lijst",
-    "object": "een object",
-    "null": "null",
-}
 
 
 class UnknownTypeInRound(InvalidRound, UnknownHousingType):
     """A round file names a housing type it does not define."""
-
-
-class _DuplicateKeys(dict[str, Any]):
-    """A JSON object that named a key more than once (the parser keeps the last value)."""
-
-    duplicates: tuple[str, ...] = ()
 
 
 @cache
@@ -122,109 +118,6 @@ def round_file_schema() -> dict[str, Any]:
     return schema
 
 
-# --------------------------------------------------------------------------- naming records
-
-
-def _record(data: Any, path: list[str | int]) -> str:
-    """Human name of the record at a JSON path, e.g. ``options[3] (OPT-000003)``."""
-    if not path or not isinstance(data, dict):
-        return "het rondebestand"
-    node: Any = data
-    name = str(path[0])
-    code = None
-    for k, part in enumerate(path):
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            break
-        if isinstance(part, int):
-            name = f"{path[k - 1]}[{part}]" if k else f"[{part}]"
-            if isinstance(node, dict):
-                code = node.get("code") or node.get("youth")
-                if not isinstance(code, str) or _SURROGATE_RE.search(code):
-                    code = None
-            if k >= 1:
-                break
-    return f"{name} ({code})" if code else name
-
-
-def _at(data: Any, path: list[str | int]) -> str:
-    """``bij <record>, veld <dotted path>`` for a message."""
-    field = ".".join(str(p) for p in path) or "(top)"
-    return f"bij {_record(data, path)}, veld {field}"
-
-
-def _refuse(data: Any, path: list[str | int], what: str) -> InvalidRound:
-    return InvalidRound(f"rondebestand ongeldig {_at(data, path)}: {what}")
-
-
-# --------------------------------------------------------------------------- reading the text
-
-
-def _decode(raw: bytes, name: str) -> str:
-    """UTF-8 text (a UTF-8 BOM is allowed); other encodings are refused by name."""
-    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        raise InvalidRound(f"rondebestand {name} is UTF-32 gecodeerd; sla het op als UTF-8")
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InvalidRound(f"rondebestand {name} is UTF-16 gecodeerd; sla het op als UTF-8")
-    if b"\x00" in raw[:4]:
-        # JSON starts with an ASCII character: a NUL beside it means UTF-16/32 without a BOM.
-        raise InvalidRound(
-            f"rondebestand {name} lijkt UTF-16 of UTF-32 (nul-bytes); sla het op als UTF-8"
-        )
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InvalidRound(
-            f"rondebestand {name} is geen UTF-8: byte 0x{raw[exc.start]:02X} op regel {line}"
-            " (Latin-1 of Windows-1252?); sla het op als UTF-8"
-        ) from exc
-
-
-def _nesting_depth(text: str) -> int:
-    """Deepest bracket nesting outside strings, counted without recursion."""
-    brackets = _NOT_BRACKET_RE.sub("", _STRING_RE.sub("", text))
-    steps = (1 if c in "[{" else -1 for c in brackets)
-    return max(accumulate(steps), default=0)
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) == len(pairs):
-        return obj
-    seen: set[str] = set()
-    duplicates = []
-    for key, _ in pairs:
-        if key in seen:
-            duplicates.append(key)
-        seen.add(key)
-    marked = _DuplicateKeys(obj)
-    marked.duplicates = tuple(duplicates)
-    return marked
-
-
-def parse_round_text(text: str, name: str = "rondebestand") -> Any:
-    """Parse round file JSON; structural faults become ``InvalidRound``, never a traceback."""
-    if _nesting_depth(text) > MAX_DEPTH:
-        raise InvalidRound(
-            f"rondebestand {name} is dieper genest dan {MAX_DEPTH} niveaus (een geldig"
-            " rondebestand gaat 5 diep)"
-        )
-    try:
-        return json.loads(text, object_pairs_hook=_object)
-    except json.JSONDecodeError as exc:
-        raise InvalidRound(
-            f"rondebestand {name} is geen geldige JSON (regel {exc.lineno}, kolom {exc.colno}:"
-            f" {exc.msg})"
-        ) from exc
-    except RecursionError as exc:  # pragma: no cover - the depth check comes first
-        raise InvalidRound(f"rondebestand {name} is te diep genest") from exc
-    except ValueError as exc:
-        # e.g. an integer of more than 4,300 digits (int_max_str_digits).
-        raise InvalidRound(f"rondebestand {name} is geen bruikbare JSON: {exc}") from exc
-
-
 def load_round_file(path: str | Path) -> Round:
     """Read and check a round file; ``InvalidRound`` names the offending record and field."""
     p = Path(path)
@@ -232,83 +125,7 @@ def load_round_file(path: str | Path) -> Round:
         raw = p.read_bytes()
     except OSError as exc:
         raise InvalidRound(f"rondebestand {p} niet te lezen: {exc}") from exc
-    return round_from_data(parse_round_text(_decode(raw, p.name), p.name))
-
-
-# --------------------------------------------------------------------------- checking the data
-
-
-def _check_values(data: Any) -> None:
-    """Walk the data once (no recursion): depth, repeated keys, NaN/Infinity, lone surrogates."""
-    stack: list[tuple[Any, list[str | int]]] = [(data, [])]
-    while stack:
-        node, path = stack.pop()
-        if len(path) > MAX_DEPTH:
-            raise _refuse(data, path[:MAX_DEPTH], f"dieper genest dan {MAX_DEPTH} niveaus")
-        if isinstance(node, dict):
-            if isinstance(node, _DuplicateKeys) and node.duplicates:
-                key = node.duplicates[0]
-                raise _refuse(
-                    data,
-                    [*path, key],
-                    f"sleutel {key!r} komt meer dan eens voor in hetzelfde object (de laatste"
-                    " waarde zou de eerste stilzwijgend vervangen)",
-                )
-            children: list[tuple[Any, list[str | int]]] = []
-            for key, value in node.items():
-                if not isinstance(key, str) or _SURROGATE_RE.search(key):
-                    raise _refuse(data, path, "sleutel is geen geldige tekst")
-                children.append((value, [*path, key]))
-            stack.extend(reversed(children))
-        elif isinstance(node, list):
-            stack.extend(reversed([(v, [*path, k]) for k, v in enumerate(node)]))
-        elif isinstance(node, float):
-            if not math.isfinite(node):
-                what = "NaN" if math.isnan(node) else "oneindig (Infinity of een te groot getal)"
-                raise _refuse(
-                    data, path, f"{what} is geen getal; alleen eindige getallen zijn toegestaan"
-                )
-        elif isinstance(node, str) and _SURROGATE_RE.search(node):
-            raise _refuse(data, path, "tekst met een ongeldig teken (losse UTF-16-surrogaat)")
-
-
-def _schema_message(err: jsonschema.ValidationError) -> str:
-    """The schema error in Dutch, saying what is allowed."""
-    v, value, schema = err.validator, err.instance, err.schema
-    if not isinstance(schema, dict):
-        return err.message
-    if v in ("maximum", "minimum", "exclusiveMinimum"):
-        allowed = []
-        if "minimum" in schema:
-            allowed.append(f"minimaal {schema['minimum']}")
-        if "exclusiveMinimum" in schema:
-            allowed.append(f"meer dan {schema['exclusiveMinimum']}")
-        if "maximum" in schema:
-            allowed.append(f"hoogstens {schema['maximum']}")
-        return f"{value!r} ligt buiten het bereik (toegestaan: {', '.join(allowed)})"
-    if v == "type":
-        wanted = schema.get("type")
-        names = [wanted] if isinstance(wanted, str) else list(wanted or [])
-        return f"verwacht {' of '.join(_JSON_TYPES_NL.get(n, n) for n in names)}, niet {value!r}"
-    if v == "required":
-        required: list[str] = list(schema.get("required", []))
-        missing = [k for k in required if isinstance(value, dict) and k not in value]
-        return f"verplicht veld {', '.join(missing)} ontbreekt"
-    if v == "additionalProperties":
-        known = set(schema.get("properties", {}))
-        extra = sorted(str(k) for k in value if k not in known) if isinstance(value, dict) else []
-        return f"onbekend veld {', '.join(extra)}"
-    if v == "pattern":
-        return f"{value!r} heeft niet de vorm {err.validator_value}"
-    if v == "minItems":
-        return f"de lijst moet minstens {err.validator_value} element(en) hebben"
-    if v == "uniqueItems":
-        return "de lijst bevat een waarde twee keer"
-    if v == "const":
-        return f"moet {err.validator_value!r} zijn, niet {value!r}"
-    if v in ("minLength", "maxLength"):
-        return f"tekst van {schema.get('minLength', 0)} tot {schema.get('maxLength', '∞')} tekens"
-    return err.message
+    return round_from_data(parse_round_text(decode_round_bytes(raw, p.name), p.name))
 
 
 def validate_round_data(data: Any) -> None:
@@ -317,7 +134,7 @@ def validate_round_data(data: Any) -> None:
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         err = errors[0]
-        raise _refuse(data, list(err.absolute_path), _schema_message(err))
+        raise refuse(data, list(err.absolute_path), schema_message(err))
 
 
 def _day(data: Any, path: list[str | int], text: str | None) -> date | None:
@@ -327,7 +144,7 @@ def _day(data: Any, path: list[str | int], text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _refuse(data, path, f"{text!r} is geen bestaande datum") from None
+        raise refuse(data, path, f"{text!r} is geen bestaande datum") from None
 
 
 def _polygon(data: Any, path: list[str | int], text: str) -> BaseGeometry:
@@ -338,13 +155,13 @@ def _polygon(data: Any, path: list[str | int], text: str) -> BaseGeometry:
             warnings.simplefilter("ignore", RuntimeWarning)
             geom = wkt.loads(text)
     except (ShapelyError, ValueError) as exc:
-        raise _refuse(data, path, f"no-go-gebied is geen geldige WKT ({exc})") from exc
+        raise refuse(data, path, f"no-go-gebied is geen geldige WKT ({exc})") from exc
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise _refuse(data, path, "no-go-gebied moet een (multi)polygoon zijn")
+        raise refuse(data, path, "no-go-gebied moet een (multi)polygoon zijn")
     if geom.is_empty:
-        raise _refuse(data, path, "no-go-gebied is leeg")
+        raise refuse(data, path, "no-go-gebied is leeg")
     if not geom.is_valid:
-        raise _refuse(
+        raise refuse(
             data,
             path,
             f"no-go-gebied is geen geldige polygoon ({explain_validity(geom)}); teken het"
@@ -367,7 +184,7 @@ def round_from_data(data: Any) -> Round:
 
     Used for round files and for the round snapshots stored in the database alike.
     """
-    _check_values(data)
+    check_values(data)
     validate_round_data(data)
     types = tuple(HousingType(**_type_fields(t)) for t in data["types"])
     types_by_code = {t.code: t for t in types}
@@ -376,7 +193,7 @@ def round_from_data(data: Any) -> Round:
     month = _day(data, ["month"], data["month"])
     assert month is not None
     if month.day != 1:
-        raise _refuse(
+        raise refuse(
             data, ["month"], f"{month} is niet de eerste dag van een maand (verwacht JJJJ-MM-01)"
         )
     move_in = _day(data, ["move_in"], data.get("move_in")) or month
@@ -393,7 +210,7 @@ def round_from_data(data: Any) -> Round:
             raise UnknownTypeInRound(f"{where}: onbekend woningtype {o['type_code']!r}")
         capacity = int(o.get("capacity", 1))
         if capacity > housing_type.persons_max:
-            raise _refuse(
+            raise refuse(
                 data,
                 ["options", k, "capacity"],
                 f"capaciteit {capacity} is meer dan persons_max {housing_type.persons_max} van"
@@ -433,7 +250,7 @@ def round_from_data(data: Any) -> Round:
         birth_date = _day(data, ["youths", k, "birth_date"], y["birth_date"])
         assert birth_date is not None
         if birth_date > month:
-            raise _refuse(
+            raise refuse(
                 data,
                 ["youths", k, "birth_date"],
                 f"geboortedatum {birth_date} ligt na de rondemaand {month:%Y-%m}",

@@ -1,0 +1,223 @@
+"""Reading round file JSON and screening it before its meaning is checked.
+
+Everything here works on the raw text or the parsed data and names the record and field of a
+fault (``bij options[3] (O-3), veld options.3.kale_huur``): the encoding (UTF-8 only), nesting
+depth (counted on the text, so no recursion limit is ever reached), keys given twice,
+NaN/Infinity, lone surrogates, and the schema's errors in Dutch. ``matcher.roundfile`` builds
+the round from what passes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import math
+import re
+from itertools import accumulate
+from typing import Any
+
+import jsonschema
+
+from matcher.problem import InvalidRound
+
+# The deepest a valid round file goes is 5 (youths -> youth -> anchors -> anchor -> x);
+# anything much deeper is refused before parsing, so no recursion limit is ever reached.
+MAX_DEPTH = 32
+
+_STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET_RE = re.compile(r"[^\[\]{}]+")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+_JSON_TYPES_NL = {
+    "integer": "een geheel getal",
+    "number": "een getal",
+    "string": "tekst",
+    "boolean": "true of false",
+    "array": "een lijst",
+    "object": "een object",
+    "null": "null",
+}
+
+
+class _DuplicateKeys(dict[str, Any]):
+    """A JSON object that named a key more than once (the parser keeps the last value)."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- naming records
+
+
+def record_name(data: Any, path: list[str | int]) -> str:
+    """Human name of the record at a JSON path, e.g. ``options[3] (OPT-000003)``."""
+    if not path or not isinstance(data, dict):
+        return "het rondebestand"
+    node: Any = data
+    name = str(path[0])
+    code = None
+    for k, part in enumerate(path):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(part, int):
+            name = f"{path[k - 1]}[{part}]" if k else f"[{part}]"
+            if isinstance(node, dict):
+                code = node.get("code") or node.get("youth")
+                if not isinstance(code, str) or _SURROGATE_RE.search(code):
+                    code = None
+            if k >= 1:
+                break
+    return f"{name} ({code})" if code else name
+
+
+def _at(data: Any, path: list[str | int]) -> str:
+    """``bij <record>, veld <dotted path>`` for a message."""
+    field = ".".join(str(p) for p in path) or "(top)"
+    return f"bij {record_name(data, path)}, veld {field}"
+
+
+def refuse(data: Any, path: list[str | int], what: str) -> InvalidRound:
+    return InvalidRound(f"rondebestand ongeldig {_at(data, path)}: {what}")
+
+
+# --------------------------------------------------------------------------- reading the text
+
+
+def decode_round_bytes(raw: bytes, name: str) -> str:
+    """UTF-8 text (a UTF-8 BOM is allowed); other encodings are refused by name."""
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise InvalidRound(f"rondebestand {name} is UTF-32 gecodeerd; sla het op als UTF-8")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InvalidRound(f"rondebestand {name} is UTF-16 gecodeerd; sla het op als UTF-8")
+    if b"\x00" in raw[:4]:
+        # JSON starts with an ASCII character: a NUL beside it means UTF-16/32 without a BOM.
+        raise InvalidRound(
+            f"rondebestand {name} lijkt UTF-16 of UTF-32 (nul-bytes); sla het op als UTF-8"
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidRound(
+            f"rondebestand {name} is geen UTF-8: byte 0x{raw[exc.start]:02X} op regel {line}"
+            " (Latin-1 of Windows-1252?); sla het op als UTF-8"
+        ) from exc
+
+
+def nesting_depth(text: str) -> int:
+    """Deepest bracket nesting outside strings, counted without recursion."""
+    brackets = _NOT_BRACKET_RE.sub("", _STRING_RE.sub("", text))
+    steps = (1 if c in "[{" else -1 for c in brackets)
+    return max(accumulate(steps), default=0)
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    duplicates = []
+    for key, _ in pairs:
+        if key in seen:
+            duplicates.append(key)
+        seen.add(key)
+    marked = _DuplicateKeys(obj)
+    marked.duplicates = tuple(duplicates)
+    return marked
+
+
+def parse_round_text(text: str, name: str = "rondebestand") -> Any:
+    """Parse round file JSON; structural faults become ``InvalidRound``, never a traceback."""
+    if nesting_depth(text) > MAX_DEPTH:
+        raise InvalidRound(
+            f"rondebestand {name} is dieper genest dan {MAX_DEPTH} niveaus (een geldig"
+            " rondebestand gaat 5 diep)"
+        )
+    try:
+        return json.loads(text, object_pairs_hook=_object)
+    except json.JSONDecodeError as exc:
+        raise InvalidRound(
+            f"rondebestand {name} is geen geldige JSON (regel {exc.lineno}, kolom {exc.colno}:"
+            f" {exc.msg})"
+        ) from exc
+    except RecursionError as exc:  # pragma: no cover - the depth check comes first
+        raise InvalidRound(f"rondebestand {name} is te diep genest") from exc
+    except ValueError as exc:
+        # e.g. an integer of more than 4,300 digits (int_max_str_digits).
+        raise InvalidRound(f"rondebestand {name} is geen bruikbare JSON: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- checking the data
+
+
+def check_values(data: Any) -> None:
+    """Walk the data once (no recursion): depth, repeated keys, NaN/Infinity, lone surrogates."""
+    stack: list[tuple[Any, list[str | int]]] = [(data, [])]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            raise refuse(data, path[:MAX_DEPTH], f"dieper genest dan {MAX_DEPTH} niveaus")
+        if isinstance(node, dict):
+            if isinstance(node, _DuplicateKeys) and node.duplicates:
+                key = node.duplicates[0]
+                raise refuse(
+                    data,
+                    [*path, key],
+                    f"sleutel {key!r} komt meer dan eens voor in hetzelfde object (de laatste"
+                    " waarde zou de eerste stilzwijgend vervangen)",
+                )
+            children: list[tuple[Any, list[str | int]]] = []
+            for key, value in node.items():
+                if not isinstance(key, str) or _SURROGATE_RE.search(key):
+                    raise refuse(data, path, "sleutel is geen geldige tekst")
+                children.append((value, [*path, key]))
+            stack.extend(reversed(children))
+        elif isinstance(node, list):
+            stack.extend(reversed([(v, [*path, k]) for k, v in enumerate(node)]))
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                what = "NaN" if math.isnan(node) else "oneindig (Infinity of een te groot getal)"
+                raise refuse(
+                    data, path, f"{what} is geen getal; alleen eindige getallen zijn toegestaan"
+                )
+        elif isinstance(node, str) and _SURROGATE_RE.search(node):
+            raise refuse(data, path, "tekst met een ongeldig teken (losse UTF-16-surrogaat)")
+
+
+def schema_message(err: jsonschema.ValidationError) -> str:
+    """The schema error in Dutch, saying what is allowed."""
+    v, value, schema = err.validator, err.instance, err.schema
+    if not isinstance(schema, dict):
+        return err.message
+    if v in ("maximum", "minimum", "exclusiveMinimum"):
+        allowed = []
+        if "minimum" in schema:
+            allowed.append(f"minimaal {schema['minimum']}")
+        if "exclusiveMinimum" in schema:
+            allowed.append(f"meer dan {schema['exclusiveMinimum']}")
+        if "maximum" in schema:
+            allowed.append(f"hoogstens {schema['maximum']}")
+        return f"{value!r} ligt buiten het bereik (toegestaan: {', '.join(allowed)})"
+    if v == "type":
+        wanted = schema.get("type")
+        names = [wanted] if isinstance(wanted, str) else list(wanted or [])
+        return f"verwacht {' of '.join(_JSON_TYPES_NL.get(n, n) for n in names)}, niet {value!r}"
+    if v == "required":
+        required: list[str] = list(schema.get("required", []))
+        missing = [k for k in required if isinstance(value, dict) and k not in value]
+        return f"verplicht veld {', '.join(missing)} ontbreekt"
+    if v == "additionalProperties":
+        known = set(schema.get("properties", {}))
+        extra = sorted(str(k) for k in value if k not in known) if isinstance(value, dict) else []
+        return f"onbekend veld {', '.join(extra)}"
+    if v == "pattern":
+        return f"{value!r} heeft niet de vorm {err.validator_value}"
+    if v == "minItems":
+        return f"de lijst moet minstens {err.validator_value} element(en) hebben"
+    if v == "uniqueItems":
+        return "de lijst bevat een waarde twee keer"
+    if v == "const":
+        return f"moet {err.validator_value!r} zijn, niet {value!r}"
+    if v in ("minLength", "maxLength"):
+        return f"tekst van {schema.get('minLength', 0)} tot {schema.get('maxLength', '∞')} tekens"
+    return err.message
