@@ -33,6 +33,22 @@ NOT_PAGES = {
     "/docs/oauth2-redirect": "FastAPI's API explorer helper (decision 26)",
 }
 
+# Elements wider than the viewport outside a scroll region (tables may scroll in their own
+# focusable region, WCAG 1.4.10 allows that for data tables): what makes the page scroll sideways.
+WIDER_THAN_VIEWPORT = """() => {
+  if (document.documentElement.scrollWidth <= window.innerWidth) return [];
+  const out = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    if (el.closest('.scroll')) continue;
+    const r = el.getBoundingClientRect();
+    if (r.right > window.innerWidth + 1 && r.width > 0) {
+      const c = el.getAttribute('class'), cls = c ? c.split(' ')[0] : '';
+      out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (cls ? '.' + cls : ''));
+    }
+  }
+  return [...new Set(out)].slice(0, 8);
+}"""
+
 RUN_AXE = """async (tags) => {
   const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, iframes: true});
   return result.violations.map(v => ({
@@ -180,9 +196,12 @@ def test_axe_finds_a_deliberately_broken_page(page: Any, server: Server) -> None
     assert found["label"]["targets"] == ["input"], found["label"]
 
 
-def test_axe_on_every_page_for_every_role(page: Any, server: Server) -> None:
-    """axe (WCAG 2.0/2.1 A, AA) on every page each role can open, the review page with its
-    row forms open, the sign-in, 404 and 403 pages, and every map document and iframe."""
+def _axe_every_page(
+    page: Any, server: Server, users: dict[str, str], tag: str, reflow: bool = False
+) -> tuple[list[str], dict[str, set[str]]]:
+    """Run axe on the signed-out pages and, as each of ``users``, on every page URL; the
+    violations found and, per role, the page routes it could open (status 200). ``reflow``
+    also reports elements that make the page scroll sideways."""
     _with_axe(page)
     urls = _page_urls(server)
     problems: list[str] = []
@@ -192,9 +211,15 @@ def test_axe_on_every_page_for_every_role(page: Any, server: Server) -> None:
     def check(url: str, label: str) -> None:
         found = violations(page)
         problems.extend(_describe(f"{label} {url}", found))
+        if reflow and not url.startswith("/kaarten/"):  # a map is two-dimensional content
+            wide = page.evaluate(WIDER_THAN_VIEWPORT)
+            if wide:
+                problems.append(
+                    f"{label} {url}: reflow (WCAG 1.4.10) breder dan 320 CSS-px: {wide}"
+                )
         if url not in checked:  # one screenshot per page, as the first role sees it
             slug = re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-") or "start"
-            shot(page, f"a11y-{slug}-{label.split()[0]}")
+            shot(page, f"a11y{tag}-{slug}-{label.split()[0]}")
         checked.add(url)
 
     # signed out: sign-in, landing, the statement, a 404
@@ -204,8 +229,7 @@ def test_axe_on_every_page_for_every_role(page: Any, server: Server) -> None:
     missing = page.goto(f"{server.url}/bestaat-niet")
     assert missing is not None and missing.status == 404
     check("/bestaat-niet", "afgemeld")
-    denied_checked = False
-    for role, email in _users(server).items():
+    for role, email in users.items():
         page.context.clear_cookies()
         login(page, server, email)
         opened[role] = set()
@@ -220,9 +244,9 @@ def test_axe_on_every_page_for_every_role(page: Any, server: Server) -> None:
                 assert response is not None
                 if response.status != 200:
                     assert response.status in (403, 404), (role, url, response.status)
-                    if response.status == 403 and not denied_checked:
+                    if response.status == 403 and "403" not in checked:
                         check(url, f"{role} (geen toegang)")
-                        denied_checked = True
+                        checked.add("403")
                     continue
                 opened[role].add(template)
                 if template == "/beoordelen":
@@ -231,7 +255,13 @@ def test_axe_on_every_page_for_every_role(page: Any, server: Server) -> None:
                     if links.count() and not why:
                         why.append(links.first.get_attribute("href"))
                 check(url, role)
-    assert denied_checked
+    return problems, opened
+
+
+def test_axe_on_every_page_for_every_role(page: Any, server: Server) -> None:
+    """axe (WCAG 2.0/2.1 A, AA) on every page each role can open, the review page with its
+    row forms open, the sign-in, 404 and 403 pages, and every map document and iframe."""
+    problems, opened = _axe_every_page(page, server, _users(server), "")
     # every role opened its own pages (a role's nav links only what it may open)
     assert {"/beoordelen", "/beoordelen/matches/{match_id}/uitleg", "/beoordelen/maanden"} <= (
         opened["gemeente"] & opened["corporatie"] & opened["admin"]
@@ -243,6 +273,17 @@ def test_axe_on_every_page_for_every_role(page: Any, server: Server) -> None:
     assert {"/planner", "/kaarten/aanbod", "/kaarten/aanbod/vergelijk"} <= opened["planner"]
     assert "/beheer" in opened["admin"]
     assert all("/berichten" in pages for pages in opened.values())
+    assert not problems, f"{len(problems)} axe violations:\n" + "\n".join(problems)
+
+
+def test_axe_at_phone_width(page: Any, server: Server) -> None:
+    """The same at 320 CSS px wide (WCAG 1.4.10 reflow: 400 % zoom of 1280), where tables
+    scroll in their own region and nothing else may make the page scroll sideways: as the
+    administrator and the regisseur, who between them open every page route."""
+    page.set_viewport_size({"width": 320, "height": 800})
+    users = {role: _users(server)[role] for role in ("admin", "regisseur")}
+    problems, opened = _axe_every_page(page, server, users, "-phone", reflow=True)
+    assert opened["admin"] | opened["regisseur"] == set(_page_urls(server)) - {"/inloggen"}
     assert not problems, f"{len(problems)} axe violations:\n" + "\n".join(problems)
 
 
