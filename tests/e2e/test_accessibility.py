@@ -308,7 +308,9 @@ def _tab_to(page: Any, predicate: str, limit: int = 400) -> int:
 
 def test_keyboard_review_accepts_a_row(page: Any, server: Server) -> None:
     """A gemeente reviewer tabs to a row's Accepteren and presses Enter: the row is accepted in
-    place, without a page load, and focus is visible on the way."""
+    place, without a page load, and focus is visible on the way; the updated page still
+    passes axe."""
+    _with_axe(page)
     login(page, server, server.reviewer_email)
     page.goto(f"{server.url}/beoordelen?toon=alle&sort=jongere")
     loads: list[str] = []
@@ -321,6 +323,8 @@ def test_keyboard_review_accepts_a_row(page: Any, server: Server) -> None:
     page.locator(f"#{row_id} .badge-accepted").wait_for()
     assert "geaccepteerd" in page.locator(f"#{row_id}").inner_text().lower()
     assert loads == [], f"the decision reloaded the page: {loads}"
+    found = violations(page)
+    assert not found, _describe("na accepteren", found)
     shot(page, "a11y-keyboard-review-accepted")
 
 
