@@ -4,8 +4,6 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -15,6 +13,7 @@ from api.app import create_app
 from api.cli import load_demo
 from api.settings import Settings
 from store import models as m
+from tests.page_helpers import CSRF, sign_in
 
 NEW_ORG = "code;name;kind;gemeentecode;synthetic\norg-nieuw;Stichting Nieuw;zorgaanbieder;;ja\n"
 
@@ -26,18 +25,10 @@ def client(db_url: str) -> TestClient:
 
 
 def _sign_in(client: TestClient, email: str) -> str:
-    form = client.get("/inloggen")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token
-    done = client.post(
-        "/inloggen",
-        data={"email": email, "password": "demo", "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303, done.text
+    sign_in(client, email)
     page = client.get("/beheer")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    return csrf.group(1) if csrf else ""
+    found = CSRF.search(page.text)
+    return found.group(1) if found else ""
 
 
 def _organisations(factory: sessionmaker[Session]) -> int:

@@ -15,13 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from api.cli import load_demo
 from api.services import rounds as svc
 from api.settings import Settings
-from fixtures.generate import generate_region, write_region
 from matcher.glossary import GLOSSARY, label, labels
 from store import models as m
 from store.db import unit_of_work
+from tests.page_helpers import published_round, sign_in
 
 MONTH = date(2026, 12, 1)
 UNKNOWN = "(onbekende code)"
@@ -98,16 +97,9 @@ def test_the_checker_finds_a_code_that_slips_through() -> None:
 
 @pytest.fixture
 def region(db_url: str, tmp_path: Path, session_factory: sessionmaker[Session]) -> int:
-    folder = tmp_path / "region"
-    write_region(generate_region(40, 60, seed=3), folder)
-    load_demo(db_url, folder)
+    round_id = published_round(db_url, tmp_path / "region", session_factory)
     admin = svc.Actor.system()
     with unit_of_work(session_factory) as s:
-        round_id = svc.create_round(s, MONTH, seed=1, actor=admin).id
-        svc.start_solve(s, round_id, admin)
-    assert svc.run_solve(session_factory, round_id, time_limit_s=10) is not None
-    with unit_of_work(session_factory) as s:
-        svc.publish(s, round_id, admin)
         matches = sorted(svc.latest_proposal(s, round_id).matches, key=lambda x: x.id)
         svc.decide(s, matches[0].id, admin, True, matches[0].version_id)
         svc.decide(s, matches[1].id, admin, False, matches[1].version_id, "zorg_niet_rond")
@@ -116,15 +108,7 @@ def region(db_url: str, tmp_path: Path, session_factory: sessionmaker[Session]) 
 
 def _sign_in(client: TestClient, email: str) -> None:
     client.cookies.clear()
-    form = client.get("/inloggen")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token
-    response = client.post(
-        "/inloggen",
-        data={"email": email, "password": "demo", "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
+    sign_in(client, email)
 
 
 def test_no_code_reaches_any_page_of_any_role(

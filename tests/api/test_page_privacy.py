@@ -22,6 +22,7 @@ from api.services.rounds import Actor
 from api.settings import Settings
 from fixtures.generate import generate_region, write_region
 from store import models as m
+from tests.page_helpers import sign_in
 
 
 @pytest.fixture
@@ -52,15 +53,7 @@ def _bearer(client: TestClient, email: str) -> dict[str, str]:
 
 
 def _sign_in(client: TestClient, email: str) -> None:
-    form = client.get("/inloggen")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token
-    done = client.post(
-        "/inloggen",
-        data={"email": email, "password": "demo", "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303, done.text
+    sign_in(client, email)
 
 
 def _draft_round(client: TestClient, admin: dict[str, str]) -> int:

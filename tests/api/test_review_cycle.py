@@ -16,6 +16,7 @@ from api.services import rounds as svc
 from fixtures.generate import generate_region, write_region
 from store import models as m
 from store.db import unit_of_work
+from tests.page_helpers import published_round
 
 MONTH = date(2026, 12, 1)
 ADMIN = svc.Actor.system()
@@ -26,15 +27,7 @@ def published(
     db_url: str, tmp_path: Path, session_factory: sessionmaker[Session]
 ) -> tuple[sessionmaker[Session], int]:
     """A small region with a solved and published December round."""
-    folder = tmp_path / "region"
-    write_region(generate_region(40, 60, seed=3), folder)
-    load_demo(db_url, folder)
-    with unit_of_work(session_factory) as s:
-        round_id = svc.create_round(s, MONTH, seed=1, actor=ADMIN).id
-        svc.start_solve(s, round_id, ADMIN)
-    assert svc.run_solve(session_factory, round_id, time_limit_s=10) is not None
-    with unit_of_work(session_factory) as s:
-        svc.publish(s, round_id, ADMIN)
+    round_id = published_round(db_url, tmp_path / "region", session_factory)
     return session_factory, round_id
 
 

@@ -15,12 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from api.cli import load_demo
 from api.services import rounds as svc
 from api.settings import Settings
-from fixtures.generate import generate_region, write_region
 from store import models as m
 from store.db import unit_of_work
+from tests.page_helpers import csrf_in, published_round, sign_in
 
 MONTH = date(2026, 12, 1)
 ADMIN = svc.Actor.system()
@@ -28,16 +27,7 @@ ADMIN = svc.Actor.system()
 
 @pytest.fixture
 def published(db_url: str, tmp_path: Path, session_factory: sessionmaker[Session]) -> int:
-    folder = tmp_path / "region"
-    write_region(generate_region(40, 60, seed=3), folder)
-    load_demo(db_url, folder)
-    with unit_of_work(session_factory) as s:
-        round_id = svc.create_round(s, MONTH, seed=1, actor=ADMIN).id
-        svc.start_solve(s, round_id, ADMIN)
-    assert svc.run_solve(session_factory, round_id, time_limit_s=10) is not None
-    with unit_of_work(session_factory) as s:
-        svc.publish(s, round_id, ADMIN)
-    return round_id
+    return published_round(db_url, tmp_path / "region", session_factory)
 
 
 @pytest.fixture
@@ -48,19 +38,8 @@ def client(db_url: str, published: int) -> TestClient:
 def _sign_in(client: TestClient, email: str) -> str:
     """Sign in; returns the session's CSRF token (from the next page's forms)."""
     client.cookies.clear()
-    form = client.get("/inloggen")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token
-    done = client.post(
-        "/inloggen",
-        data={"email": email, "password": "demo", "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303, done.text
-    page = client.get("/beoordelen?toon=alle")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert csrf
-    return csrf.group(1)
+    sign_in(client, email)
+    return csrf_in(client.get("/beoordelen?toon=alle").text)
 
 
 def _admin_email(factory: sessionmaker[Session]) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from matcher.glossary import label
 from store import models as m
 from store.csvio import spreadsheet_safe
 from store.db import unit_of_work
+from tests.page_helpers import sign_in
 
 MONTH = date(2026, 12, 1)
 BOM = b"\xef\xbb\xbf"
@@ -277,15 +277,7 @@ def test_bad_export_requests_are_refused_in_dutch(
 
 
 def _sign_in(client: TestClient, email: str) -> None:
-    form = client.get("/inloggen")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token
-    done = client.post(
-        "/inloggen",
-        data={"email": email, "password": "demo", "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303, done.text
+    sign_in(client, email)
 
 
 def test_page_downloads_for_the_signed_in_reviewer(

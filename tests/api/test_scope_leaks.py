@@ -25,6 +25,7 @@ from api.cli import load_demo
 from api.settings import Settings
 from fixtures.generate import ROUND_MONTH, generate_region, write_region
 from store import models as m
+from tests.page_helpers import sign_in
 
 ON = ROUND_MONTH.isoformat()
 
@@ -159,15 +160,7 @@ def _bearer(client: TestClient, email: str) -> dict[str, str]:
 
 
 def _signed_in(client: TestClient, email: str) -> TestClient:
-    form = client.get("/inloggen")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token
-    done = client.post(
-        "/inloggen",
-        data={"email": email, "password": "demo", "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303, done.text
+    sign_in(client, email)
     return client
 
 
