@@ -351,12 +351,20 @@ def _round_summary(session: Session, round_id: int, action: str) -> dict[str, An
             "gemeenten; zij krijgen een bericht."
         )
     elif action == "doorrekenen":
+        released = rounds_svc.release_count(session, round_id)
+        held = kept - released
         what = (
             f"{kept} geaccepteerd of bevestigd, {counts['rejected']} afgewezen, "
-            f"{counts['proposed']} open: opnieuw doorrekenen houdt de {kept} vast, sluit de "
-            f"{counts['rejected']} afgewezen combinaties uit en bepaalt de rest opnieuw. "
-            "Tot het nieuwe voorstel gepubliceerd is, zien corporaties de huidige versie."
+            f"{counts['proposed']} open: opnieuw doorrekenen houdt de {held} vast, sluit de "
+            f"{counts['rejected']} afgewezen combinaties uit en bepaalt de rest opnieuw."
         )
+        if released:
+            what += (
+                f" {released} geaccepteerde {'match staat' if released == 1 else 'matches staan'}"
+                " in een gedeeld huis waar iemand is afgewezen: dat huis wordt opnieuw "
+                "samengesteld, dus die worden opnieuw bepaald."
+            )
+        what += " Tot het nieuwe voorstel gepubliceerd is, zien corporaties de huidige versie."
     else:
         what = (
             f"{total} matches worden definitief: de jongeren krijgen status geplaatst, de "

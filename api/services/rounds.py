@@ -512,42 +512,44 @@ def start_resolve(session: Session, round_id: int, actor: Actor | None) -> m.All
         next_status(rnd.status, RoundAction.RESOLVE)  # raises with the reason
     fixed = _pairs(session, round_id, ("accepted", "confirmed"), latest_only=True)
     forbidden = _pairs(session, round_id, ("rejected",), latest_only=False)
-    apart = _companions_apart(rnd.snapshot or {}, fixed, forbidden)
+    rejected_now = _pairs(session, round_id, ("rejected",), latest_only=True)
+    released = recomposed_houses(rnd.snapshot or {}, fixed, rejected_now)
     snapshot = dict(rnd.snapshot or {})
-    snapshot["fixed_pairs"] = [{"youth": y, "option": o} for y, o in sorted(fixed - apart)]
+    snapshot["fixed_pairs"] = [{"youth": y, "option": o} for y, o in sorted(fixed - released)]
     snapshot["forbidden_pairs"] = [{"youth": y, "option": o} for y, o in sorted(forbidden)]
     rnd.snapshot = snapshot
-    if apart:
+    if released:
         audit(
             session,
             actor,
-            "round.unfix",
+            "round.release",
             "round",
             rnd.id,
-            {"pairs": [f"{y}->{o}" for y, o in sorted(apart)], "why": "companion rejected"},
+            {"pairs": [f"{y}->{o}" for y, o in sorted(released)], "why": "house recomposed"},
         )
     _transition(session, rnd, RoundAction.RESOLVE, actor)
     return rnd
 
 
-def _companions_apart(
-    snapshot: dict[str, Any], fixed: set[tuple[str, str]], forbidden: set[tuple[str, str]]
+def recomposed_houses(
+    snapshot: dict[str, Any], fixed: set[tuple[str, str]], rejected: set[tuple[str, str]]
 ) -> set[tuple[str, str]]:
-    """Accepted pairs that cannot stay fixed: companions live in one house or not at all, so
-    when a companion's pair in the same house was rejected (and the companion has no accepted
-    place in it), the accepted one is decided again instead of making the re-solve infeasible.
+    """Accepted pairs that are decided again instead of fixed: those in a house where a match
+    of the same version was rejected. Taking someone out of a shared house can break its rules
+    for the ones who stay (too few persons for a Friends house, a companion who now lives
+    elsewhere), which would make the re-solve infeasible; the house is composed anew.
     """
     house = {o["code"]: o.get("shared_house_id") or o["code"] for o in snapshot.get("options", [])}
-    companions = {y["code"]: set(y.get("companions", [])) for y in snapshot.get("youths", [])}
-    fixed_house = {(y, house.get(o, o)) for y, o in fixed}
-    rejected_house = {(y, house.get(o, o)) for y, o in forbidden}
-    apart = set()
-    for y, o in fixed:
-        h = house.get(o, o)
-        for c in companions.get(y, set()):
-            if (c, h) in rejected_house and (c, h) not in fixed_house:
-                apart.add((y, o))
-    return apart
+    changed = {house.get(o, o) for _, o in rejected}
+    return {(y, o) for y, o in fixed if house.get(o, o) in changed}
+
+
+def release_count(session: Session, round_id: int) -> int:
+    """How many accepted matches a re-solve now would decide again (``recomposed_houses``)."""
+    rnd = get_round(session, round_id)
+    fixed = _pairs(session, round_id, ("accepted", "confirmed"), latest_only=True)
+    rejected = _pairs(session, round_id, ("rejected",), latest_only=True)
+    return len(recomposed_houses(rnd.snapshot or {}, fixed, rejected))
 
 
 def finalise(session: Session, round_id: int, actor: Actor | None) -> m.AllocationRound:

@@ -261,27 +261,55 @@ def test_finalised_december_carries_over_into_january(
     assert december_row.waiting == (december_row.youths or 0) - len(placed)
 
 
-def test_accepted_companion_is_decided_again_when_its_companion_was_rejected() -> None:
-    """Companions live in one house or not at all: an accepted pair whose companion's pair in
-    the same house was rejected cannot stay fixed (the re-solve would be infeasible)."""
+def test_a_shared_house_with_a_rejection_is_composed_anew() -> None:
+    """Taking someone out of a shared house can break its rules for the others (too few
+    persons, a companion gone): its accepted pairs are decided again, not fixed."""
     snapshot = {
         "options": [
             {"code": "A", "shared_house_id": "H"},
             {"code": "B", "shared_house_id": "H"},
             {"code": "C"},
+            {"code": "D", "shared_house_id": "K"},
         ],
-        "youths": [
-            {"code": "y1", "companions": ["y2"]},
-            {"code": "y2", "companions": ["y1"]},
-            {"code": "y3", "companions": []},
-        ],
+        "youths": [],
     }
-    apart = svc._companions_apart(snapshot, {("y1", "A"), ("y3", "C")}, {("y2", "B")})
-    assert apart == {("y1", "A")}
-    # the companion accepted in the same house too (another option): nothing apart
-    assert svc._companions_apart(snapshot, {("y1", "A"), ("y2", "A")}, {("y2", "B")}) == set()
-    # a rejection in another house does not touch it
-    assert svc._companions_apart(snapshot, {("y1", "A")}, {("y2", "C")}) == set()
+    fixed = {("y1", "A"), ("y3", "C"), ("y4", "D")}
+    assert svc.recomposed_houses(snapshot, fixed, {("y2", "B")}) == {("y1", "A")}
+    assert svc.recomposed_houses(snapshot, fixed, {("y2", "C")}) == {("y3", "C")}
+    assert svc.recomposed_houses(snapshot, fixed, set()) == set()
+
+
+def test_resolve_releases_the_house_and_the_round_solves(
+    published: tuple[sessionmaker[Session], int],
+) -> None:
+    """In a shared house with two matches, reject one and accept the other: the re-solve
+    decides the house again (it used to fail with 'vaste koppelingen ... huisregels')."""
+    factory, round_id = published
+    with unit_of_work(factory) as s:
+        matches = _matches(s, round_id)
+        by_house: dict[str, list[m.Match]] = {}
+        for x in matches:
+            by_house.setdefault(x.option.shared_house_id or x.option.code, []).append(x)
+        shared = next((xs for xs in by_house.values() if len(xs) >= 2), None)
+        if shared is None:
+            pytest.skip("no shared house with two matches in this region")
+        stay, leave = shared[0], shared[1]
+        svc.decide(s, stay.id, ADMIN, True, stay.version_id)
+        svc.decide(s, leave.id, ADMIN, False, leave.version_id, "samenstelling_huis")
+        s.flush()
+        assert svc.release_count(s, round_id) >= 1
+        svc.start_resolve(s, round_id, ADMIN)
+        pair = (stay.youth.code, stay.option.code)
+        rnd = s.get(m.AllocationRound, round_id)
+        assert rnd is not None
+        fixed = {(p["youth"], p["option"]) for p in (rnd.snapshot or {})["fixed_pairs"]}
+        assert pair not in fixed
+    assert svc.run_solve(factory, round_id, time_limit_s=10) is not None
+    with factory() as s:
+        released = s.scalars(
+            select(m.AuditEntry).where(m.AuditEntry.action == "round.release")
+        ).one()
+        assert f"{pair[0]}->{pair[1]}" in (released.detail or {})["pairs"]
 
 
 def test_failed_resolve_goes_back_to_the_last_published_version(
