@@ -25,9 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
 import json
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,13 +33,11 @@ from datetime import date
 
 import httpx
 import numpy as np
-import uvicorn
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from api.app import create_app
 from api.cli import load_demo
-from api.settings import Settings
+from bench.serving import serve
 from fixtures.generate import generate_region, write_region
 from store import models as m
 from store.db import make_engine, make_sessionmaker, unit_of_work
@@ -50,38 +46,6 @@ from store.migrate import upgrade
 MATCHES = 500
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DATABASE = "stek_bench_api"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _serve(url: str) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(database_url=url)),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _prepare(url: str, folder: Path) -> int:
@@ -130,7 +94,7 @@ def _time(fn: Callable[[], httpx.Response], n: int) -> list[float]:
 
 def measure(url: str, folder: Path, n: int) -> dict[str, float]:
     round_id = _prepare(url, folder)
-    with _serve(url) as base, httpx.Client(base_url=base, timeout=60) as http:
+    with serve(url) as base, httpx.Client(base_url=base, timeout=60) as http:
         token = http.post(
             "/api/v1/auth/token", json={"email": "admin@demo.stek.invalid", "password": "demo"}
         ).json()["access_token"]

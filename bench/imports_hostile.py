@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import argparse
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import threading
@@ -42,6 +41,7 @@ import psutil
 from sqlalchemy import select
 
 from api.cli import load_demo
+from bench.serving import free_port
 from store import models as m
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
@@ -52,16 +52,10 @@ HEADER = "corporatie;gemeentecode;year;amount\n"
 TARGET_MB, TARGET_S = 500, 60
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _server(url: str) -> Iterator[tuple[str, psutil.Process]]:
     """uvicorn serving stek on ``url``'s database, in a child process."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "STEK_DATABASE_URL": url}
     proc = subprocess.Popen(
         [

@@ -37,23 +37,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import argparse
 import json
 import os
-import socket
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import numpy as np
-import uvicorn
 from sqlalchemy import select
 
-from api.app import create_app
 from api.cli import load_demo
 from api.services import rounds as svc
-from api.settings import Settings
+from bench.serving import serve
 from fixtures.generate import generate_region, write_region
 from store import models as m
 from store.db import make_engine, make_sessionmaker, unit_of_work
@@ -62,38 +57,6 @@ from store.migrate import upgrade
 CHROMIUM = "/usr/bin/chromium"
 MONTH = date(2026, 12, 1)
 SYSTEM = svc.Actor.system()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _serve(url: str) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(database_url=url)),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _prepare(url: str, folder: Path | None) -> tuple[int, str, str]:
@@ -230,7 +193,7 @@ def run(url: str, folder: Path | None) -> dict[str, Any]:
 
     os.environ["STEK_PAGE_SOLVE_SECONDS"] = "60"
     round_id, corp_email, gem_email = _prepare(url, folder)
-    with _serve(url) as base, sync_playwright() as p:
+    with serve(url) as base, sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -269,7 +232,10 @@ def run(url: str, folder: Path | None) -> dict[str, Any]:
             "doorrekenen bevestigen",
             gem.get_by_role("button", name="Opnieuw doorrekenen"),
         )
-        gem.locator("text=Voorstel publiceren…").wait_for(timeout=180_000)  # page refreshes itself
+        # the page refreshes itself while solving; a failed re-solve shows its reason
+        gem.locator("a:has-text('Voorstel publiceren…'), p.error").first.wait_for(timeout=180_000)
+        if gem.locator("p.error").count():
+            raise RuntimeError(gem.locator("p.error").first.inner_text())
         _navigate(gem, rec, "publiceren", gem.get_by_role("link", name="Voorstel publiceren…"))
         _navigate(
             gem, rec, "publiceren bevestigen", gem.get_by_role("button", name="Voorstel publiceren")
