@@ -21,7 +21,7 @@ from api.services import rounds as svc
 from fixtures.generate import generate_region, write_region
 from store import models as m
 from store.db import unit_of_work
-from tests.e2e.conftest import CHROMIUM, Server, _free_port, _require_browser, login, shot
+from tests.e2e.conftest import Server, _free_port, _require_browser, login, shot
 
 pytestmark = pytest.mark.browser
 MONTH = date(2026, 12, 1)
@@ -90,24 +90,21 @@ def month_server(
 
 
 @pytest.fixture
-def two_pages(month_server: tuple[Server, str, int]) -> Iterator[tuple[Any, Any]]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        pages = tuple(
-            browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL").new_page()
-            for _ in range(2)
-        )
-        errors: list[str] = []
-        for page in pages:
-            page.on("pageerror", lambda e: errors.append(str(e)))
-        yield pages
-        browser.close()
-        assert not errors, f"JavaScript errors: {errors}"
+def two_pages(month_server: tuple[Server, str, int], browser: Any) -> Iterator[tuple[Any, Any]]:
+    """Two people's browsers (the session's Chromium, one context each; a second Playwright
+    in the same process would clash with the session's)."""
+    contexts = [
+        browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
+        for _ in range(2)
+    ]
+    pages = tuple(context.new_page() for context in contexts)
+    errors: list[str] = []
+    for page in pages:
+        page.on("pageerror", lambda e: errors.append(str(e)))
+    yield pages
+    for context in contexts:
+        context.close()
+    assert not errors, f"JavaScript errors: {errors}"
 
 
 def test_a_month_from_proposal_to_final_in_the_browser(
