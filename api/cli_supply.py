@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from store.csvio import spreadsheet_safe
 from store.db import database_url, make_engine, make_sessionmaker, unit_of_work
 
 console = Console(stderr=True)
@@ -122,7 +123,7 @@ def project_command(
     console.print(table)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        rows = write_projection_csv(projection, out)
+        rows = write_projection_csv(projection, out, spreadsheet_safe)
         console.print(f"{rows} rijen geschreven naar {out}")
 
 
@@ -227,7 +228,7 @@ def scenario_compare(
     console.print(table)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        rows = write_comparison_csv(comparison, out)
+        rows = write_comparison_csv(comparison, out, spreadsheet_safe)
         console.print(f"{rows} rijen geschreven naar {out}")
 
 
@@ -253,5 +254,5 @@ def scenario_export(
 
     comparison = _comparison(name, base, months, runs, seed, start, database_url_)
     out.parent.mkdir(parents=True, exist_ok=True)
-    rows = write_comparison_csv(comparison, out)
+    rows = write_comparison_csv(comparison, out, spreadsheet_safe)
     console.print(f"{rows} rijen geschreven naar {out}")

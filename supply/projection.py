@@ -394,18 +394,31 @@ def simulate(inputs: SupplyInputs, settings: ProjectionSettings | None = None) -
     return RunSeries({k: np.concatenate([p[k] for p in parts]) for k in OUTPUTS})
 
 
-def write_rows_csv(rows: Iterator[dict[str, Any]] | list[dict[str, Any]], path: Path) -> int:
-    """Write dict rows as a ``;``-separated UTF-8 CSV (file-formats.md); returns the row count."""
+CellGuard = Callable[[Any], Any]
+
+
+def as_is(value: Any) -> Any:
+    return value
+
+
+def write_rows_csv(
+    rows: Iterator[dict[str, Any]] | list[dict[str, Any]], path: Path, cell: CellGuard = as_is
+) -> int:
+    """Write dict rows as a ``;``-separated UTF-8 CSV (file-formats.md); returns the row count.
+
+    ``cell`` passes every value on its way out: the adapters give the spreadsheet-formula guard
+    (``store.csvio.spreadsheet_safe``), since cells hold names from imported files.
+    """
     rows = list(rows)
     if not rows:
         raise SupplyInputError("geen rijen om te exporteren")
     with Path(path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: cell(v) for k, v in row.items()} for row in rows)
     return len(rows)
 
 
-def write_projection_csv(projection: Projection, path: Path) -> int:
+def write_projection_csv(projection: Projection, path: Path, cell: CellGuard = as_is) -> int:
     """Export a projection (every output, level, cell, month) as CSV."""
-    return write_rows_csv(projection.rows(), path)
+    return write_rows_csv(projection.rows(), path, cell)

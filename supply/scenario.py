@@ -41,7 +41,7 @@ from supply.model import (
     month_index,
     parse_month,
 )
-from supply.projection import ProjectionSettings, accumulate, write_rows_csv
+from supply.projection import CellGuard, ProjectionSettings, accumulate, as_is, write_rows_csv
 from supply.stats import LevelStats, level_cells
 
 
@@ -318,9 +318,9 @@ def compare_inputs(
     )
 
 
-def write_comparison_csv(comparison: Comparison, path: Path) -> int:
+def write_comparison_csv(comparison: Comparison, path: Path, cell: CellGuard = as_is) -> int:
     """Export a comparison (medians, difference of medians, paired band) as CSV."""
-    return write_rows_csv(comparison.rows(), path)
+    return write_rows_csv(comparison.rows(), path, cell)
 
 
 # -- plain records (storage, API, CLI) ---------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from supply_builders import small_inputs
 
+from store.csvio import spreadsheet_safe
 from supply.engine import prepare, simulate_chunk
 from supply.model import SupplyInputs, los_uniform
-from supply.projection import ProjectionSettings, project, simulate
+from supply.projection import ProjectionSettings, project, simulate, write_rows_csv
 from supply.stats import Histogram, aggregate_levels
 
 FAST = ProjectionSettings(runs=40, chunk_size=16, seed=3)
@@ -261,3 +263,13 @@ def test_corporation_slots_change_no_result(monkeypatch: pytest.MonkeyPatch) -> 
         assert np.array_equal(st_.quantiles[0.5], dense_stats.stats[key].quantiles[0.5]), key
     assert not packed["occupancy"][:, :, 1, :, 0].any()  # CORP-A has nothing in GM0828
     check_conservation(inputs, s)
+
+
+def test_projection_csv_cells_pass_the_adapters_guard(tmp_path: Path) -> None:
+    """Cells hold names from imported files: the CLI passes the spreadsheet-formula guard."""
+    rows = [{"cell": "=HYPERLINK('x')", "p50": -5.0}, {"cell": "Oss", "p50": 3.0}]
+    write_rows_csv(rows, tmp_path / "raw.csv")
+    write_rows_csv(rows, tmp_path / "safe.csv", spreadsheet_safe)
+    assert "\n=HYPERLINK" in (tmp_path / "raw.csv").read_text(encoding="utf-8")
+    safe = (tmp_path / "safe.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in safe and ";-5.0" in safe  # numbers are not text: left alone
