@@ -84,7 +84,6 @@ class ReviewView:
     proposal: m.Proposal | None
     versions: list[int]
     matches: list[m.Match]
-    progress: dict[str, int]
     gemeenten: list[tuple[str, str]]
     types: list[tuple[str, str]]
     bars: list[ContingentBar]
@@ -247,7 +246,6 @@ def review_view(
         proposal=proposal,
         versions=versions,
         matches=on_page,
-        progress=dict(Counter(x.status for x in all_visible)),
         gemeenten=gemeenten,
         types=types,
         bars=_bars(session, actor, rnd, all_visible),
@@ -391,7 +389,6 @@ def row_view(session: Session, actor: Actor, match_id: int) -> tuple[ReviewView,
         proposal=proposal,
         versions=[],
         matches=[match],
-        progress={},
         gemeenten=[],
         types=[],
         bars=[],

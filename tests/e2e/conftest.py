@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -133,14 +134,22 @@ def _prepare(db_url: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     _require_browser()
+
+    os.environ["STEK_PAGE_SOLVE_SECONDS"] = "2"
+    db_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'stek.db'}"
+    info = _prepare(db_url)
+    with serving(db_url) as url:
+        yield Server(url=url, db_url=db_url, **info)
+
+
+@contextmanager
+def serving(db_url: str) -> Iterator[str]:
+    """The app on database ``db_url`` served by uvicorn on loopback in a thread; its URL."""
     import uvicorn
 
     from api.app import create_app
     from api.settings import Settings
 
-    os.environ["STEK_PAGE_SOLVE_SECONDS"] = "2"
-    db_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'stek.db'}"
-    info = _prepare(db_url)
     port = _free_port()
     config = uvicorn.Config(
         create_app(Settings(database_url=db_url)), host="127.0.0.1", port=port, log_level="warning"
@@ -153,9 +162,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         if time.monotonic() > deadline:
             pytest.fail("uvicorn did not start within 20 s")
         time.sleep(0.05)
-    yield Server(url=f"http://127.0.0.1:{port}", db_url=db_url, **info)
-    uv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,6 @@ Screenshots of every step land in test-artifacts/."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -21,7 +19,7 @@ from api.services import rounds as svc
 from fixtures.generate import generate_region, write_region
 from store import models as m
 from store.db import unit_of_work
-from tests.e2e.conftest import Server, _free_port, _require_browser, login, shot
+from tests.e2e.conftest import Server, _require_browser, login, serving, shot
 
 pytestmark = pytest.mark.browser
 MONTH = date(2026, 12, 1)
@@ -36,11 +34,6 @@ def month_server(
     corporation user with matches and the round id."""
     _require_browser()
     import os
-
-    import uvicorn
-
-    from api.app import create_app
-    from api.settings import Settings
 
     folder = tmp_path / "region"
     write_region(generate_region(40, 60, seed=3), folder)
@@ -58,35 +51,19 @@ def month_server(
         )
         corp_email = s.scalars(select(m.User.email).where(m.User.organisation_id == owner)).one()
     os.environ["STEK_PAGE_SOLVE_SECONDS"] = "5"
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(database_url=db_url)),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
+    with serving(db_url) as url:
+        info = Server(
+            url=url,
+            db_url=db_url,
+            reviewer_email="",
+            corporation_email=corp_email,
+            other_corporation_option="",
+            regisseur_email="",
+            youth_code="",
+            other_youth_code="",
+            round_id=round_id,
         )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    info = Server(
-        url=f"http://127.0.0.1:{port}",
-        db_url=db_url,
-        reviewer_email="",
-        corporation_email=corp_email,
-        other_corporation_option="",
-        regisseur_email="",
-        youth_code="",
-        other_youth_code="",
-        round_id=round_id,
-    )
-    yield info, corp_email, round_id
-    server.should_exit = True
-    thread.join(timeout=10)
+        yield info, corp_email, round_id
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,7 +25,7 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.conftest import _free_port, login, shot
+from tests.e2e.conftest import login, serving, shot
 
 pytestmark = pytest.mark.browser
 
@@ -204,29 +202,12 @@ def _prepare(db_url: str, folder: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Hostile]:
-    import uvicorn
-
-    from api.app import create_app
-    from api.settings import Settings
 
     tmp = tmp_path_factory.mktemp("hostile")
     db_url = f"sqlite:///{tmp / 'stek.db'}"
     info = _prepare(db_url, tmp / "region")
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(Settings(database_url=db_url)), host="127.0.0.1", port=port, log_level="warning"
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield Hostile(url=f"http://127.0.0.1:{port}", **info)
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serving(db_url) as url:
+        yield Hostile(url=url, **info)
 
 
 @dataclass
