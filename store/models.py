@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -72,6 +73,8 @@ class Organisation(Base):
     kind: Mapped[str] = mapped_column(String(20))
     gemeente_code: Mapped[str | None] = mapped_column(String(6))  # for kind == gemeente
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a deactivated organisation's users cannot sign in (api.services.users)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
 
@@ -309,6 +312,64 @@ class Contingent(Base):
 
     corporation: Mapped[Organisation] = relationship()
     type: Mapped[HousingType | None] = relationship()
+
+
+CONTINGENT_CHANGE_STATUSES = ("proposed", "accepted", "rejected", "withdrawn")
+
+
+class ContingentChange(Base):
+    """A proposed contingent amount (new or changed agreement) waiting for the other party.
+
+    The contingent's counted ``amount`` changes only when the other side accepts; the rows are
+    the agreement's history (who proposed, who decided, when)."""
+
+    __tablename__ = "contingent_changes"
+    __table_args__ = (
+        CheckConstraint("new_amount >= 0", name="new_amount"),
+        CheckConstraint("year >= 2000 AND year <= 2100", name="year"),
+        CheckConstraint(_in("status", CONTINGENT_CHANGE_STATUSES), name="status"),
+        Index("ix_contingent_changes_key", "corporation_id", "gemeente_code", "year", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contingent_id: Mapped[int | None] = mapped_column(ForeignKey("contingents.id"))
+    corporation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    gemeente_code: Mapped[str] = mapped_column(String(10), ForeignKey("areas.code"))
+    year: Mapped[int] = mapped_column(Integer)
+    type_id: Mapped[int | None] = mapped_column(ForeignKey("housing_types.id"))
+    old_amount: Mapped[int | None] = mapped_column(Integer)
+    new_amount: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    proposed_by_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    proposed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    corporation: Mapped[Organisation] = relationship(foreign_keys=[corporation_id])
+    type: Mapped[HousingType | None] = relationship()
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+    proposed_by_org: Mapped[Organisation | None] = relationship(foreign_keys=[proposed_by_org_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class PasswordReset(Base):
+    """A one-time link to set a password: only a SHA-256 hash of the token is stored; it
+    expires and is used once."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
 class PolicyRow(Base):
