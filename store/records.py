@@ -1,0 +1,334 @@
+"""One validated record per kind, with Dutch messages per field (issue 15 item 5).
+
+``YouthRecord`` and ``OptionRecord`` hold the field rules of a young person and of a housing
+option once, for every entry path: the intake and stock forms and their services use them today;
+the CSV/XLSX importers, the JSON API and the round file are to move onto them. A record checks
+itself alone (types, ranges, finite numbers, dates, polygons); rules that need the database
+(known type and area codes, the caseload, the region's outline, the age on a given day) come in
+a :class:`RecordContext` passed as pydantic's validation context::
+
+    YouthRecord.model_validate(data, context=RecordContext(today=..., type_codes=...))
+
+Without a context those rules are skipped (the age is then checked on the real today).
+:func:`field_errors` turns a ``ValidationError`` into one Dutch message per field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any
+
+import shapely
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from shapely.geometry.base import BaseGeometry
+
+from matcher.problem import AreaLevel, area_level
+
+__all__ = [
+    "RD_BOUNDS",
+    "YOUTH_MAX_AGE",
+    "YOUTH_MIN_AGE",
+    "AnchorRecord",
+    "OptionRecord",
+    "RecordContext",
+    "YouthRecord",
+    "age_on",
+    "field_errors",
+    "parse_polygon_wkt",
+]
+
+# Issue 15: a birth date outside 14–30 years is refused at entry. (store/importers.py still
+# checks 15–27 on its own; it moves onto these records in a later change.)
+YOUTH_MIN_AGE, YOUTH_MAX_AGE = 14, 30
+# RD New covers the Netherlands within roughly these bounds (x min, y min, x max, y max).
+RD_BOUNDS = (-7000.0, 289000.0, 300000.0, 629000.0)
+# A drawn polygon may stick out of the (generalised) region outline by this much.
+REGION_TOLERANCE_M = 500.0
+
+Code = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+def age_on(birth: date, on: date) -> int:
+    """Whole years between ``birth`` and ``on``."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+@dataclass(frozen=True)
+class RecordContext:
+    """What a record is checked against beyond itself; ``None`` skips that check."""
+
+    today: date = field(default_factory=date.today)
+    type_codes: frozenset[str] | None = None
+    persons_max: Mapping[str, int] | None = None  # housing type -> persons per dwelling
+    area_codes: frozenset[str] | None = None
+    region: BaseGeometry | None = None  # union of the region's gemeenten, RD New
+    caseload: frozenset[str] | None = None  # youth codes a companion or conflict may name
+
+
+def _context(info: ValidationInfo) -> RecordContext:
+    ctx = info.context
+    return ctx if isinstance(ctx, RecordContext) else RecordContext()
+
+
+def _area_code(code: str, level: AreaLevel | None, ctx: RecordContext) -> str:
+    try:
+        actual = area_level(code)
+    except ValueError:
+        raise ValueError(f"{code} is geen CBS-gebiedscode") from None
+    if level is not None and actual != level:
+        raise ValueError(f"{code} is geen {level.value}code")
+    if ctx.area_codes is not None and code not in ctx.area_codes:
+        raise ValueError(f"onbekend gebied {code}")
+    return code
+
+
+def _no_repeats(values: list[str]) -> list[str]:
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise ValueError(f"{', '.join(twice)} staat er twee keer in")
+    return values
+
+
+def _in_rd_bounds(x: float, y: float) -> bool:
+    minx, miny, maxx, maxy = RD_BOUNDS
+    return minx <= x <= maxx and miny <= y <= maxy
+
+
+def parse_polygon_wkt(text: str) -> BaseGeometry:
+    """A no-go polygon from WKT in RD New: a non-empty, valid (multi)polygon, else ValueError
+    with a Dutch reason (an invalid polygon is reported, never repaired)."""
+    try:
+        geom = shapely.from_wkt(text)
+    except shapely.errors.ShapelyError as exc:
+        raise ValueError(f"geen geldige WKT ({exc})") from None
+    if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise ValueError("een no-go-gebied moet een vlak (polygoon) zijn")
+    if geom.is_empty:
+        raise ValueError("het no-go-gebied is leeg")
+    coords = shapely.get_coordinates(geom)
+    if not all(math.isfinite(v) for v in coords.ravel()):
+        raise ValueError("het no-go-gebied heeft een punt zonder eindige coördinaten")
+    if not shapely.is_valid(geom):
+        raise ValueError(
+            "de rand van het no-go-gebied snijdt zichzelf of is ongeldig "
+            f"({shapely.is_valid_reason(geom)}); teken het opnieuw"
+        )
+    return geom
+
+
+class AnchorRecord(BaseModel):
+    """An anchor point (school, work, network) in RD New metres."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+    label: str = Field(min_length=1, max_length=100)
+    x: float
+    y: float
+
+    @field_validator("y")
+    @classmethod
+    def _in_netherlands(cls, y: float, info: ValidationInfo) -> float:
+        x = info.data.get("x")
+        if x is not None and not _in_rd_bounds(x, y):
+            raise ValueError("het ankerpunt ligt niet in Nederland")
+        ctx = _context(info)
+        if x is not None and ctx.region is not None:
+            if not shapely.dwithin(ctx.region, shapely.Point(x, y), 25_000.0):
+                raise ValueError("het ankerpunt ligt ver buiten de regio")
+        return y
+
+
+class YouthRecord(BaseModel):
+    """A young person as entered: personal data, preferences and the lists that go with them."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+    code: Code
+    birth_date: date
+    gemeente_code: str = Field(min_length=1, max_length=10)
+    income: float = Field(ge=0, le=100_000)
+    support_need: int = Field(ge=0, le=3)
+    urgency: int = Field(default=1, ge=1, le=5)
+    care_end_date: date | None = None
+    waiting_since: date | None = None
+    max_rent: float | None = Field(default=None, ge=0, le=10_000)
+    household_size: int = Field(default=1, ge=1, le=20)
+    max_distance_m: float | None = Field(default=None, gt=0, le=400_000)
+    support_provider: str | None = Field(default=None, max_length=200)
+    accepted_types: list[str] = Field(min_length=1, max_length=20)
+    preferred_areas: list[str] = Field(default_factory=list, max_length=20)
+    anchors: list[AnchorRecord] = Field(default_factory=list, max_length=10)
+    no_go_codes: list[str] = Field(default_factory=list, max_length=50)
+    no_go_wkt: list[str] = Field(default_factory=list, max_length=20)
+    companions: list[str] = Field(default_factory=list, max_length=5)
+    conflicts: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _age(cls, birth: date, info: ValidationInfo) -> date:
+        today = _context(info).today
+        if birth > today:
+            raise ValueError("de geboortedatum ligt in de toekomst")
+        age = age_on(birth, today)
+        if not YOUTH_MIN_AGE <= age <= YOUTH_MAX_AGE:
+            raise ValueError(
+                f"leeftijd {age} ligt niet tussen {YOUTH_MIN_AGE} en {YOUTH_MAX_AGE} jaar"
+            )
+        return birth
+
+    @field_validator("gemeente_code")
+    @classmethod
+    def _gemeente(cls, code: str, info: ValidationInfo) -> str:
+        return _area_code(code, AreaLevel.GEMEENTE, _context(info))
+
+    @field_validator("accepted_types")
+    @classmethod
+    def _types(cls, codes: list[str], info: ValidationInfo) -> list[str]:
+        known = _context(info).type_codes
+        unknown = [c for c in codes if known is not None and c not in known]
+        if unknown:
+            raise ValueError(f"onbekend woningtype {', '.join(unknown)}")
+        return _no_repeats(codes)
+
+    @field_validator("preferred_areas", "no_go_codes")
+    @classmethod
+    def _areas(cls, codes: list[str], info: ValidationInfo) -> list[str]:
+        ctx = _context(info)
+        return _no_repeats([_area_code(c, None, ctx) for c in codes])
+
+    @field_validator("no_go_wkt")
+    @classmethod
+    def _polygons(cls, texts: list[str], info: ValidationInfo) -> list[str]:
+        region = _context(info).region
+        for k, text in enumerate(texts, start=1):
+            try:
+                geom = parse_polygon_wkt(text)
+            except ValueError as exc:
+                raise ValueError(f"getekend gebied {k}: {exc}") from None
+            if region is not None and not region.buffer(REGION_TOLERANCE_M).covers(geom):
+                raise ValueError(f"getekend gebied {k} ligt (deels) buiten de regio")
+        return texts
+
+    @field_validator("companions", "conflicts")
+    @classmethod
+    def _others(cls, codes: list[str], info: ValidationInfo) -> list[str]:
+        own = info.data.get("code")
+        caseload = _context(info).caseload
+        for other in codes:
+            if other == own:
+                raise ValueError(f"{other} is de jongere zelf")
+            if caseload is not None and other not in caseload:
+                raise ValueError(f"{other} is geen jongere uit je eigen caseload")
+        return _no_repeats(codes)
+
+
+class OptionRecord(BaseModel):
+    """A housing option as registered by its corporation; the areas follow from x, y."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+    code: Code
+    type_code: Code
+    address: str = Field(default="", max_length=200)
+    x: float
+    y: float
+    kale_huur: float = Field(ge=0, le=10_000)
+    servicekosten: float = Field(default=0.0, ge=0, le=10_000)
+    capacity: int = Field(default=1, ge=1, le=100)
+    available_from: date
+    accessibility_notes: str = Field(default="", max_length=1000)
+
+    @field_validator("type_code")
+    @classmethod
+    def _type(cls, code: str, info: ValidationInfo) -> str:
+        known = _context(info).type_codes
+        if known is not None and code not in known:
+            raise ValueError(f"onbekend woningtype {code}")
+        return code
+
+    @field_validator("y")
+    @classmethod
+    def _located(cls, y: float, info: ValidationInfo) -> float:
+        x = info.data.get("x")
+        if x is None:
+            return y
+        if not _in_rd_bounds(x, y):
+            raise ValueError("de locatie ligt niet in Nederland")
+        region = _context(info).region
+        if region is not None and not region.covers(shapely.Point(x, y)):
+            raise ValueError("de locatie ligt in geen enkele gemeente van de regio")
+        return y
+
+    @field_validator("capacity")
+    @classmethod
+    def _capacity(cls, capacity: int, info: ValidationInfo) -> int:
+        limits = _context(info).persons_max
+        kind = info.data.get("type_code")
+        if limits is not None and kind in limits and capacity > limits[kind]:
+            raise ValueError(
+                f"capaciteit {capacity} is meer dan de {limits[kind]} personen die deze woonvorm "
+                "toestaat"
+            )
+        return capacity
+
+
+# --- Dutch messages -----------------------------------------------------------------------------
+
+_MESSAGES: dict[str, str] = {
+    "missing": "dit veld is verplicht",
+    "float_parsing": "vul een getal in",
+    "float_type": "vul een getal in",
+    "int_parsing": "vul een geheel getal in",
+    "int_type": "vul een geheel getal in",
+    "int_from_float": "vul een geheel getal in",
+    "finite_number": "het getal moet eindig zijn (geen NaN of oneindig)",
+    "date_parsing": "vul een bestaande datum in (jjjj-mm-dd)",
+    "date_from_datetime_parsing": "vul een bestaande datum in (jjjj-mm-dd)",
+    "date_from_datetime_inexact": "vul een datum zonder tijd in",
+    "date_type": "vul een bestaande datum in (jjjj-mm-dd)",
+    "string_type": "vul tekst in",
+    "list_type": "verwacht een lijst",
+    "extra_forbidden": "onbekend veld",
+}
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "value_error":
+        return str(ctx.get("error", error.get("msg", "")))
+    if kind == "greater_than_equal":
+        return "mag niet negatief zijn" if ctx.get("ge") == 0 else f"minstens {ctx.get('ge')}"
+    if kind == "greater_than":
+        return "moet groter zijn dan 0" if ctx.get("gt") == 0 else f"groter dan {ctx.get('gt')}"
+    if kind == "less_than_equal":
+        return f"hoogstens {ctx.get('le')}"
+    if kind == "string_too_short":
+        return "dit veld is verplicht"
+    if kind == "string_too_long":
+        return f"te lang (hoogstens {ctx.get('max_length')} tekens)"
+    if kind == "too_short":
+        return "kies er minstens één"
+    if kind == "too_long":
+        return f"te veel (hoogstens {ctx.get('max_length')})"
+    return _MESSAGES.get(kind, f"ongeldige waarde ({kind})")
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """One Dutch message per top-level field (the first problem found in it)."""
+    out: dict[str, str] = {}
+    for error in exc.errors():
+        loc = error.get("loc") or ("",)
+        name = str(loc[0])
+        out.setdefault(name, _message(error))
+    return out
