@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -40,7 +41,7 @@ NAMING = {
 }
 
 ORG_KINDS = ("gemeente", "corporatie", "zorgaanbieder", "regio")
-ROLES = ("admin", "gemeente", "corporatie", "regisseur", "planner")
+ROLES = ("admin", "gemeente", "corporatie", "regisseur", "planner", "privacy")
 AREA_LEVELS = ("gemeente", "wijk", "buurt")
 OPTION_STATUSES = ("available", "placed", "withdrawn")
 YOUTH_STATUSES = ("waiting", "placed", "inactive")
@@ -92,6 +93,11 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    # TOTP second factor (api/totp.py): the base32 secret once enrolment is confirmed, and the
+    # last time step a code was accepted for (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 
@@ -565,3 +571,32 @@ class Notification(Base):
     link: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TotpRecoveryCode(Base):
+    """One of a user's ten single-use recovery codes: only a SHA-256 hash is stored (the codes
+    carry 80 random bits, so a fast hash is enough)."""
+
+    __tablename__ = "totp_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInChallenge(Base):
+    """A sign-in half done: the password was right, the second factor (or its enrolment) is
+    still due. It is not a session: nothing but the TOTP pages accepts its cookie. Only a hash
+    of its token is stored; ``pending_secret`` is the secret being enrolled, until confirmed."""
+
+    __tablename__ = "sign_in_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    pending_secret: Mapped[str | None] = mapped_column(String(64))
+    next_path: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
