@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import shapely
 from pydantic import (
@@ -332,3 +332,291 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
         name = str(loc[0])
         out.setdefault(name, _message(error))
     return out
+
+
+# --- Reference records: contingent, user, organisation, housing type, policy row ----------------
+# Each names its fields in Dutch (``LABELS``); ``parse``/``parse_form`` raise RecordInvalid whose
+# messages start with the field's Dutch name ("aantal: mag niet negatief zijn").
+
+GEMEENTE_CODE = r"^GM\d{4}$"
+SIMPLE_CODE = r"^[A-Za-z0-9_.-]+$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class RecordInvalid(ValueError):
+    """A record refused: ``errors`` are ``(field, Dutch message naming the field)`` pairs."""
+
+    def __init__(self, kind: str, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(message for _, message in errors))
+        self.kind = kind
+        self.errors = errors
+
+    def by_field(self) -> dict[str, str]:
+        """The first message per field (to show beside each form field)."""
+        out: dict[str, str] = {}
+        for name, message in self.errors:
+            out.setdefault(name, message)
+        return out
+
+
+class ReferenceRecord(BaseModel):
+    """Base of the reference records: unknown fields refused, text trimmed, no NaN/infinity."""
+
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, frozen=True, allow_inf_nan=False
+    )
+
+    KIND: ClassVar[str] = "record"
+    LABELS: ClassVar[dict[str, str]] = {}
+    HINTS: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> Self:
+        """The record from ``data``, or RecordInvalid naming every bad field."""
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            errors: list[tuple[str, str]] = []
+            for error in exc.errors():
+                loc = error.get("loc") or ("formulier",)
+                name = str(loc[0])
+                text = _message(error)
+                if error["type"] == "string_pattern_mismatch":
+                    text = "heeft niet de juiste vorm" + (
+                        f" ({cls.HINTS[name]})" if name in cls.HINTS else ""
+                    )
+                errors.append((name, f"{cls.LABELS.get(name, name)}: {text}"))
+            raise RecordInvalid(cls.KIND, errors) from None
+
+    @classmethod
+    def parse_form(cls, form: Mapping[str, Any], names: tuple[str, ...] | None = None) -> Self:
+        """From an HTML form: an empty field counts as not given, other form fields (CSRF
+        token, buttons) are ignored, a checkbox is present (yes) or absent (no)."""
+        data: dict[str, Any] = {}
+        for name in names if names is not None else tuple(cls.model_fields):
+            value = form.get(name)
+            if cls.model_fields[name].annotation is bool:
+                data[name] = value in ("on", "true", "1", "ja")
+            elif value not in (None, ""):
+                data[name] = value
+        return cls.parse(data)
+
+
+class ContingentRecord(ReferenceRecord):
+    """An agreement: ``amount`` places of ``corporation`` in ``gemeente_code`` in ``year``, of
+    one housing type or of any (``housing_type`` empty). Whether the amount covers what is
+    already used needs the database: api.services.contingents checks that."""
+
+    KIND: ClassVar[str] = "contingent"
+    LABELS: ClassVar[dict[str, str]] = {
+        "corporation": "corporatie",
+        "gemeente_code": "gemeentecode",
+        "year": "jaar",
+        "housing_type": "woonvorm",
+        "amount": "aantal",
+        "note": "toelichting",
+    }
+    HINTS: ClassVar[dict[str, str]] = {"gemeente_code": "GM gevolgd door vier cijfers"}
+
+    corporation: str = Field(min_length=1, max_length=40, pattern=SIMPLE_CODE)
+    gemeente_code: str = Field(pattern=GEMEENTE_CODE)
+    year: int = Field(ge=2000, le=2100)
+    housing_type: str | None = Field(default=None, max_length=40, pattern=SIMPLE_CODE)
+    amount: int = Field(ge=0, le=100_000)
+    note: str = Field(default="", max_length=1000)
+
+
+class UserRecord(ReferenceRecord):
+    """A user account (a password is never part of the record)."""
+
+    KIND: ClassVar[str] = "user"
+    LABELS: ClassVar[dict[str, str]] = {
+        "email": "e-mailadres",
+        "name": "naam",
+        "role": "rol",
+        "organisation": "organisatie",
+        "active": "actief",
+    }
+    HINTS: ClassVar[dict[str, str]] = {"email": "bijvoorbeeld naam@organisatie.nl"}
+
+    email: str = Field(min_length=1, max_length=200, pattern=EMAIL)
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["admin", "gemeente", "corporatie", "regisseur", "planner"]
+    organisation: str = Field(min_length=1, max_length=40, pattern=SIMPLE_CODE)
+    active: bool = True
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class OrganisationRecord(ReferenceRecord):
+    """An organisation: a gemeente carries its CBS code, other kinds none."""
+
+    KIND: ClassVar[str] = "organisation"
+    LABELS: ClassVar[dict[str, str]] = {
+        "code": "code",
+        "name": "naam",
+        "kind": "soort",
+        "gemeente_code": "gemeentecode",
+        "active": "actief",
+    }
+    HINTS: ClassVar[dict[str, str]] = {
+        "code": "letters, cijfers, punt, streepje of liggend streepje",
+        "gemeente_code": "GM gevolgd door vier cijfers",
+    }
+
+    code: str = Field(min_length=1, max_length=40, pattern=SIMPLE_CODE)
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["gemeente", "corporatie", "zorgaanbieder", "regio"]
+    gemeente_code: str | None = Field(default=None, pattern=GEMEENTE_CODE, validate_default=True)
+    active: bool = True
+
+    @field_validator("gemeente_code")
+    @classmethod
+    def _gemeente_has_code(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if kind == "gemeente" and value is None:
+            raise ValueError("is verplicht voor een gemeente")
+        if kind is not None and kind != "gemeente" and value is not None:
+            raise ValueError("hoort alleen bij een gemeente")
+        return value
+
+
+def _not_below(info: ValidationInfo, other: str, what: str, value: float | None) -> None:
+    low = info.data.get(other)
+    if value is not None and low is not None and value < low:
+        raise ValueError(f"mag niet lager zijn dan {what} ({low})")
+
+
+class HousingTypeRecord(ReferenceRecord):
+    """A row of the menukaart: the rules the matcher reads."""
+
+    KIND: ClassVar[str] = "housing_type"
+    LABELS: ClassVar[dict[str, str]] = {
+        "code": "code",
+        "name": "naam",
+        "min_age": "minimumleeftijd",
+        "max_age": "maximumleeftijd",
+        "zelfstandig": "zelfstandig",
+        "provider_contract": "contract via zorgaanbieder",
+        "persons_min": "minimum aantal bewoners",
+        "persons_max": "maximum aantal bewoners",
+        "support_min": "minimale begeleidingsbehoefte",
+        "support_max": "maximale begeleidingsbehoefte",
+        "stay_min_months": "minimale verblijfsduur (maanden)",
+        "stay_max_months": "maximale verblijfsduur (maanden)",
+        "uses_contingent": "telt mee voor contingent",
+        "max_age_gap": "maximaal leeftijdsverschil",
+        "description": "omschrijving",
+    }
+    HINTS: ClassVar[dict[str, str]] = {
+        "code": "letters, cijfers, punt, streepje of liggend streepje"
+    }
+
+    code: str = Field(min_length=1, max_length=40, pattern=SIMPLE_CODE)
+    name: str = Field(min_length=1, max_length=200)
+    min_age: int = Field(ge=0, le=99)
+    max_age: int = Field(ge=0, le=99)
+    zelfstandig: bool = False
+    provider_contract: bool = False
+    persons_min: int = Field(ge=1, le=50)
+    persons_max: int = Field(ge=1, le=50)
+    support_min: int = Field(ge=0, le=3)
+    support_max: int = Field(ge=0, le=3)
+    stay_min_months: int | None = Field(default=None, ge=0, le=600)
+    stay_max_months: int | None = Field(default=None, ge=1, le=600)
+    uses_contingent: bool = False
+    max_age_gap: int | None = Field(default=None, ge=0, le=99)
+    description: str = Field(default="", max_length=2000)
+
+    @field_validator("max_age")
+    @classmethod
+    def _ages(cls, value: int, info: ValidationInfo) -> int:
+        _not_below(info, "min_age", "de minimumleeftijd", value)
+        return value
+
+    @field_validator("persons_max")
+    @classmethod
+    def _persons(cls, value: int, info: ValidationInfo) -> int:
+        _not_below(info, "persons_min", "het minimum aantal bewoners", value)
+        return value
+
+    @field_validator("support_max")
+    @classmethod
+    def _support(cls, value: int, info: ValidationInfo) -> int:
+        _not_below(info, "support_min", "de minimale begeleidingsbehoefte", value)
+        return value
+
+    @field_validator("stay_max_months")
+    @classmethod
+    def _stay(cls, value: int | None, info: ValidationInfo) -> int | None:
+        _not_below(info, "stay_min_months", "de minimale verblijfsduur", value)
+        return value
+
+
+class PolicyRecord(ReferenceRecord):
+    """Huurtoeslag and affordability figures in force from ``valid_from`` (DOMAIN.md)."""
+
+    KIND: ClassVar[str] = "policy"
+    LABELS: ClassVar[dict[str, str]] = {
+        "valid_from": "geldig vanaf",
+        "kwaliteitskortingsgrens": "kwaliteitskortingsgrens",
+        "aftoppingsgrens_1_2": "aftoppingsgrens (1–2 personen)",
+        "aftoppingsgrens_3plus": "aftoppingsgrens (3+ personen)",
+        "maximale_huurgrens": "maximale huurgrens",
+        "young_tenant_min_age": "jonge huurder vanaf leeftijd",
+        "young_tenant_max_age": "jonge huurder tot en met leeftijd",
+        "servicekosten_in_rekenhuur": "servicekosten in rekenhuur",
+        "basishuur": "basishuur",
+        "share_above_kwaliteitskorting": "aandeel boven kwaliteitskortingsgrens",
+        "max_rent_share_of_income": "maximaal huuraandeel van inkomen",
+        "verified": "geverifieerd",
+        "source": "bron",
+    }
+
+    valid_from: date
+    kwaliteitskortingsgrens: float = Field(gt=0, le=10_000)
+    aftoppingsgrens_1_2: float = Field(gt=0, le=10_000)
+    aftoppingsgrens_3plus: float = Field(gt=0, le=10_000)
+    maximale_huurgrens: float = Field(gt=0, le=10_000)
+    young_tenant_min_age: int = Field(ge=0, le=30)
+    young_tenant_max_age: int = Field(ge=0, le=30)
+    servicekosten_in_rekenhuur: bool = False
+    basishuur: float = Field(ge=0, le=10_000)
+    share_above_kwaliteitskorting: float = Field(ge=0, le=1)
+    max_rent_share_of_income: float = Field(gt=0, le=1)
+    verified: bool = False
+    source: str = Field(default="", max_length=2000)
+
+    @field_validator("valid_from")
+    @classmethod
+    def _first_of_month(cls, value: date) -> date:
+        if value.day != 1:
+            raise ValueError("moet de eerste dag van een maand zijn")
+        return value
+
+    @field_validator("aftoppingsgrens_1_2")
+    @classmethod
+    def _above_kwaliteitskorting(cls, value: float, info: ValidationInfo) -> float:
+        _not_below(info, "kwaliteitskortingsgrens", "de kwaliteitskortingsgrens", value)
+        return value
+
+    @field_validator("aftoppingsgrens_3plus")
+    @classmethod
+    def _above_aftopping_1_2(cls, value: float, info: ValidationInfo) -> float:
+        _not_below(info, "aftoppingsgrens_1_2", "de aftoppingsgrens voor 1–2 personen", value)
+        return value
+
+    @field_validator("maximale_huurgrens")
+    @classmethod
+    def _above_aftopping(cls, value: float, info: ValidationInfo) -> float:
+        _not_below(info, "aftoppingsgrens_3plus", "de aftoppingsgrens voor 3+ personen", value)
+        return value
+
+    @field_validator("young_tenant_max_age")
+    @classmethod
+    def _young_ages(cls, value: int, info: ValidationInfo) -> int:
+        _not_below(info, "young_tenant_min_age", "de beginleeftijd", value)
+        return value
