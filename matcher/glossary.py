@@ -90,6 +90,13 @@ GLOSSARY: Final[dict[str, dict[str, str]]] = {
         "placed": "bewoond",
         "withdrawn": "ingetrokken",
     },
+    # store.models.CONTINGENT_CHANGE_STATUSES (a proposed contingent agreement)
+    "contingent_change_status": {
+        "proposed": "wacht op de andere partij",
+        "accepted": "aanvaard",
+        "rejected": "afgewezen",
+        "withdrawn": "ingetrokken",
+    },
     # store.models.AREA_LEVELS
     "area_level": {"gemeente": "gemeente", "wijk": "wijk", "buurt": "buurt"},
     # import and export kinds (api/routers/imports.py, exports.py, stek import)
