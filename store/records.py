@@ -141,10 +141,13 @@ class AnchorRecord(BaseModel):
         x = info.data.get("x")
         if x is not None and not _in_rd_bounds(x, y):
             raise ValueError("het ankerpunt ligt niet in Nederland")
-        ctx = _context(info)
-        if x is not None and ctx.region is not None:
-            if not shapely.dwithin(ctx.region, shapely.Point(x, y), 25_000.0):
-                raise ValueError("het ankerpunt ligt ver buiten de regio")
+        region = _context(info).region
+        if (
+            x is not None
+            and region is not None
+            and not shapely.dwithin(region, shapely.Point(x, y), 25_000.0)
+        ):
+            raise ValueError("het ankerpunt ligt ver buiten de regio")
         return y
 
 
@@ -273,7 +276,7 @@ class OptionRecord(BaseModel):
     @classmethod
     def _capacity(cls, capacity: int, info: ValidationInfo) -> int:
         limits = _context(info).persons_max
-        kind = info.data.get("type_code")
+        kind = str(info.data.get("type_code") or "")
         if limits is not None and kind in limits and capacity > limits[kind]:
             raise ValueError(
                 f"capaciteit {capacity} is meer dan de {limits[kind]} personen die deze woonvorm "
