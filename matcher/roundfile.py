@@ -58,6 +58,7 @@ __all__ = [
     "round_file_schema",
     "round_file_text",
     "round_from_data",
+    "round_from_snapshot",
     "round_to_data",
     "validate_round_data",
 ]
@@ -128,6 +129,13 @@ def load_round_file(path: str | Path) -> Round:
     return round_from_data(parse_round_text(decode_round_bytes(raw, p.name), p.name))
 
 
+def round_from_snapshot(data: Any) -> Round:
+    """A round snapshot stored by stek (``round_to_data`` of a checked ``Round``), read back for
+    a page or for finalising: every check but the JSON Schema pass. A solve still reads the
+    snapshot with every check (``round_from_data``)."""
+    return round_from_data(data, schema=False)
+
+
 def validate_round_data(data: Any) -> None:
     """Check a parsed round file against the schema; ``InvalidRound`` names the first record."""
     validator = jsonschema.Draft202012Validator(round_file_schema())
@@ -179,13 +187,18 @@ def _type_fields(t: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def round_from_data(data: Any) -> Round:
+def round_from_data(data: Any, *, schema: bool = True) -> Round:
     """Build a ``Round`` from parsed round file data, checking form and meaning.
 
-    Used for round files and for the round snapshots stored in the database alike.
+    Used for round files and for the round snapshots stored in the database alike. ``schema``
+    False skips only the JSON Schema pass (the slowest check: about a second for a 300-youth
+    round): for snapshots stek wrote itself from a checked ``Round`` and reads back on a page
+    (see :func:`round_from_snapshot`). Values, dates, polygons and the domain model's own checks
+    still run.
     """
     check_values(data)
-    validate_round_data(data)
+    if schema:
+        validate_round_data(data)
     types = tuple(HousingType(**_type_fields(t)) for t in data["types"])
     types_by_code = {t.code: t for t in types}
     if len(types_by_code) != len(types):

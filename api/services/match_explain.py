@@ -21,7 +21,7 @@ from api.services.review import visible_matches
 from api.services.rounds import Actor, NotFound, readable_round
 from matcher.explain import result_from_dict, runner_ups
 from matcher.glossary import label
-from matcher.roundfile import round_from_data
+from matcher.roundfile import round_from_snapshot
 from matcher.scoring import PairScore, score_breakdown
 from store import models as m
 
@@ -124,7 +124,7 @@ def explain_match(session: Session, actor: Actor, match_id: int) -> MatchExplana
     if actor.role not in ("admin", "gemeente"):
         return out
     out.full = True
-    problem = round_from_data(rnd.snapshot or {})
+    problem = round_from_snapshot(rnd.snapshot or {})
     result = result_from_dict(match.proposal.result or {})
     stored = result.scores.get(match.youth.code)
     youths = {y.code: y for y in problem.youths}

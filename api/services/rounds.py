@@ -23,7 +23,7 @@ from api.services import notifications
 from api.services.round_states import RoundAction, RoundStatus, next_status
 from matcher.glossary import label
 from matcher.problem import Round
-from matcher.roundfile import round_from_data, round_to_data
+from matcher.roundfile import round_from_data, round_from_snapshot, round_to_data
 from store import models as m
 from store.db import unit_of_work
 from store.repository import load_round
@@ -558,16 +558,22 @@ def finalise(session: Session, round_id: int, actor: Actor | None) -> m.Allocati
 
     rnd = get_round(session, round_id)
     proposal = latest_proposal(session, round_id)
-    open_matches = [x for x in proposal.matches if x.status != "confirmed"]
+    matches = session.scalars(
+        select(m.Match)
+        .where(m.Match.proposal_id == proposal.id)
+        .options(selectinload(m.Match.option), selectinload(m.Match.youth))
+    ).all()
+    open_matches = [x for x in matches if x.status != "confirmed"]
     if open_matches:
         raise WorkflowError(
             f"{len(open_matches)} match(es) zijn nog niet bevestigd; "
             "wijs af en reken opnieuw door, of bevestig ze eerst"
         )
     _transition(session, rnd, RoundAction.FINALISE, actor)
-    problem = round_from_data(rnd.snapshot or {})
+    problem = round_from_snapshot(rnd.snapshot or {})
     options = {o.code: o for o in problem.options}
-    for match in proposal.matches:
+    contingents = _contingent_rows(session, problem)
+    for match in matches:
         option_row, youth_row = match.option, match.youth
         youth_row.status = "placed"
         youth_row.placed_on = problem.move_in
@@ -577,24 +583,31 @@ def finalise(session: Session, round_id: int, actor: Actor | None) -> m.Allocati
         index = contingent_of(problem, options[option_row.code])
         if index is not None:
             c = problem.contingents[index]
-            row = session.scalars(
-                select(m.Contingent)
-                .join(m.Organisation, m.Contingent.corporation_id == m.Organisation.id)
-                .where(
-                    m.Organisation.code == c.corporation,
-                    m.Contingent.gemeente_code == c.gemeente_code,
-                    m.Contingent.year == c.year,
+            row = contingents.get((c.corporation, c.gemeente_code, c.year, c.type_code))
+            if row is None:
+                raise WorkflowError(
+                    f"het contingent van {c.corporation} in {c.gemeente_code} ({c.year}) bestaat"
+                    " niet meer; herstel het en rond daarna af"
                 )
-                .where(
-                    m.Contingent.type_id.is_(None)
-                    if c.type_code is None
-                    else m.Contingent.type.has(m.HousingType.code == c.type_code)
-                )
-            ).one()
             row.used += 1
-    audit(session, actor, "round.placements", "round", rnd.id, {"placed": len(proposal.matches)})
+    audit(session, actor, "round.placements", "round", rnd.id, {"placed": len(matches)})
     notifications.round_finalised(session, rnd)  # inbox now, e-mail after the commit
     return rnd
+
+
+def _contingent_rows(
+    session: Session, problem: Round
+) -> dict[tuple[str | None, str, int, str | None], m.Contingent]:
+    """The round's contingent rows by the key the round file uses (corporation code, gemeente,
+    year, type code or None), read in one query."""
+    years = {c.year for c in problem.contingents}
+    rows = session.execute(
+        select(m.Contingent, m.Organisation.code, m.HousingType.code)
+        .join(m.Organisation, m.Contingent.corporation_id == m.Organisation.id)
+        .outerjoin(m.HousingType, m.Contingent.type_id == m.HousingType.id)
+        .where(m.Contingent.year.in_(years))
+    ).all()
+    return {(corp, c.gemeente_code, c.year, type_code): c for c, corp, type_code in rows}
 
 
 def recover_interrupted_solves(factory: sessionmaker[Session]) -> None:

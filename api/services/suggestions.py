@@ -69,7 +69,7 @@ from matcher.explain import (
     why_not,
 )
 from matcher.problem import Anchor, Round, Youth
-from matcher.roundfile import round_from_data
+from matcher.roundfile import round_from_snapshot
 from matcher.suggest import OptionIndex, Suggestions, build_index, suggest
 from store import models as m
 from store.db import unit_of_work
@@ -442,7 +442,7 @@ def _round_and_result(
     session: Session, principal: Principal, round_id: int, version: int | None
 ) -> tuple[m.Proposal, Round, Any]:
     proposal = _proposal(session, principal, round_id, version)
-    problem = round_from_data(proposal.round.snapshot or {})
+    problem = round_from_snapshot(proposal.round.snapshot or {})
     return proposal, problem, result_from_dict(proposal.result or {})
 
 
