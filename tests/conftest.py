@@ -26,6 +26,11 @@ from store.models import Base
 PG_ENV = "STEK_TEST_POSTGRES_URL"
 KEEP_TABLES = {"policy", "alembic_version"}
 
+# Production asks a second factor (TOTP) of roles that see personal data (docs/decisions.md);
+# the tests sign in with a password unless a test switches it on (tests/api/test_totp*.py,
+# tests/e2e/test_totp_browser.py pass require_totp=True to their app's Settings).
+os.environ.setdefault("STEK_REQUIRE_TOTP", "false")
+
 
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
