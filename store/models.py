@@ -181,6 +181,8 @@ class HousingOption(Base):
     shared_house_id: Mapped[str | None] = mapped_column(String(40))
     available_from: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default="available")
+    address: Mapped[str | None] = mapped_column(String(200))  # migration 0010
+    accessibility_notes: Mapped[str | None] = mapped_column(Text)
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
 
     type: Mapped[HousingType] = relationship()
