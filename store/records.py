@@ -119,10 +119,9 @@ def parse_polygon_wkt(text: str) -> BaseGeometry:
     if not all(math.isfinite(v) for v in coords.ravel()):
         raise ValueError("het no-go-gebied heeft een punt zonder eindige coördinaten")
     if not shapely.is_valid(geom):
-        raise ValueError(
-            "de rand van het no-go-gebied snijdt zichzelf of is ongeldig "
-            f"({shapely.is_valid_reason(geom)}); teken het opnieuw"
-        )
+        reason = str(shapely.is_valid_reason(geom))
+        what = "snijdt zichzelf" if "Self-intersection" in reason else "is ongeldig"
+        raise ValueError(f"de rand van het no-go-gebied {what}; teken het opnieuw")
     return geom
 
 
