@@ -1,33 +1,30 @@
-"""Fan charts of a supply projection: the median with its P10–P90 band, as PNG (matplotlib,
-Agg backend: no display needed, safe in a web server's threads)."""
+"""Fan charts of a supply projection as server-rendered SVG: per scenario the P10–P90 band
+shaded and the median as a line, Dutch month names on the axis.
+
+Pure string building (no matplotlib, no script): a chart renders in well under a millisecond,
+so a page can carry dozens of them inline. Every text is escaped here, so the result may be put
+in a page as it is. Each chart is an ``<svg role="img">`` named by its ``<title>`` and described
+by its ``<desc>`` (first and last median and the band at the end, per scenario), so a screen
+reader gets the figures a sighted reader takes from the picture; the page links the CSV of the
+figures beside it. The PNG version for the API is ``maps.fanchart_png``.
+"""
 
 from __future__ import annotations
 
-import io
-import threading
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-
-import matplotlib
-import numpy as np
-
-matplotlib.use("Agg")
-
-from matplotlib.dates import num2date
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from html import escape
 
 MONTHS_NL = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 
-
-def _month_label(value: float, _position: int) -> str:
-    day = num2date(value)
-    return f"{MONTHS_NL[day.month - 1]} {day.year}"
-
-
-# pyplot keeps global state; Figure objects without pyplot do not, but font caches are shared.
-_LOCK = threading.Lock()
+# (band fill, line colour, dash pattern) per fan in a chart: the chosen scenario solid blue,
+# the one it is compared with dashed orange, so the two differ by more than colour alone.
+STYLES = (("#4c78a8", "#1f3f6e", ""), ("#e6a04a", "#8a4500", "7 4"))
+DIFFERENCE_STYLE = ("#9e8fc4", "#3f2d7a", "")
+_ID = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
 @dataclass(frozen=True)
@@ -50,33 +47,183 @@ class FanSeries:
                 raise ValueError("fanchart: p10 <= p50 <= p90 geldt niet")
 
 
-def fanchart(
-    series: FanSeries,
-    title: str = "",
-    ylabel: str = "",
-    width_px: int = 900,
-    height_px: int = 420,
-) -> bytes:
-    """PNG bytes: the P10–P90 band shaded, the median as a line."""
-    dpi = 100
-    with _LOCK:
-        fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
-        ax = fig.add_subplot()
-        x = np.array(series.months, dtype="datetime64[D]")
-        ax.fill_between(
-            x, series.p10, series.p90, color="#4c78a8", alpha=0.25, label="P10–P90 (8 van 10)"
+@dataclass(frozen=True)
+class Fan:
+    """One scenario's fan in a chart; ``name`` is the legend text (Dutch)."""
+
+    name: str
+    series: FanSeries
+
+
+@dataclass(frozen=True)
+class FanChart:
+    """A chart: one fan, or two on the same months (a comparison), or a paired difference
+    (``difference=True``: the zero line drawn and the desc says "verschil")."""
+
+    chart_id: str
+    title: str
+    ylabel: str
+    fans: tuple[Fan, ...]
+    difference: bool = False
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.chart_id):
+            raise ValueError(f"fanchart: ongeldige id {self.chart_id!r}")
+        if not 1 <= len(self.fans) <= len(STYLES):
+            raise ValueError("fanchart: één of twee waaiers per grafiek")
+        months = list(self.fans[0].series.months)
+        if any(list(f.series.months) != months for f in self.fans[1:]):
+            raise ValueError("fanchart: de waaiers hebben niet dezelfde maanden")
+
+
+def month_label(day: date, with_year: bool = True) -> str:
+    """``dec 2026`` (or ``dec``)."""
+    name = MONTHS_NL[day.month - 1]
+    return f"{name} {day.year}" if with_year else name
+
+
+def nl_int(value: float) -> str:
+    """A whole number with a dot for thousands (``1.250``, ``-3``)."""
+    return f"{round(value):,}".replace(",", ".")
+
+
+def nice_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
+    """Round axis values (1, 2 or 5 times a power of ten) covering ``lo``..``hi``."""
+    if hi <= lo:
+        hi = lo + 1
+    raw = (hi - lo) / target
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    step = max(step, 1.0)  # whole people and dwellings
+    first = math.floor(lo / step) * step
+    last = math.ceil(hi / step) * step
+    count = round((last - first) / step)
+    return [first + i * step for i in range(count + 1)]
+
+
+def _fit(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
+
+
+def _month_step(n: int, max_labels: int) -> int:
+    for step in (1, 2, 3, 6, 12, 24):
+        if math.ceil(n / step) <= max_labels:
+            return step
+    return 24
+
+
+def describe(chart: FanChart) -> str:
+    """The chart in words (the SVG's ``<desc>``): per fan the median at the start and the end,
+    its highest value, and the band at the end."""
+    months = list(chart.fans[0].series.months)
+    first, last = months[0], months[-1]
+    parts = [
+        f"{chart.title}. {len(months)} maanden, {month_label(first)} tot en met "
+        f"{month_label(last)}."
+    ]
+    for fan in chart.fans:
+        s = fan.series
+        top = max(range(len(months)), key=lambda i: s.p50[i])
+        parts.append(
+            f"{fan.name}: mediaan {nl_int(s.p50[0])} in {month_label(first)} en "
+            f"{nl_int(s.p50[-1])} in {month_label(last)}, hoogste mediaan {nl_int(s.p50[top])} "
+            f"in {month_label(months[top])}; in {month_label(last)} ligt 8 van de 10 simulaties "
+            f"tussen {nl_int(s.p10[-1])} en {nl_int(s.p90[-1])}."
         )
-        ax.plot(x, series.p50, color="#1f3f6e", linewidth=2, label="mediaan (P50)")
-        ax.set_title(title, fontsize=11)
-        ax.set_ylabel(ylabel)
-        ax.set_ylim(bottom=min(0.0, float(min(series.p10))))
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper left", fontsize=9)
-        # Dutch month names on the axis ("jan 2027"), not ISO dates
-        ax.xaxis.set_major_formatter(FuncFormatter(_month_label))
-        ax.set_xlabel("maand")
-        fig.autofmt_xdate()
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return " ".join(parts)
+
+
+def fanchart_svg(chart: FanChart, width: int = 560, height: int = 300) -> str:
+    """The chart as an ``<svg>`` element (escaped, no script, no style element)."""
+    fans = chart.fans
+    months = list(fans[0].series.months)
+    n = len(months)
+    legend_h = 18 * len(fans)
+    left, right, top, bottom = 58, 14, 10 + legend_h, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    lo = min(0.0, *(min(f.series.p10) for f in fans))
+    hi = max(1.0, *(max(f.series.p90) for f in fans))
+    ticks = nice_ticks(lo, hi)
+    y_lo, y_hi = ticks[0], ticks[-1]
+
+    def x(i: int) -> float:
+        return left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - (v - y_lo) / (y_hi - y_lo))
+
+    tid, did = f"{chart.chart_id}-titel", f"{chart.chart_id}-beschrijving"
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="fanchart" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-labelledby="{tid}" aria-describedby="{did}" '
+        'font-family="sans-serif" font-size="12">',
+        f'<title id="{tid}">{escape(chart.title)}</title>',
+        f'<desc id="{did}">{escape(describe(chart))}</desc>',
+    ]
+    # grid and y axis
+    for t in ticks:
+        yy = y(t)
+        colour = "#1a1a1a" if t == 0 and chart.difference else "#d0d0d0"
+        out.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{yy:.1f}" y2="{yy:.1f}" '
+            f'stroke="{colour}" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" fill="#1a1a1a">'
+            f"{nl_int(t)}</text>"
+        )
+    mid_y = top + plot_h / 2
+    out.append(
+        f'<text x="14" y="{mid_y:.1f}" text-anchor="middle" fill="#1a1a1a" '
+        f'transform="rotate(-90 14 {mid_y:.1f})">{escape(chart.ylabel)}</text>'
+    )
+    # x axis: month names with the year below
+    step = _month_step(n, max(2, plot_w // 62))
+    for i in range(0, n, step):
+        d = months[i]
+        xx = x(i)
+        out.append(
+            f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" '
+            'stroke="#1a1a1a"/>'
+        )
+        out.append(
+            f'<text x="{xx:.1f}" y="{top + plot_h + 17}" text-anchor="middle" fill="#1a1a1a">'
+            f"{month_label(d, with_year=False)}</text>"
+        )
+        if step < 12 or i == 0:  # the year under every label (under the first at least)
+            out.append(
+                f'<text x="{xx:.1f}" y="{top + plot_h + 31}" text-anchor="middle" '
+                f'fill="#1a1a1a">{d.year}</text>'
+            )
+    out.append(
+        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" '
+        'stroke="#1a1a1a"/>'
+    )
+    # the fans: bands first, then the median lines on top
+    styles = [DIFFERENCE_STYLE] if chart.difference else list(STYLES)
+    for fan, (band, _line, _dash) in zip(fans, styles, strict=False):
+        s = fan.series
+        upper = " L".join(f"{x(i):.1f},{y(s.p90[i]):.1f}" for i in range(n))
+        lower = " L".join(f"{x(i):.1f},{y(s.p10[i]):.1f}" for i in reversed(range(n)))
+        out.append(f'<path d="M{upper} L{lower} Z" fill="{band}" fill-opacity="0.35"/>')
+    for fan, (_band, line, dash) in zip(fans, styles, strict=False):
+        s = fan.series
+        points = " L".join(f"{x(i):.1f},{y(s.p50[i]):.1f}" for i in range(n))
+        dashed = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(f'<path d="M{points}" fill="none" stroke="{line}" stroke-width="2.5"{dashed}/>')
+    # legend: per fan a line (median) and a block (band); a long name is cut to fit (the
+    # title and desc keep it whole)
+    room = max(8, int((width - left - 46 - 250) / 6.5))
+    for k, (fan, (band, line, dash)) in enumerate(zip(fans, styles, strict=False)):
+        ly = 12 + 18 * k
+        dashed = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(
+            f'<line x1="{left}" x2="{left + 22}" y1="{ly}" y2="{ly}" stroke="{line}" '
+            f'stroke-width="2.5"{dashed}/>'
+            f'<rect x="{left + 26}" y="{ly - 6}" width="14" height="12" fill="{band}" '
+            'fill-opacity="0.35"/>'
+            f'<text x="{left + 46}" y="{ly + 4}" fill="#1a1a1a">'
+            f"{escape(_fit(fan.name, room))}: mediaan en 8 van 10 simulaties</text>"
+        )
+    out.append("</svg>")
+    return "".join(out)

@@ -192,13 +192,57 @@ def project_for(
     _, inputs = scenario_inputs(session, scenario_name, months, start)
     levels = PROJECTION_LEVELS if with_groups else DEFAULT_LEVELS
     settings = ProjectionSettings(runs=runs, seed=seed, levels=levels, workers=workers)
-    key = "projection:" + fingerprint(inputs, runs, seed, levels)
+    return cached_projection(inputs, settings, progress)
+
+
+def _settings_key(settings: ProjectionSettings) -> tuple[object, ...]:
+    """What in the settings changes the figures (``workers`` and chunking do not: chunks draw
+    from per-run streams)."""
+    return (
+        settings.runs,
+        settings.seed,
+        settings.mode,
+        settings.dispersion,
+        settings.levels,
+        settings.outputs,
+        settings.quantiles,
+    )
+
+
+def cached_projection(
+    inputs: SupplyInputs,
+    settings: ProjectionSettings,
+    progress: Callable[[int, int], None] | None = None,
+) -> Projection:
+    """``project(inputs, settings)`` through the cache, keyed by a fingerprint of the inputs
+    and the settings: other data or settings give another key, so a hit is never stale (and
+    two processes each keep their own, equally valid, copy)."""
+    key = "projection:" + fingerprint(inputs, *_settings_key(settings))
     result: Projection = CACHE.get_or_compute(key, lambda: project(inputs, settings, progress))
     return result
 
 
-def _allowed_cells(session: Session, actor: Actor, level: str) -> Callable[[tuple[str, ...]], bool]:
-    """Which cells of ``level`` the actor may see."""
+def cached_comparison(
+    base: SupplyInputs,
+    other: SupplyInputs,
+    settings: ProjectionSettings,
+    base_name: str,
+    other_name: str,
+) -> Comparison:
+    """``compare_inputs`` through the cache (keyed like :func:`cached_projection`)."""
+    key = (
+        "compare:"
+        + fingerprint(base, *_settings_key(settings))
+        + fingerprint(other, base_name, other_name)
+    )
+    result: Comparison = CACHE.get_or_compute(
+        key, lambda: compare_inputs(base, other, settings, base_name, other_name)
+    )
+    return result
+
+
+def allowed_cells(session: Session, actor: Actor, level: str) -> Callable[[tuple[str, ...]], bool]:
+    """Which cells of ``level`` the actor may see (``Forbidden`` when none)."""
     if actor.role in SEE_ALL:
         return lambda cell: True
     if actor.role in SEE_OWN:
@@ -215,7 +259,7 @@ def _allowed_cells(session: Session, actor: Actor, level: str) -> Callable[[tupl
 
 def projection_access(session: Session, actor: Actor, level: str) -> None:
     """Raise ``Forbidden`` when the actor may see nothing at ``level``."""
-    _allowed_cells(session, actor, level)
+    allowed_cells(session, actor, level)
 
 
 def check_output_level(output: str, level: str) -> None:
@@ -240,7 +284,7 @@ def projection_rows(
     """Rows of one output at one level (``cell``: ``|``-joined codes to pick one), per month:
     mean, p10, p50, p90 — only the cells the actor may see."""
     check_output_level(output, level)
-    allowed = _allowed_cells(session, actor, level)
+    allowed = allowed_cells(session, actor, level)
     st = projection.get(output, level)
     months = [d.strftime("%Y-%m") for d in projection.month_dates()]
     wanted = tuple(cell.split("|")) if cell else None
@@ -303,11 +347,7 @@ def compare(
     a = get_scenario(session, base_name).apply(base)
     b = get_scenario(session, scenario_name).apply(base)
     settings = ProjectionSettings(runs=runs, seed=seed, levels=DEFAULT_LEVELS)
-    key = "compare:" + fingerprint(a, runs, seed) + fingerprint(b, base_name, scenario_name)
-    result: Comparison = CACHE.get_or_compute(
-        key, lambda: compare_inputs(a, b, settings, base_name, scenario_name)
-    )
-    return result
+    return cached_comparison(a, b, settings, base_name, scenario_name)
 
 
 def comparison_rows(
@@ -315,7 +355,7 @@ def comparison_rows(
 ) -> list[dict[str, Any]]:
     """Scoped rows of a comparison: both medians, the difference of medians and its band."""
     check_output_level(output, level)
-    allowed = _allowed_cells(session, actor, level)
+    allowed = allowed_cells(session, actor, level)
     return [
         row
         for row in comparison.rows()
@@ -358,7 +398,8 @@ def fanchart_png(
 ) -> bytes:
     """A PNG fan chart (median with P10–P90 band) of one output for one cell (default: the
     first cell the actor may see at ``level``)."""
-    from maps.fanchart import FanSeries, fanchart
+    from maps.fanchart import FanSeries
+    from maps.fanchart_png import fanchart  # matplotlib: imported only when a PNG is asked for
 
     check_output_level(output, level)
     projection_access(session, actor, level)
