@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--polygons", type=int, default=14_000)
     parser.add_argument("--tolerance", type=float, default=25.0, help="metres in RD New")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--no-planner", action="store_true", help="skip the planner page")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -136,6 +137,11 @@ def main() -> None:
         print(f"baseline folium.GeoJson, unsimplified: {b_mb:.2f} MB HTML in {b_seconds:.2f} s")
         result["baseline_html_mb"] = round(b_mb, 2)
         result["baseline_seconds"] = round(b_seconds, 2)
+    if not args.no_planner:  # the planner page on the demo region, beside the health endpoint
+        from bench.planner_page import measure as planner_page
+
+        result.update(planner_page())
+        print(f"planner page {result['planner_page_ms']} ms, health {result['health_ms']} ms")
     print(json.dumps(result))
 
 
