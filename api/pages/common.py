@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import OptionalPrincipal, Principal, check_csrf
 from api.deps import templates
+from api.errors import install_error_handlers
 from api.formatting import euro, nl_date, nl_month, nl_number
 from api.services import notifications
 from api.services.rounds import Actor
@@ -125,6 +126,7 @@ def page_user(*roles: str) -> Callable[[Request, Principal | None], Principal]:
             raise SignInRequired(target)
         if principal.role not in roles:
             raise PageForbidden(principal, "Deze pagina is niet voor jouw rol.")
+        request.state.principal = principal  # for the error page (api.errors), with its menu
         return principal
 
     return gate
@@ -171,7 +173,9 @@ def back(path: str, anchor: str = "", **params: str | int | None) -> RedirectRes
 
 
 def install_page_handlers(app: FastAPI) -> None:
-    """Handle the page gate's exceptions once for the whole app."""
+    """Handle the page gate's exceptions once for the whole app, and the domain errors
+    (:func:`api.errors.install_error_handlers`: API and pages alike)."""
+    install_error_handlers(app)
 
     @app.exception_handler(SignInRequired)
     async def sign_in(_request: Request, exc: SignInRequired) -> RedirectResponse:

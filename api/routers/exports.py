@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from api.deps import SessionDep
-from api.routers.common import ERRORS, Caller, actor, call
+from api.routers.common import ERRORS, Caller, actor
 from api.services import exports as svc
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -27,7 +27,7 @@ def export(kind: ExportKind, principal: Caller, session: SessionDep) -> Response
     planners and their own for gemeente and corporatie; users and youths for admin (youths
     without no-go areas).
     """
-    text, _rows = call(svc.export_rows, session, actor(principal), kind)
+    text, _rows = svc.export_rows(session, actor(principal), kind)
     return Response(
         content=text.encode("utf-8"),
         media_type="text/csv; charset=utf-8",

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
-from api.routers.common import ERRORS, Caller, ErrorOut, actor, call
+from api.routers.common import ERRORS, Caller, ErrorOut, actor
 from api.services import imports as svc
 from api.services.rounds import Actor
 from api.settings import Settings
@@ -84,7 +84,7 @@ def _import(
     session: Session, who: Actor, kind: str, filename: str, path: Path, max_errors: int
 ) -> ImportOut | JSONResponse:
     try:
-        report = call(svc.import_upload, session, who, kind, filename, path, max_errors=max_errors)
+        report = svc.import_upload(session, who, kind, filename, path, max_errors=max_errors)
     except ImportFailed as exc:
         session.rollback()  # nothing of the file stays; the refusal itself is audited
         svc.record_refused(session, who, kind, filename, exc)

@@ -10,25 +10,23 @@ Pages: ``/beoordelen/rondes/{id}/export/{soort}.{csv|xlsx}``, ``soort`` one of `
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel
 
-from api.auth import OptionalPrincipal, Principal
+from api.auth import Principal
 from api.deps import SessionDep
-from api.pages.common import render
-from api.routers.common import ERRORS, Caller, actor, call
+from api.pages.common import page_user
+from api.routers.common import ERRORS, Caller, actor
 from api.services import round_exports as svc
-from api.services import rounds as rounds_svc
 from api.services.review import REVIEW_ROLES
-from api.services.round_states import InvalidTransition
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["rounds"])
 
 RoundId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Reviewer = Annotated[Principal, Depends(page_user(*REVIEW_ROLES))]
 
 
 class ExportRefused(BaseModel):
@@ -79,24 +77,15 @@ def export_round(
     without a place, or its decisions (who decided what, when, why; all versions unless
     ``version``). Scoped like the reads: corporations only published or final rounds and their
     own options, and only counts of young people without a place."""
-    try:
-        what = svc.parse_kind(kind)
-        as_format = svc.parse_format(fmt)
-        chosen = svc.parse_version(version, "version")
-    except svc.InvalidExport as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    what = svc.parse_kind(kind)
+    as_format = svc.parse_format(fmt)
+    chosen = svc.parse_version(version, "version")
     who = actor(principal)
-    file = call(svc.export_round, session, who, round_id, what, as_format, chosen)
+    file = svc.export_round(session, who, round_id, what, as_format, chosen)
     return _download(file)
 
 
 # --------------------------------------------------------------------------- pages
-
-
-def _page(
-    request: Request, principal: Principal | None, title: str, message: str, code: int
-) -> HTMLResponse:
-    return render(request, "denied.html", {"title": title, "message": message}, principal, code)
 
 
 Versie = Annotated[str | None, Query(max_length=10)]
@@ -104,31 +93,15 @@ Versie = Annotated[str | None, Query(max_length=10)]
 
 @pages.get("/beoordelen/rondes/{round_id}/export/{bestand}")
 def export_page(
-    request: Request,
     round_id: RoundId,
     bestand: Annotated[str, Path(max_length=40)],
     session: SessionDep,
-    principal: OptionalPrincipal,
+    principal: Reviewer,
     versie: Versie = None,
 ) -> Response:
     """``bestand`` is ``{soort}.{csv|xlsx}``, e.g. ``voorstel.xlsx`` or ``besluiten.csv``."""
-    if principal is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/inloggen?next={quote(target)}", status.HTTP_303_SEE_OTHER)
-    if principal.role not in REVIEW_ROLES:
-        return _page(request, principal, "Geen toegang", "Deze pagina is niet voor jouw rol.", 403)
-    try:
-        soort, _, extension = bestand.rpartition(".")
-        kind = svc.parse_kind(soort, page=True)
-        fmt = svc.parse_format(extension, "bestand")
-        version = svc.parse_version(versie)
-        file = svc.export_round(session, actor(principal), round_id, kind, fmt, version)
-    except svc.InvalidExport as exc:
-        return _page(request, principal, "Ongeldige invoer", f"{exc}.", 422)
-    except rounds_svc.NotFound as exc:
-        return _page(request, principal, "Niet gevonden", f"{exc}.", 404)
-    except rounds_svc.Forbidden as exc:
-        return _page(request, principal, "Geen toegang", f"{exc}.", 403)
-    except (rounds_svc.WorkflowError, InvalidTransition) as exc:
-        return _page(request, principal, "Nog niet beschikbaar", f"{exc}.", 409)
-    return _download(file)
+    soort, _, extension = bestand.rpartition(".")
+    kind = svc.parse_kind(soort, page=True)
+    fmt = svc.parse_format(extension, "bestand")
+    version = svc.parse_version(versie)
+    return _download(svc.export_round(session, actor(principal), round_id, kind, fmt, version))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Path, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import SessionDep
-from api.routers.common import ERRORS, Caller, ErrorOut, actor, call, require
+from api.routers.common import ERRORS, Caller, ErrorOut, actor, require
 from api.services import rounds as svc
 from api.services.youths import age_band
 from store import models as m
@@ -139,7 +139,7 @@ def create_round(
 ) -> RoundOut:
     """Snapshot the month's inputs and start solving in the background."""
     require(principal, MANAGE_ROLES)
-    rnd = call(svc.create_round, session, body.month, body.seed, actor(principal), body.pacing)
+    rnd = svc.create_round(session, body.month, body.seed, actor(principal), body.pacing)
     svc.start_solve(session, rnd.id, actor(principal))
     session.commit()  # the background solve reads the committed round
     background.add_task(_solve_in_background, request, rnd.id, body.time_limit_s)
@@ -157,7 +157,7 @@ def list_rounds(principal: Caller, session: SessionDep) -> list[RoundOut]:
 def get_round(round_id: RoundId, principal: Caller, session: SessionDep) -> RoundOut:
     """One round (corporations: once published, 403 before)."""
     require(principal, REVIEW_ROLES)
-    rnd = call(svc.readable_round, session, round_id, actor(principal))
+    rnd = svc.readable_round(session, round_id, actor(principal))
     return _round_out(session, rnd)
 
 
@@ -171,7 +171,7 @@ def retry_solve(
 ) -> RoundOut:
     """Solve a failed round again with its unchanged inputs (same seed: same proposal)."""
     require(principal, MANAGE_ROLES)
-    rnd = call(svc.start_solve, session, round_id, actor(principal))
+    rnd = svc.start_solve(session, round_id, actor(principal))
     session.commit()
     background.add_task(_solve_in_background, request, rnd.id, 30.0)
     return _round_out(session, rnd)
@@ -180,7 +180,7 @@ def retry_solve(
 @router.post("/rounds/{round_id}/publish", response_model=RoundOut, responses=ERRORS)
 def publish_round(round_id: RoundId, principal: Caller, session: SessionDep) -> RoundOut:
     require(principal, MANAGE_ROLES)
-    return _round_out(session, call(svc.publish, session, round_id, actor(principal)))
+    return _round_out(session, svc.publish(session, round_id, actor(principal)))
 
 
 @router.post("/rounds/{round_id}/resolve", response_model=RoundOut, responses=ERRORS)
@@ -193,7 +193,7 @@ def resolve_round(
 ) -> RoundOut:
     """Re-solve with accepted matches fixed and rejected pairs forbidden (new version)."""
     require(principal, MANAGE_ROLES)
-    rnd = call(svc.start_resolve, session, round_id, actor(principal))
+    rnd = svc.start_resolve(session, round_id, actor(principal))
     session.commit()
     background.add_task(_solve_in_background, request, rnd.id, 30.0)
     return _round_out(session, rnd)
@@ -202,7 +202,7 @@ def resolve_round(
 @router.post("/rounds/{round_id}/finalise", response_model=RoundOut, responses=ERRORS)
 def finalise_round(round_id: RoundId, principal: Caller, session: SessionDep) -> RoundOut:
     require(principal, MANAGE_ROLES)
-    return _round_out(session, call(svc.finalise, session, round_id, actor(principal)))
+    return _round_out(session, svc.finalise(session, round_id, actor(principal)))
 
 
 class ProposalSummary(BaseModel):
@@ -235,7 +235,7 @@ def _proposal(session: Session, round_id: int, version: int) -> m.Proposal:
         select(m.Proposal).where(m.Proposal.round_id == round_id, m.Proposal.version == version)
     ).first()
     if proposal is None:
-        raise HTTPException(404, f"ronde {round_id} heeft geen voorstel versie {version}")
+        raise svc.NotFound(f"ronde {round_id} heeft geen voorstel versie {version}")
     return proposal
 
 
@@ -316,7 +316,7 @@ def list_proposals(
     Corporations read proposals only of published or final rounds (403 before).
     """
     require(principal, REVIEW_ROLES)
-    rnd = call(svc.readable_round, session, round_id, actor(principal))
+    rnd = svc.readable_round(session, round_id, actor(principal))
     return [
         ProposalSummary(
             version=p.version,
@@ -338,7 +338,7 @@ def get_proposal(
 ) -> ProposalOut:
     """One proposal version with the matches this user may see (corporations: published)."""
     require(principal, REVIEW_ROLES)
-    call(svc.readable_round, session, round_id, actor(principal))
+    svc.readable_round(session, round_id, actor(principal))
     proposal = _proposal(session, round_id, version)
     return ProposalOut(
         round_id=round_id,
@@ -365,7 +365,7 @@ def diff_proposal(
     A pair is (youth, option); within your scope. Version 1 has no previous version: all added.
     """
     require(principal, REVIEW_ROLES)
-    call(svc.readable_round, session, round_id, actor(principal))
+    svc.readable_round(session, round_id, actor(principal))
     current = _scoped_matches(session, principal, _proposal(session, round_id, version))
     previous: list[MatchOut] = []
     if version > 1:
@@ -392,8 +392,7 @@ def decide_match(
 ) -> MatchOut:
     """Accept or reject a match; ``version`` must be the version you saw (else 409)."""
     require(principal, REVIEW_ROLES)
-    match = call(
-        svc.decide,
+    match = svc.decide(
         session,
         match_id,
         actor(principal),
@@ -410,7 +409,7 @@ def confirm_match(
     match_id: MatchId, body: ConfirmIn, principal: Caller, session: SessionDep
 ) -> MatchOut:
     require(principal, MANAGE_ROLES)
-    return _match_out(call(svc.confirm, session, match_id, actor(principal), body.version))
+    return _match_out(svc.confirm(session, match_id, actor(principal), body.version))
 
 
 class UndoIn(BaseModel):
@@ -422,7 +421,7 @@ def undo_match(match_id: MatchId, body: UndoIn, principal: Caller, session: Sess
     """Take a decision back while the round is published: a confirmation goes back to
     accepted, an acceptance or rejection back to proposed."""
     require(principal, REVIEW_ROLES)
-    return _match_out(call(svc.undo, session, match_id, actor(principal), body.version))
+    return _match_out(svc.undo(session, match_id, actor(principal), body.version))
 
 
 class BulkItem(BaseModel):
@@ -455,7 +454,7 @@ def bulk_decide(
     # that does not exist is named in the 409 of every match, as before)
     rnd = session.get(m.AllocationRound, round_id)
     if rnd is not None:
-        call(svc.readable_round, session, round_id, actor(principal))
+        svc.readable_round(session, round_id, actor(principal))
     run = svc.decide_many if body.action == "accept" else svc.confirm_many
     items = [(x.id, x.version) for x in body.matches]
     try:
@@ -464,9 +463,6 @@ def bulk_decide(
         session.rollback()
         problems = BulkRefusedOut(detail=str(exc), problems=exc.problems)
         return JSONResponse(problems.model_dump(mode="json"), status_code=409)
-    except svc.WorkflowError as exc:
-        session.rollback()
-        raise HTTPException(409, str(exc)) from exc
     return [_match_out(x) for x in done]
 
 

@@ -11,11 +11,10 @@ no no-go information).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from api.auth import CurrentPrincipal
 from api.deps import SessionDep
@@ -40,12 +39,6 @@ DbId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 # Routes
 
 
-def _refuse(request: Request, principal: Any, action: str, entity: str, entity_id: object,
-            exc: Exception, code: int) -> HTTPException:  # fmt: skip
-    svc.record_refused(request.app.state.sessions, principal, action, entity, entity_id, str(exc))
-    return HTTPException(code, str(exc))
-
-
 @router.get("/youths/{youth_id}/suggestions", response_model=SuggestionsOut, responses=ERRORS)
 def youth_suggestions(
     youth_id: DbId,
@@ -60,34 +53,20 @@ def youth_suggestions(
     Only the youth's own regisseur (other roles: 403; a youth of another caseload: 404, as an
     unknown one); every call (also a refused one) is audited.
     """
-    action = "youth.suggestions"
     try:
         return svc.suggestions_for(
             session, principal, youth_id, k, on=on, cache=svc.index_cache(request.app)
         )
-    except svc.Forbidden as exc:
-        raise _refuse(request, principal, action, "youth", youth_id, exc, 403) from exc
-    except svc.NotFound as exc:
-        raise _refuse(request, principal, action, "youth", youth_id, exc, 404) from exc
+    except (svc.Forbidden, svc.NotFound) as exc:  # answered by api.errors, audited here
+        svc.record_refused(
+            request.app.state.sessions, principal, "youth.suggestions", "youth", youth_id, str(exc)
+        )
+        raise
     except svc.InvalidDay as exc:
         raise HTTPException(
             422,
             [{"loc": ["query", "on"], "msg": str(exc), "type": "value_error"}],
         ) from exc
-
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def _call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """``fn(*args, **kwargs)`` with the services' NotFound/Forbidden as 404/403."""
-    try:
-        return fn(*args, **kwargs)
-    except svc.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except svc.Forbidden as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
 
 
 Version = Annotated[
@@ -102,7 +81,7 @@ def round_explanations(
     round_id: DbId, principal: CurrentPrincipal, session: SessionDep, version: Version = None
 ) -> RoundExplanationsOut:
     """Why each youth got no place, in a sentence with the counts (gemeente, admin)."""
-    return _call(svc.explanations_for_round, session, principal, round_id, version)
+    return svc.explanations_for_round(session, principal, round_id, version)
 
 
 @router.get(
@@ -115,7 +94,7 @@ def round_fairness(
 ) -> FairnessOut | FairnessForGemeenteOut | FairnessForCorporationOut:
     """Justified-envy pairs per corporation and gemeente (reported, not enforced; corporations:
     once the round is published)."""
-    return _call(svc.fairness_for_round, session, principal, round_id, version)
+    return svc.fairness_for_round(session, principal, round_id, version)
 
 
 @router.get(
@@ -134,4 +113,4 @@ def round_pair(
     """Why this youth did (not) get this option in the proposal (gemeente: its own youths,
     admin: all, both with option-side figures; corporatie: a youth matched to its own option in
     a published round, housing-side rule names). Out of scope answers as unknown (404)."""
-    return _call(svc.pair_for_round, session, principal, round_id, youth_id, option_id, version)
+    return svc.pair_for_round(session, principal, round_id, youth_id, option_id, version)

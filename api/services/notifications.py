@@ -24,6 +24,7 @@ from email.message import EmailMessage
 from sqlalchemy import ColumnElement, event, func, select
 from sqlalchemy.orm import Session
 
+from api.errors import NotFound
 from api.formatting import nl_month
 from api.settings import Settings, get_settings
 from store import models as m
@@ -66,7 +67,7 @@ def inbox(session: Session, user_id: int, limit: int = INBOX_LIMIT) -> list[m.No
     return list(session.scalars(stmt))
 
 
-class MessageNotFound(LookupError):
+class MessageNotFound(NotFound):
     """No such message for this user (HTTP 404)."""
 
 

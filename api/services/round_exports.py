@@ -21,6 +21,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.errors import InvalidInput
 from api.formatting import nl_number
 from api.services.review import visible_matches
 from api.services.rounds import Actor, NotFound, WorkflowError, audit, readable_round
@@ -49,7 +50,7 @@ LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
 Cell = str | int | float | None
 
 
-class InvalidExport(ValueError):
+class InvalidExport(InvalidInput):
     """A request for an export that does not exist (HTTP 422); the message is Dutch."""
 
 

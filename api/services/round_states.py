@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from api.errors import WorkflowError
+
 
 class RoundStatus(StrEnum):
     CREATED = "created"
@@ -57,7 +59,7 @@ WHY_NOT: dict[RoundStatus, str] = {
 }
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(WorkflowError):
     """A transition the state machine does not allow; the message says why (Dutch)."""
 
     def __init__(self, status: RoundStatus, action: RoundAction) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from api.errors import Forbidden, NotFound, WorkflowError
 from api.formatting import nl_month
 from api.services import notifications
 from api.services.round_states import RoundAction, RoundStatus, next_status
@@ -33,18 +34,6 @@ from supply.pacing import paced_contingents
 log = logging.getLogger(__name__)
 
 SOLVER_VERSION = "stek-matcher 1"
-
-
-class WorkflowError(Exception):
-    """A request the workflow refuses (HTTP 409); the message says why, in Dutch."""
-
-
-class NotFound(Exception):
-    pass
-
-
-class Forbidden(Exception):
-    pass
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from fastapi import FastAPI
 from sqlalchemy import ColumnElement, case, event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, joinedload, sessionmaker
 
+from api.errors import InvalidInput
 from api.schemas.suggestions import (
     FairnessForCorporationOut,
     FairnessForGemeenteOut,
@@ -100,7 +101,7 @@ FAIRNESS_ROLES = ("admin", "gemeente", "corporatie")
 PAIR_ROLES = ("admin", "gemeente", "corporatie")
 
 
-class InvalidDay(ValueError):
+class InvalidDay(InvalidInput):
     """No policy is known on the asked day (HTTP 422 on ``on``)."""
 
 
