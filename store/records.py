@@ -301,6 +301,10 @@ _MESSAGES: dict[str, str] = {
     "string_type": "vul tekst in",
     "list_type": "verwacht een lijst",
     "extra_forbidden": "onbekend veld",
+    "literal_error": "kies een waarde uit de lijst",
+    "enum": "kies een waarde uit de lijst",
+    "bool_parsing": "kies ja of nee",
+    "bool_type": "kies ja of nee",
 }
 
 

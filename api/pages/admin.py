@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal, check_csrf
 from api.deps import SessionDep
+from api.pages import accounts, contingents
 from api.pages.common import actor_of, page_user, render
 from api.services import imports as imports_svc
 from api.services import overview
@@ -27,6 +28,9 @@ from api.uploads import receive_upload
 from store.csvio import ImportFailed, RowError
 
 router = APIRouter(include_in_schema=False)
+# the account, reference-data and contingent pages ride along with the admin page's router
+router.include_router(accounts.router)
+router.include_router(contingents.router)
 Admin = Annotated[Principal, Depends(page_user("admin"))]
 
 

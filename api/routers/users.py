@@ -6,18 +6,31 @@ the organisations (reference data), only admin creates them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 
 from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, actor, call, utc
 from api.services import users as svc
 from store import models as m
+from store.records import RecordInvalid
 
 router = APIRouter(tags=["users"])
+T = TypeVar("T")
+
+
+def _checked(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``call`` plus a refused record as 422 with one Dutch message per field."""
+    try:
+        return call(fn, *args, **kwargs)
+    except RecordInvalid as exc:
+        detail = [{"loc": ["body", f], "msg": msg} for f, msg in exc.errors]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
+
 
 Role = Literal["admin", "gemeente", "corporatie", "regisseur", "planner"]
 OrgKind = Literal["gemeente", "corporatie", "zorgaanbieder", "regio"]
@@ -44,8 +57,14 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
+    organisation: str | None = Field(default=None, min_length=1, max_length=40)
     active: bool | None = None
     password: str | None = Field(default=None, min_length=svc.MIN_PASSWORD, max_length=200)
+
+
+class PasswordLinkOut(BaseModel):
+    path: str = Field(description="One-time path to set a password (shown once)")
+    expires_in_hours: int
 
 
 class OrganisationOut(BaseModel):
@@ -53,6 +72,12 @@ class OrganisationOut(BaseModel):
     name: str
     kind: str
     gemeente_code: str | None
+    active: bool
+
+
+class OrganisationUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    active: bool | None = None
 
 
 class OrganisationCreate(BaseModel):
@@ -76,7 +101,11 @@ def _user_out(user: m.User) -> UserOut:
 
 def _org_out(org: m.Organisation) -> OrganisationOut:
     return OrganisationOut(
-        code=org.code, name=org.name, kind=org.kind, gemeente_code=org.gemeente_code
+        code=org.code,
+        name=org.name,
+        kind=org.kind,
+        gemeente_code=org.gemeente_code,
+        active=org.active,
     )
 
 
@@ -91,7 +120,7 @@ def list_users(principal: Caller, session: SessionDep) -> list[UserOut]:
 @router.post("/users", response_model=UserOut, status_code=201, responses=ERRORS)
 def create_user(body: UserCreate, principal: Caller, session: SessionDep) -> UserOut:
     """Create a user with a password (argon2-hashed; at least 12 characters)."""
-    user = call(svc.create_user, session, actor(principal), **body.model_dump())
+    user = _checked(svc.create_user, session, actor(principal), **body.model_dump())
     return _user_out(user)
 
 
@@ -105,10 +134,24 @@ def update_user(
     user_id: UserId, body: UserUpdate, principal: Caller, session: SessionDep
 ) -> UserOut:
     """Change name, role, active or password; role changes and deactivation sign the user out."""
-    user = call(
+    user = _checked(
         svc.update_user, session, actor(principal), user_id, **body.model_dump(exclude_unset=True)
     )
     return _user_out(user)
+
+
+@router.post(
+    "/users/{user_id}/password-link",
+    response_model=PasswordLinkOut,
+    status_code=201,
+    responses=ERRORS,
+)
+def password_link(user_id: UserId, principal: Caller, session: SessionDep) -> PasswordLinkOut:
+    """A one-time link for the user to set a password (earlier unused links stop working)."""
+    token = call(svc.create_password_link, session, actor(principal), user_id)
+    return PasswordLinkOut(
+        path=f"/wachtwoord-instellen/{token}", expires_in_hours=svc.RESET_LINK_HOURS
+    )
 
 
 @router.get("/organisations", response_model=list[OrganisationOut], responses=ERRORS)
@@ -120,4 +163,24 @@ def list_organisations(principal: Caller, session: SessionDep) -> list[Organisat
 def create_organisation(
     body: OrganisationCreate, principal: Caller, session: SessionDep
 ) -> OrganisationOut:
-    return _org_out(call(svc.create_organisation, session, actor(principal), **body.model_dump()))
+    return _org_out(
+        _checked(svc.create_organisation, session, actor(principal), **body.model_dump())
+    )
+
+
+OrgCode = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+@router.patch("/organisations/{code}", response_model=OrganisationOut, responses=ERRORS)
+def update_organisation(
+    code: OrgCode, body: OrganisationUpdate, principal: Caller, session: SessionDep
+) -> OrganisationOut:
+    """Rename or (de)activate; deactivating also deactivates the organisation's users."""
+    org = _checked(
+        svc.update_organisation,
+        session,
+        actor(principal),
+        code,
+        **body.model_dump(exclude_unset=True),
+    )
+    return _org_out(org)
