@@ -120,6 +120,11 @@ def test_no_code_reaches_any_page_of_any_role(
             for role in m.ROLES
         }
         match_id = s.scalars(select(m.Match.id).order_by(m.Match.id)).first()
+        some_user = s.scalars(select(m.User.id).order_by(m.User.id)).first()
+        some_org = s.scalars(select(m.Organisation.code).order_by(m.Organisation.code)).first()
+        some_type = s.scalars(select(m.HousingType.code).order_by(m.HousingType.code)).first()
+        some_policy = s.scalars(select(m.PolicyRow.valid_from)).first()
+        assert some_policy is not None
         youth = s.scalars(
             select(m.Youth.code)
             .join(m.User, m.Youth.regisseur_id == m.User.id)
@@ -136,11 +141,32 @@ def test_no_code_reaches_any_page_of_any_role(
             "/berichten",
             "/beheer",
             "/planner",
+            "/contingenten",
+            "/beheer/gebruikers",
+            f"/beheer/gebruikers/{some_user}",
+            "/beheer/organisaties",
+            f"/beheer/organisaties/{some_org}",
+            "/beheer/menukaart",
+            f"/beheer/menukaart/{some_type}",
+            "/beheer/beleid",
+            f"/beheer/beleid/{some_policy.isoformat()}",
         ],
-        "gemeente": ["/beoordelen", "/beoordelen?toon=alle", "/beoordelen/maanden", "/planner"],
-        "corporatie": ["/beoordelen", "/beoordelen?toon=alle", "/beoordelen/maanden", "/planner"],
+        "gemeente": [
+            "/beoordelen",
+            "/beoordelen?toon=alle",
+            "/beoordelen/maanden",
+            "/planner",
+            "/contingenten",
+        ],
+        "corporatie": [
+            "/beoordelen",
+            "/beoordelen?toon=alle",
+            "/beoordelen/maanden",
+            "/planner",
+            "/contingenten",
+        ],
         "regisseur": ["/regisseur", f"/regisseur/jongeren/{youth}", "/berichten"],
-        "planner": ["/planner", "/berichten"],
+        "planner": ["/planner", "/berichten", "/contingenten"],
     }
     leaks: dict[str, list[str]] = {}
     with TestClient(create_app(Settings(database_url=db_url))) as client:
