@@ -170,13 +170,17 @@ def get_change(session: Session, actor: Actor, change_id: int) -> m.ContingentCh
     return change
 
 
+def _party_role(actor: Actor) -> None:
+    if actor.role not in PARTIES:
+        raise Forbidden("alleen de gemeente en de corporatie van een afspraak beslissen hierover")
+
+
 def propose(session: Session, actor: Actor, record: ContingentRecord) -> m.ContingentChange:
     """Propose ``record.amount`` for the agreement ``record`` names; it counts once the other
     party accepts. Raises RecordInvalid for a field (unknown corporation, gemeente or type, an
     amount below what is used or equal to the agreed one), Forbidden outside the actor's side,
     WorkflowError while another proposal for the agreement waits."""
-    if actor.role not in PARTIES:
-        raise Forbidden("alleen de gemeente en de corporatie van een afspraak stellen die voor")
+    _party_role(actor)
     corporation = session.scalars(
         select(m.Organisation).where(
             m.Organisation.code == record.corporation, m.Organisation.kind == "corporatie"
@@ -274,6 +278,7 @@ def decide(
     session: Session, actor: Actor, change_id: int, accept: bool, note: str = ""
 ) -> m.ContingentChange:
     """The other party accepts (the amount then counts) or rejects a waiting proposal."""
+    _party_role(actor)
     change = get_change(session, actor, change_id)
     _waiting(change)
     if not can_decide(session, actor, change):
@@ -321,6 +326,7 @@ def decide(
 
 def withdraw(session: Session, actor: Actor, change_id: int) -> m.ContingentChange:
     """The proposing side takes its waiting proposal back."""
+    _party_role(actor)
     change = get_change(session, actor, change_id)
     _waiting(change)
     if not can_withdraw(session, actor, change):

@@ -92,6 +92,14 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/options"): row(200, 200, 200, 200, 200, 401),
     ("GET", "/api/v1/options/{code}"): row(200, 200, 200, 200, 200, 401),
     ("GET", "/api/v1/contingents"): row(200, 200, 200, 403, 200, 401),
+    ("GET", "/api/v1/contingents/changes"): row(200, 200, 200, 403, 200, 401),
+    # a new agreement (a year per role) of the matrix corporation in the matrix gemeente:
+    # either party proposes; admin and planners read along but are no party
+    ("POST", "/api/v1/contingents/changes"): row(403, 201, 201, 403, 403, 401),
+    # a proposal that does not exist: the parties learn that, other roles may not decide at all
+    ("POST", "/api/v1/contingents/changes/{change_id}/accept"): row(403, 404, 404, 403, 403, 401),
+    ("POST", "/api/v1/contingents/changes/{change_id}/reject"): row(403, 404, 404, 403, 403, 401),
+    ("POST", "/api/v1/contingents/changes/{change_id}/withdraw"): row(403, 404, 404, 403, 403, 401),
     # a contingents file for the corporation and the gemeente of the matrix users
     ("POST", "/api/v1/imports/{kind}"): row(200, 200, 200, 403, 403, 401),
     ("GET", "/api/v1/exports/{kind}"): row(200, 200, 200, 403, 200, 401),
@@ -101,6 +109,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/users"): row(201, 403, 403, 403, 403, 401),
     ("GET", "/api/v1/users/{user_id}"): row(200, 403, 403, 403, 403, 401),
     ("PATCH", "/api/v1/users/{user_id}"): row(200, 403, 403, 403, 403, 401),
+    ("POST", "/api/v1/users/{user_id}/password-link"): row(201, 403, 403, 403, 403, 401),
+    ("PATCH", "/api/v1/organisations/{code}"): row(200, 403, 403, 403, 403, 401),
     ("GET", "/api/v1/organisations"): row(200, 200, 200, 200, 200, 401),
     ("POST", "/api/v1/organisations"): row(201, 403, 403, 403, 403, 401),
     # supply: a corporation sees only levels with a corporation (its own rows), regisseurs none
@@ -262,6 +272,30 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("PATCH", "/api/v1/users/{user_id}"): lambda c, role: (
         f"/api/v1/users/{c.planner_id}",
         {"json": {"name": "Planner 1 (synthetisch)"}},
+    ),
+    ("POST", "/api/v1/contingents/changes"): lambda c, role: (
+        "/api/v1/contingents/changes",
+        {
+            "json": {
+                "corporation": c.corporation,
+                "gemeente_code": c.gemeente_code,
+                "year": 2040 + ROLES.index(role),
+                "amount": 2,
+            }
+        },
+    ),
+    **{
+        ("POST", f"/api/v1/contingents/changes/{{change_id}}/{action}"): (
+            lambda c, role, action=action: (
+                f"/api/v1/contingents/changes/{2**31 - 1}/{action}",
+                {"json": {}},
+            )
+        )
+        for action in ("accept", "reject", "withdraw")
+    },
+    ("PATCH", "/api/v1/organisations/{code}"): lambda c, role: (
+        "/api/v1/organisations/regio-demo",
+        {"json": {"active": True}},
     ),
     ("POST", "/api/v1/organisations"): lambda c, role: (
         "/api/v1/organisations",
