@@ -267,3 +267,59 @@ def test_bad_input_on_the_reference_forms_writes_nothing(
                 )
             )
         ).first()
+
+
+def test_axe_on_the_contingent_and_account_pages(
+    admin_server: str, new_page: Callable[[], Any], session_factory: sessionmaker[Session]
+) -> None:
+    """axe-core (WCAG 2.0/2.1 A and AA) on these pages at 1280 and 320 CSS px, also with a
+    refused form's messages on screen. (Reflow at 320 px is test_accessibility's phone test,
+    which lists these routes.)"""
+    from tests.e2e.test_accessibility import _with_axe, violations
+
+    with session_factory() as s:
+        user_id = s.scalars(select(m.User.id).order_by(m.User.id)).first()
+        type_code = s.scalars(select(m.HousingType.code).order_by(m.HousingType.code)).first()
+        policy = s.scalars(select(m.PolicyRow.valid_from)).first()
+    assert policy is not None
+    url = admin_server
+    problems: list[str] = []
+
+    def check(page: Any, where: str) -> None:
+        for width in (1280, 320):
+            page.set_viewport_size({"width": width, "height": 900})
+            found = violations(page)
+            problems.extend(f"{where} @{width}: {v['id']} {v['targets'][:4]}" for v in found)
+
+    gemeente = _with_axe(new_page())
+    _sign_in(gemeente, url, GEMEENTE)
+    gemeente.goto(f"{url}/contingenten?jaar=2026")
+    check(gemeente, "gemeente /contingenten")
+    gemeente.get_by_role("button", name="Voorstel versturen").click()  # empty: refused
+    check(gemeente, "gemeente /contingenten refused")
+    admin = _with_axe(new_page())
+    _sign_in(admin, url, ADMIN)
+    for path in (
+        "/beheer/gebruikers",
+        f"/beheer/gebruikers/{user_id}",
+        "/beheer/organisaties",
+        "/beheer/organisaties/regio-demo",
+        "/beheer/menukaart",
+        f"/beheer/menukaart/{type_code}",
+        "/beheer/beleid",
+        f"/beheer/beleid/{policy.isoformat()}",
+        "/contingenten",
+    ):
+        admin.goto(url + path)
+        check(admin, path)
+    admin.goto(f"{url}/beheer/gebruikers")
+    admin.get_by_role("button", name="Gebruiker aanmaken").click()  # empty: refused
+    check(admin, "/beheer/gebruikers refused")
+    admin.goto(f"{url}/beheer/beleid")
+    admin.get_by_role("button", name="Toevoegen").click()
+    check(admin, "/beheer/beleid refused")
+    shot(admin, "admin-policy-refused-phone")
+    person = _with_axe(new_page())
+    person.goto(f"{url}/wachtwoord-instellen/onbekend")
+    check(person, "/wachtwoord-instellen (unknown link)")
+    assert not problems, "\n".join(problems)
