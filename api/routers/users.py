@@ -28,7 +28,7 @@ def _checked(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return call(fn, *args, **kwargs)
     except RecordInvalid as exc:
-        detail = [{"loc": ["body", f], "msg": msg} for f, msg in exc.errors]
+        detail = [{"loc": ["body", f], "msg": msg, "type": "value_error"} for f, msg in exc.errors]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
 
 
