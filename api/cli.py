@@ -25,6 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from api.cli_maps import map_app
+from api.cli_ops import load_settings, register_ops
 from api.cli_supply import project_command, scenario_app
 from store.db import database_url, make_engine, make_sessionmaker, unit_of_work
 
@@ -40,6 +41,7 @@ app.add_typer(fixtures_app, name="fixtures")
 app.add_typer(map_app, name="map")
 app.add_typer(scenario_app, name="scenario")
 app.command("project")(project_command)
+register_ops(app)  # retention, backup, restore (api/cli_ops.py)
 
 console = Console(stderr=True)
 DEMO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
@@ -459,24 +461,42 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     database_url_: UrlOption = None,
+    proxy_headers: Annotated[
+        bool, typer.Option(help="Schema (https) en client van de proxy overnemen")
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str | None, typer.Option(help="Proxy-adressen (komma's); anders STEK_TRUSTED_PROXIES")
+    ] = None,
 ) -> None:
     """Start de webapplicatie."""
     import uvicorn
 
     from api.app import create_app
-    from api.settings import Settings
     from store.readiness import DatabaseNotReady, check_database
 
-    settings = Settings(database_url=database_url(database_url_))
+    settings = load_settings(database_url=database_url(database_url_))
     try:
         check_database(settings.database_url)
     except DatabaseNotReady as exc:
         console.print(f"[red]stek start niet:[/] {exc}")
         raise typer.Exit(1) from exc
-    console.print(f"stek draait op http://{host}:{port}/ ({_safe_url(settings.database_url)})")
-    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any local peer as
-    # the client address; stek reads it itself, only from settings.trusted_proxies (api/auth.py).
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
+    application = create_app(settings)  # sets up the JSON logs: from here on, log lines
+    logging.getLogger("stek").info(
+        "stek draait op http://%s:%s/ (%s)", host, port, _safe_url(settings.database_url)
+    )
+    # proxy_headers off by default: uvicorn would otherwise believe X-Forwarded-* from any local
+    # peer. On behind a TLS proxy (docs/deployment.md), only from the proxies named, so the
+    # session cookie is Secure when the browser spoke https to the proxy.
+    trusted = forwarded_allow_ips if forwarded_allow_ips is not None else settings.trusted_proxies
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_config=None,  # stek's own JSON logs (api/observability.py)
+        access_log=False,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=trusted or "127.0.0.1",
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from store.db import DEFAULT_URL
@@ -29,6 +30,9 @@ class Settings(BaseSettings):
     # to the cap, per account and client and per client (api/auth.py).
     login_backoff_base_s: float = 1.0
     login_backoff_cap_s: float = 15 * 60.0
+    # TOTP second factor (issue 17 item 4): required for the roles in api.auth.TOTP_ROLES when
+    # on (the default: production); the test suite switches it off (tests/conftest.py).
+    require_totp: bool = True
     # E-mail for notifications (issue 14): no host, no e-mail (the in-app inbox only).
     smtp_host: str = ""
     smtp_port: int = 25
@@ -37,6 +41,64 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_starttls: bool = False
     smtp_timeout_s: float = 10.0
+    # Retention terms in days per kind (issue 17 item 1; docs/retention.md, store/retention.py).
+    retention_round_snapshots_days: int = 365
+    retention_youths_left_days: int = 730
+    retention_login_attempts_days: int = 30
+    retention_sessions_days: int = 30
+    retention_audit_entries_days: int = 1826
+    # The retention job's own database role (PostgreSQL: the only role that may delete audit
+    # entries past their term); empty: the application's URL. Hours between runs in the server
+    # (0: no run inside the server, e.g. when a timer runs `stek retention run`).
+    retention_database_url: str = ""
+    retention_interval_hours: float = 24.0
+    # Logs (issue 17 item 6): "json" (one object a line, with the request id) or "text".
+    log_format: str = "json"
+    log_level: str = "INFO"
+
+    @field_validator(
+        "retention_round_snapshots_days",
+        "retention_youths_left_days",
+        "retention_login_attempts_days",
+        "retention_sessions_days",
+        "retention_audit_entries_days",
+        mode="before",
+    )
+    @classmethod
+    def _whole_days(cls, value: Any, info: Any) -> int:
+        name = f"STEK_{info.field_name.upper()}"
+        text = str(value).strip()
+        if not text.isdigit():  # also refuses "-1", "1.5", "", "30d"
+            raise ValueError(
+                f"{name} moet een heel aantal dagen zijn, 0 of meer (gekregen: {text!r})"
+            )
+        return int(text)
+
+    @field_validator("retention_interval_hours")
+    @classmethod
+    def _interval(cls, value: float) -> float:
+        if not value >= 0:  # also NaN
+            raise ValueError(
+                f"STEK_RETENTION_INTERVAL_HOURS moet 0 of meer zijn (gekregen: {value})"
+            )
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value not in ("json", "text"):
+            raise ValueError(f"STEK_LOG_FORMAT moet 'json' of 'text' zijn (gekregen: {value!r})")
+        return value
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """The Dutch messages of a settings error, one a line (for a clean stop at start-up)."""
+    lines = []
+    for error in exc.errors():
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        where = ".".join(str(p) for p in error.get("loc", ()))
+        lines.append(message if "STEK_" in message else f"STEK_{where.upper()}: {message}")
+    return "\n".join(lines)
 
 
 @lru_cache
