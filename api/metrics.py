@@ -1,6 +1,6 @@
 """``GET /metrics`` in the Prometheus text format, for administrators' API tokens only.
 
-Decision 31 (docs/decisions.md): the metrics live on the application's own port behind an
+Decision 33 (docs/decisions.md): the metrics live on the application's own port behind an
 admin API token (``Authorization: Bearer …``), not on a second port: one listener to secure,
 and the route names and counts say something about how stek is used. A browser session, even an
 administrator's, gets 403; no token 401.
