@@ -29,6 +29,7 @@ ROUND_ACTIONS = ("publiceren", "doorrekenen", "afronden")
 # GET routes outside /api and /static that are not pages of stek, and why.
 NOT_PAGES = {
     "/beoordelen/rondes/{round_id}/export/{bestand}": "a CSV or Excel download",
+    "/planner/grafiek.csv": "the CSV of a fan chart's figures",
     "/redoc": "FastAPI's API explorer; the CSP refuses its CDN (decision 26)",
     "/docs/oauth2-redirect": "FastAPI's API explorer helper (decision 26)",
 }
@@ -123,10 +124,20 @@ def _page_urls(server: Server) -> dict[str, list[str]]:
         "/regisseur": ["/regisseur"],
         "/regisseur/jongeren/{code}": [f"/regisseur/jongeren/{y}"],
         "/kaarten/jongeren/{code}": [f"/kaarten/jongeren/{y}"],
-        "/planner": ["/planner", "/planner?vergelijk=instroom-plus-20", "/planner?niveau=buurt"],
+        "/planner": [
+            "/planner",
+            "/planner?vergelijk=instroom-plus-20",
+            "/planner?niveau=buurt",
+            "/planner?grafieken=woonvorm&vergelijk=instroom-plus-20",
+            "/planner?grafieken=corporatie",
+        ],
         "/kaarten/aanbod": [f"/kaarten/aanbod?niveau={lv}" for lv in ("gemeente", "wijk", "buurt")],
         "/kaarten/aanbod/vergelijk": ["/kaarten/aanbod/vergelijk"],
         "/beheer": ["/beheer"],
+        "/regisseur/aanmelden": ["/regisseur/aanmelden"],
+        "/regisseur/jongeren/{code}/gegevens": [f"/regisseur/jongeren/{y}/gegevens"],
+        "/woningaanbod": ["/woningaanbod"],
+        "/woningaanbod/nieuw": ["/woningaanbod/nieuw"],
     }
 
 
@@ -271,6 +282,8 @@ def test_axe_on_every_page_for_every_role(page: Any, server: Server) -> None:
         "regisseur"
     ]
     assert {"/planner", "/kaarten/aanbod", "/kaarten/aanbod/vergelijk"} <= opened["planner"]
+    assert {"/regisseur/aanmelden", "/regisseur/jongeren/{code}/gegevens"} <= opened["regisseur"]
+    assert {"/woningaanbod", "/woningaanbod/nieuw"} <= opened["corporatie"]
     assert "/beheer" in opened["admin"]
     assert all("/berichten" in pages for pages in opened.values())
     assert not problems, f"{len(problems)} axe violations:\n" + "\n".join(problems)
@@ -279,11 +292,13 @@ def test_axe_on_every_page_for_every_role(page: Any, server: Server) -> None:
 def test_axe_at_phone_width(page: Any, server: Server) -> None:
     """The same at 320 CSS px wide (WCAG 1.4.10 reflow: 400 % zoom of 1280), where tables
     scroll in their own region and nothing else may make the page scroll sideways: as the
-    administrator and the regisseur, who between them open every page route."""
+    administrator, the regisseur and a corporation, who between them open every page route."""
     page.set_viewport_size({"width": 320, "height": 800})
-    users = {role: _users(server)[role] for role in ("admin", "regisseur")}
+    users = {role: _users(server)[role] for role in ("admin", "regisseur", "corporatie")}
     problems, opened = _axe_every_page(page, server, users, "-phone", reflow=True)
-    assert opened["admin"] | opened["regisseur"] == set(_page_urls(server)) - {"/inloggen"}
+    assert opened["admin"] | opened["regisseur"] | opened["corporatie"] == set(
+        _page_urls(server)
+    ) - {"/inloggen"}
     assert not problems, f"{len(problems)} axe violations:\n" + "\n".join(problems)
 
 
