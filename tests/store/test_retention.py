@@ -165,3 +165,33 @@ def test_a_bad_term_stops_start_up_with_a_clear_message(
     assert "STEK_RETENTION_SESSIONS_DAYS" in message and "heel aantal dagen" in message
     monkeypatch.setenv("STEK_RETENTION_SESSIONS_DAYS", "0")
     assert Settings().retention_sessions_days == 0
+
+
+def test_cli_dry_run_lists_counts_per_kind_and_refuses_a_bad_term(
+    db_url: str, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    with session_factory.begin() as s:
+        old = datetime.now(UTC) - timedelta(days=400)
+        s.add(m.LoginAttempt(email="o@x.invalid", client="10.0.0.1", at=old, success=False))
+    runner = CliRunner()
+    done = runner.invoke(cli, ["retention", "run", "--dry-run", "--database-url", db_url])
+    assert done.exit_code == 0, done.output
+    assert "proefdraai" in done.output and "inlogpogingen" in done.output
+    row = next(line for line in done.output.splitlines() if "inlogpogingen" in line)
+    assert row.split()[-2] == "1"  # the count column
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(m.LoginAttempt)) == 1
+        assert s.scalar(select(func.count()).select_from(m.AuditEntry)) == 0
+    monkeypatch.setenv("STEK_RETENTION_LOGIN_ATTEMPTS_DAYS", "-5")
+    bad = runner.invoke(cli, ["retention", "run", "--database-url", db_url])
+    assert bad.exit_code == 2
+    assert "STEK_RETENTION_LOGIN_ATTEMPTS_DAYS" in bad.output
+    monkeypatch.delenv("STEK_RETENTION_LOGIN_ATTEMPTS_DAYS")
+    done = runner.invoke(cli, ["retention", "run", "--database-url", db_url])
+    assert done.exit_code == 0, done.output
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(m.LoginAttempt)) == 0
