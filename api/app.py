@@ -6,6 +6,8 @@ import them at the top (no import cycle inside ``api``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,13 +18,19 @@ from fastapi.staticfiles import StaticFiles
 from api.deps import HERE, templates
 from api.guards import GuardRequests
 from api.headers import SecurityHeaders
+from api.metrics import Metrics
+from api.metrics import router as metrics_router
+from api.observability import RequestContext, configure_logging
 from api.pages import about as about_pages
 from api.pages import admin as admin_pages
+from api.pages import intake as intake_pages
 from api.pages import planner as planner_pages
 from api.pages import regisseur as regisseur_pages
 from api.pages import review as review_pages
 from api.pages import start as start_pages
+from api.pages import stock as stock_pages
 from api.pages.common import install_page_handlers
+from api.retention_job import retention_loop
 from api.routers import (
     audit,
     auth,
@@ -50,13 +58,21 @@ API = "/api/v1"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
+    configure_logging(settings.log_format, settings.log_level)
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         check_database(settings.database_url)  # DatabaseNotReady says what is wrong
         recover_interrupted_solves(_app.state.sessions)
+        retention = None
+        if settings.retention_interval_hours > 0:  # daily retention run (store/retention.py)
+            retention = asyncio.create_task(retention_loop(settings))
         yield
+        if retention is not None:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
         engine.dispose()
 
     app = FastAPI(
@@ -73,7 +89,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions.configure(info={"settings": settings})  # e-mail settings (notifications)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(GuardRequests, settings=settings)
-    app.add_middleware(SecurityHeaders)  # added last: outermost, on every answer
+    app.add_middleware(SecurityHeaders)
+    app.state.metrics = Metrics(app.state.sessions)
+    # added last: outermost, so every answer has a request id and is counted
+    app.add_middleware(RequestContext, observe=app.state.metrics.observe)
     install_page_handlers(app)
 
     for page_router in (
@@ -82,10 +101,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_pages.router,
         start_pages.router,
         regisseur_pages.router,
+        intake_pages.router,
+        stock_pages.router,
         planner_pages.router,
         auth.pages,
         round_exports.pages,
         inbox.router,
+        metrics_router,
     ):
         app.include_router(page_router)
     for api_router in (

@@ -45,6 +45,22 @@ ROLES: tuple[dict[str, Any], ...] = (
         "roles": ("regisseur", "admin"),
     },
     {
+        "path": "/regisseur/aanmelden",
+        "title": "Aanmelden",
+        "who": "Regisseurs",
+        "what": "Een jongere aanmelden of de gegevens wijzigen: woonvormen, voorkeursgebieden, "
+        "ankerpunten en no-go-gebieden op de kaart.",
+        "roles": ("regisseur",),
+    },
+    {
+        "path": "/woningaanbod",
+        "title": "Woningaanbod",
+        "who": "Woningcorporaties",
+        "what": "Een vrijgekomen woning aanmelden met een klik op de kaart, of een woning "
+        "intrekken of als bewoond markeren.",
+        "roles": ("corporatie",),
+    },
+    {
         "path": "/planner",
         "title": "Planner",
         "who": "Planners van gemeente en regio",
