@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from api import cli_users
 from api.app import create_app
+from api.cli import app as stek
 from api.cli_users import users_app
 from api.security import verify_password
 from api.settings import Settings
@@ -112,3 +113,8 @@ def test_password_is_never_an_argument(db_url: str) -> None:
         users_app, ["create-admin", "x@test.invalid", PASSWORD, "--database-url", db_url]
     )
     assert result.exit_code == 2  # click: unexpected extra argument
+
+
+def test_stek_has_the_users_command() -> None:
+    result = runner.invoke(stek, ["users", "create-admin", "--help"])
+    assert result.exit_code == 0 and "nooit" in result.output and "email" in result.output
