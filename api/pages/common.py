@@ -68,6 +68,14 @@ ROLES: tuple[dict[str, Any], ...] = (
         "roles": ("planner", "admin", "gemeente", "corporatie"),
     },
     {
+        "path": "/contingenten",
+        "title": "Contingenten",
+        "who": "Gemeenten en corporaties",
+        "what": "De contingentafspraken per jaar en woonvorm; een wijziging telt pas als de "
+        "andere partij haar aanvaardt.",
+        "roles": ("gemeente", "corporatie", "admin", "planner"),
+    },
+    {
         "path": "/beheer",
         "title": "Beheer",
         "who": "Beheerder",
