@@ -39,6 +39,24 @@ FREE_FAILURES_PER_ACCOUNT_CLIENT = 3
 ACCOUNT_CLIENT_WINDOW = timedelta(hours=24)
 FREE_FAILURES_PER_CLIENT = 20
 CLIENT_WINDOW = timedelta(hours=1)
+# Roles that must sign in with a second factor (TOTP) when ``settings.require_totp`` is on:
+# every role that sees data about individual young people (docs/decisions.md). A planner sees
+# aggregates only and may enrol voluntarily; whoever has enrolled is always asked for a code.
+TOTP_ROLES = ("admin", "regisseur", "privacy", "gemeente", "corporatie")
+# Roles confined to a few paths whatever a route's own gate says (deny by default): the privacy
+# officer reads the audit log, the retention report and a data-subject export, nothing else.
+ROLE_PATHS: dict[str, tuple[str, ...]] = {
+    "privacy": (
+        "/privacy",
+        "/api/v1/audit",
+        "/api/v1/auth/",
+        "/api/v1/health",
+        "/berichten",  # the officer's own inbox (the nav links it for everyone)
+        "/account/",
+        "/uitloggen",
+    ),
+}
+ROLE_EXACT_PATHS: dict[str, tuple[str, ...]] = {"privacy": ("/", "/toegankelijkheid")}
 
 
 class LoginThrottled(Exception):
@@ -205,6 +223,30 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(24))
 
 
+def check_throttle(
+    session: Session, email: str, client: str | None, backoff: Backoff, now: datetime
+) -> None:
+    """Raise ``LoginThrottled`` while ``client`` must wait before trying ``email`` again."""
+    wait = throttle_wait_s(session, email.strip().lower(), client, backoff, now)
+    if wait > 0:
+        raise LoginThrottled(math.ceil(wait))
+
+
+def record_attempt(
+    session: Session, email: str, client: str | None, success: bool, now: datetime | None = None
+) -> None:
+    """Count a sign-in step (a second-factor code counts like a password)."""
+    session.add(
+        LoginAttempt(email=email.strip().lower(), client=client, at=now or _now(), success=success)
+    )
+
+
+def needs_totp(user: User, require_totp: bool) -> bool:
+    """Whether ``user`` signs in with a code: always once enrolled, and for ``TOTP_ROLES``
+    when the setting requires it (they enrol at their next sign-in)."""
+    return user.totp_secret is not None or (require_totp and user.role in TOTP_ROLES)
+
+
 def authenticate(
     session: Session,
     email: str,
@@ -212,24 +254,27 @@ def authenticate(
     client: str | None,
     backoff: Backoff | None = None,
     now: datetime | None = None,
+    second_factor: bool | None = None,
 ) -> User | None:
     """The active user with these credentials, or None. Raises ``LoginThrottled`` while the
     client must wait (a throttled try is not counted and checks no password).
 
-    Every other attempt is recorded. The caller's unit of work commits, so callers must commit
+    Every other attempt is recorded, except a right password of a user who still owes a second
+    factor (``second_factor``: the setting ``require_totp``; None: no second factor): that
+    success is recorded only when the code is right, so re-entering the password does not
+    reset the back-off on wrong codes. The caller's unit of work commits, so callers must commit
     even when None is returned (the failure must count).
     """
     now = now or _now()
     email = email.strip().lower()
-    wait = throttle_wait_s(session, email, client, backoff or Backoff(), now)
-    if wait > 0:
-        raise LoginThrottled(math.ceil(wait))
+    check_throttle(session, email, client, backoff or Backoff(), now)
     user = session.scalar(select(User).where(func.lower(User.email) == email))
     known = user is not None and bool(user.password_hash)
     # Always one argon2 verification, so an unknown e-mail answers as slowly as a known one.
     matches = verify_password(user.password_hash if known and user else _dummy_hash(), password)
     ok = bool(known and user and user.active and matches)
-    session.add(LoginAttempt(email=email, client=client, at=now, success=ok))
+    if not (ok and user and second_factor is not None and needs_totp(user, second_factor)):
+        record_attempt(session, email, client, ok, now)
     return user if ok else None
 
 
@@ -290,12 +335,31 @@ def principal_from_request(request: Request, session: Session) -> Principal | No
     return None
 
 
+def _under(path: str, prefix: str) -> bool:
+    base = prefix.rstrip("/")
+    return path == base or path.startswith(base + "/")
+
+
+def role_may_open(role: str, path: str) -> bool:
+    """False when ``role`` is confined (``ROLE_PATHS``) and ``path`` is outside its paths."""
+    prefixes = ROLE_PATHS.get(role)
+    if prefixes is None:
+        return True
+    return path in ROLE_EXACT_PATHS.get(role, ()) or any(_under(path, p) for p in prefixes)
+
+
+def _confined(request: Request, principal: Principal | None) -> Principal | None:
+    if principal is not None and not role_may_open(principal.role, request.url.path):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Geen toegang voor deze rol")
+    return principal
+
+
 def optional_principal(request: Request, session: SessionDep) -> Principal | None:
-    return principal_from_request(request, session)
+    return _confined(request, principal_from_request(request, session))
 
 
 def required_principal(request: Request, session: SessionDep) -> Principal:
-    principal = principal_from_request(request, session)
+    principal = _confined(request, principal_from_request(request, session))
     if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from api import totp
 from api.auth import (
     API_TOKEN_TTL,
     SESSION_COOKIE,
@@ -19,33 +21,87 @@ from api.auth import (
     LoginThrottled,
     authenticate,
     check_csrf,
+    check_throttle,
     client_address,
     issue_token,
+    needs_totp,
+    record_attempt,
     revoke_token,
 )
 from api.deps import SessionDep
 from api.pages.common import render
+from api.services.rounds import Actor, audit
 from api.settings import Settings
 from store.models import User
 
 LOGIN_CSRF_COOKIE = "stek_login_csrf"
+# The half-done sign-in (password right, code due): a cookie for the code pages only.
+CHALLENGE_COOKIE = "stek_tweestaps"
+CHALLENGE_PATH = "/inloggen"
 ROLE_HOME = {
     "admin": "/beheer",
     "gemeente": "/beoordelen",
     "corporatie": "/beoordelen",
     "regisseur": "/regisseur",
     "planner": "/planner",
+    "privacy": "/privacy",
 }
+EXPIRED = "Je inlogpoging is verlopen of onbekend. Log opnieuw in met je wachtwoord."
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _sign_in(request: Request, session: SessionDep, email: str, password: str) -> User | None:
-    """``authenticate`` with this app's trusted proxies and back-off."""
+def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
-    client = client_address(request, settings.trusted_proxies)
-    return authenticate(session, email, password, client, Backoff.from_settings(settings))
+    return settings
+
+
+def _client(request: Request) -> str | None:
+    return client_address(request, _settings(request).trusted_proxies)
+
+
+def _sign_in(request: Request, session: SessionDep, email: str, password: str) -> User | None:
+    """``authenticate`` with this app's trusted proxies, back-off and second-factor rule."""
+    settings = _settings(request)
+    return authenticate(
+        session,
+        email,
+        password,
+        _client(request),
+        Backoff.from_settings(settings),
+        second_factor=settings.require_totp,
+    )
+
+
+def _code_refused(
+    session: SessionDep, request: Request, user: User, check: totp.CodeCheck, via: str
+) -> None:
+    """A refused code counts as a failed sign-in (back-off) and is audited."""
+    record_attempt(session, user.email, _client(request), False)
+    audit(
+        session,
+        Actor(user.id, user.organisation_id, user.role),
+        "auth.totp_refused",
+        "user",
+        user.id,
+        {"reason": check.reason, "via": via},
+    )
+
+
+def _code_accepted(
+    session: SessionDep, request: Request, user: User, check: totp.CodeCheck, via: str
+) -> None:
+    record_attempt(session, user.email, _client(request), True)
+    if check.recovery:
+        audit(
+            session,
+            Actor(user.id, user.organisation_id, user.role),
+            "auth.recovery_code_used",
+            "user",
+            user.id,
+            {"left": totp.unused_recovery_codes(session, user.id), "via": via},
+        )
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -120,9 +176,30 @@ def login(
             status.HTTP_401_UNAUTHORIZED,
             next,
         )
-    token = issue_token(session, user, "session")
+    if needs_totp(user, _settings(request).require_totp):
+        challenge = totp.open_challenge(session, user, _safe_next(next))
+        step = "/inloggen/code" if user.totp_secret else "/inloggen/tweestaps"
+        redirect = RedirectResponse(step, status.HTTP_303_SEE_OTHER)
+        redirect.set_cookie(
+            CHALLENGE_COOKIE,
+            challenge,
+            max_age=int(totp.CHALLENGE_TTL.total_seconds()),
+            path=CHALLENGE_PATH,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return redirect
     redirect = RedirectResponse(_safe_next(next) or ROLE_HOME[user.role], status.HTTP_303_SEE_OTHER)
-    redirect.set_cookie(
+    return _with_session(request, session, user, redirect)
+
+
+def _with_session(
+    request: Request, session: SessionDep, user: User, response: Response
+) -> Response:
+    """``response`` carrying a new session cookie for ``user``."""
+    token = issue_token(session, user, "session")
+    response.set_cookie(
         SESSION_COOKIE,
         token,
         max_age=int(SESSION_TTL.total_seconds()),
@@ -130,8 +207,184 @@ def login(
         samesite="lax",
         secure=request.url.scheme == "https",
     )
-    redirect.delete_cookie(LOGIN_CSRF_COOKIE)
-    return redirect
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    response.delete_cookie(CHALLENGE_COOKIE, path=CHALLENGE_PATH)
+    return response
+
+
+def _code_form(
+    request: Request,
+    session: SessionDep,
+    template: str,
+    context: dict[str, object],
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A second-factor page with a fresh double-submit CSRF token (as the sign-in form)."""
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request, template, {**context, "error": error, "login_csrf": token}, status_code=status_code
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _enrol_context(user: User, secret: str) -> dict[str, object]:
+    uri = totp.provisioning_uri(secret, user.email)
+    return {
+        "title": "Tweestapsverificatie instellen",
+        "uri": uri,
+        "qr": totp.qr_svg(uri),
+        "secret": totp.grouped(secret),
+        "email": user.email,
+    }
+
+
+def _csrf_ok(request: Request, submitted: str) -> bool:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    return bool(cookie) and hmac.compare_digest(cookie, submitted)
+
+
+@pages.get("/inloggen/code", response_class=HTMLResponse)
+def code_page(request: Request, session: SessionDep) -> Response:
+    found = totp.find_challenge(session, request.cookies.get(CHALLENGE_COOKIE))
+    if found is None:
+        return _login_form(request, EXPIRED, status.HTTP_401_UNAUTHORIZED)
+    if found[1].totp_secret is None:
+        return RedirectResponse("/inloggen/tweestaps", status.HTTP_303_SEE_OTHER)
+    return _code_form(request, session, "totp_code.html", {"title": "Code invullen"})
+
+
+@pages.post("/inloggen/code", response_class=HTMLResponse)
+def code_submit(
+    request: Request,
+    session: SessionDep,
+    code: Annotated[str, Form(max_length=40)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    context: dict[str, object] = {"title": "Code invullen"}
+    found = totp.find_challenge(session, request.cookies.get(CHALLENGE_COOKIE))
+    if found is None:
+        return _login_form(request, EXPIRED, status.HTTP_401_UNAUTHORIZED)
+    challenge, user = found
+    if user.totp_secret is None:
+        return RedirectResponse("/inloggen/tweestaps", status.HTTP_303_SEE_OTHER)
+    if not _csrf_ok(request, csrf_token):
+        return _code_form(
+            request,
+            session,
+            "totp_code.html",
+            context,
+            "Het formulier is verlopen. Probeer het opnieuw.",
+            403,
+        )
+    try:
+        check_throttle(
+            session,
+            user.email,
+            _client(request),
+            Backoff.from_settings(_settings(request)),
+            datetime.now(UTC),
+        )
+    except LoginThrottled as exc:
+        response = _code_form(request, session, "totp_code.html", context, exc.message, 429)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    check = totp.check_code(session, user, code)
+    if not check.ok:
+        _code_refused(session, request, user, check, "pagina")
+        return _code_form(request, session, "totp_code.html", context, check.message, 401)
+    _code_accepted(session, request, user, check, "pagina")
+    target = challenge.next_path or ROLE_HOME[user.role]
+    totp.close_challenge(session, challenge)
+    return _with_session(
+        request, session, user, RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+    )
+
+
+def _pending_secret(session: SessionDep, request: Request) -> tuple[object, User, str] | None:
+    found = totp.find_challenge(session, request.cookies.get(CHALLENGE_COOKIE))
+    if found is None or found[1].totp_secret is not None:
+        return None
+    challenge, user = found
+    if challenge.pending_secret is None:
+        challenge.pending_secret = totp.new_secret()
+    return challenge, user, challenge.pending_secret
+
+
+@pages.get("/inloggen/tweestaps", response_class=HTMLResponse)
+def enrol_page(request: Request, session: SessionDep) -> Response:
+    pending = _pending_secret(session, request)
+    if pending is None:
+        return _login_form(request, EXPIRED, status.HTTP_401_UNAUTHORIZED)
+    _challenge, user, secret = pending
+    return _code_form(request, session, "totp_enrol.html", _enrol_context(user, secret))
+
+
+@pages.post("/inloggen/tweestaps", response_class=HTMLResponse)
+def enrol_submit(
+    request: Request,
+    session: SessionDep,
+    code: Annotated[str, Form(max_length=40)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    found = totp.find_challenge(session, request.cookies.get(CHALLENGE_COOKIE))
+    if found is None or found[1].totp_secret is not None or found[0].pending_secret is None:
+        return _login_form(request, EXPIRED, status.HTTP_401_UNAUTHORIZED)
+    challenge, user = found
+    secret = challenge.pending_secret
+    assert secret is not None
+    context = _enrol_context(user, secret)
+    if not _csrf_ok(request, csrf_token):
+        return _code_form(
+            request,
+            session,
+            "totp_enrol.html",
+            context,
+            "Het formulier is verlopen. Probeer het opnieuw.",
+            403,
+        )
+    try:
+        check_throttle(
+            session,
+            user.email,
+            _client(request),
+            Backoff.from_settings(_settings(request)),
+            datetime.now(UTC),
+        )
+    except LoginThrottled as exc:
+        response = _code_form(request, session, "totp_enrol.html", context, exc.message, 429)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    check = totp.check_code(session, user, code, secret=secret)
+    if not check.ok:
+        _code_refused(session, request, user, check, "instellen")
+        return _code_form(request, session, "totp_enrol.html", context, check.message, 401)
+    record_attempt(session, user.email, _client(request), True)
+    codes = totp.enrol(session, user, secret)
+    audit(
+        session,
+        Actor(user.id, user.organisation_id, user.role),
+        "auth.totp_enrolled",
+        "user",
+        user.id,
+    )
+    target = challenge.next_path or ROLE_HOME[user.role]
+    totp.close_challenge(session, challenge)
+    page = render(
+        request,
+        "totp_recovery.html",
+        {"title": "Je herstelcodes", "codes": codes, "target": target},
+    )
+    page.headers["Cache-Control"] = "no-store"
+    return _with_session(request, session, user, page)
 
 
 @pages.post("/uitloggen")
@@ -154,6 +407,8 @@ class TokenRequest(BaseModel):
     email: str = Field(min_length=3, max_length=200)
     password: str = Field(min_length=1, max_length=200)
     label: str | None = Field(default=None, max_length=100)
+    # the code from the authenticator app (or a recovery code), for users with a second factor
+    totp_code: str | None = Field(default=None, max_length=40)
 
 
 class TokenResponse(BaseModel):
@@ -191,6 +446,28 @@ def token(body: TokenRequest, request: Request, session: SessionDep) -> Response
     if user is None:
         # A returned response (not an exception) so the failed attempt is committed.
         return JSONResponse({"detail": "Onbekend e-mailadres of onjuist wachtwoord"}, 401)
+    if needs_totp(user, _settings(request).require_totp):
+        if user.totp_secret is None:
+            return JSONResponse(
+                {
+                    "detail": "Tweestapsverificatie is verplicht voor deze rol: stel die eerst "
+                    "in door op de website in te loggen."
+                },
+                403,
+            )
+        if not body.totp_code:
+            return JSONResponse(
+                {
+                    "detail": "Tweestapsverificatie: geef de code uit je authenticator-app mee "
+                    "(totp_code)."
+                },
+                401,
+            )
+        check = totp.check_code(session, user, body.totp_code)
+        if not check.ok:
+            _code_refused(session, request, user, check, "api")
+            return JSONResponse({"detail": check.message}, 401)
+        _code_accepted(session, request, user, check, "api")
     secret = issue_token(session, user, "api", body.label)
     return JSONResponse(
         TokenResponse(
