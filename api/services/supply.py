@@ -57,7 +57,7 @@ MAX_RUNS = 2000
 MAX_MONTHS = 60
 CLI_MAX_RUNS = 10_000
 CLI_MAX_MONTHS = 120
-CACHE_SIZE = 16
+CACHE_SIZE = 32  # page charts, map layers and API answers for a few scenarios at once
 
 __all__ = [
     "BASE_SCENARIO",
