@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -17,6 +18,50 @@ def nl_number(value: float, decimals: int = 0) -> str:
     """Dutch number format (dot for thousands, comma for decimals), as ``api.formatting``."""
     text = f"{value:,.{decimals}f}"
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+# Marker and overlay colours, each with the Dutch name the hint under a map uses: the hint is
+# generated from the keys a map actually draws (``describe``), never written by hand.
+OPTION = "#0b5cad"
+OPTION_OTHER = "#6b7785"
+ANCHOR = "#f0b400"
+NO_GO = "#a4000f"
+BORDER = "#1b1f24"
+COLOUR_NAMES = {
+    OPTION: ("blauw", "blauwe"),
+    OPTION_OTHER: ("grijs", "grijze"),
+    ANCHOR: ("geel", "gele"),
+    NO_GO: ("rood", "rode"),
+    BORDER: ("zwart", "zwarte"),
+}
+SHAPE_WORDS = {"dot": "stippen", "line": "lijnen", "hatch": "gestreept"}
+
+
+@dataclass(frozen=True)
+class MapKey:
+    """One entry of a map's key: what a colour means (``shape``: dot, line or hatch)."""
+
+    colour: str
+    label: str
+    shape: str = "dot"
+
+
+def colour_name(colour: str) -> tuple[str, str]:
+    """The Dutch name of a map colour (plain and inflected); an unnamed colour is refused."""
+    try:
+        return COLOUR_NAMES[colour.lower()]
+    except KeyError:
+        raise ValueError(f"kleur {colour} heeft geen Nederlandse naam in maps.colours") from None
+
+
+def describe(keys: Sequence[MapKey]) -> str:
+    """The hint under a map, from the colours it draws: "Woonplekken: blauwe stippen; ..."."""
+    parts = []
+    for k in keys:
+        plain, inflected = colour_name(k.colour)
+        what = f"{plain} gestreept" if k.shape == "hatch" else f"{inflected} {SHAPE_WORDS[k.shape]}"
+        parts.append(f"{k.label}: {what}")
+    return "; ".join(parts) + "." if parts else ""
 
 
 BLUES = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")

@@ -72,6 +72,10 @@ class SupplyMapData:
     options: tuple[OptionPoint, ...] = ()
     outlines: tuple[AreaShape, ...] = ()  # gemeente borders drawn over wijken or buurten
     notes: tuple[str, ...] = field(default=())
+    scenario: str = ""  # the scenario's Dutch name (column heads of the comparison table)
+    # a light base drawn under everything (real gemeente polygons around the areas; no tiles)
+    background: tuple[AreaShape, ...] = ()
+    attribution: tuple[str, ...] = ()  # sources of the boundaries, shown on the map
 
 
 @dataclass(frozen=True)
@@ -83,3 +87,5 @@ class OptionsMapData:
     options: tuple[OptionPoint, ...]
     anchors: tuple[Anchor, ...] = ()
     no_go: tuple[NoGoShape, ...] = ()
+    background: tuple[AreaShape, ...] = ()
+    attribution: tuple[str, ...] = ()

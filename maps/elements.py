@@ -24,6 +24,7 @@ from jinja2 import Template
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
+from maps.colours import MapKey
 from maps.geo import feature_collection
 from maps.text import html_text, html_texts, script_json, script_safe
 
@@ -74,6 +75,15 @@ window.stek = window.stek || (function () {
     (s.layers[mapName] || []).forEach(function (l) {
       if (l.stek.monthly) { l.setStyle(function (f) { return s.style(l, f); }); }
     });
+    // the table beside the map (maps.table) shows the same month
+    document.querySelectorAll("[data-series]").forEach(function (td) {
+      td.textContent = td.getAttribute("data-series").split("|")[i];
+    });
+    if (s.labels[mapName]) {
+      document.querySelectorAll(".stek-month-label").forEach(function (el) {
+        s.put(el, s.labels[mapName][i]);
+      });
+    }
   };
   return s;
 })();
@@ -94,9 +104,42 @@ RUNTIME_CSS = """
 .leaflet-container:focus { outline: 3px solid #f0b400; outline-offset: -3px; }
 .leaflet-container a:focus, .leaflet-container input:focus, .leaflet-container label:focus {
   outline: 3px solid #f0b400; outline-offset: 1px; }
-.stek-title { position: absolute; top: 8px; left: 56px; z-index: 800; background: #fff;
-  padding: 4px 10px; border: 1px solid #6b7785; border-radius: 4px;
-  font: 700 15px/1.4 system-ui, sans-serif; color: #1b1f24; }
+.stek-title { background: #fff; padding: 4px 10px; border: 1px solid #6b7785; border-radius: 4px;
+  font: 700 15px/1.4 system-ui, sans-serif; color: #1b1f24; max-width: 60vw; margin: 0; }
+.stek-legend .dot { width: 14px; height: 14px; border-radius: 50%; border: 1.5px solid #1b1f24;
+  display: inline-block; }
+.stek-legend .line { width: 18px; height: 0; border-top: 3px solid; display: inline-block; }
+.stek-legend .hatch { width: 18px; height: 14px; display: inline-block; border: 2px dashed; }
+.stek-label { background: transparent; border: 0; box-shadow: none; }
+.stek-labels-off .stek-label { display: none; }
+.stek-label span { display: inline-block; transform: translate(-50%, -50%); white-space: nowrap;
+  font: 600 13px/1.2 system-ui, sans-serif; color: #1b1f24; padding: 0 3px;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; pointer-events: none; }
+.stek-cluster { background: transparent; }
+.stek-cluster div { width: 34px; height: 34px; border-radius: 50%; color: #fff;
+  border: 2px solid #1b1f24; font: 700 13px/30px system-ui, sans-serif; text-align: center; }
+body.stek-doc .leaflet-container { background: #dfe8ee; }
+.leaflet-control-attribution { font-size: 12px; color: #1b1f24; background: rgba(255,255,255,.9);
+  max-width: 70%; }
+.leaflet-control-scale-line { color: #1b1f24; }
+body.stek-doc { display: flex; flex-wrap: wrap; align-items: stretch; }
+body.stek-doc .folium-map { position: relative !important; left: 0 !important; top: 0 !important;
+  width: auto !important; height: 100vh !important; flex: 1 1 560px; min-width: 0; }
+body.stek-doc.stek-compare .folium-map { flex: 1 1 320px; }
+.stek-panel { flex: 0 1 30rem; height: 100vh; overflow: auto; box-sizing: border-box;
+  padding: 8px 12px; font: 14px/1.4 system-ui, sans-serif; color: #1b1f24; background: #fff;
+  border-left: 1px solid #6b7785; }
+body.stek-compare .stek-panel { flex: 1 1 100%; height: auto; border-left: 0;
+  border-top: 1px solid #6b7785; }
+.stek-panel:focus { outline: 3px solid #f0b400; outline-offset: -3px; }
+.stek-panel h2 { font-size: 15px; margin: 4px 0 6px; }
+.stek-panel p { margin: 0 0 8px; }
+.stek-panel table { border-collapse: collapse; width: 100%; }
+.stek-panel caption { text-align: left; font-weight: 700; padding: 4px 0; }
+.stek-panel th, .stek-panel td { border-bottom: 1px solid #c6ccd2; padding: 3px 4px;
+  text-align: left; vertical-align: top; }
+.stek-panel td.num, .stek-panel th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.stek-panel .source { font-size: 12px; margin-top: 8px; }
 """
 
 
@@ -150,8 +193,9 @@ class AreaLayer(Layer):
         show: bool = True,
         weight: float = 0.6,
         interactive: bool = True,
+        control: bool = True,
     ) -> None:
-        super().__init__(name=html_text(name), overlay=overlay, control=True, show=show)
+        super().__init__(name=html_text(name), overlay=overlay, control=control, show=show)
         self._name = "AreaLayer"
         if values is not None and len(values) != len(labels):
             raise ValueError("AreaLayer: evenveel waarden als gebieden nodig")
@@ -173,39 +217,64 @@ class AreaLayer(Layer):
 
 
 class Legend(MacroElement):
-    """A legend control that shows the scale of the active base layer (updated on switch)."""
+    """The legend: the colour scale of the active base layer (swapped when another is chosen)
+    and a key of the markers and overlays on the map (``keys``: colour, label, shape).
+
+    Placed top right *after* the layer control, so Leaflet stacks it below the control: it can
+    never cover it, however far the control unfolds. Also gives the layer control's toggle a
+    Dutch name ("Kaartlagen"), as the legend is added after it.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function () {
-            var map = {{ this._parent.get_name() }};
-            var legend = L.control({position: "bottomright"});
+            var map = {{ this._parent.get_name() }}, keys = {{ this.keys }};
+            var toggle = map.getContainer().querySelector(".leaflet-control-layers-toggle");
+            if (toggle) {
+                toggle.title = "Kaartlagen kiezen";
+                toggle.setAttribute("aria-label", "Kaartlagen kiezen");
+            }
+            var legend = L.control({position: "topright"});
             legend.onAdd = function () {
                 var div = L.DomUtil.create("div", "stek-legend");
                 div.setAttribute("role", "region");
                 div.setAttribute("aria-label", "Legenda");
+                L.DomEvent.disableScrollPropagation(div);
                 return div;
             };
+            function item(ul, kind, colour, text) {
+                var li = document.createElement("li"), sw = document.createElement("span");
+                sw.className = kind;
+                if (kind === "hatch" || kind === "line") { sw.style.borderColor = colour; }
+                else { sw.style.background = colour; }
+                li.appendChild(sw);
+                li.appendChild(stek.put(document.createElement("span"), text));
+                ul.appendChild(li);
+            }
             legend.show = function (cfg) {
                 var div = legend.getContainer();
                 div.textContent = "";
-                if (!cfg || cfg.fixed) { div.style.display = "none"; return; }
+                var scale = cfg && !cfg.fixed;
+                if (!scale && !keys.length) { div.style.display = "none"; return; }
                 div.style.display = "";
-                div.appendChild(stek.put(document.createElement("h2"), cfg.title));
-                var ul = document.createElement("ul");
-                cfg.labels.forEach(function (text, i) {
-                    var li = document.createElement("li"), sw = document.createElement("span");
-                    sw.className = "swatch"; sw.style.background = cfg.colours[i];
-                    li.appendChild(sw);
-                    li.appendChild(stek.put(document.createElement("span"), text));
-                    ul.appendChild(li);
-                });
-                var li = document.createElement("li"), sw = document.createElement("span");
-                sw.className = "swatch"; sw.style.background = cfg.none;
-                li.appendChild(sw); li.appendChild(document.createTextNode("geen gegevens"));
-                ul.appendChild(li);
-                div.appendChild(ul);
+                if (scale) {
+                    div.appendChild(stek.put(document.createElement("h2"), cfg.title));
+                    var ul = document.createElement("ul");
+                    cfg.labels.forEach(function (text, i) {
+                        item(ul, "swatch", cfg.colours[i], text);
+                    });
+                    item(ul, "swatch", cfg.none, "geen gegevens");
+                    div.appendChild(ul);
+                }
+                if (keys.length) {
+                    if (!scale) {
+                        div.appendChild(stek.put(document.createElement("h2"), "Legenda"));
+                    }
+                    var kl = document.createElement("ul");
+                    keys.forEach(function (k) { item(kl, k[2], k[0], k[1]); });
+                    div.appendChild(kl);
+                }
             };
             legend.addTo(map);
             legend.show({{ this.first }}.stek);
@@ -215,10 +284,95 @@ class Legend(MacroElement):
         """
     )
 
-    def __init__(self, first_layer: AreaLayer) -> None:
+    def __init__(self, first_layer: AreaLayer, keys: Sequence[MapKey] = ()) -> None:
         super().__init__()
         self._name = "Legend"
         self.first = first_layer.get_name()
+        self.keys = script_json([[k.colour, html_text(k.label), k.shape] for k in keys])
+
+
+class Frame(MacroElement):
+    """The map's frame: title (top left, above the zoom buttons, so nothing covers it), zoom
+    buttons with Dutch names, a metric scale bar, and the attribution of the boundaries."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, el = map.getContainer();
+            var title = L.control({position: "topleft"});
+            title.onAdd = function () {
+                var t = stek.put(L.DomUtil.create("h1", "stek-title"), {{ this.title | tojson }});
+                el.setAttribute("role", "region");
+                el.setAttribute("aria-label", t.textContent);
+                return t;
+            };
+            title.addTo(map);
+            L.control.zoom({position: "topleft", zoomInTitle: "Inzoomen",
+                            zoomOutTitle: "Uitzoomen"}).addTo(map);
+            L.control.scale({position: "bottomleft", imperial: false, metric: true}).addTo(map);
+            map.attributionControl.setPrefix(false);
+            {{ this.attribution }}.forEach(function (a) {
+                map.attributionControl.addAttribution(a);
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, attribution: Sequence[str] = ()) -> None:
+        super().__init__()
+        self._name = "Frame"
+        self.title = html_text(title)
+        self.attribution = script_json(html_texts(attribution))
+
+
+class LabelLayer(Layer):
+    """Area names as permanent labels (``(lat, lon, text)``), hidden below ``min_zoom``.
+
+    Non-interactive, not focusable: the names are in the table beside the map as well.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.layerGroup();
+        (function () {
+            // names above the markers (a cluster must not hide a gemeente's name)
+            var map = {{ this._parent.get_name() }};
+            if (!map.getPane("stekLabels")) {
+                var pane = map.createPane("stekLabels");
+                pane.style.zIndex = 640;
+                pane.style.pointerEvents = "none";
+            }
+        })();
+        {{ this.points }}.forEach(function (p) {
+            var span = stek.put(document.createElement("span"), p[2]);
+            L.marker([p[0], p[1]], {
+                icon: L.divIcon({className: "stek-label", html: span, iconSize: null}),
+                interactive: false, keyboard: false, pane: "stekLabels"
+            }).addTo({{ this.get_name() }});
+        });
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            function update() {
+                map.getContainer().classList.toggle(
+                    "stek-labels-off", map.getZoom() < {{ this.min_zoom }});
+            }
+            map.on("zoomend", update);
+            map.whenReady(update);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self, points: Sequence[tuple[float, float, str]], name: str, min_zoom: int = 0
+    ) -> None:
+        super().__init__(name=html_text(name), overlay=True, control=True, show=True)
+        self._name = "LabelLayer"
+        self.points = script_json([[p[0], p[1], html_text(p[2])] for p in points])
+        self.min_zoom = int(min_zoom)
 
 
 class MonthSlider(MacroElement):
@@ -301,30 +455,6 @@ class SyncViews(MacroElement):
         self.b = b
 
 
-class Title(MacroElement):
-    """A visible title on the map (also the accessible name of the map region)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function () {
-            var map = {{ this._parent.get_name() }}, el = map.getContainer();
-            var t = stek.put(document.createElement("div"), {{ this.text | tojson }});
-            t.className = "stek-title";
-            el.setAttribute("role", "region");
-            el.setAttribute("aria-label", t.textContent);
-            el.appendChild(t);
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "Title"
-        self.text = html_text(text)
-
-
 class PointLayer(JSCSSMixin, Layer):
     """Circle markers from one JSON array, optionally clustered (Leaflet.markercluster).
 
@@ -342,8 +472,18 @@ class PointLayer(JSCSSMixin, Layer):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = {{ "L.markerClusterGroup({showCoverageOnHover: false})"
-            if this.cluster else "L.featureGroup()" }};
+        {%- if this.cluster %}
+        var {{ this.get_name() }} = L.markerClusterGroup({showCoverageOnHover: false,
+            iconCreateFunction: function (c) {
+                // clusters in the markers' own colour (the plugin's default is green/yellow)
+                var d = document.createElement("div");
+                d.style.background = {{ this.cluster_colour | tojson }};
+                d.textContent = c.getChildCount();
+                return L.divIcon({html: d, className: "stek-cluster", iconSize: L.point(34, 34)});
+            }});
+        {%- else %}
+        var {{ this.get_name() }} = L.featureGroup();
+        {%- endif %}
         {{ this.points }}.forEach(function (p) {
             var marker = L.circleMarker([p[0], p[1]], {radius: {{ this.radius }}, color: "#1b1f24",
                 weight: 1.5, fillColor: p[2], fillOpacity: 0.95});
@@ -377,6 +517,7 @@ class PointLayer(JSCSSMixin, Layer):
             [[p[0], p[1], p[2], html_text(p[3]), html_texts(p[4])] for p in points]
         )
         self.cluster = cluster
+        self.cluster_colour = points[0][2] if points else "#0b5cad"
         self.radius = radius
         if not cluster:
             self.default_js = []

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 import folium
+import shapely
 from branca.element import Figure
 
 from maps import colours
@@ -19,11 +20,12 @@ from maps.assets import STATIC_URL, inline_assets, localise
 from maps.data import AreaShape, Measure, OptionPoint, SupplyMapData, Value
 from maps.elements import (
     AreaLayer,
+    Frame,
+    LabelLayer,
     Legend,
     MonthSlider,
     PointLayer,
     SyncViews,
-    Title,
     add_runtime,
 )
 from maps.geo import (
@@ -34,6 +36,7 @@ from maps.geo import (
     rd_to_wgs84,
     simplify_rd,
 )
+from maps.table import compare_table, panel, supply_hint, supply_keys, supply_table
 
 NONCE = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 # folium's Map header sets maximum-scale=1 and user-scalable=no (one per map); people who
@@ -61,21 +64,68 @@ def month_label(d: date) -> str:
     return f"{MONTHS[d.month - 1]} {d.year}"
 
 
-def _blank_map(areas: Sequence[AreaShape], width: str = "100%", left: str = "0%") -> folium.Map:
+# The light base under every map: real gemeente polygons (no tiles), not in the layer control.
+BACKGROUND_STYLE = {
+    "color": "#a39e93",
+    "weight": 0.8,
+    "fillColor": "#f4f1ea",
+    "fillOpacity": 1.0,
+    "interactive": False,
+}
+# More labels than this are shown only from LABEL_MIN_ZOOM on (a national map at zoom 7 would
+# be a wall of names).
+MANY_LABELS = 40
+LABEL_MIN_ZOOM = 9
+
+
+def _first_month(data: SupplyMapData) -> str:
+    return month_label(data.months[0]) if data.months else ""
+
+
+def _blank_map(areas: Sequence[AreaShape]) -> folium.Map:
     m = folium.Map(
         location=None,
         tiles=None,
         maxZoom=18,
         minZoom=6,
-        width=width,
-        left=left,
-        position="absolute" if width != "100%" else "relative",
-        control_scale=True,
-        zoom_control=True,
+        control_scale=False,  # Frame adds a metric one (folium's shows miles too)
+        zoom_control=False,  # Frame adds it below the title, with Dutch names
         prefer_canvas=False,
+        zoom_snap=0.25,  # fit the region closely (whole zoom steps leave it small)
     )
     m.fit_bounds(bounds_wgs84([a.geometry for a in areas]))
     return m
+
+
+def add_background(
+    m: folium.Map, background: Sequence[AreaShape], tolerance_m: float, precision: int
+) -> None:
+    """The light offline base: real gemeente polygons around the map's areas (no tiles)."""
+    if not background:
+        return
+    geoms = rd_to_wgs84(simplify_rd([a.geometry for a in background], tolerance_m), precision)
+    AreaLayer(
+        geoms,
+        [a.name for a in background],
+        name="Achtergrond",
+        map_name=m.get_name(),
+        fixed=BACKGROUND_STYLE,
+        interactive=False,
+        control=False,
+    ).add_to(m)
+
+
+def add_labels(m: folium.Map, gemeenten: Sequence[AreaShape]) -> None:
+    """Gemeente names as labels at a point inside each gemeente."""
+    if not gemeenten:
+        return
+    inside = shapely.point_on_surface([a.geometry for a in gemeenten])
+    points = []
+    for a, p in zip(gemeenten, inside, strict=True):
+        lat, lon = point_to_wgs84(p.x, p.y)
+        points.append((round(lat, 6), round(lon, 6), a.name))
+    min_zoom = LABEL_MIN_ZOOM if len(points) > MANY_LABELS else 0
+    LabelLayer(points, "Gemeentenamen", min_zoom=min_zoom).add_to(m)
 
 
 def _area_layer(
@@ -127,6 +177,7 @@ def _populate(
     slider_maps: Sequence[str] | None,
 ) -> None:
     name = m.get_name()
+    add_background(m, data.background, tolerance_m, precision)
     first: AreaLayer | None = None
     for i, measure in enumerate(data.measures):
         layer = _area_layer(
@@ -165,12 +216,14 @@ def _populate(
             overlay=True,
             interactive=False,
         ).add_to(m)
+    add_labels(m, data.areas if data.level == "gemeente" else data.outlines)
     _add_options(m, data.options, "Woonplekken")
-    Legend(first).add_to(m)
+    Frame(data.title, data.attribution).add_to(m)
     if data.months and slider_maps and any(x.monthly for x in data.measures):
         MonthSlider([month_label(d) for d in data.months], slider_maps).add_to(m)
-    Title(data.title).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    # the control first, then the legend: both top right, so Leaflet stacks the legend below
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    Legend(first, supply_keys(data)).add_to(m)
 
 
 def _scales(datasets: Sequence[SupplyMapData]) -> dict[str, dict[str, Any]]:
@@ -197,7 +250,11 @@ def build_supply_map(
     m = _blank_map(data.areas)
     add_runtime(m.get_root())  # type: ignore[arg-type]
     _populate(m, data, _scales([data]), tolerance_m, precision, [m.get_name()])
-    localise(m.get_root(), base_url)
+    root = m.get_root()
+    root.stek_panel = panel(  # type: ignore[attr-defined]
+        data.title, supply_hint(data), supply_table(data, _first_month(data)), data.attribution
+    )
+    localise(root, base_url)
     return m
 
 
@@ -211,8 +268,8 @@ def build_compare_map(
     """Two scenarios side by side: same colour scales, views kept in step, one month slider."""
     figure = Figure()
     add_runtime(figure)
-    left = _blank_map(a.areas, width="50%", left="0%")
-    right = _blank_map(b.areas, width="50%", left="50%")
+    left = _blank_map(a.areas)
+    right = _blank_map(b.areas)
     figure.add_child(left)
     figure.add_child(right)
     scales = _scales([a, b])
@@ -221,6 +278,13 @@ def build_compare_map(
     _populate(right, b, scales, tolerance_m, precision, None)
     figure.add_child(SyncViews(left.get_name(), right.get_name()))
     # SyncViews is a figure child: its script needs the maps, which render before it
+    figure.stek_panel = panel(  # type: ignore[attr-defined]
+        "Scenario's naast elkaar",
+        supply_hint(a),
+        compare_table(a, b, _first_month(a)),
+        a.attribution,
+    )
+    figure.stek_compare = True  # type: ignore[attr-defined]
     localise(figure, base_url)
     return figure
 
@@ -237,6 +301,13 @@ def render_html(
     root = element.get_root()
     html = root.render()
     html = html.replace("<html>", '<html lang="nl">', 1)
+    # the table beside the map (maps.table) and the flex layout that puts it there
+    body = "stek-doc stek-compare" if getattr(root, "stek_compare", False) else "stek-doc"
+    html = html.replace("<body>", f'<body class="{body}">', 1)
+    stek_panel = getattr(root, "stek_panel", "")
+    if stek_panel:
+        head, sep, tail = html.rpartition("</body>")
+        html = head + stek_panel + "\n" + sep + tail if sep else html
     title = "stek-kaart"
     html = FOLIUM_VIEWPORT.sub("", html)
     html = html.replace("<head>", f"<head>\n    <title>{title}</title>\n    {VIEWPORT}", 1)

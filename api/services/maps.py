@@ -20,12 +20,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.services import supply as supply_svc
 from api.services.rounds import Actor, Forbidden, NotFound
 from api.services.scope import own_organisation_code
+from fixtures.cbs import ATTRIBUTION, ATTRIBUTION_WIJKEN, read_gemeenten
+from maps import colours
 from maps.data import (
     Anchor,
     AreaShape,
@@ -81,6 +84,29 @@ class UnknownScenario(ValueError):
     pass
 
 
+BACKGROUND_MARGIN_M = 15_000.0
+
+
+def background(areas: Sequence[AreaShape]) -> tuple[AreaShape, ...]:
+    """The real CBS gemeenten around ``areas`` (within 15 km of their extent) that the map does
+    not draw itself: the light offline base under every map (no tiles)."""
+    if not areas:
+        return ()
+    minx, miny, maxx, maxy = shapely.total_bounds([a.geometry for a in areas])
+    frame = shapely.box(minx, miny, maxx, maxy).buffer(BACKGROUND_MARGIN_M)
+    drawn = {a.gemeente_code for a in areas} if areas[0].level == "gemeente" else set()
+    return tuple(
+        AreaShape(g.code, g.name, "gemeente", g.code, g.geometry)
+        for g in read_gemeenten()
+        if g.code not in drawn and g.geometry.intersects(frame)
+    )
+
+
+def attribution(level: str) -> tuple[str, ...]:
+    """Sources of the boundaries a map at ``level`` draws (CBS, Kadaster; CC BY 4.0)."""
+    return (ATTRIBUTION,) if level == "gemeente" else (ATTRIBUTION, ATTRIBUTION_WIJKEN)
+
+
 def scenario_names(session: Session | None = None) -> dict[str, str]:
     """Scenario name -> Dutch label, for the picker: the examples here and, given a session,
     the planners' stored scenarios (``stek scenario create``, the supply API)."""
@@ -127,7 +153,7 @@ def _scoped_options(session: Session, actor: Actor) -> list[m.HousingOption]:
     return list(session.scalars(stmt))
 
 
-def _option_point(o: m.HousingOption, colour: str = "#0b5cad") -> OptionPoint:
+def _option_point(o: m.HousingOption, colour: str = colours.OPTION) -> OptionPoint:
     from api.formatting import euro
 
     corp = o.corporation.name if o.corporation else "zorgaanbieder"
@@ -172,7 +198,7 @@ def project_gemeenten(
     shortfall (``None``): it is regional, and a corporation sees only its own rows.
     """
     from store.supply_inputs import get_scenario, supply_inputs_from_db
-    from supply.projection import ProjectionSettings, project
+    from supply.projection import ProjectionSettings
     from supply.scenario import Scenario, ScenarioError
 
     # The same inputs as the planner's projection (``api.services.supply``): one story.
@@ -186,7 +212,9 @@ def project_gemeenten(
             raise UnknownScenario(f"onbekend scenario {scenario!r}") from None
     levels = ("gemeente_corporation",) if corporation else ("gemeente",)
     outputs = ("contingent_left",) if corporation else ("shortfall", "contingent_left")
-    result = project(inputs, ProjectionSettings(runs=runs, seed=0, levels=levels, outputs=outputs))
+    # cached by a fingerprint of inputs and settings (as the planner's charts): never stale
+    settings = ProjectionSettings(runs=runs, seed=0, levels=levels, outputs=outputs)
+    result = supply_svc.cached_projection(inputs, settings)
     shortfall: dict[str, list[Value]] | None = None
     if not corporation:
         short = result.get("shortfall", "gemeente")
@@ -283,6 +311,9 @@ def supply_map_data(
         options=tuple(_option_point(o) for o in options),
         outlines=outlines,
         notes=tuple(notes),
+        scenario=label,
+        background=background(areas),
+        attribution=attribution(level),
     )
 
 
@@ -322,12 +353,16 @@ def options_map_data(
                     no_go.append(NoGoShape(f"{area.name} ({area.code})", from_wkb(area.geometry)))
             elif ng.geometry is not None:
                 no_go.append(NoGoShape("Eigen gebied", from_wkb(ng.geometry)))
+    gemeenten = _areas(session, "gemeente")
     return OptionsMapData(
         title=f"Woonplekken voor {youth.code}",
-        areas=_areas(session, "gemeente"),
+        areas=gemeenten,
         options=tuple(
-            _option_point(o, "#0b5cad" if i < 5 else "#6b7785") for i, o in enumerate(rows)
+            _option_point(o, colours.OPTION if i < 5 else colours.OPTION_OTHER)
+            for i, o in enumerate(rows)
         ),
         anchors=tuple(Anchor(a.label, a.x, a.y) for a in youth.anchors) if own else (),
         no_go=tuple(no_go),
+        background=background(gemeenten),
+        attribution=attribution("gemeente"),
     )
