@@ -138,6 +138,11 @@ GLOSSARY: Final[dict[str, dict[str, str]]] = {
         "none": "hele restant van het jaar beschikbaar",
         "budget": "maandbudget (jaar verdeeld naar verwachte instroom)",
     },
+    # store.models.YouthRelation.kind
+    "relation_kind": {
+        "companion": "samen aangemeld met",
+        "conflict": "niet in één huis met",
+    },
     # store.retention.KINDS (the privacy officer's retention report)
     "retention_kind": {
         "round_snapshots": "persoonsgegevens in momentopnamen van afgeronde rondes",
