@@ -25,6 +25,7 @@ from api.pages import about as about_pages
 from api.pages import admin as admin_pages
 from api.pages import intake as intake_pages
 from api.pages import planner as planner_pages
+from api.pages import privacy as privacy_pages
 from api.pages import regisseur as regisseur_pages
 from api.pages import review as review_pages
 from api.pages import start as start_pages
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         intake_pages.router,
         stock_pages.router,
         planner_pages.router,
+        privacy_pages.router,
         auth.pages,
         round_exports.pages,
         inbox.router,
