@@ -76,6 +76,14 @@ ROLES: tuple[dict[str, Any], ...] = (
         "roles": ("gemeente", "corporatie", "admin", "planner"),
     },
     {
+        "path": "/privacy",
+        "title": "Privacy",
+        "who": "Functionaris gegevensbescherming",
+        "what": "Het auditlog doorzoeken en exporteren, de bewaartermijnen bekijken en een "
+        "inzage-export maken van alles wat stek over één jongere bewaart.",
+        "roles": ("privacy",),
+    },
+    {
         "path": "/beheer",
         "title": "Beheer",
         "who": "Beheerder",
