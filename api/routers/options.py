@@ -1,18 +1,23 @@
 """Housing options (``/api/v1/options``): no personal data; a corporation sees its own stock,
-gemeente staff the options in their gemeente, the other roles all options."""
+gemeente staff the options in their gemeente, the other roles all options. ``POST /options``
+registers a vacancy of the caller's own corporation with the fields of
+``store.records.OptionRecord`` (x, y in RD New; the areas follow from the location)."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query, status
 from pydantic import BaseModel
 
 from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, actor, call
-from api.services import catalog
+from api.schemas.records import record_body, refused
+from api.services import catalog, stock
+from api.services.intake import Invalid
 from store import models as m
+from store.records import OptionRecord
 
 router = APIRouter(prefix="/options", tags=["options"])
 
@@ -87,3 +92,22 @@ def get_option(
     code: Annotated[str, Path(max_length=40)], principal: Caller, session: SessionDep
 ) -> OptionOut:
     return _out(call(catalog.get_option, session, actor(principal), code))
+
+
+@router.post(
+    "",
+    response_model=OptionOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS,
+    openapi_extra=record_body(OptionRecord),
+)
+def register_option(
+    principal: Caller, session: SessionDep, body: Annotated[dict[str, Any], Body()]
+) -> OptionOut:
+    """Register a vacancy of your own corporation (role corporatie); it is available from
+    ``available_from`` and in the next round. The server sets the code."""
+    try:
+        option = stock.register_option_record(session, actor(principal), body)
+    except Invalid as exc:
+        raise refused(exc.errors) from exc
+    return _out(option)

@@ -6,23 +6,28 @@
 - corporatie: no access here (the pseudonymised youth inside a match is all it sees);
 - planner: ``/youths/aggregates`` only.
 
-Every detail read is audited by the service.
+Every detail read is audited by the service. ``POST /youths`` and ``PUT /youths/{code}``
+register and change a youth of the own caseload (regisseur only) with the fields of
+``store.records.YouthRecord``; a refused record is a 422 with one Dutch message per field.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import shapely
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query, status
 from pydantic import BaseModel, Field
 
 from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, actor, call
+from api.schemas.records import record_body, refused
+from api.services import intake
 from api.services import youths as svc
 from store import models as m
 from store.geometry import from_wkb
+from store.records import YouthRecord
 
 router = APIRouter(prefix="/youths", tags=["youths"])
 
@@ -214,3 +219,40 @@ def read_youth(
     if svc.view_for(who) == "regisseur":
         return regisseur_view(youth, today)
     return gemeente_view(youth, today)
+
+
+YOUTH_BODY = record_body(YouthRecord)
+RecordBody = Annotated[dict[str, Any], Body()]
+
+
+@router.post(
+    "",
+    response_model=RegisseurYouthOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS,
+    openapi_extra=YOUTH_BODY,
+)
+def create_youth(principal: Caller, session: SessionDep, body: RecordBody) -> RegisseurYouthOut:
+    """Register a young person in your own caseload (regisseur only); areas by CBS code,
+    anchors and no-go polygons (WKT) in RD New."""
+    try:
+        saved = intake.save_youth_record(session, actor(principal), None, body)
+    except intake.Invalid as exc:
+        raise refused(exc.errors) from exc
+    return regisseur_view(saved.youth, date.today())
+
+
+@router.put("/{code}", response_model=RegisseurYouthOut, responses=ERRORS, openapi_extra=YOUTH_BODY)
+def change_youth(
+    code: Annotated[str, Path(max_length=40)],
+    principal: Caller,
+    session: SessionDep,
+    body: RecordBody,
+) -> RegisseurYouthOut:
+    """Replace a youth's data (own caseload only); every field as for registration. Audited
+    with what changed."""
+    try:
+        saved = intake.save_youth_record(session, actor(principal), code, body)
+    except intake.Invalid as exc:
+        raise refused(exc.errors) from exc
+    return regisseur_view(saved.youth, date.today())

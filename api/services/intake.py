@@ -335,18 +335,45 @@ def _write(session: Session, youth: m.Youth, rec: YouthRecord) -> None:
 
 
 def save_youth(session: Session, actor: Actor, code: str | None, raw: YouthInput) -> Saved:
-    """Register a new youth in the actor's caseload (``code`` None) or change one of it.
+    """Register a new youth in the actor's caseload (``code`` None) or change one of it, from
+    the intake form (areas by name, anchors and drawings in WGS84).
 
     Raises Invalid (field -> Dutch message) with nothing written, NotFound for a youth outside
     the caseload, Forbidden for any role but regisseur.
     """
+    youth, ctx = _target(session, actor, code)
+    data, errors = _data(raw, places.area_choices(session), ctx)
+    return _save(session, actor, youth, ctx, data, errors)
+
+
+def save_youth_record(
+    session: Session, actor: Actor, code: str | None, data: dict[str, Any]
+) -> Saved:
+    """The same from a JSON object with ``YouthRecord``'s fields (areas by CBS code, anchors
+    and no-go polygons in RD New); the youth's code is the server's, never the caller's."""
+    youth, ctx = _target(session, actor, code)
+    return _save(session, actor, youth, ctx, {k: v for k, v in data.items() if k != "code"}, {})
+
+
+def _target(
+    session: Session, actor: Actor, code: str | None
+) -> tuple[m.Youth | None, RecordContext]:
     if actor.role != "regisseur" or actor.user_id is None:
         raise Forbidden("alleen een regisseur meldt jongeren aan en wijzigt hun gegevens")
     youth = own_youth(session, actor, code) if code is not None else None
     own_code = youth.code if youth else _next_code(session)
-    ctx = record_context(session, actor, own_code)
-    data, errors = _data(raw, places.area_choices(session), ctx)
-    data["code"] = own_code
+    return youth, record_context(session, actor, own_code)
+
+
+def _save(
+    session: Session,
+    actor: Actor,
+    youth: m.Youth | None,
+    ctx: RecordContext,
+    data: dict[str, Any],
+    errors: dict[str, str],
+) -> Saved:
+    data["code"] = youth.code if youth else _next_code(session)
     record = _validated(data, ctx, errors)
     if record is None:
         raise Invalid(errors)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -85,10 +86,11 @@ def _next_code(session: Session, org: m.Organisation) -> str:
 
 
 def register_option(session: Session, actor: Actor, raw: OptionInput) -> m.HousingOption:
-    """A new available option of the actor's corporation; Invalid with nothing written."""
+    """A new available option of the actor's corporation from the form (location "lat, lon"
+    from a map click); Invalid with nothing written."""
     org = _corporation(session, actor)
     errors: dict[str, str] = {}
-    data: dict[str, object] = {"code": _next_code(session, org)}
+    data: dict[str, object] = {}
     for name in ("type_code", "available_from"):
         value = getattr(raw, name).strip()
         if value:
@@ -108,6 +110,24 @@ def register_option(session: Session, actor: Actor, raw: OptionInput) -> m.Housi
         errors.setdefault("location", "klik op de kaart waar de woning ligt")
     else:
         data["x"], data["y"] = round(point[0], 1), round(point[1], 1)
+    return _register(session, actor, org, data, errors)
+
+
+def register_option_record(session: Session, actor: Actor, data: dict[str, Any]) -> m.HousingOption:
+    """The same from a JSON object with ``OptionRecord``'s fields (x, y in RD New); the code
+    is the server's, never the caller's."""
+    org = _corporation(session, actor)
+    return _register(session, actor, org, {k: v for k, v in data.items() if k != "code"}, {})
+
+
+def _register(
+    session: Session,
+    actor: Actor,
+    org: m.Organisation,
+    data: dict[str, Any],
+    errors: dict[str, str],
+) -> m.HousingOption:
+    data["code"] = _next_code(session, org)
     types = dict(session.execute(select(m.HousingType.code, m.HousingType.persons_max)).all())
     ctx = RecordContext(
         today=date.today(),

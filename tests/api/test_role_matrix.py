@@ -32,12 +32,20 @@ from api.settings import Settings
 from fixtures.generate import generate_region, write_region
 from store import models as m
 
-ROLES = ("admin", "gemeente", "corporatie", "regisseur", "planner", "anonymous")
+ROLES = ("admin", "gemeente", "corporatie", "regisseur", "planner", "anonymous", "privacy")
 
 
 def row(
-    admin: int, gemeente: int, corporatie: int, regisseur: int, planner: int, anonymous: int
+    admin: int,
+    gemeente: int,
+    corporatie: int,
+    regisseur: int,
+    planner: int,
+    anonymous: int,
+    privacy: int = 403,
 ) -> dict[str, int]:
+    """Expected statuses per role. The privacy officer (functionaris gegevensbescherming)
+    reads the audit log and nothing else: 403 unless a row says otherwise."""
     return {
         "admin": admin,
         "gemeente": gemeente,
@@ -45,15 +53,16 @@ def row(
         "regisseur": regisseur,
         "planner": planner,
         "anonymous": anonymous,
+        "privacy": privacy,
     }
 
 
 # (method, path) -> expected status per role. 403: the role may not; 409: authorised, the
 # workflow refuses this particular state change (see the request builders below).
 MATRIX: dict[tuple[str, str], dict[str, int]] = {
-    ("GET", "/api/v1/health"): row(200, 200, 200, 200, 200, 200),
-    ("POST", "/api/v1/auth/token"): row(200, 200, 200, 200, 200, 401),
-    ("GET", "/api/v1/auth/me"): row(200, 200, 200, 200, 200, 401),
+    ("GET", "/api/v1/health"): row(200, 200, 200, 200, 200, 200, privacy=200),
+    ("POST", "/api/v1/auth/token"): row(200, 200, 200, 200, 200, 401, privacy=200),
+    ("GET", "/api/v1/auth/me"): row(200, 200, 200, 200, 200, 401, privacy=200),
     ("POST", "/api/v1/rounds"): row(201, 201, 403, 403, 403, 401),
     ("GET", "/api/v1/rounds"): row(200, 200, 200, 403, 403, 401),
     ("GET", "/api/v1/rounds/{round_id}"): row(200, 200, 200, 403, 403, 401),
@@ -90,6 +99,11 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
         200, 200, 200, 403, 403, 401
     ),
     ("GET", "/api/v1/options"): row(200, 200, 200, 200, 200, 401),
+    # registering records (issue 15): a refused body (422, nothing written) shows who may;
+    # a regisseur registers and changes youths of the own caseload, a corporation its vacancies
+    ("POST", "/api/v1/youths"): row(403, 403, 403, 422, 403, 401),
+    ("PUT", "/api/v1/youths/{code}"): row(403, 403, 403, 422, 403, 401),
+    ("POST", "/api/v1/options"): row(403, 403, 422, 403, 403, 401),
     ("GET", "/api/v1/options/{code}"): row(200, 200, 200, 200, 200, 401),
     ("GET", "/api/v1/contingents"): row(200, 200, 200, 403, 200, 401),
     ("GET", "/api/v1/contingents/changes"): row(200, 200, 200, 403, 200, 401),
@@ -103,8 +117,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # a contingents file for the corporation and the gemeente of the matrix users
     ("POST", "/api/v1/imports/{kind}"): row(200, 200, 200, 403, 403, 401),
     ("GET", "/api/v1/exports/{kind}"): row(200, 200, 200, 403, 200, 401),
-    ("GET", "/api/v1/audit"): row(200, 200, 403, 403, 403, 401),
-    ("GET", "/api/v1/audit/export"): row(200, 200, 403, 403, 403, 401),
+    ("GET", "/api/v1/audit"): row(200, 200, 403, 403, 403, 401, privacy=200),
+    ("GET", "/api/v1/audit/export"): row(200, 200, 403, 403, 403, 401, privacy=200),
     ("GET", "/api/v1/users"): row(200, 403, 403, 403, 403, 401),
     ("POST", "/api/v1/users"): row(201, 403, 403, 403, 403, 401),
     ("GET", "/api/v1/users/{user_id}"): row(200, 403, 403, 403, 403, 401),
@@ -194,6 +208,15 @@ def _supply_get(path: str) -> Builder:
 
 # Request builders for endpoints whose path parameters or body need more than the defaults.
 REQUESTS: dict[tuple[str, str], Builder] = {
+    ("POST", "/api/v1/youths"): lambda c, role: (
+        "/api/v1/youths",
+        {"json": {"birth_date": "2999-01-01"}},
+    ),
+    ("PUT", "/api/v1/youths/{code}"): lambda c, role: (
+        f"/api/v1/youths/{c.youth_code}",
+        {"json": {"birth_date": "2999-01-01"}},
+    ),
+    ("POST", "/api/v1/options"): lambda c, role: ("/api/v1/options", {"json": {"kale_huur": -1}}),
     ("POST", "/api/v1/auth/token"): lambda c, role: (
         "/api/v1/auth/token",
         {
@@ -456,8 +479,18 @@ def _context(client: TestClient, factory: sessionmaker[Session]) -> Context:
             select(m.User).where(m.User.role == "planner").order_by(m.User.email)
         ).first()
         assert planner is not None
+        officer = m.User(
+            email="fg@matrix.test.invalid",
+            name="Functionaris gegevensbescherming",
+            role="privacy",
+            organisation_id=planner.organisation_id,
+            password_hash=admin.password_hash,  # the demo password
+        )
+        s.add(officer)
+        s.commit()
         return Context(
             emails={
+                "privacy": officer.email,
                 "admin": admin.email,
                 "gemeente": gemeente_user.email,
                 "corporatie": corp_user.email,
@@ -498,7 +531,7 @@ def test_every_endpoint_for_every_role(region: str, session_factory: sessionmake
     wrong: list[str] = []
     for (method, path), expected in sorted(MATRIX.items()):
         build = REQUESTS.get((method, path))
-        for role in ("anonymous", "planner", "regisseur", "corporatie", "gemeente", "admin"):
+        for role in ROLES:
             url, kwargs = build(context, role) if build else _default_request(context, path)
             response = client.request(method, url, headers=headers[role], **kwargs)
             if response.status_code != expected[role]:
