@@ -30,6 +30,9 @@ KEEP_TABLES = {"policy", "alembic_version"}
 # the tests sign in with a password unless a test switches it on (tests/api/test_totp*.py,
 # tests/e2e/test_totp_browser.py pass require_totp=True to their app's Settings).
 os.environ.setdefault("STEK_REQUIRE_TOTP", "false")
+# No daily retention run inside test servers (a long e2e session would otherwise prune and audit
+# its database five minutes in); tests/api/test_retention_loop.py switches it on for itself.
+os.environ.setdefault("STEK_RETENTION_INTERVAL_HOURS", "0")
 
 
 def _worker() -> str:
