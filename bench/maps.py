@@ -5,6 +5,11 @@ Netherlands (RD New), edges cut every 25 m and bent by a smooth deterministic wi
 vertices move alike, so neighbours still fit), about the vertex density of CBS buurt boundaries.
 Measured: stek's builder (simplify in RD New, WGS84 rounded to 5 decimals, one compact GeoJSON)
 against a baseline in the same run: folium's own ``GeoJson`` on the unsimplified polygons.
+
+Second target: the national gemeente map, the 342 real CBS gemeenten of 2025 (``fixtures/geo``;
+CBS, Kadaster, CC BY 4.0) with a synthetic value each, as the app builds a supply map (labels,
+legend, attribution, table beside the map): build time and HTML size (``national_*`` fields).
+``--national-out FILE`` also writes it as a standalone file (for screenshots).
 The last line is one JSON object.
 """
 
@@ -89,6 +94,32 @@ def stek_map(polys: list[Polygon], tolerance_m: float) -> tuple[float, float]:
     return time.perf_counter() - started, len(html.encode("utf-8")) / 1e6
 
 
+def national_map(out: Path | None = None) -> tuple[int, float, float]:
+    """Gemeenten, seconds and MB for the national map of the 342 real CBS gemeenten."""
+    from fixtures.cbs import ATTRIBUTION, read_gemeenten
+    from maps.data import AreaShape, Measure, SupplyMapData
+    from maps.supply import build_supply_map, render_html
+
+    gemeenten = read_gemeenten()  # read (and cached) before the clock, as in a running app
+    started = time.perf_counter()
+    areas = tuple(AreaShape(g.code, g.name, "gemeente", g.code, g.geometry) for g in gemeenten)
+    values = {a.code: float(int(a.code[2:]) % 23) for a in areas}  # synthetic values
+    data = SupplyMapData(
+        title="Plaatsen per gemeente (synthetische waarden)",
+        level="gemeente",
+        areas=areas,
+        measures=(Measure("places", "Plaatsen totaal", values),),
+        attribution=(ATTRIBUTION,),
+    )
+    element = build_supply_map(data)
+    html = render_html(element)
+    seconds = time.perf_counter() - started
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_html(element, standalone=True), encoding="utf-8")
+    return len(areas), seconds, len(html.encode("utf-8")) / 1e6
+
+
 def folium_baseline(polys: list[Polygon]) -> tuple[float, float]:
     """Plain folium: GeoDataFrame to WGS84, ``folium.GeoJson``, no simplification."""
     import folium
@@ -115,6 +146,7 @@ def main() -> None:
     parser.add_argument("--tolerance", type=float, default=25.0, help="metres in RD New")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-planner", action="store_true", help="skip the planner page")
+    parser.add_argument("--national-out", type=Path, help="write the national map here too")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -132,6 +164,11 @@ def main() -> None:
         "html_mb": round(mb, 2),
         "seconds": round(seconds, 2),
     }
+    n_gm, gm_seconds, gm_mb = national_map(args.national_out)
+    print(f"national gemeente map: {n_gm} CBS gemeenten, {gm_mb:.2f} MB HTML in {gm_seconds:.2f} s")
+    result["national_gemeenten"] = n_gm
+    result["national_html_mb"] = round(gm_mb, 2)
+    result["national_seconds"] = round(gm_seconds, 2)
     if not args.no_baseline:
         b_seconds, b_mb = folium_baseline(polys)
         print(f"baseline folium.GeoJson, unsimplified: {b_mb:.2f} MB HTML in {b_seconds:.2f} s")

@@ -86,13 +86,15 @@ def supply_table(data: SupplyMapData, month: str = "") -> str:
     total = [m for m in data.measures if m.key == "places"]
     head = '<th scope="col">Gebied</th>' + "".join(_monthly_head(m, month) for m in monthly)
     head += "".join(f'<th scope="col" class="num">{html_text(m.title)}</th>' for m in total)
-    head += '<th scope="col">Plaatsen per woonvorm</th>'
+    typed = any(m.key.startswith(PLACES_PREFIX) for m in data.measures)
+    head += '<th scope="col">Plaatsen per woonvorm</th>' if typed else ""
     rows = []
     for a in data.areas:
         cells = "".join(_cell(m, a.code) for m in (*monthly, *total))
+        if typed:
+            cells += f"<td>{_by_type(data.measures, a.code)}</td>"
         rows.append(
-            f'<tr><th scope="row">{html_text(a.name)} ({html_text(a.code)})</th>{cells}'
-            f"<td>{_by_type(data.measures, a.code)}</td></tr>"
+            f'<tr><th scope="row">{html_text(a.name)} ({html_text(a.code)})</th>{cells}</tr>'
         )
     caption = html_text(data.title)
     return (
