@@ -270,7 +270,7 @@ def build_round(scale: str, seed: int, shared_heavy: bool = False) -> tuple[Roun
 def more_companions(rnd: Round, seed: int) -> Round:
     """The round with as many new companion pairs as it has (two adults with light support in
     one gemeente, neither paired nor in a conflict yet); both accept Friendswonen first."""
-    from matcher.sides import age_on
+    from matcher.policy import age_on
 
     rng = np.random.default_rng([seed, 18])
     youths = list(rnd.youths)
@@ -323,11 +323,11 @@ def main(argv: list[str] | None = None) -> None:
         run_seeds(args)
         return
 
-    from matcher.eligibility import screen
     from matcher.flow import solve_flow
     from matcher.greedy import greedy
+    from matcher.instance import build_instance
+    from matcher.rules import screen
     from matcher.scoring import pair_values
-    from matcher.sides import build_instance
     from matcher.solve import canonical_round, flow_input, solve
 
     t0 = time.perf_counter()

@@ -31,9 +31,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fixtures.generate import ROUND_MONTH, generate_region, to_round
-from matcher.eligibility import screen
+from matcher.groups import companion_pairs
+from matcher.instance import build_instance
+from matcher.rules import screen
 from matcher.scoring import pair_values
-from matcher.sides import build_instance, companion_pairs
 from matcher.solve import flow_input
 from supply.pacing import YearProblem, hindsight, run_year
 

@@ -21,13 +21,13 @@ there in a fraction of a second, with the same exactness, in three steps per sta
    ``T`` (a larger budget frees more variables) or, at the incumbent plus one, proves the
    incumbent optimal.
 
-Stages are lexicographic as in ``matcher.sides``: first the urgency-weighted housing (``H``),
+Stages are lexicographic as in ``matcher.cpsat``: first the urgency-weighted housing (``H``),
 then preference and tie-break with ``housing >= H`` as a row. The housing stage is settled by the
 LP alone when its certified bound ``H`` is reached by the preference stage's solution.
 
 ``solve_exact`` returns ``GaveUp`` when this path cannot finish (an LP the solver does not solve,
 housing ``H`` not reachable, too many free variables, CP-SAT out of time); the caller then runs the
-general two-stage CP-SAT of ``matcher.sides`` with what is left of the deterministic budget.
+general two-stage CP-SAT of ``matcher.cpsat`` with what is left of the deterministic budget.
 
 The integer model is built by a recipe, one function per constraint family, in ``RECIPE`` order:
 ``rows_assignment``, ``rows_capacity``, ``rows_contingents``, ``rows_gemeente_caps``,
@@ -49,7 +49,8 @@ import scipy.sparse as sp
 from ortools.sat.python import cp_model
 from scipy.optimize import linprog
 
-from matcher.sides import NO_LIMIT, Instance, cpsat_solver
+from matcher.cpsat import cpsat_solver
+from matcher.instance import NO_LIMIT, Instance
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ DUAL_DENOMINATOR = 1 << 20
 # first is about 1.5 times the LP gap of the regional fixtures (525 preference units), so that
 # one try usually settles a round; a try that falls short still leaves an incumbent.
 BUDGETS = (768, 1_536, 3_072, 6_144)
-# More free variables than this and the general CP-SAT of matcher.sides is the better tool.
+# More free variables than this and the general CP-SAT of matcher.cpsat is the better tool.
 MAX_FREE = 15_000
 
 
@@ -762,7 +763,7 @@ class GaveUp:
 def keeps_pair_rows(lm: LinearModel, used: BoolArray) -> bool:
     """Whether a pair mask keeps every row that holds pair columns only (one option per youth,
     capacity, contingents, gemeente caps, conflicts, companions) and every fixed pair. Rows with
-    house or window variables are the house rules ``sides.side_violations`` checks."""
+    house or window variables are the house rules ``repair.side_violations`` checks."""
     n = lm.n_pairs
     x = used.astype(np.float64)
     if np.any(x < lm.var_lo[:n]):

@@ -3,7 +3,7 @@ and a fairness report (justified envy) per corporation and gemeente.
 
 Pure functions over a ``Round`` and its ``Result`` (``result_from_dict`` reads the JSON the API
 stores). The facts come from the matcher itself: unmatched reasons and their counts from the
-``Result``, failing rules from ``matcher.eligibility`` and pair values from
+``Result``, failing rules from ``matcher.rules`` and pair values from
 ``matcher.scoring``; this module only puts them into sentences and counts.
 
 Definitions (docs/suggestions.md):
@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from matcher.eligibility import RULE_NAMES, RoundContext, contingent_of, pair_reasons, screen
+from matcher.dutch import counted, percent
 from matcher.glossary import GLOSSARY
-from matcher.policy import Reason, affordability, percent
+from matcher.policy import Reason, affordability
 from matcher.problem import Round
 from matcher.result import (
     CONTINGENT_EXHAUSTED,
@@ -42,6 +42,7 @@ from matcher.result import (
     Result,
     Unmatched,
 )
+from matcher.rules import RULE_NAMES, RoundContext, contingent_of, pair_reasons, screen
 from matcher.scoring import pair_values, score_breakdown
 
 __all__ = [
@@ -62,10 +63,6 @@ NO_CORPORATION = "geen corporatie"
 # Dutch labels of the eligibility rules, for sentences: from the one glossary.
 RULE_LABELS: dict[str, str] = GLOSSARY["rule"]
 assert tuple(RULE_LABELS) == RULE_NAMES
-
-
-def _n(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,7 +147,7 @@ def _unmatched_sentence(why: Unmatched, result: Result) -> str:
         )
     if why.reason == OUTCOMPETED:
         higher = f.get("options_to_higher_urgency", 0)
-        fits = _n(eligible, "passende woning", "passende woningen")
+        fits = counted(eligible, "passende woning", "passende woningen")
         text = (
             f"Er {'was' if eligible == 1 else 'waren'} {fits} voor {why.youth}, maar "
             f"{'die is' if eligible == 1 else 'die zijn allemaal'} aan "
@@ -172,20 +169,18 @@ def _unmatched_sentence(why: Unmatched, result: Result) -> str:
         full = f.get("options_full", 0)
         if full:
             bits.append(f"{full} waren aan anderen toegewezen")
-        return (
-            f"Er waren {_n(eligible, 'passende woning', 'passende woningen')} voor {why.youth}: "
-            + "; ".join(bits)
-            + "."
-        )
+        fits = counted(eligible, "passende woning", "passende woningen")
+        return f"Er waren {fits} voor {why.youth}: " + "; ".join(bits) + "."
     if why.reason == HOUSE_COMPOSITION:
         house = f.get("house_composition", 0)
+        fits = counted(eligible, "passende woning", "passende woningen")
         return (
-            f"Er waren {_n(eligible, 'passende woning', 'passende woningen')} voor {why.youth}, "
+            f"Er waren {fits} voor {why.youth}, "
             f"maar bij {house} past de jongere niet in de samenstelling van het huis (aantal "
             "bewoners, conflicten, leeftijdsverschil of samen aangemelde jongeren)."
         )
     if why.reason == NOT_SELECTED:
-        fits = _n(eligible, "passende woning", "passende woningen")
+        fits = counted(eligible, "passende woning", "passende woningen")
         return (
             f"{why.youth} is niet gekozen terwijl er {fits} waren: het voorstel is niet bewezen "
             f"optimaal (gap {percent(result.gap)})."
@@ -520,9 +515,10 @@ def _report(pairs: tuple[EnvyPair, ...]) -> FairnessReport:
         )
     else:
         youths = len({p.youth for p in pairs})
+        envious = counted(youths, "jongere", "jongeren")
         message = (
-            f"{_n(len(pairs), 'paar', 'paren')} met gerechtvaardigde afgunst "
-            f"({_n(youths, 'jongere', 'jongeren')}): de jongere geeft de voorkeur aan een woning "
+            f"{counted(len(pairs), 'paar', 'paren')} met gerechtvaardigde afgunst "
+            f"({envious}): de jongere geeft de voorkeur aan een woning "
             "die naar iemand met een lagere urgentie ging. De verdeling maximaliseert het totaal "
             "en is geen stabiele matching; dit wordt gemeld, niet afgedwongen."
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from matcher.sides import NO_LIMIT, Instance
+from matcher.instance import NO_LIMIT, Instance
 
 IntArray = npt.NDArray[np.int64]
 

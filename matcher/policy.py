@@ -38,6 +38,7 @@ from datetime import date
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from matcher.dutch import euro, percent
 from matcher.problem import HousingType, Option, Policy, Youth
 
 # Legal age of majority: a minor cannot sign a rental contract nor receive huurtoeslag. This is
@@ -63,23 +64,10 @@ AFF_CODES: dict[int, str] = {
 class Reason:
     """Why a rule fails for a pair: a stable code, a Dutch sentence and the figures involved."""
 
-    rule: str  # rule name, one of matcher.eligibility.RULE_NAMES
+    rule: str  # rule name, one of matcher.rules.RULE_NAMES
     code: str  # stable machine code, e.g. "age_too_high"
     message: str  # Dutch sentence for the user, with the figures in it
     figures: dict[str, float | int | str]
-
-
-def euro(amount: float) -> str:
-    """An amount in Dutch notation: ``€ 1.345,50``."""
-    sign = "-" if amount < 0 else ""
-    whole, cents = f"{abs(amount):,.2f}".split(".")
-    return f"{sign}€ {whole.replace(',', '.')},{cents}"
-
-
-def percent(share: float) -> str:
-    """A share as a Dutch percentage: 0.35 -> ``35 %``, 0.325 -> ``32,5 %``."""
-    text = f"{share * 100:.1f}".rstrip("0").rstrip(".")
-    return f"{text.replace('.', ',')} %"
 
 
 def age_on(birth: date, day: date) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
@@ -61,6 +62,15 @@ class InvalidRound(ProblemError):
 
 class UnknownHousingType(ProblemError):
     pass
+
+
+class ConflictingFixedPairs(ProblemError):
+    """Fixed (accepted) pairs that cannot all hold; ``pairs`` names them (youth, option)."""
+
+    def __init__(self, message: str, pairs: Sequence[tuple[str, str]]) -> None:
+        self.pairs = tuple(sorted(set(pairs)))
+        named = ", ".join(f"{y}->{o}" for y, o in self.pairs)
+        super().__init__(f"{message}: {named}")
 
 
 # Counts (capacity, contingent units, caps) above this are refused: far beyond any real round,

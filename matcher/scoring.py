@@ -28,7 +28,7 @@ import numpy.typing as npt
 from matcher.problem import AreaLevel, Option, Round, Youth, area_level
 
 if TYPE_CHECKING:
-    from matcher.eligibility import Screening
+    from matcher.rules import Screening
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -91,12 +91,13 @@ def urgency_weight(youth: Youth, move_in: date) -> int:
     return URGENCY_BASE + sum(urgency_parts(youth, move_in))
 
 
-def _code_hash(seed: int, kind: str, code: str) -> int:
+def code_hash(seed: int, kind: str, code: str) -> int:
+    """A 64-bit hash of a youth (``kind`` "y") or option ("o") code under ``seed``, for ties."""
     digest = hashlib.blake2b(f"{seed}|{kind}|{code}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little")
 
 
-def _mix(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+def mix_hashes(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     """splitmix64 finaliser of a combination of two hashes (wrap-around arithmetic)."""
     with np.errstate(over="ignore"):
         z = a ^ (b * np.uint64(0x9E3779B97F4A7C15))
@@ -113,11 +114,11 @@ def tie_breaks(
 
     It depends on the codes only, never on input order, so shuffled input gives the same values.
     """
-    hy = np.array([_code_hash(seed, "y", c) for c in youth_codes], dtype=np.uint64)
-    ho = np.array([_code_hash(seed, "o", c) for c in option_codes], dtype=np.uint64)
+    hy = np.array([code_hash(seed, "y", c) for c in youth_codes], dtype=np.uint64)
+    ho = np.array([code_hash(seed, "o", c) for c in option_codes], dtype=np.uint64)
     if len(yi) == 0:
         return np.zeros(0, dtype=np.int64)
-    mixed = _mix(hy[yi], ho[oi])
+    mixed = mix_hashes(hy[yi], ho[oi])
     return (mixed % np.uint64(PREF_UNIT)).astype(np.int64)
 
 

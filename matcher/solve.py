@@ -1,11 +1,14 @@
 """Solve a round: screen -> score -> flow -> sides -> extract -> verify.
 
-1. screen: eligible pairs with net rent, toeslag and distance (matcher.eligibility).
-2. score: integer pair values (matcher.scoring), the round in array form (matcher.sides).
+1. screen: eligible pairs with net rent, toeslag and distance (matcher.rules); companions lose
+   the pairs into houses their group cannot share (matcher.groups).
+2. score: integer pair values (matcher.scoring), the round in array form (matcher.instance);
+   fixed pairs that conflict on their own are refused here (matcher.fixed).
 3. flow: the min-cost flow over all eligible pairs (matcher.flow). Its optimum bounds every
    allocation. If it keeps every side rule it is optimal and we are done.
-4. sides: otherwise repair the flow solution (drop placements breaking house rules), refill it
-   greedily, and hand it as a hint to CP-SAT on a reduced candidate set (matcher.sides).
+4. sides: otherwise repair the flow solution (drop placements breaking house rules;
+   matcher.repair), refill it greedily (matcher.greedy), and hand it as a hint to the exact path
+   (matcher.exact) or to CP-SAT on a candidate set (matcher.cpsat).
 5. extract: the best allocation found, scores, contingent use and a reason per unmatched youth.
 6. verify: the independent verifier re-checks the proposal; a violation is a bug and raises.
 """
@@ -22,11 +25,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from matcher.cpsat import candidate_pairs, solve_sides
 from matcher.exact import ExactOutcome, GaveUp, solve_exact
+from matcher.fixed import check_fixed_pairs
 from matcher.flow import FlowInput, solve_flow
 from matcher.glossary import label
 from matcher.greedy import greedy_fill
-from matcher.problem import Contingent, Round
+from matcher.groups import companion_pairs
+from matcher.instance import NO_LIMIT, Instance, build_instance
+from matcher.problem import ConflictingFixedPairs, Contingent, Round
+from matcher.repair import repair, side_violations
 from matcher.result import (
     CONTINGENT_EXHAUSTED,
     HOUSE_COMPOSITION,
@@ -38,19 +46,9 @@ from matcher.result import (
     Status,
     Unmatched,
 )
+from matcher.rules import failure_figures, screen
 from matcher.scoring import PairValues, pair_values
-from matcher.sides import (
-    NO_LIMIT,
-    ConflictingFixedPairs,
-    Instance,
-    build_instance,
-    candidate_pairs,
-    check_fixed_pairs,
-    companion_pairs,
-    repair,
-    side_violations,
-    solve_sides,
-)
+from matcher.verifier import verify
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +189,6 @@ def solve(
     ``explain=False`` skips the per-rule failure counts of youths without any eligible option
     (their reason stays ``no_eligible_option`` with only ``eligible: 0``).
     """
-    from matcher.eligibility import screen
-    from matcher.verifier import verify
-
     t_start = time.perf_counter()
     phase_seconds: dict[str, float] = {}
     report: Progress = progress or (lambda phase, info: None)
@@ -441,38 +436,6 @@ def extract(
         flow_bound=flow_bound,
         candidate_pairs=candidate_pairs,
     )
-
-
-def failure_figures(round: Round, codes: list[str]) -> dict[str, dict[str, int]]:
-    """Per youth code: how many options fail each rule, and ``eligible`` (as
-    ``eligibility.failure_counts``), computed for blocks of youths at once (about a million
-    pairs per block) rather than one youth at a time."""
-    from matcher.eligibility import CHUNK_PAIRS, RULE_NAMES, _arrays
-
-    if not codes:
-        return {}
-    ctx, arr = _arrays(round)
-    ys = np.array([ctx.youth_index[c] for c in codes], dtype=np.int64)
-    n_opt = arr.n_options
-    counts = {r: np.zeros(len(ys), dtype=np.int64) for r in RULE_NAMES}
-    eligible = np.zeros(len(ys), dtype=np.int64)
-    step = max(1, CHUNK_PAIRS // max(1, n_opt))
-    for s in range(0, len(ys), step):
-        block = ys[s : s + step]
-        yi = np.repeat(block, n_opt)
-        oi = np.tile(np.arange(n_opt, dtype=np.int64), len(block))
-        fails = arr.all_fails(ctx.policy, yi, oi)
-        any_fail = np.zeros(len(yi), dtype=bool)
-        for r in RULE_NAMES:
-            counts[r][s : s + len(block)] = fails[r].reshape(len(block), n_opt).sum(axis=1)
-            any_fail |= fails[r]
-        eligible[s : s + len(block)] = (~any_fail).reshape(len(block), n_opt).sum(axis=1)
-    out: dict[str, dict[str, int]] = {}
-    for i, code in enumerate(codes):
-        figures = {r: int(counts[r][i]) for r in RULE_NAMES}
-        figures["eligible"] = int(eligible[i])
-        out[code] = figures
-    return out
 
 
 def explain_no_eligible(

@@ -11,10 +11,10 @@ change, see ``api.services.suggestions``):
   in its bounding box, and a youth with a search radius only looks at the options within reach
   of an anchor (``REACH_FACTOR`` radii);
 * per-option tie-break hashes, area code indices and the rule arrays of
-  ``matcher.eligibility`` (the youth side is swapped in per request with
+  ``matcher.rules`` (the youth side is swapped in per request with
   ``RoundArrays.with_youths``).
 
-The rules themselves are not written here: every mask comes from ``matcher.eligibility``'s
+The rules themselves are not written here: every mask comes from ``matcher.rules``'s
 array form (the same definitions the solver and, through the scalar form, the verifier use),
 the reasons from its scalar rules, and the score parts from ``matcher.scoring``.
 
@@ -47,16 +47,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from matcher.eligibility import (
-    RULE_NAMES,
-    SCALAR_RULES,
-    ContingentKey,
-    RoundArrays,
-    RoundContext,
-    _nl_date,
-    _nl_km,
-)
-from matcher.policy import ADULT_AGE, AFF_OK, Reason, euro
+from matcher.dutch import counted, euro, km, short_date
+from matcher.policy import ADULT_AGE, AFF_OK, Reason
 from matcher.problem import (
     AreaLevel,
     Contingent,
@@ -67,14 +59,22 @@ from matcher.problem import (
     Youth,
     area_level,
 )
+from matcher.rules import (
+    RULE_NAMES,
+    SCALAR_RULES,
+    TYPE_RULES,
+    ContingentKey,
+    RoundArrays,
+    RoundContext,
+)
 from matcher.scoring import (
     AREA_MAX,
     PREF_UNIT,
     PairScore,
-    _code_hash,
-    _mix,
     area_points_of_rank,
+    code_hash,
     distance_points,
+    mix_hashes,
     rent_points,
     score_breakdown,
     type_points_of_rank,
@@ -101,7 +101,6 @@ STEP_TARGETS = (1, 5, 20)  # counterfactual amounts that open the 1st, 5th and 2
 RADIUS_STEP_M = 100.0  # search radius counterfactuals in whole 100 m
 REACH_FACTOR = 3.0  # misses and counterfactuals within this many search radii of an anchor
 MAX_WAIT_DAYS = 3  # later days evaluated for the waiting counterfactual
-TYPE_RULES = RULE_NAMES[:4]  # rules that depend on the option only through its type
 _RULE_ROW = {r: i for i, r in enumerate(RULE_NAMES)}
 _LEVEL_COLUMN = {AreaLevel.GEMEENTE: 0, AreaLevel.WIJK: 1, AreaLevel.BUURT: 2}
 # Rules a change to one youth field (or the date) can turn; every other rule keeps its outcome.
@@ -307,7 +306,7 @@ def build_index(
     type_codes = tuple(sorted(arrays.type_ix, key=arrays.type_ix.__getitem__))
     points = shapely.points(arrays.ox, arrays.oy)
     codes = np.array([o.code for o in base.options], dtype=object)
-    hashes = np.array([_code_hash(SEED, "o", c) for c in codes], dtype=np.uint64)
+    hashes = np.array([code_hash(SEED, "o", c) for c in codes], dtype=np.uint64)
     return OptionIndex(
         options=base.options,
         types=ctx.types,
@@ -436,8 +435,8 @@ def _preference(
     typ = type_table[arr.otype[oi]] if len(type_table) else np.zeros(len(oi), np.int64)
     dist = distance_points(arr.distances(np.zeros(len(oi), dtype=np.int64), oi))
     rent = rent_points(net_rent, np.full(len(oi), youth.income))
-    youth_hash = np.full(len(oi), _code_hash(SEED, "y", youth.code), dtype=np.uint64)
-    tie = (_mix(youth_hash, index.option_hash[oi]) % np.uint64(PREF_UNIT)).astype(np.int64)
+    youth_hash = np.full(len(oi), code_hash(SEED, "y", youth.code), dtype=np.uint64)
+    tie = (mix_hashes(youth_hash, index.option_hash[oi]) % np.uint64(PREF_UNIT)).astype(np.int64)
     return area + typ + dist + rent, tie
 
 
@@ -542,10 +541,6 @@ def _run(index: OptionIndex, b: _Base, trials: Sequence[_Trial]) -> None:
             t.closes = tuple(sorted(index.codes[opt[~then & now]]))
 
 
-def _n(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
-
-
 def _money_trials(b: _Base, kind: str, base_value: float, thresholds: FloatArray) -> list[_Trial]:
     """Trials raising ``max_rent`` or ``income`` to open the 1st, 5th and 20th option."""
     sel = b.only(_AFFECTED[kind]) & ~b.ok
@@ -623,7 +618,7 @@ def _radius_trials(b: _Base) -> list[_Trial]:
 
 
 def _message(t: _Trial, index: OptionIndex) -> str:
-    extra = f"{_n(len(t.opens), 'woning', 'woningen')} extra"
+    extra = f"{counted(len(t.opens), 'woning', 'woningen')} extra"
     assert t.amount is not None or t.kind == "accept_type"
     amount, new = t.amount or 0.0, t.new_value or 0.0
     if t.kind == "max_rent":
@@ -631,7 +626,7 @@ def _message(t: _Trial, index: OptionIndex) -> str:
     if t.kind == "income":
         return f"Met {euro(amount)} meer inkomen per maand ({euro(new)}): {extra}."
     if t.kind == "search_radius":
-        return f"Zoekstraal {_nl_km(amount)} groter ({_nl_km(new)}): {extra}."
+        return f"Zoekstraal {km(amount)} groter ({km(new)}): {extra}."
     return f"Ook {index.types[t.type_code or ''].name} accepteren: {extra}."
 
 
@@ -714,9 +709,8 @@ def _wait_counterfactuals(index: OptionIndex, b: _Base, horizon_days: int) -> li
         if not trial.opens or trial.opens in seen or len(out) == 3:
             continue
         seen.add(trial.opens)
-        msg = (
-            f"Wachten tot {_nl_date(trial.day)}: {_n(len(trial.opens), 'woning', 'woningen')} extra"
-        )
+        opens = counted(len(trial.opens), "woning", "woningen")
+        msg = f"Wachten tot {short_date(trial.day)}: {opens} extra"
         msg += f", {len(trial.closes)} vallen dan af." if trial.closes else "."
         out.append(
             Counterfactual("wait", msg, until=trial.day, opens=trial.opens, closes=trial.closes)
@@ -743,7 +737,7 @@ def _area_counterfactual(
         return []
     msg = (
         f"Gemeente {code} toevoegen aan de voorkeursgebieden: "
-        f"{_n(best[0], 'passende woning', 'passende woningen')} daar komen hoger in de lijst "
+        f"{counted(best[0], 'passende woning', 'passende woningen')} daar komen hoger in de lijst "
         "(dit opent geen nieuwe woningen)."
     )
     return [Counterfactual("preferred_area", msg, area_code=code, better_ranked=best[0])]
@@ -821,10 +815,10 @@ def suggest(
     in_no_go = int(no_go.sum())
     otherwise = int((fails[_RULE_ROW["no_go"]] & (n_fail == 1)).sum())
     if otherwise:
-        nogo_msg = (
-            f"{_n(otherwise, 'woning die verder past ligt', 'woningen die verder passen liggen')} "
-            "in de no-go-gebieden van de jongere; die worden nooit voorgesteld."
+        lying = counted(
+            otherwise, "woning die verder past ligt", "woningen die verder passen liggen"
         )
+        nogo_msg = f"{lying} in de no-go-gebieden van de jongere; die worden nooit voorgesteld."
     else:
         nogo_msg = "Geen woning die verder past ligt in de no-go-gebieden van de jongere."
 

@@ -1,6 +1,6 @@
 """The independent verifier: re-checks a proposed assignment against the raw round.
 
-It shares nothing with the solver and nothing with ``matcher.eligibility.screen``: pairs are
+It shares nothing with the solver and nothing with ``matcher.rules.screen``: pairs are
 checked with the scalar rule functions, everything else is counted here from the ``Round``
 itself. An empty list means the assignment is valid.
 
@@ -20,8 +20,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from matcher.eligibility import RoundContext, contingent_of, pair_reasons
 from matcher.problem import Round
+from matcher.rules import RoundContext, contingent_of, pair_reasons
 
 VIOLATION_KINDS: tuple[str, ...] = (
     "unknown_youth",
@@ -56,7 +56,11 @@ class Violation:
 
 
 def companion_groups(round: Round) -> list[tuple[str, ...]]:
-    """Groups (>= 2 youths) of the symmetric companion relation, as sorted youth codes."""
+    """Groups (>= 2 youths) of the symmetric companion relation, as sorted youth codes.
+
+    Its own union-find on purpose: the solver's groups (``matcher.groups``, through SciPy's
+    connected components) are what this module checks, so it does not share their code.
+    """
     index = {y.code: i for i, y in enumerate(round.youths)}
     parent = list(range(len(round.youths)))
 

@@ -45,7 +45,7 @@ def options_for(session: Session, actor: Actor, youth: m.Youth, k: int = 10) -> 
     """Eligible options and nearest misses for ``youth`` (caller has checked read access)."""
     if not own_case(actor, youth):  # distances to the anchors: the own regisseur only
         raise Forbidden("alleen de eigen regisseur ziet de mogelijkheden van een jongere")
-    from matcher.eligibility import RoundContext, min_anchor_distance, pair_reasons
+    from matcher.rules import RoundContext, min_anchor_distance, pair_reasons
     from store.repository import load_round
 
     month = date.today().replace(day=1)

@@ -32,6 +32,7 @@ from api.services.scope import case_filter
 from api.services.suggestions import youth_from_row
 from matcher.glossary import label
 from matcher.roundfile import round_from_data
+from matcher.rules import RoundContext, pair_reasons
 from store import models as m
 from store.geometry import from_wkb, to_wkb
 from store.records import (
@@ -41,11 +42,6 @@ from store.records import (
     field_errors,
     parse_polygon_wkt,
 )
-
-try:  # the eligibility rules are moving from matcher.eligibility to matcher.rules
-    from matcher.rules import RoundContext, pair_reasons
-except ImportError:  # pragma: no cover - until that move is committed
-    from matcher.eligibility import RoundContext, pair_reasons  # type: ignore[attr-defined,no-redef]
 
 ANCHOR_LABELS = ("school", "werk", "netwerk")
 RANKS = 5  # accepted types and preferred areas the form offers
@@ -494,6 +490,12 @@ def round_effect(session: Session, youth: m.Youth) -> str | None:
         return (
             f"{where}; daarin heeft {youth.code} geen voorgestelde woonplek. De ronde rekent met "
             "de gegevens van het moment van aanmaken: de wijziging telt vanaf de volgende ronde."
+        )
+    if youth.status != "waiting":
+        return (
+            f"{where}. Dit raakt het huidige voorstel: {youth.code} heeft daarin woonplek "
+            f"{match.option.code}, maar staat nu op '{label('youth_status', youth.status)}'. "
+            "Het voorstel verandert niet vanzelf; laat de match afwijzen."
         )
     problem = round_from_data(snapshot)
     option = next((o for o in problem.options if o.code == match.option.code), None)

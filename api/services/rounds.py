@@ -543,7 +543,7 @@ def release_count(session: Session, round_id: int) -> int:
 
 def finalise(session: Session, round_id: int, actor: Actor | None) -> m.AllocationRound:
     """All matches confirmed: place them, use contingents, take options off the market."""
-    from matcher.eligibility import contingent_of
+    from matcher.rules import contingent_of
 
     rnd = get_round(session, round_id)
     proposal = latest_proposal(session, round_id)

@@ -412,7 +412,7 @@ def test_pair_for_gemeente_keeps_option_side_figures_only() -> None:
 
 def test_every_rule_has_a_place_in_the_gemeente_view() -> None:
     from api.schemas.suggestions import LOCATION_RULES, OPTION_FIGURES
-    from matcher.eligibility import RULE_NAMES
+    from matcher.rules import RULE_NAMES
 
     assert set(RULE_NAMES) == set(OPTION_FIGURES) | LOCATION_RULES
     assert not set(OPTION_FIGURES) & LOCATION_RULES

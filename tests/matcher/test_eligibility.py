@@ -12,19 +12,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
 
-import matcher.eligibility as eligibility
-from matcher.eligibility import (
+import matcher.rules.search as search
+from matcher.policy import affordability
+from matcher.problem import Anchor, Contingent, Round, UnknownHousingType
+from matcher.rules import (
     RULE_NAMES,
     Reason,
     RoundContext,
+    clear_cache,
     contingent_of,
     explain_pair,
     failure_counts,
+    min_anchor_distance,
     pair_reasons,
     screen,
 )
-from matcher.policy import affordability
-from matcher.problem import Anchor, Contingent, Round, UnknownHousingType
 from tests.matcher.strategies import X0, Y0, make_option, make_round, make_type, make_youth, rounds
 
 MOVE_IN = date(2026, 1, 1)
@@ -274,7 +276,7 @@ def check_screen_equals_scalar(rnd: Round) -> None:
         a = affordability(rnd.policy, y, ctx.types[o.type_code], o, rnd.move_in)
         assert s.net_rent[k] == a.net_rent
         assert s.toeslag[k] == a.toeslag
-        d = eligibility.min_anchor_distance(y, o.x, o.y)
+        d = min_anchor_distance(y, o.x, o.y)
         assert (np.isnan(d) and np.isnan(s.distance_m[k])) or s.distance_m[k] == d
     for j, o in enumerate(rnd.options):
         c = contingent_of(ctx, o)
@@ -291,8 +293,8 @@ def test_screen_equals_scalar_rules(rnd: Round) -> None:
 @given(rounds(max_youths=8, max_options=10, shared=False, contingents=False))
 def test_screen_equals_scalar_rules_in_tiny_chunks(rnd: Round) -> None:
     # Chunks of a few pairs exercise every chunk boundary of both candidate paths.
-    with mock.patch.object(eligibility, "CHUNK_PAIRS", 3):
-        eligibility._CACHE.clear()
+    with mock.patch.object(search, "CHUNK_PAIRS", 3):
+        clear_cache()
         check_screen_equals_scalar(rnd)
 
 
@@ -334,7 +336,7 @@ def test_many_youths_with_radius_over_a_grid_of_options() -> None:
         for k in range(40)
     ]
     rnd = make_round(youths, options, types=(make_type("urgentie"),))
-    with mock.patch.object(eligibility, "CHUNK_PAIRS", 50):
+    with mock.patch.object(search, "CHUNK_PAIRS", 50):
         check_screen_equals_scalar(rnd)
     assert len(screen(rnd)) > 100
 
@@ -383,12 +385,12 @@ def test_radius_grid_finds_exactly_the_options_within_reach(
         for k, (anchors, radius) in enumerate(searches)
     ]
     rnd = make_round(youths, options, types=(make_type("urgentie"),))
-    with mock.patch.object(eligibility, "CHUNK_PAIRS", chunk):
+    with mock.patch.object(search, "CHUNK_PAIRS", chunk):
         got = eligible_pairs(rnd)
     expected = {
         (y.code, o.code)
         for y in youths
         for o in options
-        if eligibility.min_anchor_distance(y, o.x, o.y) <= (y.max_distance_m or 0.0)
+        if min_anchor_distance(y, o.x, o.y) <= (y.max_distance_m or 0.0)
     }
     assert got == expected

@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import matcher.exact as exact
-from matcher.eligibility import screen
 from matcher.exact import (
     DUAL_DENOMINATOR,
     ExactOutcome,
@@ -28,9 +27,11 @@ from matcher.exact import (
     lp_certificate,
     solve_exact,
 )
+from matcher.groups import companion_pairs
+from matcher.instance import Instance, build_instance
 from matcher.problem import Anchor, Round
+from matcher.rules import screen
 from matcher.scoring import pair_values
-from matcher.sides import Instance, build_instance, companion_pairs
 from matcher.solve import canonical_round, solve
 from tests.matcher.strategies import make_option, make_round, make_type, make_youth, rounds
 
@@ -192,7 +193,7 @@ def test_exact_path_gives_up_without_a_feasible_target(monkeypatch: pytest.Monke
 
 
 def test_fixed_pairs_that_break_a_house_rule_are_still_named() -> None:
-    from matcher.sides import ConflictingFixedPairs
+    from matcher.problem import ConflictingFixedPairs
 
     rnd = friends_round()
     rnd = dataclasses.replace(

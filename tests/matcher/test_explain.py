@@ -6,7 +6,6 @@ from datetime import date
 
 from hypothesis import HealthCheck, event, given, settings
 
-from matcher.eligibility import RoundContext, pair_reasons
 from matcher.explain import (
     NO_CORPORATION,
     explain_unmatched,
@@ -18,6 +17,7 @@ from matcher.explain import (
 from matcher.policy import affordability
 from matcher.problem import Contingent, Round
 from matcher.result import PairResult, Result, Unmatched
+from matcher.rules import RoundContext, pair_reasons
 from matcher.scoring import score_breakdown
 from matcher.solve import solve
 from tests.matcher.strategies import make_option, make_round, make_youth, rounds

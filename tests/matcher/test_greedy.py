@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 
-from matcher.eligibility import screen
 from matcher.greedy import greedy
+from matcher.instance import Instance, build_instance
 from matcher.problem import Round
+from matcher.rules import screen
 from matcher.scoring import pair_values
-from matcher.sides import Instance, build_instance
 from matcher.solve import canonical_round
 from matcher.verifier import verify
 from tests.matcher.strategies import make_option, make_round, make_youth, rounds

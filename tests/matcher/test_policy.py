@@ -11,15 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matcher.dutch import euro, percent
 from matcher.policy import (
     AFF_OK,
     Affordability,
     affordability,
     affordability_arrays,
     age_on,
-    euro,
     huurtoeslag,
-    percent,
     rekenhuur,
 )
 from matcher.policy_table import default_policies, policy_at

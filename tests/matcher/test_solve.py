@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
-from matcher.eligibility import screen
 from matcher.greedy import greedy
-from matcher.problem import Contingent, Round
+from matcher.instance import build_instance
+from matcher.problem import ConflictingFixedPairs, Contingent, Round
 from matcher.result import REASON_CODES
+from matcher.rules import screen
 from matcher.scoring import pair_values
-from matcher.sides import ConflictingFixedPairs, build_instance
 from matcher.solve import canonical_round, solve
 from matcher.verifier import verify
 from tests.matcher.strategies import make_option, make_round, make_type, make_youth, rounds
@@ -63,7 +63,7 @@ def brute_force(rnd: Round) -> int:
 
 def independent_cpsat(rnd: Round) -> int:
     """Plain CP-SAT over all eligible pairs: capacity, contingents, gemeente caps (no houses)."""
-    from matcher.eligibility import contingent_of
+    from matcher.rules import contingent_of
 
     canon, value = _values(rnd)
     model = cp_model.CpModel()
@@ -351,8 +351,8 @@ def test_neighbourhood_path_keeps_every_rule_and_an_honest_bound(
 @given(rounds())
 def test_block_failure_counts_equal_the_per_youth_counts(rnd: Round) -> None:
     """explain_no_eligible counts per block of youths; failure_counts counts one youth."""
-    from matcher.eligibility import failure_counts
     from matcher.result import NO_ELIGIBLE_OPTION, Unmatched
+    from matcher.rules import failure_counts
     from matcher.solve import explain_no_eligible
 
     unmatched = {y.code: Unmatched(y.code, NO_ELIGIBLE_OPTION, "", {}) for y in rnd.youths}

@@ -10,8 +10,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcher.eligibility import screen
 from matcher.problem import Round
+from matcher.rules import screen
 from matcher.scoring import (
     PREF_MAX,
     PREF_UNIT,

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from shapely.geometry import box
 
-from matcher.eligibility import RoundContext, min_anchor_distance, pair_reasons, screen
 from matcher.policy_table import default_policies, policy_at
 from matcher.problem import Anchor, Option, Round, Youth
+from matcher.rules import RoundContext, min_anchor_distance, pair_reasons, screen
 from matcher.scoring import pair_values
 from matcher.suggest import REACH_FACTOR, OptionIndex, Suggestions, build_index, suggest
 from matcher.verifier import verify

@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcher.eligibility import screen
 from matcher.problem import Contingent, Option, Round, Youth
+from matcher.rules import screen
 from matcher.verifier import VIOLATION_KINDS, Violation, companion_groups, verify
 from tests.matcher.strategies import make_option, make_round, make_youth, rounds
 
