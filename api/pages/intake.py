@@ -158,7 +158,9 @@ def _youth_page(
     extra = {
         "history": svc.history(session, actor, code),
         "saved": saved,
-        "round_note": svc.round_effect(session, youth) if saved == "gewijzigd" else None,
+        "round_note": svc.round_effect(session, youth)
+        if saved in ("gewijzigd", "status")
+        else None,
         "status_errors": status_errors or {},
         "status_form": status_form or {},
     }

@@ -294,10 +294,13 @@ def test_change_during_an_open_round_is_versioned_and_says_what_it_means(
     assert refused.status_code == 422 and 'id="f-reason-fout"' in refused.text
     with session_factory() as s:
         assert s.scalars(select(m.Youth.status).where(m.Youth.code == code)).one() == "waiting"
-    client.post(
+    moved = client.post(
         f"/regisseur/jongeren/{code}/status",
         data={"csrf_token": csrf, "status": "inactive", "reason": "Verhuisd naar familie"},
+        follow_redirects=False,
     )
+    note = client.get(moved.headers["location"]).text.split('id="ronde-effect">', 1)[1]
+    assert "raakt het huidige voorstel" in note.split("</p>", 1)[0] and "uitgeschreven" in note
     with session_factory() as s:
         assert s.scalars(select(m.Youth.status).where(m.Youth.code == code)).one() == "inactive"
     history = client.get(f"/regisseur/jongeren/{code}/gegevens").text.split('id="geschiedenis"', 1)[
