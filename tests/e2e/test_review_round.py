@@ -112,6 +112,17 @@ def test_a_month_from_proposal_to_final_in_the_browser(
     assert loads == [], "a single decision reloaded the page"
     shot(admin, f"month-{db}-1-decided-in-place")
 
+    # why this match: the explanation page in Dutch, then back to the same list
+    admin.locator("table.matches tbody tr a[href$='/uitleg']").first.click()
+    admin.wait_for_load_state()
+    explained = admin.locator("main").inner_text()
+    assert "De score in woorden" in explained and "De woonplek" in explained
+    assert "urgentie" in explained.lower()
+    shot(admin, f"month-{db}-1b-why-this-match")
+    admin.go_back()
+    admin.wait_for_load_state()
+    loads.clear()
+
     # everything else that is open: accepted at once
     admin.get_by_role("button", name="open matches met deze filters accepteren").click()
     admin.wait_for_load_state()
@@ -160,6 +171,14 @@ def test_a_month_from_proposal_to_final_in_the_browser(
     admin.wait_for_load_state()
     assert "december 2026" in admin.content() and "afgerond" in admin.content()
     shot(admin, f"month-{db}-7-history")
+
+    # the corporation heard of each publication in its inbox; it downloads the decisions
+    corp.goto(f"{server.url}/berichten")
+    assert corp.locator("tr.unread").filter(has_text="gepubliceerd").count() >= 1
+    shot(corp, f"month-{db}-8-inbox")
+    csv = corp.request.get(f"{server.url}/beoordelen/rondes/{round_id}/export/besluiten.csv")
+    assert csv.ok and csv.body().startswith(b"\xef\xbb\xbf")
+    assert "bevestigd" in csv.text()
     with session_factory() as s:
         proposal = svc.latest_proposal(s, round_id)
         placed = s.scalar(
