@@ -348,9 +348,18 @@ def role_may_open(role: str, path: str) -> bool:
     return path in ROLE_EXACT_PATHS.get(role, ()) or any(_under(path, p) for p in prefixes)
 
 
+class RoleConfined(HTTPException):
+    """A confined role outside its paths: 403 (JSON for the API, the Dutch page elsewhere:
+    ``api.pages.common.install_page_handlers``)."""
+
+    def __init__(self, principal: Principal) -> None:
+        super().__init__(status.HTTP_403_FORBIDDEN, detail="Geen toegang voor deze rol")
+        self.principal = principal
+
+
 def _confined(request: Request, principal: Principal | None) -> Principal | None:
     if principal is not None and not role_may_open(principal.role, request.url.path):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Geen toegang voor deze rol")
+        raise RoleConfined(principal)
     return principal
 
 

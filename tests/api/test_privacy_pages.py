@@ -103,6 +103,9 @@ def test_privacy_officer_opens_nothing_else(db_url: str, region: dict[str, objec
         assert client.get(path, follow_redirects=False).status_code == 403, path
     for path in ("/api/v1/youths", "/api/v1/options", "/api/v1/rounds", "/api/v1/organisations"):
         assert client.get(path).status_code == 403, path
+    # a page outside its paths answers with the Dutch page, the API with JSON
+    assert "niet voor jouw rol" in client.get("/kaarten/aanbod").text
+    assert client.get("/api/v1/options").json() == {"detail": "Geen toegang voor deze rol"}
     assert client.get("/api/v1/audit").status_code == 200
     # and the other roles do not open the officer's pages
     admin = TestClient(create_app(Settings(database_url=db_url)))
