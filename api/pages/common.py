@@ -15,9 +15,9 @@ from urllib.parse import quote, urlencode
 from fastapi import Depends, FastAPI, Form, Request, status
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from api.auth import OptionalPrincipal, Principal, check_csrf
+from api.auth import OptionalPrincipal, Principal, RoleConfined, check_csrf
 from api.deps import templates
 from api.errors import install_error_handlers
 from api.formatting import euro, nl_date, nl_month, nl_number
@@ -216,6 +216,12 @@ def install_page_handlers(app: FastAPI) -> None:
     @app.exception_handler(PageForbidden)
     async def forbidden(request: Request, exc: PageForbidden) -> HTMLResponse:
         return denied(request, exc.principal, exc.message)
+
+    @app.exception_handler(RoleConfined)
+    async def confined(request: Request, exc: RoleConfined) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.detail}, status.HTTP_403_FORBIDDEN)
+        return denied(request, exc.principal, "Deze pagina is niet voor jouw rol.")
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
