@@ -52,7 +52,6 @@ ROLE_PATHS: dict[str, tuple[str, ...]] = {
         "/api/v1/auth/",
         "/api/v1/health",
         "/berichten",  # the officer's own inbox (the nav links it for everyone)
-        "/account/",
         "/uitloggen",
     ),
 }
