@@ -21,7 +21,6 @@ from api.services import planner_charts as charts_svc
 from api.services.rounds import Forbidden
 from maps.fanchart import Fan, FanChart, FanSeries, fanchart_svg
 from maps.supply import build_compare_map, build_supply_map, render_html
-from supply.model import SupplyInputError
 
 router = APIRouter(include_in_schema=False)
 Planner = Annotated[Principal, Depends(page_user(*maps_svc.SUPPLY_ROLES))]
@@ -114,7 +113,7 @@ def _charts_view(
     }
     try:
         figs = charts_svc.planner_figures(session, actor_of(principal), scenario, vergelijk)
-    except (Forbidden, SupplyInputError, maps_svc.UnknownScenario) as exc:
+    except (Forbidden, ValueError) as exc:  # bad data or scenario: the page, without charts
         view["notes"] = [f"Geen prognose: {exc}"]
         return view
     page = charts_svc.page_charts(figs, breakdown)
@@ -155,7 +154,7 @@ def chart_csv(
         found = charts_svc.charts(figs, uitkomst, niveau, () if niveau == "total" else cell)
     except Forbidden as exc:
         return denied(request, principal, str(exc))
-    except (SupplyInputError, maps_svc.UnknownScenario) as exc:
+    except ValueError as exc:  # a bad field, scenario or stored data (SupplyInputError, ...)
         return render(
             request,
             "denied.html",
