@@ -217,6 +217,7 @@ GLOSSARY: Final[dict[str, dict[str, str]]] = {
         "auth.totp_enrolled": "tweestapsverificatie ingesteld",
         "auth.totp_refused": "inlogcode geweigerd",
         "auth.recovery_code_used": "herstelcode gebruikt",
+        "auth.totp_reset": "tweestapsverificatie teruggezet",
         "audit.export": "auditlog geëxporteerd",
         "audit.purge": "oude auditregels verwijderd",
         "retention.run": "bewaartermijnen toegepast",

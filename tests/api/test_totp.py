@@ -13,9 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from api.app import create_app
 from api.auth import SESSION_COOKIE, TOTP_ROLES
+from api.cli import app
 from api.routers.auth import CHALLENGE_COOKIE
 from api.security import hash_password, purge_expired
 from api.settings import Settings
@@ -323,3 +325,22 @@ def test_purge_expired_removes_only_what_is_past_use(
         assert s.scalar(select(func.count()).select_from(AuthToken)) == 1
         assert s.scalar(select(func.count()).select_from(SignInChallenge)) == 1
         assert s.scalar(select(func.count()).select_from(LoginAttempt)) == 1
+
+
+def test_cli_reset_lets_the_user_enrol_again(
+    db_url: str, users: None, session_factory: sessionmaker[Session]
+) -> None:
+    _enrol(_client(db_url), "admin@test.invalid")
+    runner = CliRunner()
+    unknown = runner.invoke(
+        app, ["totp", "reset", "niemand@test.invalid", "--database-url", db_url]
+    )
+    assert unknown.exit_code == 2
+    done = runner.invoke(app, ["totp", "reset", "ADMIN@test.invalid", "--database-url", db_url])
+    assert done.exit_code == 0, done.output
+    with session_factory() as s:
+        admin = s.scalars(select(User).where(User.email == "admin@test.invalid")).one()
+        assert admin.totp_secret is None
+        assert s.scalar(select(func.count()).select_from(TotpRecoveryCode)) == 0
+    assert [e.detail for e in _audit(session_factory, "auth.totp_reset")] == [{"had": True}]
+    assert _password(_client(db_url), "admin@test.invalid") == "/inloggen/tweestaps"
