@@ -27,6 +27,7 @@ from rich.table import Table
 from api.cli_maps import map_app
 from api.cli_ops import load_settings, register_ops
 from api.cli_supply import project_command, scenario_app
+from api.cli_totp import totp_app
 from api.cli_users import users_app
 from store.db import database_url, make_engine, make_sessionmaker, unit_of_work
 
@@ -42,6 +43,7 @@ app.add_typer(fixtures_app, name="fixtures")
 app.add_typer(map_app, name="map")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(users_app, name="users")
+app.add_typer(totp_app, name="totp")
 app.command("project")(project_command)
 register_ops(app)  # retention, backup, restore (api/cli_ops.py)
 
