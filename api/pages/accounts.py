@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import SessionDep
+from api.formatting import nl_date
 from api.pages.common import actor_of, back, form_user, not_found, page_user, render
 from api.services import reference as ref
 from api.services import users as users_svc
@@ -444,13 +445,14 @@ def _record_page(
     values: dict[str, Any],
     done: str | None = None,
     status_code: int = 200,
+    heading: str | None = None,
 ) -> HTMLResponse:
     spec = _SPECS[kind]
     return render(
         request,
         "admin_record.html",
         {
-            "title": f"{spec['one']} {key}",
+            "title": f"{spec['one']} {heading or key}",
             "kind": kind,
             "key": key,
             "spec": spec,
@@ -535,6 +537,7 @@ def type_page(
         key=code,
         values=_values(row, TYPE_FORM),
         done=gedaan[:20],
+        heading=row.name,
     )
 
 
@@ -601,6 +604,7 @@ def policy_page(
         key=valid_from.isoformat(),
         values=_values(row, POLICY_FORM),
         done=gedaan[:20],
+        heading=nl_date(valid_from),
     )
 
 

@@ -239,7 +239,7 @@ def test_bad_input_on_the_reference_forms_writes_nothing(
         kind = s.scalars(select(m.HousingType).where(m.HousingType.code == type_code)).one()
         min_age, max_age = kind.min_age, kind.max_age
     admin.goto(f"{url}/beheer/menukaart/{type_code}")
-    admin.get_by_label("maximumleeftijd", exact=True).fill(str(min_age - 1))
+    admin.get_by_label("Maximumleeftijd", exact=True).fill(str(min_age - 1))
     admin.get_by_role("button", name="Opslaan").click()
     assert "maximumleeftijd: mag niet lager zijn dan de minimumleeftijd" in _alert(admin)
     shot(admin, "admin-menukaart-refused")
@@ -251,8 +251,8 @@ def test_bad_input_on_the_reference_forms_writes_nothing(
     # policy row: not the first of a month, rent share above 1
     rows = _count(session_factory, m.PolicyRow)
     admin.goto(f"{url}/beheer/beleid")
-    admin.get_by_label("geldig vanaf", exact=True).fill("2027-03-15")
-    admin.get_by_label("maximaal huuraandeel van inkomen (tussen 0 en 1)").fill("0.3")
+    admin.get_by_label("Geldig vanaf", exact=True).fill("2027-03-15")
+    admin.get_by_label("Maximaal huuraandeel van inkomen (tussen 0 en 1)").fill("0.3")
     admin.get_by_role("button", name="Toevoegen").click()
     alert = _alert(admin)
     assert "geldig vanaf: moet de eerste dag van een maand zijn" in alert
