@@ -430,8 +430,12 @@ def decide(
     expected_version: int,
     reason_code: str | None = None,
     reason_text: str | None = None,
+    flush: bool = True,
 ) -> m.Match:
-    """Accept or reject a proposed match (optimistic locking on ``expected_version``)."""
+    """Accept or reject a proposed match (optimistic locking on ``expected_version``).
+
+    ``flush`` False leaves the write to the caller's one flush (a bulk action, see ``_bulk``).
+    """
     _may_decide(session, actor, _get_match(session, match_id))
     match, _ = _match_for_decision(session, match_id, expected_version)
     if match.status != "proposed":
@@ -446,10 +450,8 @@ def decide(
     match.reason_text = None if accept else (reason_text or None)
     match.decided_by_id = actor.user_id
     match.decided_at = datetime.now(UTC)
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise WorkflowError(f"match {match_id} is intussen door iemand anders gewijzigd") from exc
+    if flush:
+        _flush_decision(session, match_id)
     audit(
         session,
         actor,
@@ -461,8 +463,18 @@ def decide(
     return match
 
 
-def confirm(session: Session, match_id: int, actor: Actor, expected_version: int) -> m.Match:
-    """The gemeente confirms an accepted match in its gemeente."""
+def _flush_decision(session: Session, match_id: int) -> None:
+    """Write a decision now; a concurrent change of the row (version check) is a 409."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise WorkflowError(f"match {match_id} is intussen door iemand anders gewijzigd") from exc
+
+
+def confirm(
+    session: Session, match_id: int, actor: Actor, expected_version: int, flush: bool = True
+) -> m.Match:
+    """The gemeente confirms an accepted match in its gemeente (``flush`` as in ``decide``)."""
     _confirm_right(session, actor, _get_match(session, match_id))
     match, _ = _match_for_decision(session, match_id, expected_version)
     if match.status != "accepted":
@@ -470,10 +482,8 @@ def confirm(session: Session, match_id: int, actor: Actor, expected_version: int
     match.status = "confirmed"
     match.confirmed_by_id = actor.user_id
     match.confirmed_at = datetime.now(UTC)
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise WorkflowError(f"match {match_id} is intussen door iemand anders gewijzigd") from exc
+    if flush:
+        _flush_decision(session, match_id)
     audit(session, actor, "match.confirm", "match", match.id)
     return match
 
@@ -681,6 +691,10 @@ def _bulk(
     Every item goes through the single action's own checks; when any is refused,
     ``BulkRefused`` names each refused match and the caller's unit of work rolls the whole
     request back (pages roll back before they render the message), so nothing is applied.
+    ``action`` does not flush: the checks read the loaded rows (a match changed since the
+    reviewer's page is named by its version), and every write goes in one flush at the end; a
+    row changed by someone else between this request's read and that flush refuses the whole
+    action (``WorkflowError``), since the version check of the flush cannot say which.
     """
     if not items:
         raise WorkflowError("kies eerst een of meer matches")
@@ -698,20 +712,26 @@ def _bulk(
             selectinload(m.Match.proposal).selectinload(m.Proposal.round),
         )
     ).all()
-    for match_id, version in items:
-        if round_id is not None:
-            match = session.get(m.Match, match_id)
-            if match is None or match.proposal.round_id != round_id:
-                problems[match_id] = f"hoort niet bij ronde {round_id}"
-                continue
-        try:
-            done.append(action(match_id, version))
-        except (WorkflowError, Forbidden, NotFound) as exc:
-            problems[match_id] = str(exc)
-            if not session.is_active:  # a failed flush (concurrent change): stop here
-                break
+    with session.no_autoflush:  # the one flush below (a lazy load must not flush halfway)
+        for match_id, version in items:
+            if round_id is not None:
+                match = session.get(m.Match, match_id)
+                if match is None or match.proposal.round_id != round_id:
+                    problems[match_id] = f"hoort niet bij ronde {round_id}"
+                    continue
+            try:
+                done.append(action(match_id, version))
+            except (WorkflowError, Forbidden, NotFound) as exc:
+                problems[match_id] = str(exc)
     if problems:
         raise BulkRefused(problems)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise WorkflowError(
+            "niets opgeslagen: een of meer van deze matches zijn net door iemand anders"
+            " gewijzigd; laad de lijst opnieuw"
+        ) from exc
     return done
 
 
@@ -724,7 +744,7 @@ def decide_many(
         session,
         actor,
         items,
-        lambda match_id, v: decide(session, match_id, actor, True, v),
+        lambda match_id, v: decide(session, match_id, actor, True, v, flush=False),
         round_id,
     )
 
@@ -734,7 +754,11 @@ def confirm_many(
 ) -> list[m.Match]:
     """Confirm every accepted (match id, version) in ``items``, or none (``BulkRefused``)."""
     return _bulk(
-        session, actor, items, lambda match_id, v: confirm(session, match_id, actor, v), round_id
+        session,
+        actor,
+        items,
+        lambda match_id, v: confirm(session, match_id, actor, v, flush=False),
+        round_id,
     )
 
 

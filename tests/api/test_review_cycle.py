@@ -171,6 +171,26 @@ def test_bulk_accept_is_all_or_nothing_and_names_each_refused_match(
             svc.decide_many(s, ADMIN, [items[0], items[0]])
 
 
+def test_bulk_accept_meeting_a_change_after_its_read_applies_none(
+    published: tuple[sessionmaker[Session], int],
+) -> None:
+    """A match decided by someone else between the bulk action's read and its one flush: the
+    version check of the flush refuses the whole action, nothing of it is stored."""
+    factory, round_id = published
+    with factory() as s:
+        matches = _matches(s, round_id)[:5]
+        items = [(x.id, x.version_id) for x in matches]  # loaded: the page's versions
+        taken = matches[2].id
+        with unit_of_work(factory) as other:  # meanwhile another reviewer accepts one
+            svc.decide(other, matches[2].id, ADMIN, True, matches[2].version_id)
+        with pytest.raises(svc.WorkflowError, match="net door iemand anders gewijzigd"):
+            svc.decide_many(s, ADMIN, items)
+        s.rollback()
+    with factory() as s:
+        statuses = {x.id: x.status for x in _matches(s, round_id)[:5]}
+        assert statuses == {i: ("accepted" if i == taken else "proposed") for i, _ in items}
+
+
 def test_bulk_accept_refuses_matches_of_another_corporation(
     published: tuple[sessionmaker[Session], int],
 ) -> None:
