@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
-from api.security import hash_password, verify_password
+from api.security import hash_password, needs_rehash, verify_password
 from api.settings import Settings
 from store.models import AuthToken, LoginAttempt, User
 
@@ -272,6 +272,8 @@ def authenticate(
     # Always one argon2 verification, so an unknown e-mail answers as slowly as a known one.
     matches = verify_password(user.password_hash if known and user else _dummy_hash(), password)
     ok = bool(known and user and user.active and matches)
+    if ok and user and user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)  # renewed to today's parameters
     if not (ok and user and second_factor is not None and needs_totp(user, second_factor)):
         record_attempt(session, email, client, ok, now)
     return user if ok else None

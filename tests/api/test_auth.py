@@ -361,3 +361,28 @@ def _login_via(client: TestClient, forwarded_for: str) -> object:
         data={"email": "admin@test.invalid", "password": "wrong", "csrf_token": _csrf(form.text)},
         headers={"X-Forwarded-For": forwarded_for},
     )
+
+
+def test_a_hash_with_old_parameters_is_renewed_at_sign_in(
+    session_factory: sessionmaker[Session], users: None
+) -> None:
+    """A hash made with argon2-cffi's default parameters (how stek hashed before decision 39)
+    still signs in, and is replaced by one with today's parameters; a wrong password renews
+    nothing."""
+    from argon2 import PasswordHasher
+
+    from api.security import needs_rehash
+
+    old = PasswordHasher().hash(PASSWORD)  # 64 MiB, t = 3, p = 4
+    assert needs_rehash(old) and not needs_rehash(hash_password(PASSWORD))
+    with session_factory.begin() as s:
+        user = s.scalars(select(User).where(User.email == "planner@test.invalid")).one()
+        user.password_hash = old
+    with session_factory.begin() as s:
+        assert authenticate(s, "planner@test.invalid", "wrong", "10.0.0.1") is None
+    with session_factory.begin() as s:
+        assert s.scalars(select(User.password_hash).where(User.role == "planner")).one() == old
+        assert authenticate(s, "planner@test.invalid", PASSWORD, "10.0.0.1") is not None
+    with session_factory() as s:
+        renewed = s.scalars(select(User.password_hash).where(User.role == "planner")).one()
+    assert renewed != old and not needs_rehash(renewed) and verify_password(renewed, PASSWORD)
