@@ -24,6 +24,7 @@ from matcher.glossary import label
 from matcher.roundfile import round_from_snapshot
 from matcher.scoring import PairScore, score_breakdown
 from store import models as m
+from store.retention import details_removed
 
 # Upper bounds (metres) of the distance bands shown to reviewers, with their words.
 DISTANCE_BANDS = (
@@ -42,6 +43,7 @@ class MatchExplanation:
     score: list[tuple[str, str]] = field(default_factory=list)  # (part, sentence)
     runner_ups: list[tuple[str, str, str]] = field(default_factory=list)  # code, type, why
     full: bool = False  # admin/gemeente: score and runner-ups shown
+    removed: str | None = None  # retention removed the round's personal inputs (why, in Dutch)
 
 
 def distance_band(metres: float | None) -> str:
@@ -124,6 +126,9 @@ def explain_match(session: Session, actor: Actor, match_id: int) -> MatchExplana
     if actor.role not in ("admin", "gemeente"):
         return out
     out.full = True
+    out.removed = details_removed(rnd.snapshot)
+    if out.removed:  # score and runner-ups need the inputs retention removed
+        return out
     problem = round_from_snapshot(rnd.snapshot or {})
     result = result_from_dict(match.proposal.result or {})
     stored = result.scores.get(match.youth.code)

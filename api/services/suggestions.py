@@ -43,7 +43,7 @@ from fastapi import FastAPI
 from sqlalchemy import ColumnElement, case, event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, joinedload, sessionmaker
 
-from api.errors import InvalidInput
+from api.errors import InvalidInput, WorkflowError
 from api.schemas.suggestions import (
     FairnessForCorporationOut,
     FairnessForGemeenteOut,
@@ -76,6 +76,7 @@ from store import models as m
 from store.db import unit_of_work
 from store.geometry import from_wkb
 from store.repository import load_contingents, load_options, load_types, policies
+from store.retention import details_removed
 
 if TYPE_CHECKING:
     from api.auth import Principal  # api.auth imports the app, which imports this module
@@ -443,6 +444,9 @@ def _round_and_result(
     session: Session, principal: Principal, round_id: int, version: int | None
 ) -> tuple[m.Proposal, Round, Any]:
     proposal = _proposal(session, principal, round_id, version)
+    removed = details_removed(proposal.round.snapshot)
+    if removed:  # suggestions need the inputs retention removed
+        raise WorkflowError(f"ronde {round_id}: {removed}")
     problem = round_from_snapshot(proposal.round.snapshot or {})
     return proposal, problem, result_from_dict(proposal.result or {})
 
