@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
@@ -252,8 +253,19 @@ def test_edit_and_deactivate_users_and_organisations(
     )
 
 
+@pytest.fixture
+def policy_rows_restored(session_factory: sessionmaker[Session]) -> Iterator[None]:
+    """The policy table is seeded by the migration and kept between PostgreSQL tests (not
+    truncated): rows a test adds are removed again."""
+    with session_factory() as s:
+        before = set(s.scalars(select(m.PolicyRow.id)))
+    yield
+    with session_factory() as s, s.begin():
+        s.execute(delete(m.PolicyRow).where(m.PolicyRow.id.not_in(before)))
+
+
 def test_menukaart_and_policy_rows_edited_with_audit(
-    client: TestClient, session_factory: sessionmaker[Session]
+    client: TestClient, session_factory: sessionmaker[Session], policy_rows_restored: None
 ) -> None:
     csrf = _admin(client)
     page = client.get("/beheer/menukaart/kma")
