@@ -28,6 +28,11 @@ ROLE_USERS = {
 ROUND_ACTIONS = ("publiceren", "doorrekenen", "afronden")
 # GET routes outside /api and /static that are not pages of stek, and why.
 NOT_PAGES = {
+    "/metrics": "Prometheus text for monitoring (admin tokens), not a page",
+    "/privacy/auditlog.csv": "a CSV download",
+    "/privacy/jongeren/{code}/inzage.json": "a JSON download",
+    "/inloggen/code": "needs a sign-in half done: axe in tests/e2e/test_totp_browser.py",
+    "/inloggen/tweestaps": "needs a sign-in half done: axe in tests/e2e/test_totp_browser.py",
     "/beoordelen/rondes/{round_id}/export/{bestand}": "a CSV or Excel download",
     "/planner/grafiek.csv": "the CSV of a fan chart's figures",
     "/redoc": "FastAPI's API explorer; the CSP refuses its CDN (decision 26)",
@@ -59,9 +64,37 @@ RUN_AXE = """async (tags) => {
 }"""
 
 
+def _privacy_officer(server: Server) -> str:
+    """The demo has no privacy officer: one is added to the server's database (once)."""
+    from api.security import hash_password
+    from store import models as m
+    from store.db import make_engine, make_sessionmaker, unit_of_work
+
+    email = "fg@demo.stek.invalid"
+    engine = make_engine(server.db_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as s:
+            if s.scalar(select(m.User.id).where(m.User.email == email)) is None:
+                org = s.scalars(select(m.Organisation).order_by(m.Organisation.id)).first()
+                assert org is not None
+                s.add(
+                    m.User(
+                        email=email,
+                        name="Functionaris gegevensbescherming",
+                        role="privacy",
+                        organisation_id=org.id,
+                        password_hash=hash_password("demo"),
+                    )
+                )
+    finally:
+        engine.dispose()
+    return email
+
+
 def _users(server: Server) -> dict[str, str]:
     return {
         **ROLE_USERS,
+        "privacy": _privacy_officer(server),
         "gemeente": server.reviewer_email,
         "corporatie": server.corporation_email,
         "regisseur": server.regisseur_email,
@@ -107,9 +140,35 @@ def _match_id(server: Server) -> int:
     return int(match_id)
 
 
+def _reference_keys(server: Server) -> dict[str, str]:
+    """A user id, an organisation code, a menukaart code and a policy date of the server's
+    database, and a fresh one-time password link's token (for a user no test signs in as)."""
+    from api.services import users as users_svc
+    from api.services.rounds import Actor
+    from store import models as m
+    from store.db import make_engine, make_sessionmaker, unit_of_work
+
+    engine = make_engine(server.db_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as s:
+            user = s.scalars(select(m.User).where(m.User.role == "planner").order_by(m.User.id))
+            planner = list(user)[-1]
+            keys = {
+                "user": str(planner.id),
+                "organisation": str(s.scalars(select(m.Organisation.code)).first()),
+                "type": str(s.scalars(select(m.HousingType.code)).first()),
+                "policy": str(s.scalars(select(m.PolicyRow.valid_from)).first()),
+                "token": users_svc.create_password_link(s, Actor.system(), planner.id),
+            }
+    finally:
+        engine.dispose()
+    return keys
+
+
 def _page_urls(server: Server) -> dict[str, list[str]]:
     """Every page route (path template) with the concrete URLs that exercise it."""
     r, y, match = server.round_id, server.youth_code, _match_id(server)
+    ref = _reference_keys(server)
     return {
         "/": ["/"],
         "/inloggen": ["/inloggen"],
@@ -134,6 +193,20 @@ def _page_urls(server: Server) -> dict[str, list[str]]:
         "/kaarten/aanbod": [f"/kaarten/aanbod?niveau={lv}" for lv in ("gemeente", "wijk", "buurt")],
         "/kaarten/aanbod/vergelijk": ["/kaarten/aanbod/vergelijk"],
         "/beheer": ["/beheer"],
+        "/privacy": ["/privacy", "/privacy?actie=youth.read"],
+        "/privacy/bewaartermijnen": ["/privacy/bewaartermijnen"],
+        "/privacy/jongeren": ["/privacy/jongeren"],
+        "/privacy/jongeren/{code}": [f"/privacy/jongeren/{y}"],
+        "/contingenten": ["/contingenten", "/contingenten?jaar=2026"],
+        "/beheer/gebruikers": ["/beheer/gebruikers"],
+        "/beheer/gebruikers/{user_id}": [f"/beheer/gebruikers/{ref['user']}"],
+        "/beheer/organisaties": ["/beheer/organisaties"],
+        "/beheer/organisaties/{code}": [f"/beheer/organisaties/{ref['organisation']}"],
+        "/beheer/menukaart": ["/beheer/menukaart"],
+        "/beheer/menukaart/{code}": [f"/beheer/menukaart/{ref['type']}"],
+        "/beheer/beleid": ["/beheer/beleid"],
+        "/beheer/beleid/{valid_from}": [f"/beheer/beleid/{ref['policy']}"],
+        "/wachtwoord-instellen/{token}": [f"/wachtwoord-instellen/{ref['token']}"],
         "/regisseur/aanmelden": ["/regisseur/aanmelden"],
         "/regisseur/jongeren/{code}/gegevens": [f"/regisseur/jongeren/{y}/gegevens"],
         "/woningaanbod": ["/woningaanbod"],
@@ -285,6 +358,16 @@ def test_axe_on_every_page_for_every_role(page: Any, server: Server) -> None:
     assert {"/regisseur/aanmelden", "/regisseur/jongeren/{code}/gegevens"} <= opened["regisseur"]
     assert {"/woningaanbod", "/woningaanbod/nieuw"} <= opened["corporatie"]
     assert "/beheer" in opened["admin"]
+    assert opened["privacy"] == {
+        "/",
+        "/toegankelijkheid",
+        "/berichten",
+        "/privacy",
+        "/privacy/bewaartermijnen",
+        "/privacy/jongeren",
+        "/privacy/jongeren/{code}",
+        "/wachtwoord-instellen/{token}",  # a one-time link's page, open to its holder
+    }
     assert all("/berichten" in pages for pages in opened.values())
     assert not problems, f"{len(problems)} axe violations:\n" + "\n".join(problems)
 
@@ -294,9 +377,9 @@ def test_axe_at_phone_width(page: Any, server: Server) -> None:
     scroll in their own region and nothing else may make the page scroll sideways: as the
     administrator, the regisseur and a corporation, who between them open every page route."""
     page.set_viewport_size({"width": 320, "height": 800})
-    users = {role: _users(server)[role] for role in ("admin", "regisseur", "corporatie")}
+    users = {role: _users(server)[role] for role in ("admin", "regisseur", "corporatie", "privacy")}
     problems, opened = _axe_every_page(page, server, users, "-phone", reflow=True)
-    assert opened["admin"] | opened["regisseur"] | opened["corporatie"] == set(
+    assert opened["admin"] | opened["regisseur"] | opened["corporatie"] | opened["privacy"] == set(
         _page_urls(server)
     ) - {"/inloggen"}
     assert not problems, f"{len(problems)} axe violations:\n" + "\n".join(problems)
