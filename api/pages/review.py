@@ -72,7 +72,9 @@ def _from_terug(terug: str) -> dict[str, str]:
 
 def _solve_later(request: Request, round_id: int) -> None:
     seconds = float(os.environ.get("STEK_PAGE_SOLVE_SECONDS", PAGE_SOLVE_SECONDS))
-    rounds_svc.run_solve(request.app.state.sessions, round_id, seconds)
+    rounds_svc.solve_apart(
+        request.app.state.sessions, request.app.state.settings.database_url, round_id, seconds
+    )
 
 
 def _filters(params: dict[str, str]) -> tuple[str | None, review_svc.Filters]:

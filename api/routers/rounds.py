@@ -126,7 +126,9 @@ def _age_band(birth: date, on: date) -> str:
 
 
 def _solve_in_background(request: Request, round_id: int, time_limit_s: float) -> None:
-    svc.run_solve(request.app.state.sessions, round_id, time_limit_s)
+    svc.solve_apart(
+        request.app.state.sessions, request.app.state.settings.database_url, round_id, time_limit_s
+    )
 
 
 @router.post("/rounds", response_model=RoundOut, status_code=201, responses=ERRORS)

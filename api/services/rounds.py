@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import multiprocessing
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,7 +27,7 @@ from matcher.glossary import label
 from matcher.problem import Round
 from matcher.roundfile import round_from_data, round_from_snapshot, round_to_data
 from store import models as m
-from store.db import unit_of_work
+from store.db import make_engine, make_sessionmaker, unit_of_work
 from store.repository import load_round
 from store.supply_inputs import inflow_weights
 from supply.pacing import paced_contingents
@@ -229,6 +230,58 @@ def start_solve(session: Session, round_id: int, actor: Actor | None) -> m.Alloc
     _transition(session, rnd, RoundAction.SOLVE, actor)
     rnd.error = None
     return rnd
+
+
+def _solve_child(database_url: str, round_id: int, time_limit_s: float) -> None:
+    """The child process of :func:`solve_apart`: its own engine, then ``run_solve``."""
+    engine = make_engine(database_url)
+    try:
+        run_solve(make_sessionmaker(engine), round_id, time_limit_s)
+    finally:
+        engine.dispose()
+
+
+_solver_processes: multiprocessing.context.ForkServerContext | None = None
+
+
+def _solver_context() -> multiprocessing.context.ForkServerContext:
+    """A fork server that has imported the matcher once: each solve forks from it in
+    milliseconds (a spawned child would import OR-Tools, SciPy and Shapely again, ~1.5 s)."""
+    global _solver_processes
+    if _solver_processes is None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["api.services.rounds", "matcher.solve"])
+        _solver_processes = context
+    return _solver_processes
+
+
+def solve_apart(
+    factory: sessionmaker[Session], database_url: str, round_id: int, time_limit_s: float
+) -> None:
+    """``run_solve`` in a child process, waited for; for solves that pages and the API start.
+
+    In the serving process a solve's Python work (reading the snapshot, building the model)
+    holds the interpreter lock, and the pages of everyone else wait for it; in a child the
+    serving process keeps answering on its own core. A child that dies (a native crash of a
+    solver, a kill) leaves the round *failed* with the exit code, instead of *solving* for
+    ever. An in-memory SQLite database is not there for a child: solved in this process.
+    """
+    if database_url.startswith("sqlite") and database_url.split("///", 1)[-1] in ("", ":memory:"):
+        run_solve(factory, round_id, time_limit_s)
+        return
+    child = _solver_context().Process(
+        target=_solve_child, args=(database_url, round_id, time_limit_s), daemon=True
+    )
+    child.start()
+    child.join()
+    if child.exitcode == 0:
+        return
+    log.error("solve of round %s: child process ended with %s", round_id, child.exitcode)
+    with unit_of_work(factory) as session:
+        rnd = get_round(session, round_id)
+        if rnd.status == RoundStatus.SOLVING.value:
+            _transition(session, rnd, RoundAction.CRASHED, None)
+            rnd.error = f"het doorrekenen is afgebroken (proces stopte met code {child.exitcode})"
 
 
 def run_solve(
