@@ -10,9 +10,10 @@ By the time a handler runs, the request's unit of work (``api.deps.get_session``
 back: FastAPI exits dependencies before exception handlers answer, so a refused request never
 leaves half its writes behind.
 
-Errors of the domain packages (``supply``: ``SupplyInputError``) are answered here too, as
-invalid input. ``HTTPException`` stays for what is about HTTP itself (a missing header, a role
-check in a router).
+Errors of the domain packages (``supply``: ``SupplyInputError``; ``store.records``:
+``RecordInvalid``, as FastAPI's 422 list with one Dutch message per field) are answered here
+too, as invalid input. ``HTTPException`` stays for what is about HTTP itself (a missing
+header, a role check in a router).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse, Response
 
+from store.records import RecordInvalid
 from supply.model import SupplyInputError
 
 
@@ -74,6 +76,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain(request: Request, exc: DomainError) -> Response:
         return _answer(request, exc.status_code, exc.title, str(exc))
+
+    @app.exception_handler(RecordInvalid)
+    async def record_invalid(request: Request, exc: RecordInvalid) -> Response:
+        if request.url.path.startswith("/api/"):
+            detail = [
+                {"loc": ["body", field], "msg": message, "type": "value_error"}
+                for field, message in exc.errors
+            ]
+            return JSONResponse({"detail": detail}, status_code=InvalidInput.status_code)
+        return _answer(request, InvalidInput.status_code, InvalidInput.title, str(exc))
 
     @app.exception_handler(SupplyInputError)
     async def supply_input(request: Request, exc: SupplyInputError) -> Response:

@@ -22,11 +22,15 @@ def free_port() -> int:
 
 @contextmanager
 def serve(url: str) -> Iterator[str]:
-    """Serve the app on database ``url`` at 127.0.0.1 in a thread; yields its base URL."""
+    """Serve the app on database ``url`` at 127.0.0.1 in a thread; yields its base URL.
+
+    The second factor is off (``require_totp=False``): the benchmarks time the work after
+    signing in, and their demo users have no TOTP secret (``tests/api/test_totp*`` cover it).
+    """
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(Settings(database_url=url)),
+            create_app(Settings(database_url=url, require_totp=False)),
             host="127.0.0.1",
             port=port,
             log_level="warning",

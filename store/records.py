@@ -303,12 +303,16 @@ _MESSAGES: dict[str, str] = {
     "extra_forbidden": "onbekend veld",
     "literal_error": "kies een waarde uit de lijst",
     "enum": "kies een waarde uit de lijst",
+    "json_invalid": "geen geldige JSON",
+    "model_attributes_type": "verwacht een object met velden",
+    "dict_type": "verwacht een object met velden",
     "bool_parsing": "kies ja of nee",
     "bool_type": "kies ja of nee",
 }
 
 
-def _message(error: Mapping[str, Any]) -> str:
+def dutch_message(error: Mapping[str, Any]) -> str:
+    """A pydantic error (``ValidationError.errors()`` item) as a short Dutch message."""
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind == "value_error":
@@ -320,7 +324,10 @@ def _message(error: Mapping[str, Any]) -> str:
     if kind == "less_than_equal":
         return f"hoogstens {ctx.get('le')}"
     if kind == "string_too_short":
-        return "dit veld is verplicht"
+        least = ctx.get("min_length", 1)
+        return "dit veld is verplicht" if least <= 1 else f"te kort (minstens {least} tekens)"
+    if kind == "string_pattern_mismatch":
+        return "ongeldige vorm"
     if kind == "string_too_long":
         return f"te lang (hoogstens {ctx.get('max_length')} tekens)"
     if kind == "too_short":
@@ -336,7 +343,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     for error in exc.errors():
         loc = error.get("loc") or ("",)
         name = str(loc[0])
-        out.setdefault(name, _message(error))
+        out.setdefault(name, dutch_message(error))
     return out
 
 
@@ -386,7 +393,7 @@ class ReferenceRecord(BaseModel):
             for error in exc.errors():
                 loc = error.get("loc") or ("formulier",)
                 name = str(loc[0])
-                text = _message(error)
+                text = dutch_message(error)
                 if error["type"] == "string_pattern_mismatch":
                     text = "heeft niet de juiste vorm" + (
                         f" ({cls.HINTS[name]})" if name in cls.HINTS else ""
@@ -447,7 +454,7 @@ class UserRecord(ReferenceRecord):
 
     email: str = Field(min_length=1, max_length=200, pattern=EMAIL)
     name: str = Field(min_length=1, max_length=200)
-    role: Literal["admin", "gemeente", "corporatie", "regisseur", "planner"]
+    role: Literal["admin", "gemeente", "corporatie", "regisseur", "planner", "privacy"]
     organisation: str = Field(min_length=1, max_length=40, pattern=SIMPLE_CODE)
     active: bool = True
 

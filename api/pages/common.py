@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, FastAPI, Form, Request, status
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -24,6 +23,7 @@ from api.formatting import euro, nl_date, nl_month, nl_number
 from api.services import notifications
 from api.services.rounds import Actor
 from matcher.glossary import label
+from store.records import dutch_message
 
 # The role pages, in navigation order; ``roles`` says who may open each (the nav shows only
 # those a user may open).
@@ -225,9 +225,14 @@ def install_page_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        """The API keeps FastAPI's JSON answer; a page form gets a Dutch page naming fields."""
+        """The API keeps FastAPI's JSON shape (``loc`` names the field) with a Dutch ``msg``;
+        a page form gets a Dutch page naming the fields."""
         if request.url.path.startswith("/api/"):
-            return await request_validation_exception_handler(request, exc)
+            detail = [
+                {"loc": list(e.get("loc", ())), "msg": dutch_message(e), "type": e.get("type")}
+                for e in exc.errors()
+            ]
+            return JSONResponse({"detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT)
         fields = (
             ", ".join(sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")}))
             or "het formulier"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar, overload
 
@@ -11,7 +10,6 @@ from pydantic import BaseModel
 
 from api.auth import CurrentPrincipal, Principal, check_csrf
 from api.services import rounds as svc
-from api.services.round_states import InvalidTransition
 
 T = TypeVar("T")
 
@@ -39,18 +37,6 @@ def require(principal: Principal, roles: tuple[str, ...]) -> None:
     """403 unless the user has one of ``roles``."""
     if principal.role not in roles:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Geen toegang voor deze rol")
-
-
-def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Map workflow errors to HTTP: 404, 403, 409 with the Dutch reason."""
-    try:
-        return fn(*args, **kwargs)
-    except svc.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except svc.Forbidden as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    except (svc.WorkflowError, InvalidTransition) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
 def csrf_checked_principal(

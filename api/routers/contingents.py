@@ -8,19 +8,18 @@ counts. Bad fields get 422 with a Dutch message per field; nothing is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, HTTPException, Path, Query, status
+from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import SessionDep
-from api.routers.common import ERRORS, Caller, actor, call, utc
+from api.routers.common import ERRORS, Caller, actor, utc
 from api.services import catalog
 from api.services import contingents as svc
 from store import models as m
-from store.records import ContingentRecord, RecordInvalid
+from store.records import ContingentRecord
 
 router = APIRouter(prefix="/contingents", tags=["contingents"])
 T = TypeVar("T")
@@ -80,21 +79,12 @@ def _change_out(change: m.ContingentChange) -> ChangeOut:
     )
 
 
-def _checked(fn: Callable[..., T], *args: Any) -> T:
-    """``call`` plus a refused record as 422 with one Dutch message per field."""
-    try:
-        return call(fn, *args)
-    except RecordInvalid as exc:
-        detail = [{"loc": ["body", f], "msg": msg, "type": "value_error"} for f, msg in exc.errors]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
-
-
 @router.get("", response_model=list[ContingentOut], responses=ERRORS)
 def list_contingents(
     principal: Caller, session: SessionDep, year: Year = None
 ) -> list[ContingentOut]:
     """Contingents in your scope: amount, used by final placements, and what remains."""
-    rows = call(catalog.list_contingents, session, actor(principal), year=year)
+    rows = catalog.list_contingents(session, actor(principal), year=year)
     return [
         ContingentOut(
             corporation=corp,
@@ -112,7 +102,7 @@ def list_contingents(
 @router.get("/changes", response_model=list[ChangeOut], responses=ERRORS)
 def list_changes(principal: Caller, session: SessionDep, year: Year = None) -> list[ChangeOut]:
     """Proposed, accepted, rejected and withdrawn changes in your scope, newest first."""
-    return [_change_out(c) for c in call(svc.list_changes, session, actor(principal), year)]
+    return [_change_out(c) for c in svc.list_changes(session, actor(principal), year)]
 
 
 @router.post("/changes", response_model=ChangeOut, status_code=201, responses=ERRORS)
@@ -123,8 +113,8 @@ def propose(
 ) -> ChangeOut:
     """Propose an amount for an agreement of your own organisation; it counts only once the
     other party accepts. 422 names the field (e.g. an amount below what is already used)."""
-    record = _checked(ContingentRecord.parse, body)
-    return _change_out(_checked(svc.propose, session, actor(principal), record))
+    record = ContingentRecord.parse(body)
+    return _change_out(svc.propose(session, actor(principal), record))
 
 
 @router.post("/changes/{change_id}/accept", response_model=ChangeOut, responses=ERRORS)
@@ -132,7 +122,7 @@ def accept(
     change_id: ChangeId, body: Decision, principal: Caller, session: SessionDep
 ) -> ChangeOut:
     """The other party accepts: the proposed amount becomes the counted one."""
-    return _change_out(_checked(svc.decide, session, actor(principal), change_id, True, body.note))
+    return _change_out(svc.decide(session, actor(principal), change_id, True, body.note))
 
 
 @router.post("/changes/{change_id}/reject", response_model=ChangeOut, responses=ERRORS)
@@ -140,10 +130,10 @@ def reject(
     change_id: ChangeId, body: Decision, principal: Caller, session: SessionDep
 ) -> ChangeOut:
     """The other party rejects: the agreed amount stays."""
-    return _change_out(_checked(svc.decide, session, actor(principal), change_id, False, body.note))
+    return _change_out(svc.decide(session, actor(principal), change_id, False, body.note))
 
 
 @router.post("/changes/{change_id}/withdraw", response_model=ChangeOut, responses=ERRORS)
 def withdraw(change_id: ChangeId, principal: Caller, session: SessionDep) -> ChangeOut:
     """The proposing party takes its proposal back."""
-    return _change_out(_checked(svc.withdraw, session, actor(principal), change_id))
+    return _change_out(svc.withdraw(session, actor(principal), change_id))

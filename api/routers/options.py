@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Path, Query, status
 from pydantic import BaseModel
 
 from api.deps import SessionDep
-from api.routers.common import ERRORS, Caller, actor, call
+from api.routers.common import ERRORS, Caller, actor
 from api.schemas.records import record_body, refused
 from api.services import catalog, stock
 from api.services.intake import Invalid
@@ -74,8 +74,7 @@ def list_options(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> OptionPage:
     """Options in your scope, by code."""
-    rows, total = call(
-        catalog.list_options,
+    rows, total = catalog.list_options(
         session,
         actor(principal),
         gemeente_code=gemeente_code,
@@ -91,7 +90,7 @@ def list_options(
 def get_option(
     code: Annotated[str, Path(max_length=40)], principal: Caller, session: SessionDep
 ) -> OptionOut:
-    return _out(call(catalog.get_option, session, actor(principal), code))
+    return _out(catalog.get_option(session, actor(principal), code))
 
 
 @router.post(

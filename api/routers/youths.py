@@ -21,7 +21,7 @@ from fastapi import APIRouter, Body, Path, Query, status
 from pydantic import BaseModel, Field
 
 from api.deps import SessionDep
-from api.routers.common import ERRORS, Caller, actor, call
+from api.routers.common import ERRORS, Caller, actor
 from api.schemas.records import record_body, refused
 from api.services import intake
 from api.services import youths as svc
@@ -183,8 +183,8 @@ def list_youths(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> YouthPage:
     """Youths in your scope (regisseur: own caseload; gemeente: own gemeente; admin: all)."""
-    rows, total = call(
-        svc.list_youths, session, actor(principal), status=status, limit=limit, offset=offset
+    rows, total = svc.list_youths(
+        session, actor(principal), status=status, limit=limit, offset=offset
     )
     today = date.today()
     return YouthPage(total=total, items=[_summary(y, today) for y in rows])
@@ -193,7 +193,7 @@ def list_youths(
 @router.get("/aggregates", response_model=list[YouthCountOut], responses=ERRORS)
 def youth_aggregates(principal: Caller, session: SessionDep) -> list[YouthCountOut]:
     """Counts per gemeente, status and age band (planner, admin; gemeente: own gemeente)."""
-    rows = call(svc.aggregates, session, actor(principal), date.today())
+    rows = svc.aggregates(session, actor(principal), date.today())
     return [
         YouthCountOut(
             gemeente_code=r.gemeente_code, status=r.status, age_band=r.age_band, count=r.count
@@ -214,7 +214,7 @@ def read_youth(
 ) -> RegisseurYouthOut | GemeenteYouthOut:
     """One youth's details (audited). The regisseur's view includes no-go areas."""
     who = actor(principal)
-    youth = call(svc.read_youth, session, who, code)
+    youth = svc.read_youth(session, who, code)
     today = date.today()
     if svc.view_for(who) == "regisseur":
         return regisseur_view(youth, today)

@@ -223,18 +223,25 @@ def test_income_max_rent_and_anchors_only_for_the_own_regisseur(
 def test_every_fan_chart_on_the_planner_page_loads_for_its_user(
     region: str, session_factory: sessionmaker[Session]
 ) -> None:
+    """The planner page draws its fan charts inline (SVG) for the corporation and the planner,
+    and every chart's figures (CSV) the page links load for that same user."""
     for role in ("corporatie", "planner"):
         client = _client(region)
         _sign_in(client, _email(session_factory, role))
         page = client.get("/planner")
         assert page.status_code == 200
-        urls = [html.unescape(u) for u in re.findall(r'<img src="([^"]+)"', page.text)]
-        charts = [u for u in urls if "/fanchart.png" in u]
-        assert charts, role
-        for url in charts:
+        assert page.text.count('<figure class="chart"') >= 1, role
+        assert "<svg" in page.text, role
+        urls = [
+            html.unescape(u)
+            for u in re.findall(r'<a class="utrecht-link" href="([^"]+)" download', page.text)
+        ]
+        figures = [u for u in urls if ".csv" in u]
+        assert figures, role
+        for url in figures:
             chart = client.get(url)
             assert chart.status_code == 200, (role, url, chart.text[:200])
-            assert chart.headers["content-type"] == "image/png"
+            assert chart.headers["content-type"].startswith("text/csv"), (role, url)
 
 
 def test_review_page_gives_gemeente_and_admin_no_no_go_count(

@@ -306,6 +306,14 @@ def test_admin_manages_users(client: TestClient, session_factory: sessionmaker[S
     assert client.post("/api/v1/users", json=body, headers=admin).status_code == 409
     short = client.post("/api/v1/users", json={**body, "password": "kort"}, headers=admin)
     assert short.status_code == 422
+    assert [d["loc"] for d in short.json()["detail"]] == [["body", "password"]]
+    assert short.json()["detail"][0]["msg"] == "te kort (minstens 12 tekens)"
+    officer = client.post(
+        "/api/v1/users",
+        json={**body, "email": "fg@test.invalid", "role": "privacy"},
+        headers=admin,
+    )
+    assert officer.status_code == 201 and officer.json()["role"] == "privacy", officer.text
     wrong_org = client.post(
         "/api/v1/users",
         json={**body, "email": "g@test.invalid", "role": "gemeente"},
@@ -334,7 +342,7 @@ def test_admin_manages_users(client: TestClient, session_factory: sessionmaker[S
     assert own.status_code == 409
     actions = [(a.action, a.entity_id) for a in _audit(session_factory, "user.update")]
     assert actions == [("user.update", str(user_id))] * 2
-    assert len(_audit(session_factory, "user.create")) == 1
+    assert len(_audit(session_factory, "user.create")) == 2  # the regisseur and the officer
 
 
 def test_audit_log_has_no_write_routes_and_refuses_nul(

@@ -392,7 +392,7 @@ def test_organisations_users_and_types_validation(reference: Factory, tmp_path: 
         "rij 2, veld organisation: rol corporatie hoort bij een organisatie van soort "
         "corporatie, GM0796 is gemeente",
         "rij 3, veld role: onbekende rol 'koning' (kies uit admin, gemeente, corporatie, "
-        "regisseur, planner)",
+        "regisseur, planner, privacy)",
         "rij 4, veld email: geen geldig e-mailadres: 'c-example.nl'",
         "rij 4, veld organisation: onbekende organisatie NOPE",
     ]
