@@ -26,6 +26,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+# Paths whose last segment is a secret (a one-time password link): logged with it blanked out,
+# so a log reader cannot set someone's password.
+SECRET_PATHS = re.compile(r"^(/wachtwoord-instellen/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """``path`` as the access log may keep it: secret segments replaced by ``***``."""
+    return SECRET_PATHS.sub(r"\1***", path)
+
+
 request_id_var: ContextVar[str | None] = ContextVar("stek_request_id", default=None)
 access_log = logging.getLogger("stek.access")
 
@@ -152,14 +162,15 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
+            path = loggable_path(str(scope.get("path", "")))
             access_log.info(
                 "%s %s %s",
                 scope.get("method"),
-                scope.get("path"),
+                path,
                 status,
                 extra={
                     "method": scope.get("method"),
-                    "path": scope.get("path"),
+                    "path": path,
                     "status": status,
                     "duration_ms": round(seconds * 1000, 1),
                 },

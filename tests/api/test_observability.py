@@ -68,6 +68,19 @@ def test_log_lines_are_json_with_the_request_id(
     assert line["level"] == "INFO" and line["logger"] == "stek.access"
 
 
+def test_access_log_never_keeps_a_password_link_token(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = "geheim-token-0123456789abcdef"
+    with caplog.at_level(logging.INFO, logger="stek.access"):
+        client.get(f"/wachtwoord-instellen/{token}")
+        client.post(f"/wachtwoord-instellen/{token}", data={"password": "x"})
+    lines = [JsonFormatter().format(r) for r in caplog.records if r.name == "stek.access"]
+    assert len(lines) == 2
+    assert all(token not in line for line in lines), lines
+    assert all('"path": "/wachtwoord-instellen/***"' in line for line in lines), lines
+
+
 def test_lines_written_inside_a_route_carry_its_id(
     db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
