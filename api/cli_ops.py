@@ -26,7 +26,7 @@ KIND_LABELS = {
     "round_snapshots": "momentopnamen van afgeronde rondes",
     "youths_left": "vertrokken jongeren (gepseudonimiseerd)",
     "login_attempts": "inlogpogingen",
-    "sessions": "sessies en API-tokens",
+    "sessions": "sessies, API-tokens en half voltooide inlogs",
     "audit_entries": "auditregels",
 }
 

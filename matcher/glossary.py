@@ -148,7 +148,7 @@ GLOSSARY: Final[dict[str, dict[str, str]]] = {
         "round_snapshots": "persoonsgegevens in momentopnamen van afgeronde rondes",
         "youths_left": "jongeren die uitgestroomd zijn (gepseudonimiseerd)",
         "login_attempts": "inlogpogingen",
-        "sessions": "verlopen sessies en API-tokens",
+        "sessions": "verlopen sessies, API-tokens en half voltooide inlogs",
         "audit_entries": "regels in het auditlog",
     },
     # audit_log.entity (what an audit entry is about)

@@ -224,7 +224,12 @@ def run_retention(
     attempts = m.LoginAttempt.at < cut["login_attempts"]
     report.counts["login_attempts"] = _count(session, m.LoginAttempt, attempts)
     tokens = m.AuthToken.expires_at < cut["sessions"]
-    report.counts["sessions"] = _count(session, m.AuthToken, tokens)
+    # a sign-in half done (password right, second factor due) is of no use once it expired, and
+    # may hold a TOTP secret being enrolled: it goes at its own expiry, counted with the sessions
+    challenges = m.SignInChallenge.expires_at < now
+    report.counts["sessions"] = _count(session, m.AuthToken, tokens) + _count(
+        session, m.SignInChallenge, challenges
+    )
     entries = m.AuditEntry.at < cut["audit_entries"]
     report.counts["audit_entries"] = _count(session, m.AuditEntry, entries)
     if dry_run:
@@ -236,6 +241,7 @@ def run_retention(
         _pseudonymise(session, youth)
     session.execute(delete(m.LoginAttempt).where(attempts))
     session.execute(delete(m.AuthToken).where(tokens))
+    session.execute(delete(m.SignInChallenge).where(challenges))
     session.flush()
     if report.counts["audit_entries"]:
         _purge_audit_or_skip(session, report, now, cut["audit_entries"])

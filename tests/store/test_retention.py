@@ -132,6 +132,16 @@ def test_attempts_sessions_and_audit_entries_past_their_term_go(
                     expires_at=at,
                 )
             )
+        for minutes in (-5, 5):  # a half-done sign-in, expired and not yet expired
+            s.add(
+                m.SignInChallenge(
+                    token_hash=f"{minutes + 10:064d}",
+                    user_id=user.id,
+                    pending_secret="JBSWY3DPEHPK3PXP",
+                    created_at=NOW - timedelta(minutes=10),
+                    expires_at=NOW + timedelta(minutes=minutes),
+                )
+            )
         for days in (1500, 1001, 999):
             s.add(m.AuditEntry(at=NOW - timedelta(days=days), action=f"old.{days}", entity="x"))
     counts = _run(session_factory, dry_run=True)
@@ -139,13 +149,15 @@ def test_attempts_sessions_and_audit_entries_past_their_term_go(
         "round_snapshots": 0,
         "youths_left": 0,
         "login_attempts": 1,
-        "sessions": 1,
+        "sessions": 2,
         "audit_entries": 2,
     }
     assert _run(session_factory) == counts
     with session_factory() as s:
         assert list(s.scalars(select(m.LoginAttempt.email))) == ["10@x.invalid"]
         assert s.scalar(select(func.count()).select_from(m.AuthToken)) == 1
+        left = s.scalars(select(m.SignInChallenge.expires_at)).all()
+        assert len(left) == 1 and left[0].replace(tzinfo=UTC) > NOW
         entries = s.execute(
             select(m.AuditEntry.action, m.AuditEntry.detail).order_by(m.AuditEntry.id)
         ).all()
