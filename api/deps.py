@@ -14,10 +14,12 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.assets import stylesheet
 from store.db import unit_of_work
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals["stylesheet_path"] = lambda: stylesheet().path
 
 
 def get_session(request: Request) -> Iterator[Session]:

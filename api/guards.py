@@ -29,6 +29,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.assets import stylesheet
 from api.settings import Settings
 
 # Routes that take a file upload and check its size themselves (settings.max_import_bytes).
@@ -142,7 +143,7 @@ def _page(title: str, lines: list[str]) -> bytes:
     return (
         '<!doctype html>\n<html lang="nl">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)} · stek</title>\n"
-        '<link rel="stylesheet" href="/static/stek.css">\n</head>\n<body>\n<main id="inhoud">\n'
+        f'<link rel="stylesheet" href="{stylesheet().path}">\n</head>\n<body>\n<main id="inhoud">\n'
         f"<h1>{html.escape(title)}</h1>\n<ul>{items}</ul>\n"
         '<p>Ga terug en pas je invoer aan, of ga naar de <a href="/">startpagina</a>.</p>\n'
         "</main>\n</body>\n</html>\n"

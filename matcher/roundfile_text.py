@@ -150,38 +150,70 @@ def parse_round_text(text: str, name: str = "rondebestand") -> Any:
 # --------------------------------------------------------------------------- checking the data
 
 
+# A node's place, spelled out only for an error: (key or index, the parent's place).
+_Place = tuple[str | int, "_Place | None"] | None
+
+
+def _path(place: _Place) -> list[str | int]:
+    path: list[str | int] = []
+    while place is not None:
+        key, place = place
+        path.append(key)
+    return path[::-1]
+
+
+def _visit(value: Any, depth: int) -> bool:
+    """Whether ``value`` (at ``depth``) needs a visit: containers always; a scalar only when it
+    is wrong (so the walk reports faults in document order without visiting every leaf)."""
+    if isinstance(value, dict | list) or depth > MAX_DEPTH:
+        return True
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    return isinstance(value, str) and not value.isascii() and bool(_SURROGATE_RE.search(value))
+
+
 def check_values(data: Any) -> None:
-    """Walk the data once (no recursion): depth, repeated keys, NaN/Infinity, lone surrogates."""
-    stack: list[tuple[Any, list[str | int]]] = [(data, [])]
+    """Walk the data once (no recursion): depth, repeated keys, NaN/Infinity, lone surrogates.
+    The first fault in document order is reported, with its path."""
+    stack: list[tuple[Any, int, _Place]] = [(data, 0, None)]
     while stack:
-        node, path = stack.pop()
-        if len(path) > MAX_DEPTH:
-            raise refuse(data, path[:MAX_DEPTH], f"dieper genest dan {MAX_DEPTH} niveaus")
+        node, depth, place = stack.pop()
+        if depth > MAX_DEPTH:
+            raise refuse(data, _path(place)[:MAX_DEPTH], f"dieper genest dan {MAX_DEPTH} niveaus")
         if isinstance(node, dict):
             if isinstance(node, _DuplicateKeys) and node.duplicates:
                 key = node.duplicates[0]
                 raise refuse(
                     data,
-                    [*path, key],
+                    [*_path(place), key],
                     f"sleutel {key!r} komt meer dan eens voor in hetzelfde object (de laatste"
                     " waarde zou de eerste stilzwijgend vervangen)",
                 )
-            children: list[tuple[Any, list[str | int]]] = []
+            children: list[tuple[Any, int, _Place]] = []
             for key, value in node.items():
-                if not isinstance(key, str) or _SURROGATE_RE.search(key):
-                    raise refuse(data, path, "sleutel is geen geldige tekst")
-                children.append((value, [*path, key]))
+                if not isinstance(key, str) or (not key.isascii() and _SURROGATE_RE.search(key)):
+                    raise refuse(data, _path(place), "sleutel is geen geldige tekst")
+                if _visit(value, depth + 1):
+                    children.append((value, depth + 1, (key, place)))
             stack.extend(reversed(children))
         elif isinstance(node, list):
-            stack.extend(reversed([(v, [*path, k]) for k, v in enumerate(node)]))
+            stack.extend(
+                reversed(
+                    [(v, depth + 1, (k, place)) for k, v in enumerate(node) if _visit(v, depth + 1)]
+                )
+            )
         elif isinstance(node, float):
             if not math.isfinite(node):
                 what = "NaN" if math.isnan(node) else "oneindig (Infinity of een te groot getal)"
                 raise refuse(
-                    data, path, f"{what} is geen getal; alleen eindige getallen zijn toegestaan"
+                    data,
+                    _path(place),
+                    f"{what} is geen getal; alleen eindige getallen zijn toegestaan",
                 )
         elif isinstance(node, str) and _SURROGATE_RE.search(node):
-            raise refuse(data, path, "tekst met een ongeldig teken (losse UTF-16-surrogaat)")
+            raise refuse(
+                data, _path(place), "tekst met een ongeldig teken (losse UTF-16-surrogaat)"
+            )
 
 
 def schema_message(err: jsonschema.ValidationError) -> str:
