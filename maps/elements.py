@@ -140,6 +140,8 @@ body.stek-compare .stek-panel { flex: 1 1 100%; height: auto; border-left: 0;
   text-align: left; vertical-align: top; }
 .stek-panel td.num, .stek-panel th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .stek-panel .source { font-size: 12px; margin-top: 8px; }
+.stek-panel table + table { margin-top: 12px; }
+.stek-panel tbody th[scope=rowgroup] { border-bottom: 1px solid #6b7785; }
 """
 
 

@@ -42,14 +42,42 @@ def _monthly_head(measure: Measure, month: str, suffix: str = "") -> str:
     )
 
 
-def _by_type(measures: Sequence[Measure], code: str) -> str:
+def _by_type(measures: Sequence[Measure], code: str) -> list[tuple[str, str]]:
+    """``(woonvorm, places)`` of area ``code``, the types with places only."""
     parts = []
     for m in measures:
         if m.key.startswith(PLACES_PREFIX):
             v = m.values.get(code)
             if isinstance(v, (int, float)) and v:
-                parts.append(f"{m.title.removeprefix('Plaatsen ')} {_num(v)}")
-    return html_text(", ".join(parts) or "geen")
+                parts.append((m.title.removeprefix("Plaatsen "), _num(v)))
+    return parts
+
+
+def _types_table(data: SupplyMapData) -> str:
+    """Places per woonvorm, one row per area and type (a column per type would not fit the
+    panel): the area's name heads its group of rows."""
+    groups = []
+    for a in data.areas:
+        parts = _by_type(data.measures, a.code)
+        name = f"{html_text(a.name)} ({html_text(a.code)})"
+        if not parts:
+            groups.append(
+                f'<tbody><tr><th scope="row">{name}</th><td>geen</td><td class="num">0</td>'
+                "</tr></tbody>"
+            )
+            continue
+        rows = [
+            (f'<th scope="rowgroup" rowspan="{len(parts)}">{name}</th>' if k == 0 else "")
+            + f'<td>{html_text(kind)}</td><td class="num">{html_text(n)}</td>'
+            for k, (kind, n) in enumerate(parts)
+        ]
+        groups.append("<tbody>" + "".join(f"<tr>{r}</tr>" for r in rows) + "</tbody>")
+    return (
+        '<table class="stek-types"><caption>Plaatsen per woonvorm</caption><thead><tr>'
+        '<th scope="col">Gebied</th><th scope="col">Woonvorm</th>'
+        '<th scope="col" class="num">Plaatsen</th></tr></thead>'
+        f"{''.join(groups)}</table>"
+    )
 
 
 def panel(title: str, hint: str, table: str, attribution: Sequence[str]) -> str:
@@ -80,19 +108,16 @@ def supply_hint(data: SupplyMapData) -> str:
 
 
 def supply_table(data: SupplyMapData, month: str = "") -> str:
-    """Areas as rows: the monthly measures (at ``month``, the slider's first), places in total
-    and per woonvorm."""
+    """Areas as rows: the monthly measures (at ``month``, the slider's first) and places in
+    total; then places per woonvorm, an area's types as rows."""
     monthly = [m for m in data.measures if m.monthly]
     total = [m for m in data.measures if m.key == "places"]
     head = '<th scope="col">Gebied</th>' + "".join(_monthly_head(m, month) for m in monthly)
     head += "".join(f'<th scope="col" class="num">{html_text(m.title)}</th>' for m in total)
     typed = any(m.key.startswith(PLACES_PREFIX) for m in data.measures)
-    head += '<th scope="col">Plaatsen per woonvorm</th>' if typed else ""
     rows = []
     for a in data.areas:
         cells = "".join(_cell(m, a.code) for m in (*monthly, *total))
-        if typed:
-            cells += f"<td>{_by_type(data.measures, a.code)}</td>"
         rows.append(
             f'<tr><th scope="row">{html_text(a.name)} ({html_text(a.code)})</th>{cells}</tr>'
         )
@@ -100,7 +125,7 @@ def supply_table(data: SupplyMapData, month: str = "") -> str:
     return (
         f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+    ) + (_types_table(data) if typed else "")
 
 
 def compare_table(a: SupplyMapData, b: SupplyMapData, month: str = "") -> str:

@@ -68,7 +68,10 @@ def test_supply_table_beside_the_map_lists_every_area_and_month_value() -> None:
     # the monthly column starts at the first month and carries the series the slider shows
     assert '<span class="stek-month-label">jan 2027</span>' in panel
     assert 'data-series="0|2|4"' in panel
-    assert "Kamers met Aandacht 3" in panel
+    # places per woonvorm: a table of its own, one row per area and type (it fits the panel)
+    types = panel[panel.index("<caption>Plaatsen per woonvorm</caption>") :]
+    assert '<td>Kamers met Aandacht</td><td class="num">3</td>' in types
+    assert types.count('scope="rowgroup"') + types.count("<td>geen</td>") == len(areas())
     assert panel.index("</section>") < panel.index("</body>")
 
 
