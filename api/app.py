@@ -58,6 +58,14 @@ from store.readiness import check_database
 API = "/api/v1"
 
 
+def warm_up() -> None:
+    """Compile every page template and build the stylesheet before the first request (the
+    first sign-in otherwise waited for the review templates to compile)."""
+    for name in templates.env.list_templates(extensions=["html"]):
+        templates.env.get_template(name)
+    assets.stylesheet()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
@@ -72,9 +80,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.retention_interval_hours > 0:  # daily retention run (store/retention.py)
             retention = asyncio.create_task(retention_loop(settings))
         # The process holds some 350,000 long-lived objects after start-up (the libraries, the
-        # geography, the templates). Without this, every full garbage collection walks them all:
-        # one during a request cost 200-250 ms (measured on finalising a round). Frozen, they
-        # are left out of collections until shutdown; what is garbage now is collected first.
+        # geography, the compiled templates). Without this, every full garbage collection walks
+        # them all: one during a request cost 200-250 ms (measured on finalising a round).
+        # Frozen, they are left out of collections until shutdown (garbage is collected first).
+        warm_up()
         gc.collect()
         gc.freeze()
         yield

@@ -60,6 +60,7 @@ __all__ = [
     "round_from_data",
     "round_from_snapshot",
     "round_to_data",
+    "stock_from_snapshot",
     "validate_round_data",
 ]
 
@@ -134,6 +135,17 @@ def round_from_snapshot(data: Any) -> Round:
     a page or for finalising: every check but the JSON Schema pass. A solve still reads the
     snapshot with every check (``round_from_data``)."""
     return round_from_data(data, schema=False)
+
+
+def stock_from_snapshot(data: Any) -> Round:
+    """The housing side of a stored snapshot (types, options, contingents, policy) without its
+    young people: for finalising, which books the contingents of the placements and reads
+    nobody's income, anchors or no-go areas (a 2,000-youth snapshot took half a second)."""
+    if not isinstance(data, dict):
+        raise InvalidRound("rondebestand ongeldig: verwacht een object met de ronde")
+    housing = {k: v for k, v in data.items() if k not in ("fixed_pairs", "forbidden_pairs")}
+    housing["youths"] = []
+    return round_from_snapshot(housing)
 
 
 def validate_round_data(data: Any) -> None:

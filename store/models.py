@@ -416,7 +416,9 @@ class AllocationRound(Base):
     seed: Mapped[int] = mapped_column(Integer, default=0)
     solver_version: Mapped[str] = mapped_column(String(40), default="")
     policy_valid_from: Mapped[date | None] = mapped_column(Date)
-    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Deferred: the round's whole input (every young person of the month), read only where it
+    # is needed; decisions, lists and summaries load rounds without decoding it.
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     error: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -22,6 +22,7 @@ from matcher.roundfile import (
     round_file_schema,
     round_from_data,
     round_to_data,
+    stock_from_snapshot,
 )
 from tests.matcher.strategies import make_option, make_round, make_youth, rounds
 
@@ -50,6 +51,29 @@ def test_round_trip(tmp_path_factory: pytest.TempPathFactory, rnd: Round) -> Non
     assert back.fixed_pairs == rnd.fixed_pairs
     assert back.forbidden_pairs == rnd.forbidden_pairs
     assert back.gemeente_caps == rnd.gemeente_caps
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rounds(max_youths=5, max_options=5, fixed=True))
+def test_the_housing_side_of_a_snapshot_is_the_round_without_young_people(rnd: Round) -> None:
+    """Finalising reads options, types, contingents and policy only (no personal fields)."""
+    data = round_to_data(rnd)
+    stock = stock_from_snapshot(data)
+    assert stock.youths == () and stock.fixed_pairs == () and stock.forbidden_pairs == ()
+    assert stock.options == rnd.options
+    assert stock.types == rnd.types
+    assert stock.contingents == rnd.contingents
+    assert (stock.policy, stock.move_in, stock.month) == (rnd.policy, rnd.move_in, rnd.month)
+    assert data["youths"] == round_to_data(rnd)["youths"]  # the stored snapshot is untouched
+
+
+def test_a_broken_snapshot_is_refused_by_the_housing_reader_too() -> None:
+    with pytest.raises(InvalidRound):
+        stock_from_snapshot([])
+    data = round_to_data(make_round([make_youth("Y1")], [make_option("O1", kale_huur=400.0)]))
+    data["options"][0]["x"] = float("nan")
+    with pytest.raises(InvalidRound, match="NaN"):
+        stock_from_snapshot(data)
 
 
 def _fields(obj: Any) -> dict[str, Any]:
