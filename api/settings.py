@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # (0: no run inside the server, e.g. when a timer runs `stek retention run`).
     retention_database_url: str = ""
     retention_interval_hours: float = 24.0
+    # Small-cell protection (issue 17 item 2; supply/disclosure.py, docs/privacy.md): figures
+    # about young people between 0 and this are not shown to planners, gemeenten or on maps.
+    small_cell_threshold: int = 5
     # Logs (issue 17 item 6): "json" (one object a line, with the request id) or "text".
     log_format: str = "json"
     log_level: str = "INFO"
@@ -82,6 +85,17 @@ class Settings(BaseSettings):
                 f"STEK_RETENTION_INTERVAL_HOURS moet 0 of meer zijn (gekregen: {value})"
             )
         return value
+
+    @field_validator("small_cell_threshold", mode="before")
+    @classmethod
+    def _threshold(cls, value: Any) -> int:
+        text = str(value).strip()
+        if not text.isdigit() or not 2 <= int(text) <= 100:
+            raise ValueError(
+                "STEK_SMALL_CELL_THRESHOLD moet een heel getal van 2 tot en met 100 zijn"
+                f" (gekregen: {text!r}); kleinere aantallen worden afgeschermd"
+            )
+        return int(text)
 
     @field_validator("log_format")
     @classmethod

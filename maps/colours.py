@@ -104,7 +104,11 @@ def labels_for(breaks: list[float]) -> list[str]:
 
 
 def scale(
-    title: str, values: Iterable[float | None], higher_is_worse: bool, monthly: bool
+    title: str,
+    values: Iterable[float | None],
+    higher_is_worse: bool,
+    monthly: bool,
+    none_label: str = "geen gegevens",
 ) -> dict[str, Any]:
     """The browser-side colour scale of one measure (see ``maps.elements.AreaLayer``)."""
     breaks = class_breaks(values)
@@ -114,6 +118,7 @@ def scale(
         "bins": breaks,
         "colours": list(colours),
         "none": NONE,
+        "noneLabel": none_label,
         "labels": labels_for(breaks),
         "monthly": monthly,
     }

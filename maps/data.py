@@ -31,6 +31,9 @@ class Measure:
     values: Mapping[str, Value | Sequence[Value]]
     higher_is_worse: bool = False
     monthly: bool = False
+    # what an area without a value says (on the map, in its legend and in the table): small-cell
+    # protected measures say that the figure is hidden, not missing
+    none_label: str = "geen gegevens"
 
 
 @dataclass(frozen=True)

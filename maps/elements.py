@@ -33,8 +33,8 @@ window.stek = window.stek || (function () {
   var s = {month: {}, layers: {}, legends: {}, labels: {}};
   // every text in a map document arrives HTML-escaped (maps.text.html_text): insert it as HTML
   s.put = function (el, html) { el.innerHTML = html; return el; };
-  s.fmt = function (v) {
-    if (v === null || v === undefined) { return "geen gegevens"; }
+  s.fmt = function (v, none) {
+    if (v === null || v === undefined) { return none || "geen gegevens"; }
     return Number(v).toLocaleString("nl-NL", {maximumFractionDigits: 1});
   };
   s.value = function (layer, f) {
@@ -58,7 +58,7 @@ window.stek = window.stek || (function () {
     div.appendChild(s.put(document.createElement("strong"), p.n));
     if (!cfg.fixed) {
       div.appendChild(document.createElement("br"));
-      var label = cfg.title + ": " + s.fmt(s.value(layer, f));
+      var label = cfg.title + ": " + s.fmt(s.value(layer, f), cfg.noneLabel);
       if (cfg.monthly && s.labels[layer.stekMap]) {
         label += " (" + s.labels[layer.stekMap][s.month[layer.stekMap] || 0] + ")";
       }
@@ -215,6 +215,8 @@ class AreaLayer(Layer):
         config["title"] = html_text(config.get("title", name))
         if "labels" in config:
             config["labels"] = html_texts(config["labels"])
+        if "noneLabel" in config:
+            config["noneLabel"] = html_text(config["noneLabel"])
         self.config = script_json(config)
 
 
@@ -266,7 +268,7 @@ class Legend(MacroElement):
                     cfg.labels.forEach(function (text, i) {
                         item(ul, "swatch", cfg.colours[i], text);
                     });
-                    item(ul, "swatch", cfg.none, "geen gegevens");
+                    item(ul, "swatch", cfg.none, cfg.noneLabel || "geen gegevens");
                     div.appendChild(ul);
                 }
                 if (keys.length) {

@@ -32,9 +32,10 @@ class FanSeries:
     """One group's monthly quantiles."""
 
     months: Sequence[date]
-    p10: Sequence[float]
-    p50: Sequence[float]
-    p90: Sequence[float]
+    # None: the month is hidden by small-cell protection (supply.disclosure), a gap in the fan
+    p10: Sequence[float | None]
+    p50: Sequence[float | None]
+    p90: Sequence[float | None]
 
     def __post_init__(self) -> None:
         n = len(self.months)
@@ -43,8 +44,24 @@ class FanSeries:
         if not (len(self.p10) == len(self.p50) == len(self.p90) == n):
             raise ValueError("fanchart: p10, p50 en p90 hebben niet evenveel maanden")
         for lo, mid, hi in zip(self.p10, self.p50, self.p90, strict=True):
-            if not lo <= mid <= hi:
+            if (lo is None) != (mid is None) or (mid is None) != (hi is None):
+                raise ValueError("fanchart: een maand is helemaal afgeschermd of helemaal niet")
+            if lo is not None and not lo <= mid <= hi:  # type: ignore[operator]
                 raise ValueError("fanchart: p10 <= p50 <= p90 geldt niet")
+
+    def shown(self) -> list[int]:
+        """The months with figures (not hidden)."""
+        return [i for i, v in enumerate(self.p50) if v is not None]
+
+    def runs(self) -> list[list[int]]:
+        """The shown months as runs of consecutive months (each drawn as one piece)."""
+        out: list[list[int]] = []
+        for i in self.shown():
+            if out and out[-1][-1] == i - 1:
+                out[-1].append(i)
+            else:
+                out.append([i])
+        return out
 
 
 @dataclass(frozen=True)
@@ -123,14 +140,29 @@ def describe(chart: FanChart) -> str:
     ]
     for fan in chart.fans:
         s = fan.series
-        top = max(range(len(months)), key=lambda i: s.p50[i])
+        shown = s.shown()
+        hidden = len(months) - len(shown)
+        note = (
+            f" {hidden} van de {len(months)} maanden zijn afgeschermd (kleine aantallen)."
+            if hidden
+            else ""
+        )
+        if not shown:
+            parts.append(f"{fan.name}: alle maanden afgeschermd (kleine aantallen).")
+            continue
+        a, b = shown[0], shown[-1]
+        top = max(shown, key=lambda i: s.p50[i] or 0.0)
         parts.append(
-            f"{fan.name}: mediaan {nl_int(s.p50[0])} in {month_label(first)} en "
-            f"{nl_int(s.p50[-1])} in {month_label(last)}, hoogste mediaan {nl_int(s.p50[top])} "
-            f"in {month_label(months[top])}; in {month_label(last)} ligt 8 van de 10 simulaties "
-            f"tussen {nl_int(s.p10[-1])} en {nl_int(s.p90[-1])}."
+            f"{fan.name}: mediaan {_nl(s.p50[a])} in {month_label(months[a])} en "
+            f"{_nl(s.p50[b])} in {month_label(months[b])}, hoogste mediaan {_nl(s.p50[top])} "
+            f"in {month_label(months[top])}; in {month_label(months[b])} ligt 8 van de 10 "
+            f"simulaties tussen {_nl(s.p10[b])} en {_nl(s.p90[b])}.{note}"
         )
     return " ".join(parts)
+
+
+def _nl(value: float | None) -> str:
+    return "afgeschermd" if value is None else nl_int(value)
 
 
 def fanchart_svg(chart: FanChart, width: int = 560, height: int = 300) -> str:
@@ -141,8 +173,8 @@ def fanchart_svg(chart: FanChart, width: int = 560, height: int = 300) -> str:
     legend_h = 18 * len(fans)
     left, right, top, bottom = 58, 14, 10 + legend_h, 44
     plot_w, plot_h = width - left - right, height - top - bottom
-    lo = min(0.0, *(min(f.series.p10) for f in fans))
-    hi = max(1.0, *(max(f.series.p90) for f in fans))
+    lo = min([0.0, *(v for f in fans for v in f.series.p10 if v is not None)])
+    hi = max([1.0, *(v for f in fans for v in f.series.p90 if v is not None)])
     ticks = nice_ticks(lo, hi)
     y_lo, y_hi = ticks[0], ticks[-1]
 
@@ -201,16 +233,38 @@ def fanchart_svg(chart: FanChart, width: int = 560, height: int = 300) -> str:
     )
     # the fans: bands first, then the median lines on top
     styles = [DIFFERENCE_STYLE] if chart.difference else list(STYLES)
+
+    # (months hidden by small-cell protection are gaps: each run of shown months is a piece;
+    # a lone month is a short bar and a dot)
+    def v(value: float | None) -> float:
+        assert value is not None
+        return y(value)
+
     for fan, (band, _line, _dash) in zip(fans, styles, strict=False):
         s = fan.series
-        upper = " L".join(f"{x(i):.1f},{y(s.p90[i]):.1f}" for i in range(n))
-        lower = " L".join(f"{x(i):.1f},{y(s.p10[i]):.1f}" for i in reversed(range(n)))
-        out.append(f'<path d="M{upper} L{lower} Z" fill="{band}" fill-opacity="0.35"/>')
+        for piece in s.runs():
+            if len(piece) == 1:
+                i = piece[0]
+                out.append(
+                    f'<line x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{v(s.p10[i]):.1f}" '
+                    f'y2="{v(s.p90[i]):.1f}" stroke="{band}" stroke-width="6"/>'
+                )
+                continue
+            upper = " L".join(f"{x(i):.1f},{v(s.p90[i]):.1f}" for i in piece)
+            lower = " L".join(f"{x(i):.1f},{v(s.p10[i]):.1f}" for i in reversed(piece))
+            out.append(f'<path d="M{upper} L{lower} Z" fill="{band}" fill-opacity="0.35"/>')
     for fan, (_band, line, dash) in zip(fans, styles, strict=False):
         s = fan.series
-        points = " L".join(f"{x(i):.1f},{y(s.p50[i]):.1f}" for i in range(n))
         dashed = f' stroke-dasharray="{dash}"' if dash else ""
-        out.append(f'<path d="M{points}" fill="none" stroke="{line}" stroke-width="2.5"{dashed}/>')
+        for piece in s.runs():
+            if len(piece) == 1:
+                i = piece[0]
+                out.append(f'<circle cx="{x(i):.1f}" cy="{v(s.p50[i]):.1f}" r="3" fill="{line}"/>')
+                continue
+            points = " L".join(f"{x(i):.1f},{v(s.p50[i]):.1f}" for i in piece)
+            out.append(
+                f'<path d="M{points}" fill="none" stroke="{line}" stroke-width="2.5"{dashed}/>'
+            )
     # legend: per fan a line (median) and a block (band); a long name is cut to fit (the
     # title and desc keep it whole)
     room = max(8, int((width - left - 46 - 250) / 6.5))

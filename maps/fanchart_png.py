@@ -41,13 +41,16 @@ def fanchart(
         fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
         ax = fig.add_subplot()
         x = np.array(series.months, dtype="datetime64[D]")
-        ax.fill_between(
-            x, series.p10, series.p90, color="#4c78a8", alpha=0.25, label="P10–P90 (8 van 10)"
+        # a month hidden by small-cell protection (None) is a gap
+        p10, p50, p90 = (
+            np.array([np.nan if v is None else v for v in q], np.float64)
+            for q in (series.p10, series.p50, series.p90)
         )
-        ax.plot(x, series.p50, color="#1f3f6e", linewidth=2, label="mediaan (P50)")
+        ax.fill_between(x, p10, p90, color="#4c78a8", alpha=0.25, label="P10–P90 (8 van 10)")
+        ax.plot(x, p50, color="#1f3f6e", linewidth=2, label="mediaan (P50)")
         ax.set_title(title, fontsize=11)
         ax.set_ylabel(ylabel)
-        ax.set_ylim(bottom=min(0.0, float(min(series.p10))))
+        ax.set_ylim(bottom=min(0.0, float(np.nanmin(p10, initial=0.0))))
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper left", fontsize=9)
         # Dutch month names on the axis ("jan 2027"), not ISO dates

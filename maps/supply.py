@@ -235,7 +235,13 @@ def _scales(datasets: Sequence[SupplyMapData]) -> dict[str, dict[str, Any]]:
             values = [v for x in same for v in _flat(x)]
             out.setdefault(
                 measure.key,
-                colours.scale(measure.title, values, measure.higher_is_worse, measure.monthly),
+                colours.scale(
+                    measure.title,
+                    values,
+                    measure.higher_is_worse,
+                    measure.monthly,
+                    measure.none_label,
+                ),
             )
     return out
 

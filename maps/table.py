@@ -17,20 +17,21 @@ from maps.text import html_text
 PLACES_PREFIX = "places:"
 
 
-def _num(v: Value) -> str:
+def _num(v: Value, none: str = "geen gegevens") -> str:
     if v is None:
-        return "geen gegevens"
+        return none
     return nl_number(float(v), 0 if float(v).is_integer() else 1)
 
 
 def _cell(measure: Measure, code: str) -> str:
     """One table cell of ``measure`` for area ``code`` (monthly: the first month, with series)."""
     v = measure.values.get(code)
+    none = measure.none_label
     if isinstance(v, (list, tuple)):
-        series = "|".join(html_text(_num(x)) for x in v)
-        first = html_text(_num(v[0] if v else None))
+        series = "|".join(html_text(_num(x, none)) for x in v)
+        first = html_text(_num(v[0] if v else None, none))
         return f'<td class="num" data-series="{series}">{first}</td>'
-    return f'<td class="num">{html_text(_num(v))}</td>'  # type: ignore[arg-type]
+    return f'<td class="num">{html_text(_num(v, none))}</td>'  # type: ignore[arg-type]
 
 
 def _monthly_head(measure: Measure, month: str, suffix: str = "") -> str:

@@ -119,15 +119,17 @@ class Projection:
         for (output, level), st in sorted(self.stats.items()):
             for ci, cell in enumerate(st.cells):
                 for mi, month in enumerate(dates):
+                    shown = st.shown(ci, mi)
                     row: dict[str, Any] = {
                         "output": output,
                         "level": level,
                         "cell": "|".join(cell) or "totaal",
                         "month": month.strftime("%Y-%m"),
-                        "mean": round(float(st.mean[ci, mi]), 4),
+                        "mean": round(float(st.mean[ci, mi]), 4) if shown else None,
                     }
                     for q, arr in st.quantiles.items():
-                        row[f"p{round(q * 100)}"] = int(arr[ci, mi])
+                        row[f"p{round(q * 100)}"] = int(arr[ci, mi]) if shown else None
+                    row["hidden"] = not shown
                     yield row
 
 

@@ -222,6 +222,17 @@ def shift_los(los: np.ndarray, type_index: int, months: int) -> np.ndarray:
 
 
 # -- comparison ---------------------------------------------------------------------------------
+COMPARISON_FIGURES = (
+    "base_p50",
+    "scenario_p50",
+    "diff_of_medians",
+    "diff_p10",
+    "diff_p50",
+    "diff_p90",
+    "diff_mean",
+)
+
+
 @dataclass(frozen=True)
 class Comparison:
     """Scenario against base with common random numbers (same seed, paired runs).
@@ -252,11 +263,17 @@ class Comparison:
             b, s, d = self.base[key], self.scenario[key], self.difference[key]
             for ci, cell in enumerate(d.cells):
                 for mi in range(self.months):
-                    yield {
+                    row: dict[str, Any] = {
                         "output": key[0],
                         "level": key[1],
                         "cell": "|".join(cell) or "totaal",
                         "month": month_at(self.start, mi).strftime("%Y-%m"),
+                    }
+                    if not d.shown(ci, mi):  # small-cell protection (supply.disclosure)
+                        yield {**row, **dict.fromkeys(COMPARISON_FIGURES), "hidden": True}
+                        continue
+                    yield {
+                        **row,
                         "base_p50": int(b.quantiles[0.5][ci, mi]),
                         "scenario_p50": int(s.quantiles[0.5][ci, mi]),
                         "diff_of_medians": int(s.quantiles[0.5][ci, mi] - b.quantiles[0.5][ci, mi]),
@@ -264,6 +281,7 @@ class Comparison:
                         "diff_p50": int(d.quantiles[0.5][ci, mi]),
                         "diff_p90": int(d.quantiles[0.9][ci, mi]),
                         "diff_mean": round(float(d.mean[ci, mi]), 4),
+                        "hidden": False,
                     }
 
 

@@ -275,6 +275,13 @@ class LevelStats:
     cells: tuple[tuple[str, ...], ...]
     quantiles: dict[float, IntArray]
     mean: FloatArray
+    # (cells, M) True where small-cell protection hid the figures (supply.disclosure); None:
+    # nothing hidden (outputs about places, or unprotected engine output)
+    hidden: NDArray[np.bool_] | None = None
+
+    def shown(self, ci: int, mi: int) -> bool:
+        """Whether the figures of cell ``ci`` in month ``mi`` may be shown."""
+        return self.hidden is None or not bool(self.hidden[ci, mi])
 
     def cell_index(self, *codes: str) -> int:
         try:

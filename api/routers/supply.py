@@ -55,15 +55,25 @@ Group = Annotated[
 ERRORS_422: dict[int | str, dict[str, Any]] = {**ERRORS, 422: {"description": "Ongeldige invoer"}}
 
 
+HIDDEN = Field(
+    description=(
+        "small-cell protection (docs/privacy.md): the figures of this cell and month are not"
+        " given (null) because one of them lies between 0 and STEK_SMALL_CELL_THRESHOLD, or"
+        " because they would give such a figure back from a total"
+    )
+)
+
+
 class ProjectionRowOut(BaseModel):
     output: str
     level: str
     cell: str
     month: str
-    mean: float
-    p10: int
-    p50: int
-    p90: int
+    mean: float | None
+    p10: int | None
+    p50: int | None
+    p90: int | None
+    hidden: bool = HIDDEN
 
 
 class ComparisonRowOut(BaseModel):
@@ -71,13 +81,14 @@ class ComparisonRowOut(BaseModel):
     level: str
     cell: str
     month: str
-    base_p50: int
-    scenario_p50: int
-    diff_of_medians: int = Field(description="scenario P50 minus base P50")
-    diff_p10: int = Field(description="P10 of the per-run paired difference (the band)")
-    diff_p50: int
-    diff_p90: int = Field(description="P90 of the per-run paired difference (the band)")
-    diff_mean: float
+    base_p50: int | None
+    scenario_p50: int | None
+    diff_of_medians: int | None = Field(description="scenario P50 minus base P50")
+    diff_p10: int | None = Field(description="P10 of the per-run paired difference (the band)")
+    diff_p50: int | None
+    diff_p90: int | None = Field(description="P90 of the per-run paired difference (the band)")
+    diff_mean: float | None
+    hidden: bool = HIDDEN
 
 
 class ScenarioCreate(BaseModel):

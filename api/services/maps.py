@@ -218,8 +218,12 @@ def project_gemeenten(
     shortfall: dict[str, list[Value]] | None = None
     if not corporation:
         short = result.get("shortfall", "gemeente")
-        shortfall = {
-            cell[0]: [int(x) for x in short.quantiles[0.5][i]] for i, cell in enumerate(short.cells)
+        shortfall = {  # small-cell protection: a hidden month is None (supply.disclosure)
+            cell[0]: [
+                int(x) if short.shown(i, mi) else None
+                for mi, x in enumerate(short.quantiles[0.5][i])
+            ]
+            for i, cell in enumerate(short.cells)
         }
     left: dict[str, list[Value]]
     if corporation:
@@ -286,6 +290,7 @@ def supply_map_data(
                         shortfall,
                         higher_is_worse=True,
                         monthly=True,
+                        none_label="afgeschermd (kleine aantallen)",
                     )
                 )
             title = "Eigen contingent over (mediaan)" if own else "Contingent over (mediaan)"

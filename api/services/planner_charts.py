@@ -63,6 +63,8 @@ CSV_HEADER = (
     "gemiddelde",
 )
 
+# what a CSV cell says for a month hidden by small-cell protection
+HIDDEN_TEXT = "afgeschermd"
 Cell = tuple[str, ...]
 Stats = dict[tuple[str, str], LevelStats]
 
@@ -76,10 +78,11 @@ class Band:
     """One series of one chart: a scenario's quantiles per month, or the paired difference."""
 
     name: str
-    p10: tuple[int, ...]
-    p50: tuple[int, ...]
-    p90: tuple[int, ...]
-    mean: tuple[float, ...]
+    # None: the month is hidden by small-cell protection (supply.disclosure)
+    p10: tuple[int | None, ...]
+    p50: tuple[int | None, ...]
+    p90: tuple[int | None, ...]
+    mean: tuple[float | None, ...]
     difference: bool = False
 
 
@@ -238,12 +241,18 @@ def place_name(figs: PlannerFigures, level: str, cell: Cell) -> str:
 
 
 def _band(name: str, st: LevelStats, ci: int, difference: bool = False) -> Band:
+    months = range(st.mean.shape[1])
+    shown = [st.shown(ci, mi) for mi in months]
+
+    def figures(arr: Any) -> tuple[Any, ...]:
+        return tuple(arr[ci, mi].item() if shown[mi] else None for mi in months)
+
     return Band(
         name=name,
-        p10=tuple(int(v) for v in st.quantiles[0.1][ci]),
-        p50=tuple(int(v) for v in st.quantiles[0.5][ci]),
-        p90=tuple(int(v) for v in st.quantiles[0.9][ci]),
-        mean=tuple(float(v) for v in st.mean[ci]),
+        p10=figures(st.quantiles[0.1]),
+        p50=figures(st.quantiles[0.5]),
+        p90=figures(st.quantiles[0.9]),
+        mean=figures(st.mean),
         difference=difference,
     )
 
@@ -332,7 +341,9 @@ def difference_chart(chart: ChartData) -> ChartData:
 
 
 def _without_empty(found: Iterable[ChartData]) -> list[ChartData]:
-    return [c for c in found if any(max(b.p90) > 0 for b in c.bands)]
+    """Charts with something to show: a month above zero (hidden months count as something:
+    the chart says they are hidden)."""
+    return [c for c in found if any(v is None or v > 0 for b in c.bands for v in b.p90)]
 
 
 @dataclass(frozen=True)
@@ -390,12 +401,30 @@ def _page(figs: PlannerFigures, groups: Sequence[ChartGroup], notes: Sequence[st
     differences: tuple[ChartData, ...] = ()
     if figs.difference is not None and groups:
         differences = tuple(difference_chart(c) for c in groups[0].charts)
+    hidden = any(v is None for g in groups for c in g.charts for b in c.bands for v in b.p50)
+    if hidden:
+        notes = [*notes, SMALL_CELLS_NOTE.format(threshold=supply_svc.small_cell_threshold())]
     return PageCharts(tuple(groups), differences, tuple(notes))
+
+
+SMALL_CELLS_NOTE = (
+    "Kleine aantallen worden afgeschermd: een maand waarin een cijfer over jongeren tussen 0 en"
+    " {threshold} ligt (of uit een totaal terug te rekenen zou zijn), is een gat in de grafiek"
+    " en heet in de CSV ‘afgeschermd’."
+)
 
 
 # -- CSV -------------------------------------------------------------------------------------
 def _decimal(value: float) -> str:
     return f"{value:.2f}".replace(".", ",")
+
+
+def _figures(band: Band, i: int) -> list[Any]:
+    """A month's p10, median, p90 and mean; a hidden month says so instead (small cells)."""
+    mean = band.mean[i]
+    if mean is None:
+        return [HIDDEN_TEXT, HIDDEN_TEXT, HIDDEN_TEXT, HIDDEN_TEXT]
+    return [band.p10[i], band.p50[i], band.p90[i], _decimal(mean)]
 
 
 def csv_bytes(found: Sequence[ChartData]) -> bytes:
@@ -413,10 +442,7 @@ def csv_bytes(found: Sequence[ChartData]) -> bytes:
                         chart.place,
                         month.strftime("%Y-%m"),
                         band.name,
-                        band.p10[i],
-                        band.p50[i],
-                        band.p90[i],
-                        _decimal(band.mean[i]),
+                        *_figures(band, i),
                     ]
                 )
     return safe_csv_text(CSV_HEADER, rows).encode("utf-8-sig")

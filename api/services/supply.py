@@ -19,6 +19,7 @@ Public functions (for routers, CLI and pages):
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import threading
@@ -43,6 +44,7 @@ from store.supply_inputs import (
     supply_inputs_from_db,
 )
 from store.supply_inputs import list_scenarios as _list_scenarios
+from supply.disclosure import protect_comparison, protect_projection
 from supply.model import SupplyInputError, SupplyInputs, parse_month
 from supply.projection import Projection, ProjectionSettings, project
 from supply.scenario import Comparison, Scenario, ScenarioError, compare_inputs
@@ -209,6 +211,23 @@ def _settings_key(settings: ProjectionSettings) -> tuple[object, ...]:
     )
 
 
+def small_cell_threshold() -> int:
+    """``STEK_SMALL_CELL_THRESHOLD`` (default 5): figures about young people in 1..this-1 are
+    hidden (``supply.disclosure``)."""
+    from api.settings import get_settings
+
+    return get_settings().small_cell_threshold
+
+
+def _protected_levels(settings: ProjectionSettings) -> ProjectionSettings:
+    """The settings with every default level added: protection looks at every sum of levels,
+    so the figures it hides do not depend on which levels a page or request asked for (a map
+    of gemeenten and a total on another page would otherwise give a hidden gemeente back)."""
+    return dataclasses.replace(
+        settings, levels=tuple(dict.fromkeys((*DEFAULT_LEVELS, *settings.levels)))
+    )
+
+
 def cached_projection(
     inputs: SupplyInputs,
     settings: ProjectionSettings,
@@ -216,9 +235,14 @@ def cached_projection(
 ) -> Projection:
     """``project(inputs, settings)`` through the cache, keyed by a fingerprint of the inputs
     and the settings: other data or settings give another key, so a hit is never stale (and
-    two processes each keep their own, equally valid, copy)."""
-    key = "projection:" + fingerprint(inputs, *_settings_key(settings))
-    result: Projection = CACHE.get_or_compute(key, lambda: project(inputs, settings, progress))
+    two processes each keep their own, equally valid, copy). Figures about young people come
+    protected (``supply.disclosure``; every default level is computed for that)."""
+    settings = _protected_levels(settings)
+    threshold = small_cell_threshold()
+    key = "projection:" + fingerprint(inputs, *_settings_key(settings), threshold)
+    result: Projection = CACHE.get_or_compute(
+        key, lambda: protect_projection(project(inputs, settings, progress), threshold)
+    )
     return result
 
 
@@ -229,14 +253,20 @@ def cached_comparison(
     base_name: str,
     other_name: str,
 ) -> Comparison:
-    """``compare_inputs`` through the cache (keyed like :func:`cached_projection`)."""
+    """``compare_inputs`` through the cache (keyed and protected like
+    :func:`cached_projection`)."""
+    settings = _protected_levels(settings)
+    threshold = small_cell_threshold()
     key = (
         "compare:"
-        + fingerprint(base, *_settings_key(settings))
+        + fingerprint(base, *_settings_key(settings), threshold)
         + fingerprint(other, base_name, other_name)
     )
     result: Comparison = CACHE.get_or_compute(
-        key, lambda: compare_inputs(base, other, settings, base_name, other_name)
+        key,
+        lambda: protect_comparison(
+            compare_inputs(base, other, settings, base_name, other_name), threshold
+        ),
     )
     return result
 
@@ -295,16 +325,18 @@ def projection_rows(
         if (wanted is not None and key != wanted) or not allowed(key):
             continue
         for mi, month in enumerate(months):
+            shown = st.shown(ci, mi)  # small-cell protection: no figures, flagged
             rows.append(
                 {
                     "output": output,
                     "level": level,
                     "cell": "|".join(key) or "totaal",
                     "month": month,
-                    "mean": round(float(st.mean[ci, mi]), 4),
-                    "p10": int(st.quantiles[0.1][ci, mi]),
-                    "p50": int(st.quantiles[0.5][ci, mi]),
-                    "p90": int(st.quantiles[0.9][ci, mi]),
+                    "mean": round(float(st.mean[ci, mi]), 4) if shown else None,
+                    "p10": int(st.quantiles[0.1][ci, mi]) if shown else None,
+                    "p50": int(st.quantiles[0.5][ci, mi]) if shown else None,
+                    "p90": int(st.quantiles[0.9][ci, mi]) if shown else None,
+                    "hidden": not shown,
                 }
             )
     if wanted is not None and not rows:
@@ -411,7 +443,7 @@ def fanchart_png(
         raise Forbidden("Geen groep in uw bereik op dit niveau")
     first = rows[0]["cell"]
     rows = [r for r in rows if r["cell"] == first]
-    series = FanSeries(
+    series = FanSeries(  # a month hidden by small-cell protection (None) is a gap
         months=[parse_month(r["month"], "month") for r in rows],
         p10=[r["p10"] for r in rows],
         p50=[r["p50"] for r in rows],

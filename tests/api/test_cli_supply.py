@@ -85,7 +85,12 @@ def test_scenario_create_list_show_compare_export(region: str, tmp_path: Path) -
     assert exported.exit_code == 0, exported.output
     rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines(), delimiter=";"))
     inflow = [r for r in rows if r["output"] == "inflow" and r["level"] == "total"]
-    assert inflow and all(int(r["scenario_p50"]) >= int(r["base_p50"]) for r in inflow)
+    # this small region's monthly inflow is below the small-cell threshold: every month is
+    # hidden, flagged and without figures; the shortfall (20 % more inflow) is shown and grows
+    assert inflow and all(r["hidden"] == "True" and r["base_p50"] == "" for r in inflow)
+    shortfall = [r for r in rows if r["output"] == "shortfall" and r["level"] == "total"]
+    assert shortfall and all(r["hidden"] == "False" for r in shortfall)
+    assert all(int(r["scenario_p50"]) >= int(r["base_p50"]) for r in shortfall)
 
 
 @pytest.mark.parametrize(

@@ -65,13 +65,27 @@ def test_projection_per_level_and_role(
     assert r.status_code == 200, r.text
     rows = r.json()
     assert len({row["cell"] for row in rows}) == 11 and len(rows) == 11 * 6
-    assert all(row["p10"] <= row["p50"] <= row["p90"] for row in rows)
+    shown = [row for row in rows if not row["hidden"]]
+    assert all(row["p10"] <= row["p50"] <= row["p90"] for row in shown)
     total = client.get("/api/v1/supply/projection", params=SMALL, headers=planner).json()
-    # Group sums equal totals in every run, so the means add up too.
+    # Group sums equal totals in every run, so the means add up too -- where small-cell
+    # protection hid nothing; where it hid a gemeente, it hid at least one more entry of the
+    # sum, and a hidden row gives no figure at all.
+    hidden_somewhere = False
     for month in {row["month"] for row in rows}:
-        summed = sum(row["mean"] for row in rows if row["month"] == month)
-        (t,) = [row["mean"] for row in total if row["month"] == month]
-        assert summed == pytest.approx(t, abs=1e-3)
+        parts = [row for row in rows if row["month"] == month]
+        (t,) = [row for row in total if row["month"] == month]
+        hidden = [row for row in (*parts, t) if row["hidden"]]
+        assert len(hidden) != 1, month
+        for row in hidden:
+            assert {row[k] for k in ("mean", "p10", "p50", "p90")} == {None}
+        if hidden:
+            hidden_somewhere = True
+            continue
+        assert sum(row["mean"] for row in parts) == pytest.approx(t["mean"], abs=1e-3)
+        for row in parts:
+            assert not 0 < row["p10"] < 5 and not 0 < row["mean"] < 5, row
+    assert hidden_somewhere  # the demo's small gemeenten do have small figures
 
     corp = _headers(client, session_factory, "corporatie")
     own = _own_corporation(session_factory)
@@ -211,3 +225,27 @@ def test_projection_is_cached_per_inputs(
     client.get("/api/v1/supply/projection", params=SMALL, headers=planner)
     assert svc.CACHE.misses == 2
     assert first
+
+
+@pytest.mark.parametrize("level", ["total", "gemeente", "type", "gemeente_type"])
+def test_no_projection_answer_reveals_a_small_count_about_young_people(
+    client: TestClient, session_factory: sessionmaker[Session], level: str
+) -> None:
+    """Small-cell protection over HTTP (docs/privacy.md): every output about young people, as
+    JSON and as CSV, holds no figure between 0 and the threshold (5)."""
+    planner = _headers(client, session_factory, "planner")
+    outputs = ("waiting", "shortfall", "inflow", "placements", "occupancy", "move_outs")
+    for output in outputs:
+        params = {**SMALL, "level": level, "output": output}
+        rows = client.get("/api/v1/supply/projection", params=params, headers=planner).json()
+        assert rows, (output, level)
+        for row in rows:
+            figures = [row[k] for k in ("mean", "p10", "p50", "p90")]
+            if row["hidden"]:
+                assert figures == [None] * 4
+            else:
+                assert not any(0 < f < 5 for f in figures), row
+        text = client.get("/api/v1/supply/projection.csv", params=params, headers=planner).text
+        for line in text.splitlines()[1:]:
+            for field in line.split(";")[4:8]:
+                assert field == "" or not 0 < float(field) < 5, line
