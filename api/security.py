@@ -60,7 +60,9 @@ def purge_expired(
     """Delete what sign-in leaves behind once it can no longer be used: sessions and API tokens
     past their expiry or revoked, sign-in challenges past their expiry, and sign-in attempts
     older than ``attempts_term`` (never less than the back-off's 24-hour window, which reads
-    them). The counts per kind. The caller's unit of work commits; the retention job calls this.
+    them). The counts per kind. The caller's unit of work commits. (The retention job,
+    ``store.retention``, deletes the same kinds by its configured terms, with the same 24-hour
+    floor for attempts.)
     """
     now = now or datetime.now(UTC)
     attempts_term = max(attempts_term, MIN_ATTEMPTS_TERM)

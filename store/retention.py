@@ -40,6 +40,8 @@ from store import models as m
 
 log = logging.getLogger(__name__)
 
+# the sign-in back-off's window (api/auth.py ACCOUNT_CLIENT_WINDOW): attempts stay this long
+BACKOFF_WINDOW = timedelta(hours=24)
 KINDS = ("round_snapshots", "youths_left", "login_attempts", "sessions", "audit_entries")
 OPEN_ROUND_STATUSES = ("created", "solving", "draft", "published", "failed")
 PURGE_ACTION = "audit.purge"  # the guarded path of migration 0008 recognises this action
@@ -221,7 +223,9 @@ def run_retention(
     report.counts["round_snapshots"] = len(rounds)
     youths = _youths_due(session, cut["youths_left"].date())
     report.counts["youths_left"] = len(youths)
-    attempts = m.LoginAttempt.at < cut["login_attempts"]
+    # never the attempts the sign-in back-off still reads (its 24-hour window, api/auth.py),
+    # whatever the term: a term of 0 days would otherwise reset every back-off each run
+    attempts = m.LoginAttempt.at < min(cut["login_attempts"], now - BACKOFF_WINDOW)
     report.counts["login_attempts"] = _count(session, m.LoginAttempt, attempts)
     tokens = m.AuthToken.expires_at < cut["sessions"]
     # a sign-in half done (password right, second factor due) is of no use once it expired, and

@@ -207,3 +207,25 @@ def test_cli_dry_run_lists_counts_per_kind_and_refuses_a_bad_term(
     assert done.exit_code == 0, done.output
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(m.LoginAttempt)) == 0
+
+
+def test_a_term_of_zero_days_keeps_the_attempts_the_back_off_reads(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Attempts younger than the back-off's 24-hour window stay, whatever the term (a term of
+    0 days would otherwise reset every sign-in back-off at each run)."""
+    with session_factory.begin() as s:
+        for hours in (1, 23, 25, 48):
+            at = NOW - timedelta(hours=hours)
+            s.add(
+                m.LoginAttempt(email=f"{hours}@x.invalid", client="10.0.0.1", at=at, success=False)
+            )
+    zero = RetentionTerms(
+        round_snapshots=365, youths_left=730, login_attempts=0, sessions=30, audit_entries=1000
+    )
+    with unit_of_work(session_factory) as s:
+        report = run_retention(s, zero, now=NOW)
+    assert report.counts["login_attempts"] == 2
+    with session_factory() as s:
+        left = sorted(s.scalars(select(m.LoginAttempt.email)))
+    assert left == ["1@x.invalid", "23@x.invalid"]
