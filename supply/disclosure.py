@@ -3,7 +3,7 @@
 A projection counts young people (waiting, shortfall, inflow, placements, occupancy, move-outs,
 contingent use) per gemeente, type and corporation. In a small gemeente a count of 1 to 4 can
 point at one person, so every figure that planners, gemeenten or maps see goes through
-:func:`protect` first (docs/privacy.md, "Kleine aantallen"):
+:func:`protect_projection` or :func:`protect_comparison` first (docs/privacy.md):
 
 1. **Primary suppression.** A cell-month is hidden when any of its figures (the mean or a
    quantile) lies strictly between 0 and the threshold (default 5). Zero is shown: "nobody" is
@@ -32,7 +32,6 @@ from supply.projection import Projection
 from supply.scenario import Comparison
 from supply.stats import LEVELS, LevelStats
 
-DEFAULT_THRESHOLD = 5
 PEOPLE_OUTPUTS = (
     "waiting",
     "shortfall",
@@ -86,16 +85,16 @@ def secondary(
     equations: list[tuple[Entry, list[Entry]]],
 ) -> None:
     """Complete ``hidden`` (level -> (cells, M), changed in place) so that no sum has exactly
-    one hidden entry, month by month."""
-    months = next(iter(hidden.values())).shape[1] if hidden else 0
-    for mi in range(months):
-        changed = True
-        while changed:
-            changed = False
-            for whole, parts in equations:
-                entries = [whole, *parts]
-                if sum(bool(hidden[lv][ci, mi]) for lv, ci in entries) != 1:
-                    continue
+    one hidden entry in any month. Each sum is checked for every month at once; a month's
+    entries are picked as if the months were done one by one (the same sums in the same
+    order), so the result does not depend on the vectorising."""
+    changed = True
+    while changed:
+        changed = False
+        for whole, parts in equations:
+            entries = [whole, *parts]
+            count = np.sum([hidden[lv][ci] for lv, ci in entries], axis=0)
+            for mi in np.flatnonzero(count == 1):
                 shown = [(lv, ci) for lv, ci in parts if not hidden[lv][ci, mi]]
                 positive = [e for e in shown if means[e[0]][e[1], mi] > 0]
                 pick = min(
