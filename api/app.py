@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -52,6 +53,7 @@ from api.routers import (
 )
 from api.services.rounds import recover_interrupted_solves
 from api.settings import Settings, get_settings
+from api.worker import server_worker
 from store.db import make_engine, make_sessionmaker
 from store.readiness import check_database
 
@@ -76,6 +78,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         check_database(settings.database_url)  # DatabaseNotReady says what is wrong
         recover_interrupted_solves(_app.state.sessions)
+        worker, worker_thread = None, None
+        if settings.jobs_in_server:  # orphaned jobs: queued too long, or their worker died
+            worker = server_worker(_app.state.sessions, settings)
+            worker_thread = threading.Thread(target=worker.run, name="stek-jobs", daemon=True)
+            worker_thread.start()
         retention = None
         if settings.retention_interval_hours > 0:  # daily retention run (store/retention.py)
             retention = asyncio.create_task(retention_loop(settings))
@@ -88,6 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         yield
         gc.unfreeze()
+        if worker is not None and worker_thread is not None:
+            worker.stop.set()
+            worker_thread.join(timeout=5)  # a solve in progress: its lease runs out, see docs
         if retention is not None:
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -161,3 +171,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app with settings from the environment: for ``stek serve --workers N``, where each
+    server process builds its own (uvicorn ``factory=True``)."""
+    return create_app()

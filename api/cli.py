@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from api.cli_ops import load_settings, register_ops
 from api.cli_supply import project_command, scenario_app
 from api.cli_totp import totp_app
 from api.cli_users import users_app
+from api.observability import configure_logging
 from store.db import database_url, make_engine, make_sessionmaker, unit_of_work
 
 app = typer.Typer(help="stek: woningmatching en aanbodplanning voor jongeren uit de jeugdzorg.")
@@ -471,6 +473,16 @@ def serve(
     forwarded_allow_ips: Annotated[
         str | None, typer.Option(help="Proxy-adressen (komma's); anders STEK_TRUSTED_PROXIES")
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Aantal serverprocessen (PostgreSQL bij meer dan 1)")
+    ] = 1,
+    jobs: Annotated[
+        bool,
+        typer.Option(
+            "--jobs/--no-jobs",
+            help="Taken (doorrekenen) in de server uitvoeren, of alleen door `stek worker`",
+        ),
+    ] = True,
 ) -> None:
     """Start de webapplicatie."""
     import uvicorn
@@ -478,29 +490,83 @@ def serve(
     from api.app import create_app
     from store.readiness import DatabaseNotReady, check_database
 
-    settings = load_settings(database_url=database_url(database_url_))
+    settings = load_settings(database_url=database_url(database_url_), jobs_in_server=jobs)
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        console.print(
+            "[red]stek start niet:[/] meer dan één serverproces vraagt PostgreSQL "
+            "(STEK_DATABASE_URL); SQLite is één bestand voor één proces."
+        )
+        raise typer.Exit(2)
     try:
         check_database(settings.database_url)
     except DatabaseNotReady as exc:
         console.print(f"[red]stek start niet:[/] {exc}")
         raise typer.Exit(1) from exc
-    application = create_app(settings)  # sets up the JSON logs: from here on, log lines
-    logging.getLogger("stek").info(
-        "stek draait op http://%s:%s/ (%s)", host, port, _safe_url(settings.database_url)
-    )
     # proxy_headers off by default: uvicorn would otherwise believe X-Forwarded-* from any local
     # peer. On behind a TLS proxy (docs/deployment.md), only from the proxies named, so the
     # session cookie is Secure when the browser spoke https to the proxy.
     trusted = forwarded_allow_ips if forwarded_allow_ips is not None else settings.trusted_proxies
-    uvicorn.run(
-        application,
-        host=host,
-        port=port,
-        log_config=None,  # stek's own JSON logs (api/observability.py)
-        access_log=False,
-        proxy_headers=proxy_headers,
-        forwarded_allow_ips=trusted or "127.0.0.1",
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,  # stek's own JSON logs (api/observability.py)
+        "access_log": False,
+        "proxy_headers": proxy_headers,
+        "forwarded_allow_ips": trusted or "127.0.0.1",
+    }
+    if workers > 1:  # each process builds its app from the environment (api.app.app_from_env)
+        os.environ["STEK_DATABASE_URL"] = settings.database_url
+        os.environ["STEK_JOBS_IN_SERVER"] = "true" if jobs else "false"
+        configure_logging(settings.log_format, settings.log_level)
+        logging.getLogger("stek").info(
+            "stek draait op http://%s:%s/ in %s processen (%s)",
+            host,
+            port,
+            workers,
+            _safe_url(settings.database_url),
+        )
+        uvicorn.run("api.app:app_from_env", factory=True, workers=workers, **options)
+        return
+    application = create_app(settings)  # sets up the JSON logs: from here on, log lines
+    logging.getLogger("stek").info(
+        "stek draait op http://%s:%s/ (%s)", host, port, _safe_url(settings.database_url)
     )
+    uvicorn.run(application, **options)
+
+
+@app.command()
+def worker(
+    database_url_: UrlOption = None,
+    poll: Annotated[
+        float, typer.Option(min=0.05, max=60.0, help="Seconden tussen twee blikken in de wachtrij")
+    ] = 0.5,
+) -> None:
+    """Voer taken uit de wachtrij uit (doorrekenen van rondes) tot SIGTERM of Ctrl-C."""
+    import signal
+
+    from api.worker import Worker
+    from store.readiness import DatabaseNotReady, check_database
+
+    settings = load_settings(database_url=database_url(database_url_))
+    try:
+        check_database(settings.database_url)
+    except DatabaseNotReady as exc:
+        console.print(f"[red]stek worker start niet:[/] {exc}")
+        raise typer.Exit(1) from exc
+    configure_logging(settings.log_format, settings.log_level)
+    engine = make_engine(settings.database_url)
+    runner = Worker(
+        make_sessionmaker(engine), settings.database_url, lease_s=settings.job_lease_s, poll_s=poll
+    )
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: runner.stop.set())
+    logging.getLogger("stek").info(
+        "worker %s wacht op taken (%s)", runner.name, _safe_url(settings.database_url)
+    )
+    try:
+        runner.run()  # a job in progress is finished first; SIGKILL: its lease runs out
+    finally:
+        engine.dispose()
 
 
 def main() -> None:  # pragma: no cover - console entry point

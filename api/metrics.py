@@ -9,7 +9,9 @@ Per process (each server process counts its own requests): ``stek_http_requests_
 (method, route template, status) and ``stek_http_request_duration_seconds``. From the database
 at each scrape, so the same for every process and including separate workers:
 ``stek_solve_duration_seconds`` (from a round's move into *solving* to its move out, read from
-the audit log's round transitions) and ``stek_solve_queue_length`` (rounds now *solving*).
+the audit log's round transitions), ``stek_solve_queue_length`` (rounds now *solving*),
+``stek_jobs`` (jobs per kind and status: queued, running, done, failed) and
+``stek_jobs_waiting`` (jobs a worker could claim now: queued, or their worker's lease ran out).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Scope
 
 from api.auth import CurrentPrincipal
+from store import jobs
 from store import models as m
 
 router = APIRouter(tags=["metrics"])
@@ -49,6 +52,21 @@ class SolveCollector(Collector):
                 .where(m.AllocationRound.status == "solving")
             )
             durations = list(solve_durations(session))
+            by_status = session.execute(
+                select(m.Job.kind, m.Job.status, func.count()).group_by(m.Job.kind, m.Job.status)
+            ).all()
+            waiting = jobs.queue_length(session)
+        counts = GaugeMetricFamily(
+            "stek_jobs", "Jobs per kind and status", labels=["kind", "status"]
+        )
+        for kind, status_, n in by_status:
+            counts.add_metric([kind, status_], float(n))
+        yield counts
+        gauge = GaugeMetricFamily(
+            "stek_jobs_waiting", "Jobs a worker could claim now (queued, or their lease ran out)"
+        )
+        gauge.add_metric([], float(waiting))
+        yield gauge
         gauge = GaugeMetricFamily(
             "stek_solve_queue_length", "Rounds waiting for or in a solve (status solving)"
         )

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     # Logs (issue 17 item 6): "json" (one object a line, with the request id) or "text".
     log_format: str = "json"
     log_level: str = "INFO"
+    # Jobs (issue 17 item 5; docs/workers.md): solves run as jobs in the database. On, the
+    # server runs the jobs its requests enqueue and picks up orphaned ones; off (`stek serve
+    # --no-jobs`), only `stek worker` processes run them. A worker renews its lease every third
+    # of this; a worker silent for this long is presumed dead and its job taken over.
+    jobs_in_server: bool = True
+    job_lease_s: float = 30.0
 
     @field_validator(
         "retention_round_snapshots_days",
@@ -96,6 +102,15 @@ class Settings(BaseSettings):
                 f" (gekregen: {text!r}); kleinere aantallen worden afgeschermd"
             )
         return int(text)
+
+    @field_validator("job_lease_s")
+    @classmethod
+    def _lease(cls, value: float) -> float:
+        if not 1.0 <= value <= 3600.0:  # also NaN
+            raise ValueError(
+                f"STEK_JOB_LEASE_S moet tussen 1 en 3600 seconden liggen (gekregen: {value})"
+            )
+        return value
 
     @field_validator("log_format")
     @classmethod

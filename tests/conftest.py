@@ -110,3 +110,13 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def db_url(engine: Engine) -> str:
     """The URL of the per-test database (for CLI and app tests)."""
     return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def pg_url(postgres_url: str) -> str:
+    """A migrated, emptied PostgreSQL database (skipped without one), for tests that need
+    PostgreSQL itself, such as several processes on one database."""
+    eng = make_engine(postgres_url)
+    _truncate_postgres(eng)
+    eng.dispose()
+    return postgres_url

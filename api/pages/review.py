@@ -29,6 +29,7 @@ from api.services import match_explain as explain_svc
 from api.services import review as review_svc
 from api.services import rounds as rounds_svc
 from api.services.round_states import InvalidTransition
+from api.worker import run_enqueued
 from matcher.glossary import label
 from store import models as m
 
@@ -70,11 +71,10 @@ def _from_terug(terug: str) -> dict[str, str]:
     return _list_params(dict(parse_qsl(terug[:2000])))
 
 
-def _solve_later(request: Request, round_id: int) -> None:
+def _enqueue_solve(session: Session, round_id: int) -> int:
+    """The round's solve job (committed with the page's change; run by api/worker.py)."""
     seconds = float(os.environ.get("STEK_PAGE_SOLVE_SECONDS", PAGE_SOLVE_SECONDS))
-    rounds_svc.solve_apart(
-        request.app.state.sessions, request.app.state.settings.database_url, round_id, seconds
-    )
+    return rounds_svc.enqueue_solve(session, round_id, seconds)
 
 
 def _filters(params: dict[str, str]) -> tuple[str | None, review_svc.Filters]:
@@ -326,11 +326,12 @@ def create_round(
     try:
         rnd = rounds_svc.create_round(session, first, 0, actor, pacing, vervangen == "ja")
         rounds_svc.start_solve(session, rnd.id, actor)
+        job_id = _enqueue_solve(session, rnd.id)
     except (rounds_svc.WorkflowError, InvalidTransition) as exc:
         session.rollback()
         return back("/beoordelen", fout=f"Niet gelukt: {exc}.")
     session.commit()
-    background.add_task(_solve_later, request, rnd.id)
+    background.add_task(run_enqueued, request, job_id)
     return back("/beoordelen", ronde=rnd.id, melding="De ronde wordt doorgerekend.")
 
 
@@ -419,7 +420,7 @@ def round_action(
             message = "Het voorstel is gepubliceerd: corporaties en gemeenten kunnen beoordelen."
         elif actie == "doorrekenen":
             rounds_svc.start_resolve(session, round_id, actor)
-            background.add_task(_solve_later, request, round_id)
+            background.add_task(run_enqueued, request, _enqueue_solve(session, round_id))
             message = "De ronde wordt opnieuw doorgerekend (geaccepteerde matches blijven staan)."
         elif actie == "afronden":
             rounds_svc.finalise(session, round_id, actor)

@@ -21,6 +21,7 @@ from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, ErrorOut, actor, require
 from api.services import rounds as svc
 from api.services.youths import age_band
+from api.worker import run_enqueued
 from store import models as m
 
 router = APIRouter(tags=["rounds"])
@@ -125,10 +126,14 @@ def _age_band(birth: date, on: date) -> str:
     return age_band(birth, on)
 
 
-def _solve_in_background(request: Request, round_id: int, time_limit_s: float) -> None:
-    svc.solve_apart(
-        request.app.state.sessions, request.app.state.settings.database_url, round_id, time_limit_s
-    )
+def _solve(
+    session: Session, background: BackgroundTasks, request: Request, round_id: int, limit: float
+) -> None:
+    """Enqueue the round's solve job and commit; the server runs it after the response (or a
+    worker does: api/worker.py)."""
+    job_id = svc.enqueue_solve(session, round_id, limit)
+    session.commit()  # the round's state and its job together
+    background.add_task(run_enqueued, request, job_id)
 
 
 @router.post("/rounds", response_model=RoundOut, status_code=201, responses=ERRORS)
@@ -143,8 +148,7 @@ def create_round(
     require(principal, MANAGE_ROLES)
     rnd = svc.create_round(session, body.month, body.seed, actor(principal), body.pacing)
     svc.start_solve(session, rnd.id, actor(principal))
-    session.commit()  # the background solve reads the committed round
-    background.add_task(_solve_in_background, request, rnd.id, body.time_limit_s)
+    _solve(session, background, request, rnd.id, body.time_limit_s)
     return _round_out(session, rnd)
 
 
@@ -174,8 +178,7 @@ def retry_solve(
     """Solve a failed round again with its unchanged inputs (same seed: same proposal)."""
     require(principal, MANAGE_ROLES)
     rnd = svc.start_solve(session, round_id, actor(principal))
-    session.commit()
-    background.add_task(_solve_in_background, request, rnd.id, 30.0)
+    _solve(session, background, request, rnd.id, 30.0)
     return _round_out(session, rnd)
 
 
@@ -196,8 +199,7 @@ def resolve_round(
     """Re-solve with accepted matches fixed and rejected pairs forbidden (new version)."""
     require(principal, MANAGE_ROLES)
     rnd = svc.start_resolve(session, round_id, actor(principal))
-    session.commit()
-    background.add_task(_solve_in_background, request, rnd.id, 30.0)
+    _solve(session, background, request, rnd.id, 30.0)
     return _round_out(session, rnd)
 
 

@@ -30,6 +30,7 @@ from matcher.roundfile import (
     round_to_data,
     stock_from_snapshot,
 )
+from store import jobs
 from store import models as m
 from store.db import make_engine, make_sessionmaker, unit_of_work
 from store.repository import load_round
@@ -236,13 +237,30 @@ def start_solve(session: Session, round_id: int, actor: Actor | None) -> m.Alloc
     return rnd
 
 
-def _solve_child(database_url: str, round_id: int, time_limit_s: float) -> None:
+def _solve_child(
+    database_url: str, round_id: int, time_limit_s: float, claim: jobs.Claim | None
+) -> None:
     """The child process of :func:`solve_apart`: its own engine, then ``run_solve``."""
+    _die_with_parent()
     engine = make_engine(database_url)
     try:
-        run_solve(make_sessionmaker(engine), round_id, time_limit_s)
+        run_solve(make_sessionmaker(engine), round_id, time_limit_s, claim)
     finally:
         engine.dispose()
+
+
+def _die_with_parent() -> None:
+    """Linux: this process gets SIGKILL when its parent (the fork server) ends, which it does
+    when its own parent, the worker, ends. A solve orphaned by a killed worker would otherwise
+    run on (its result could not be stored: the job's token fences it, see ``store.jobs``)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the fencing token alone protects the round
+        pass
 
 
 _solver_processes: multiprocessing.context.ForkServerContext | None = None
@@ -260,41 +278,74 @@ def _solver_context() -> multiprocessing.context.ForkServerContext:
 
 
 def solve_apart(
-    factory: sessionmaker[Session], database_url: str, round_id: int, time_limit_s: float
+    factory: sessionmaker[Session],
+    database_url: str,
+    round_id: int,
+    time_limit_s: float,
+    claim: jobs.Claim | None = None,
 ) -> None:
-    """``run_solve`` in a child process, waited for; for solves that pages and the API start.
+    """``run_solve`` in a child process, waited for; for solves that workers run.
 
     In the serving process a solve's Python work (reading the snapshot, building the model)
     holds the interpreter lock, and the pages of everyone else wait for it; in a child the
     serving process keeps answering on its own core. A child that dies (a native crash of a
     solver, a kill) leaves the round *failed* with the exit code, instead of *solving* for
     ever. An in-memory SQLite database is not there for a child: solved in this process.
+    With ``claim`` (the job being worked on) every write is fenced by its token.
     """
     if database_url.startswith("sqlite") and database_url.split("///", 1)[-1] in ("", ":memory:"):
-        run_solve(factory, round_id, time_limit_s)
+        run_solve(factory, round_id, time_limit_s, claim)
         return
     child = _solver_context().Process(
-        target=_solve_child, args=(database_url, round_id, time_limit_s), daemon=True
+        target=_solve_child, args=(database_url, round_id, time_limit_s, claim), daemon=True
     )
     child.start()
     child.join()
     if child.exitcode == 0:
         return
     log.error("solve of round %s: child process ended with %s", round_id, child.exitcode)
-    with unit_of_work(factory) as session:
+    fail_solve(
+        factory,
+        round_id,
+        f"het doorrekenen is afgebroken (proces stopte met code {child.exitcode})",
+        claim,
+    )
+
+
+def fail_solve(
+    factory: sessionmaker[Session], round_id: int, reason: str, claim: jobs.Claim | None
+) -> bool:
+    """Leave a solving round *failed* with ``reason`` (and its job failed); False when the
+    job's lease was taken over meanwhile (then the other worker's solve decides)."""
+    with factory() as session:
         rnd = get_round(session, round_id)
+        if claim is not None:
+            try:
+                jobs.finish(session, claim, error=reason)
+            except jobs.LeaseLost:
+                session.rollback()
+                log.warning("round %s: lease lost, the round is left to the new worker", round_id)
+                return False
         if rnd.status == RoundStatus.SOLVING.value:
             _transition(session, rnd, RoundAction.CRASHED, None)
-            rnd.error = f"het doorrekenen is afgebroken (proces stopte met code {child.exitcode})"
+            rnd.error = reason
+        session.commit()
+    return True
 
 
 def run_solve(
-    factory: sessionmaker[Session], round_id: int, time_limit_s: float = 30.0
+    factory: sessionmaker[Session],
+    round_id: int,
+    time_limit_s: float = 30.0,
+    claim: jobs.Claim | None = None,
 ) -> m.Proposal | None:
     """Solve the round's snapshot and store a new proposal version.
 
     Runs in its own transactions (background work). A crash leaves the round ``failed`` with its
-    snapshot intact, so solving again reproduces the same proposal.
+    snapshot intact, so solving again reproduces the same proposal. With ``claim`` (the job of a
+    worker) the proposal is stored only while the job's lease is still this worker's, in the
+    same transaction that marks the job done: of two workers that solved the same round (one
+    stalled past its lease), exactly one stores its proposal.
     """
     from matcher.solve import solve
 
@@ -307,79 +358,101 @@ def run_solve(
         result = solve(round_from_data(snapshot), time_limit_s=time_limit_s, seed=seed)
     except Exception as exc:
         log.exception("solve of round %s failed", round_id)
-        with unit_of_work(factory) as session:
-            rnd = get_round(session, round_id)
-            _transition(session, rnd, RoundAction.CRASHED, None)
-            rnd.error = f"{type(exc).__name__}: {exc}"
+        fail_solve(factory, round_id, f"{type(exc).__name__}: {exc}", claim)
         return None
-    with unit_of_work(factory) as session:
+    with factory() as session:
+        if claim is not None:
+            try:
+                jobs.finish(session, claim, result={"round": round_id, "housed": result.housed})
+            except jobs.LeaseLost:
+                session.rollback()
+                log.warning("round %s: lease lost, the proposal is not stored", round_id)
+                return None
         rnd = get_round(session, round_id)
-        version = (
-            session.scalar(
-                select(func.max(m.Proposal.version)).where(m.Proposal.round_id == rnd.id)
-            )
-            or 0
-        ) + 1
-        proposal = m.Proposal(
-            round_id=rnd.id,
-            version=version,
-            status=result.status,
-            objective=float(result.objective),
-            bound=float(result.bound),
-            gap=result.gap,
-            result=result.as_dict(),
-        )
-        session.add(proposal)
-        session.flush()
-        youth_ids: dict[str, int] = {
-            c: i for c, i in session.execute(select(m.Youth.code, m.Youth.id))
-        }
-        option_ids: dict[str, int] = {
-            c: i for c, i in session.execute(select(m.HousingOption.code, m.HousingOption.id))
-        }
-        fixed = {(p["youth"], p["option"]) for p in snapshot.get("fixed_pairs", [])}
-        for youth_code, option_code in sorted(result.assignment.items()):
-            pair = result.scores.get(youth_code)
-            session.add(
-                m.Match(
-                    proposal_id=proposal.id,
-                    youth_id=youth_ids[youth_code],
-                    option_id=option_ids[option_code],
-                    score=float(pair.value) if pair is not None else 0.0,
-                    status="accepted" if (youth_code, option_code) in fixed else "proposed",
-                )
-            )
-        _transition(session, rnd, RoundAction.SOLVED, None)
-        audit(
-            session,
-            None,
-            "proposal.create",
-            "proposal",
-            proposal.id,
-            {"round": rnd.id, "version": version, "housed": result.housed, "gap": result.gap},
-        )
+        if rnd.status != RoundStatus.SOLVING.value:  # solved meanwhile (without a job)
+            session.rollback()
+            return None
+        proposal = _store_proposal(session, rnd, result, snapshot)
+        session.commit()
         return proposal
 
 
-def fail_interrupted_solves(factory: sessionmaker[Session]) -> list[int]:
-    """Mark rounds left in ``solving`` by a killed process as failed (called at start-up).
+def _store_proposal(
+    session: Session, rnd: m.AllocationRound, result: Any, snapshot: dict[str, Any]
+) -> m.Proposal:
+    """The solve's ``result`` as the round's next proposal version, with its matches."""
+    version = (
+        session.scalar(select(func.max(m.Proposal.version)).where(m.Proposal.round_id == rnd.id))
+        or 0
+    ) + 1
+    proposal = m.Proposal(
+        round_id=rnd.id,
+        version=version,
+        status=result.status,
+        objective=float(result.objective),
+        bound=float(result.bound),
+        gap=result.gap,
+        result=result.as_dict(),
+    )
+    session.add(proposal)
+    session.flush()
+    youth_ids: dict[str, int] = {c: i for c, i in session.execute(select(m.Youth.code, m.Youth.id))}
+    option_ids: dict[str, int] = {
+        c: i for c, i in session.execute(select(m.HousingOption.code, m.HousingOption.id))
+    }
+    fixed = {(p["youth"], p["option"]) for p in snapshot.get("fixed_pairs", [])}
+    for youth_code, option_code in sorted(result.assignment.items()):
+        pair = result.scores.get(youth_code)
+        session.add(
+            m.Match(
+                proposal_id=proposal.id,
+                youth_id=youth_ids[youth_code],
+                option_id=option_ids[option_code],
+                score=float(pair.value) if pair is not None else 0.0,
+                status="accepted" if (youth_code, option_code) in fixed else "proposed",
+            )
+        )
+    _transition(session, rnd, RoundAction.SOLVED, None)
+    audit(
+        session,
+        None,
+        "proposal.create",
+        "proposal",
+        proposal.id,
+        {"round": rnd.id, "version": version, "housed": result.housed, "gap": result.gap},
+    )
+    session.flush()
+    return proposal
 
-    stek solves in the serving process, so at start-up no solve can be running: a round still
-    ``solving`` was interrupted. Its snapshot is untouched, so solving again reproduces the
-    proposal. (Several server processes on one database would need a lease per solve instead.)
+
+def fail_interrupted_solves(factory: sessionmaker[Session]) -> list[int]:
+    """Mark rounds left in ``solving`` without a job as failed (called at start-up).
+
+    A round is solved by a job (``store.jobs``): while its job is queued or running, a worker
+    will finish it, also after the worker that held it died (its lease runs out and another
+    claims it). A round ``solving`` with no such job has nobody to finish it (its job was given
+    up, or it dates from before the job queue). Its snapshot is untouched, so solving again
+    reproduces the proposal.
     """
     with unit_of_work(factory) as session:
-        stuck = list(
-            session.scalars(
+        stuck = [
+            rnd
+            for rnd in session.scalars(
                 select(m.AllocationRound).where(
                     m.AllocationRound.status == RoundStatus.SOLVING.value
                 )
             )
-        )
+            if jobs.active_job(session, "solve", "round", rnd.id) is None
+        ]
         for rnd in stuck:
             _transition(session, rnd, RoundAction.CRASHED, None)
             rnd.error = "doorrekenen onderbroken: de server is gestopt tijdens het doorrekenen"
         return [r.id for r in stuck]
+
+
+def enqueue_solve(session: Session, round_id: int, time_limit_s: float) -> int:
+    """The solve job of a round just set to *solving*, in the same transaction; its id."""
+    return jobs.enqueue(session, "solve", {"round": round_id, "time_limit_s": time_limit_s}).id
 
 
 def latest_proposal(session: Session, round_id: int) -> m.Proposal:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from api.settings import Settings
+from store import jobs
 from store.models import AllocationRound, AuditEntry
 from tests.ops_helpers import tokens
 
@@ -46,6 +47,8 @@ def test_metrics_count_requests_by_route_template_and_time_solves(
     start = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
     with session_factory.begin() as s:
         s.add(AllocationRound(month=datetime(2026, 12, 1).date(), status="solving"))
+        for _ in range(2):
+            jobs.enqueue(s, "solve", {"round": 1})
         for round_id, seconds in (("7", 4.0), ("8", 50.0)):
             s.add(
                 AuditEntry(
@@ -74,6 +77,8 @@ def test_metrics_count_requests_by_route_template_and_time_solves(
                 detail={"from": "created", "to": "solving"},
             )
         )  # still running
+    with session_factory() as s:  # one of the two jobs claimed: running
+        assert jobs.claim(s, "w", 30) is not None
     for round_id in (11, 12, 13):
         client.get(f"/api/v1/rounds/{round_id}", headers=_bearer(token["admin"]))
     text = client.get("/metrics", headers=_bearer(token["admin"])).text
@@ -89,6 +94,11 @@ def test_metrics_count_requests_by_route_template_and_time_solves(
     latency = families["stek_http_request_duration_seconds"].samples
     assert any(s.name.endswith("_count") and s.value >= 3 for s in latency)
     assert families["stek_solve_queue_length"].samples[0].value == 1
+    by_status = {
+        (x.labels["kind"], x.labels["status"]): x.value for x in families["stek_jobs"].samples
+    }
+    assert by_status == {("solve", "queued"): 1, ("solve", "running"): 1}
+    assert families["stek_jobs_waiting"].samples[0].value == 1
     solves = {
         s.name: s for s in families["stek_solve_duration_seconds"].samples if "le" not in s.labels
     }
