@@ -15,11 +15,13 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.assets import stylesheet
+from api.headers import csp_nonce
 from store.db import unit_of_work
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["stylesheet_path"] = lambda: stylesheet().path
+templates.env.globals["csp_nonce"] = csp_nonce
 
 
 def get_session(request: Request) -> Iterator[Session]:

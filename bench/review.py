@@ -20,7 +20,9 @@ counted as page actions, since other people do it in their own browsers.
 
 Counted as page actions: every click and form submission (a select of a reason counts too).
 Each is timed from the click to a settled page: for a decision the new row in place, for a
-navigation the loaded page. ``full_reloads`` counts page loads caused by single decisions.
+bulk decision the server's page in place of the old ``<main>``, for a navigation the loaded
+page. ``full_reloads`` counts page loads caused by decisions, single or bulk (both are made
+without a new document). The server runs as its own process (``stek serve``), as deployed.
 The baseline is the health endpoint, fetched by the same browser from the same server.
 
 Last line: JSON with ``matches``, ``page_actions``, ``seconds``, ``p95_action_ms``,
@@ -48,7 +50,7 @@ from sqlalchemy import select
 
 from api.cli import load_demo
 from api.services import rounds as svc
-from bench.serving import serve
+from bench.serving import serve_process
 from fixtures.generate import generate_region, write_region
 from store import models as m
 from store.db import make_engine, make_sessionmaker, unit_of_work
@@ -188,12 +190,27 @@ def _navigate(page: Any, rec: Recorder, name: str, locator: Any) -> None:
     rec.act(name, lambda: locator.click(), lambda: page.wait_for_load_state("load"))
 
 
+def _bulk(page: Any, rec: Recorder, name: str, locator: Any) -> None:
+    """A bulk decision: settled when the server's page has replaced <main> (no new document;
+    a load would be counted in ``full_reloads``)."""
+    old = page.locator("#inhoud").element_handle()
+    loads: list[str] = []
+
+    def loaded(_: Any) -> None:
+        loads.append("load")
+
+    page.on("load", loaded)
+    rec.act(name, lambda: locator.click(), lambda: old.wait_for_element_state("hidden"))
+    page.remove_listener("load", loaded)
+    rec.decision_reloads += len(loads)
+
+
 def run(url: str, folder: Path | None) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     os.environ["STEK_PAGE_SOLVE_SECONDS"] = "60"
     round_id, corp_email, gem_email = _prepare(url, folder)
-    with serve(url) as base, sync_playwright() as p:
+    with serve_process(url) as base, sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -217,13 +234,13 @@ def run(url: str, folder: Path | None) -> dict[str, Any]:
         for i in range(5):
             _reject(corp, rec, i + 1)
         rec.decision_reloads = len(loads)
-        _navigate(corp, rec, "alle open accepteren", corp.locator("button[value=alles-accepteren]"))
+        _bulk(corp, rec, "alle open accepteren", corp.locator("button[value=alles-accepteren]"))
 
         # the gemeente: its own matches, then re-solve with the confirmation step
         _login(gem, rec, base, gem_email)
         accept_all = gem.locator("button[value=alles-accepteren]")
         if accept_all.count():
-            _navigate(gem, rec, "alle open accepteren", accept_all)
+            _bulk(gem, rec, "alle open accepteren", accept_all)
         others = _others_decide(url, round_id, {corp_email, gem_email}, confirm=False)
         _navigate(gem, rec, "doorrekenen", gem.get_by_role("link", name="Opnieuw doorrekenen…"))
         _navigate(
@@ -245,15 +262,15 @@ def run(url: str, folder: Path | None) -> dict[str, Any]:
         _navigate(corp, rec, "voorstel openen", corp.get_by_role("link", name="Beoordelen"))
         accept_all = corp.locator("button[value=alles-accepteren]")
         if accept_all.count():
-            _navigate(corp, rec, "alle open accepteren", accept_all)
+            _bulk(corp, rec, "alle open accepteren", accept_all)
         others += _others_decide(url, round_id, {corp_email, gem_email}, confirm=True)
 
         # the gemeente confirms its gemeente's matches and finalises
         _navigate(gem, rec, "voorstel openen", gem.get_by_role("link", name="Beoordelen"))
         accept_all = gem.locator("button[value=alles-accepteren]")
         if accept_all.count():
-            _navigate(gem, rec, "alle open accepteren", accept_all)
-        _navigate(gem, rec, "alles bevestigen", gem.locator("button[value=alles-bevestigen]"))
+            _bulk(gem, rec, "alle open accepteren", accept_all)
+        _bulk(gem, rec, "alles bevestigen", gem.locator("button[value=alles-bevestigen]"))
         _navigate(gem, rec, "afronden", gem.get_by_role("link", name="Ronde afronden…"))
         _navigate(gem, rec, "afronden bevestigen", gem.get_by_role("button", name="Ronde afronden"))
         final = "Deze ronde is afgerond" in gem.content()

@@ -49,3 +49,48 @@ def serve(url: str) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve_process(url: str, log_path: str = "/dev/null") -> Iterator[str]:
+    """``stek serve`` on database ``url`` as its own process, as deployed; yields its base URL.
+
+    For browser benchmarks: a server in a thread of the benchmark shares the interpreter lock
+    with Playwright's client, so every click would also wait for the other's Python work.
+    """
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    port = free_port()
+    stek = str(Path(sys.executable).parent / "stek")
+    env = {
+        **os.environ,
+        "STEK_REQUIRE_TOTP": "false",  # as in serve(): the demo users have no TOTP secret
+        "STEK_RETENTION_INTERVAL_HOURS": "0",
+    }
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [stek, "serve", "--port", str(port), "--database-url", url],
+            stdout=log,
+            stderr=log,
+            env=env,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"{base}/api/v1/health", timeout=1)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"stek serve did not start ({proc.poll()})") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -79,9 +79,72 @@
     });
   });
 
+  // "Afwijzen…" unfolds the row's reject controls (folded by stek.css when JavaScript runs).
+  document.addEventListener("click", function (event) {
+    var toggle = event.target instanceof Element && event.target.closest(".reject-toggle");
+    if (!toggle) { return; }
+    var panel = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!panel) { return; }
+    var open = !panel.classList.contains("open");
+    panel.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      var first = panel.querySelector("select");
+      if (first) { first.focus(); }
+    }
+  });
+
+  // Bulk actions (the form #bulk): posted with fetch; the page the server redirects to
+  // replaces <main>, so no new document is loaded and the list keeps its place in history.
+  // The answer is the same page an ordinary post would show (message, filters, errors).
+  // Without JavaScript the form posts and redirects the ordinary way.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.id !== "bulk" || !window.DOMParser) {
+      return;
+    }
+    event.preventDefault();
+    var data = new FormData(form);  // with the boxes outside the form (form="bulk")
+    if (event.submitter && event.submitter.name) {
+      data.append(event.submitter.name, event.submitter.value);
+    }
+    var buttons = form.querySelectorAll("button");
+    buttons.forEach(function (b) { b.disabled = true; });
+    fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(data),
+      credentials: "same-origin"
+    }).then(function (response) {
+      return response.text().then(function (html) { return { url: response.url, html: html }; });
+    }).then(function (page) {
+      var doc = new DOMParser().parseFromString(page.html, "text/html");
+      var fresh = doc.getElementById("inhoud");
+      var old = document.getElementById("inhoud");
+      if (!fresh || !old) { window.location.assign(page.url); return; }
+      old.replaceWith(document.importNode(fresh, true));
+      document.title = doc.title;
+      if (window.history && page.url) { window.history.replaceState(null, "", page.url); }
+      bindSelectAll();
+      var said = document.querySelector("#meldingen [role=status], #meldingen [role=alert]");
+      if (said) { said.setAttribute("tabindex", "-1"); said.focus(); }
+    }).catch(function () {
+      buttons.forEach(function (b) { b.disabled = false; });
+      var status = document.getElementById("meldingen");
+      if (status) {
+        status.innerHTML = "";
+        var p = document.createElement("p");
+        p.className = "error";
+        p.setAttribute("role", "alert");
+        p.textContent = "Geen verbinding met de server; er is niets opgeslagen. Probeer het opnieuw.";
+        status.appendChild(p);
+      }
+    });
+  });
+
   // "Select all on this page" needs JavaScript; without it the box stays hidden.
-  var all = document.getElementById("kies-alle");
-  if (all) {
+  function bindSelectAll() {
+    var all = document.getElementById("kies-alle");
+    if (!all) { return; }
     all.hidden = false;
     all.addEventListener("change", function () {
       document.querySelectorAll("input[name=selectie][form=bulk]").forEach(function (box) {
@@ -89,4 +152,5 @@
       });
     });
   }
+  bindSelectAll();
 })();

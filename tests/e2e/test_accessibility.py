@@ -238,6 +238,9 @@ def _page_routes(server: Server) -> set[str]:
 
 def _open_review_forms(page: Any) -> None:
     page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    page.evaluate(  # the rows' reject controls, unfolded as "Afwijzen…" does
+        "() => document.querySelectorAll('.reject-toggle').forEach(b => b.click())"
+    )
 
 
 def test_every_page_route_is_checked(server: Server) -> None:

@@ -34,6 +34,30 @@ def test_every_role_signs_in_and_lands_on_its_home(page: Any, server: Server) ->
         shot(page, f"home-{path.strip('/')}-{email.split('@')[0]}")
 
 
+def test_without_javascript_the_reject_controls_are_plain_form_fields(
+    browser: Any, server: Server
+) -> None:
+    """Progressive enhancement: with JavaScript off, every open row shows its reject controls
+    (no "Afwijzen…" to unfold), and a rejection posts and comes back to the same list."""
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        login(page, server, server.reviewer_email)
+        page.goto(f"{server.url}/beoordelen?toon=alle&sort=jongere")
+        row = page.locator("table.matches tbody tr:has(button[value=accept])").last
+        row_id = row.get_attribute("id")
+        assert not row.get_by_text("Afwijzen…").is_visible()
+        assert row.get_by_label("Reden").is_visible()
+        row.get_by_label("Reden").select_option("zorg_niet_rond")
+        row.get_by_role("button", name="Afwijzen", exact=True).click()
+        page.wait_for_load_state()
+        assert "sort=jongere" in page.url
+        assert page.locator(f"#{row_id} .badge-rejected").count() == 1
+        shot(page, "review-rejected-without-javascript")
+    finally:
+        context.close()
+
+
 def test_reviewer_decides_in_place_and_resolves(page: Any, server: Server) -> None:
     """Decisions go without a page load (the row and summary are replaced), filters and the
     list stay; a refused decision shows its Dutch reason in the row; re-solving asks first."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -123,10 +124,11 @@ def test_a_month_from_proposal_to_final_in_the_browser(
     admin.wait_for_load_state()
     loads.clear()
 
-    # everything else that is open: accepted at once
+    # everything else that is open: accepted at once, also without a new document
     admin.get_by_role("button", name="open matches met deze filters accepteren").click()
-    admin.wait_for_load_state()
-    assert "geaccepteerd" in admin.locator("#meldingen").inner_text()
+    expect(admin.locator("#meldingen [role=status]")).to_contain_text("geaccepteerd")
+    assert loads == [], "a bulk action loaded a new document"
+    assert "melding=" in admin.url  # the address is the page's, as after an ordinary post
     shot(admin, f"month-{db}-2-bulk-accepted")
 
     # re-solve through the confirmation page
@@ -153,9 +155,9 @@ def test_a_month_from_proposal_to_final_in_the_browser(
     accept_all = admin.get_by_role("button", name="open matches met deze filters accepteren")
     if accept_all.count():
         accept_all.click()
-        admin.wait_for_load_state()
+        expect(admin.locator("#meldingen [role=status]")).to_contain_text("geaccepteerd")
     admin.get_by_role("button", name="Alle geaccepteerde matches bevestigen").click()
-    admin.wait_for_load_state()
+    expect(admin.locator("#meldingen [role=status]")).to_contain_text("bevestigd")
     shot(admin, f"month-{db}-5-confirmed")
 
     admin.get_by_role("link", name="Ronde afronden…").click()
