@@ -64,6 +64,18 @@ class Settings(BaseSettings):
     # of this; a worker silent for this long is presumed dead and its job taken over.
     jobs_in_server: bool = True
     job_lease_s: float = 30.0
+    # Single sign-on with the organisation's OpenID Connect provider (issue 17 item 4; api/sso.py,
+    # docs/deployment.md): off while no issuer is set. The role claim holds a stek role, the
+    # organisation claim an organisation code; new accounts only for the roles in oidc_roles.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_redirect_url: str = ""  # empty: this server's /inloggen/sso/terug as requested
+    oidc_role_claim: str = "stek_rol"
+    oidc_organisation_claim: str = "stek_organisatie"
+    oidc_roles: str = "gemeente,corporatie,regisseur,planner"
+    oidc_provider_name: str = "je organisatie"
+    oidc_timeout_s: float = 10.0
 
     @field_validator(
         "retention_round_snapshots_days",

@@ -640,3 +640,19 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class SsoLogin(Base):
+    """A single sign-on under way (issue 17 item 4): sent to the identity provider, not yet
+    back. Keyed by a hash of the ``state`` the browser also holds in a cookie; the ``nonce``
+    and the PKCE ``code_verifier`` are checked on the way back. One use; gone once expired."""
+
+    __tablename__ = "sso_logins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_path: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

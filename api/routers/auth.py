@@ -7,11 +7,11 @@ import secrets
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from api import totp
+from api import sso, totp
 from api.auth import (
     API_TOKEN_TTL,
     SESSION_COOKIE,
@@ -126,7 +126,15 @@ def _login_form(
     response = render(
         request,
         "login.html",
-        {"title": "Inloggen", "error": error, "login_csrf": token, "next": _safe_next(next_)},
+        {
+            "title": "Inloggen",
+            "error": error,
+            "login_csrf": token,
+            "next": _safe_next(next_),
+            "sso": _settings(request).oidc_provider_name
+            if sso.enabled(_settings(request))
+            else None,
+        },
         status_code=status_code,
     )
     response.set_cookie(
@@ -142,6 +150,94 @@ def _login_form(
 @pages.get("/inloggen", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> HTMLResponse:
     return _login_form(request, next_=next)
+
+
+SSO_COOKIE = "stek_sso"
+SSO_PATH = "/inloggen/sso"
+
+
+def _sso_redirect_uri(request: Request) -> str:
+    configured = _settings(request).oidc_redirect_url
+    return configured or str(request.url_for("sso_return"))
+
+
+def _sso_refused(request: Request, session: SessionDep, why: str, status_code: int) -> Response:
+    audit(session, None, "auth.sso_refused", "user", None, {"reason": why[:200]})
+    response = _login_form(request, why, status_code)
+    response.delete_cookie(SSO_COOKIE, path=SSO_PATH)
+    return response
+
+
+@pages.get(SSO_PATH)
+def sso_start(request: Request, session: SessionDep, next: str | None = None) -> Response:
+    """Off to the organisation's identity provider (api/sso.py)."""
+    settings = _settings(request)
+    if not sso.enabled(settings):
+        return _login_form(request, "Inloggen via je organisatie is niet ingesteld.", 404)
+    try:
+        target, state = sso.begin(session, settings, _sso_redirect_uri(request), _safe_next(next))
+    except sso.SsoRefused as exc:
+        return _sso_refused(request, session, exc.message, status.HTTP_502_BAD_GATEWAY)
+    redirect = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+    redirect.set_cookie(
+        SSO_COOKIE,
+        state,
+        max_age=int(sso.LOGIN_TTL.total_seconds()),
+        path=SSO_PATH,
+        httponly=True,
+        samesite="lax",  # the provider sends the browser back with a top-level GET
+        secure=request.url.scheme == "https",
+    )
+    return redirect
+
+
+@pages.get(SSO_PATH + "/terug", name="sso_return")
+def sso_return(
+    request: Request,
+    session: SessionDep,
+    code: Annotated[str, Query(max_length=2000)] = "",
+    state: Annotated[str, Query(max_length=200)] = "",
+    error: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """Back from the identity provider: check everything, then a session as after a password."""
+    settings = _settings(request)
+    if not sso.enabled(settings):
+        return _login_form(request, "Inloggen via je organisatie is niet ingesteld.", 404)
+    if error:
+        why = (
+            "Inloggen bij je organisatie is afgebroken."
+            if error == "access_denied"
+            else f"Je organisatie weigerde het inloggen ({error[:60]})."
+        )
+        return _sso_refused(request, session, why, status.HTTP_401_UNAUTHORIZED)
+    if not code or not state:
+        return _sso_refused(
+            request, session, "Het antwoord van je organisatie mist code of state.", 400
+        )
+    try:
+        claims, next_path = sso.finish(
+            session,
+            settings,
+            _sso_redirect_uri(request),
+            code,
+            state,
+            request.cookies.get(SSO_COOKIE),
+        )
+        user = sso.user_for_claims(session, settings, claims)
+    except sso.SsoRefused as exc:
+        return _sso_refused(request, session, exc.message, status.HTTP_401_UNAUTHORIZED)
+    record_attempt(session, user.email, _client(request), True)
+    audit(
+        session,
+        Actor(user.id, user.organisation_id, user.role),
+        "auth.sso_sign_in",
+        "user",
+        user.id,
+        {"issuer": settings.oidc_issuer, "amr": claims.get("amr")},
+    )
+    redirect = RedirectResponse(next_path or ROLE_HOME[user.role], status.HTTP_303_SEE_OTHER)
+    redirect.delete_cookie(SSO_COOKIE, path=SSO_PATH)
+    return _with_session(request, session, user, redirect)
 
 
 @pages.post("/inloggen", response_class=HTMLResponse)

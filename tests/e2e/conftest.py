@@ -143,8 +143,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @contextmanager
-def serving(db_url: str) -> Iterator[str]:
-    """The app on database ``db_url`` served by uvicorn on loopback in a thread; its URL."""
+def serving(db_url: str, **settings: Any) -> Iterator[str]:
+    """The app on database ``db_url`` (and ``settings``) served by uvicorn on loopback in a
+    thread; its URL."""
     import uvicorn
 
     from api.app import create_app
@@ -152,7 +153,10 @@ def serving(db_url: str) -> Iterator[str]:
 
     port = _free_port()
     config = uvicorn.Config(
-        create_app(Settings(database_url=db_url)), host="127.0.0.1", port=port, log_level="warning"
+        create_app(Settings(database_url=db_url, **settings)),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
     )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
