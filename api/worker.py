@@ -78,6 +78,13 @@ class Worker:
         heart.start()
         try:
             self._run(claim)
+        except jobs.Interrupted:  # nothing stored: back to the queue, for this or another worker
+            log.warning("job %s interrupted by the database; queued again", claim.id)
+            try:
+                with self.factory() as session:
+                    jobs.release(session, claim)
+            except Exception:  # the database still away: the lease runs out, same effect
+                log.exception("job %s: giving it back failed", claim.id)
         except Exception:
             log.exception("job %s failed", claim.id)
         finally:

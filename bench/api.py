@@ -27,17 +27,15 @@ import argparse
 import json
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 
 import httpx
 import numpy as np
-from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from api.cli import load_demo
-from bench.serving import serve
+from bench.serving import scratch_pg_database, serve
 from fixtures.generate import generate_region, write_region
 from store import models as m
 from store.db import make_engine, make_sessionmaker, unit_of_work
@@ -125,26 +123,6 @@ def measure(url: str, folder: Path, n: int) -> dict[str, float]:
     }
 
 
-@contextmanager
-def _pg_database(base: str) -> Iterator[str | None]:
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{PG_DATABASE}"'))
-    except Exception as exc:
-        print(f"PostgreSQL skipped: {exc}".splitlines()[0], file=sys.stderr)
-        admin.dispose()
-        yield None
-        return
-    try:
-        yield make_url(base).set(database=PG_DATABASE).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default=PG_DEFAULT, help="PostgreSQL server URL ('' to skip)")
@@ -157,7 +135,7 @@ def main() -> None:
         write_region(generate_region(MATCHES + 20, MATCHES + 20, seed=11), folder)
         results["sqlite"] = measure(f"sqlite:///{Path(tmp) / 'bench.db'}", folder, args.requests)
         if args.pg:
-            with _pg_database(args.pg) as pg_url:
+            with scratch_pg_database(args.pg, PG_DATABASE) as pg_url:
                 if pg_url is not None:
                     results["postgresql"] = measure(pg_url, folder, args.requests)
     for name, figures in results.items():

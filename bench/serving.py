@@ -94,3 +94,32 @@ def serve_process(url: str, log_path: str = "/dev/null") -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@contextmanager
+def scratch_pg_database(base: str, name: str) -> Iterator[str | None]:
+    """A new, empty PostgreSQL database ``name`` on the server of ``base`` for one benchmark,
+    dropped afterwards; None (and a line on stderr) when the server is not reachable."""
+    import sys
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from store.db import make_engine
+
+    admin = make_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        print(f"PostgreSQL skipped: {exc}".splitlines()[0], file=sys.stderr)
+        admin.dispose()
+        yield None
+        return
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

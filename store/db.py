@@ -28,13 +28,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets foreign keys on, WAL and a busy timeout."""
+    """Create an engine; SQLite gets foreign keys on, WAL and a busy timeout; other databases
+    check a pooled connection before use (``pool_pre_ping``)."""
     url = database_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False})
+    else:  # a pooled connection that died with a database restart is replaced, not handed out
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -31,6 +31,11 @@ class LeaseLost(RuntimeError):
     """The job's lease was taken over by another worker: this worker must not store a result."""
 
 
+class Interrupted(RuntimeError):
+    """The database went away while a job read its inputs or stored its result (a restart, a
+    dropped connection): nothing was stored, and the job is to be run again (:func:`release`)."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """A job as one worker holds it."""
@@ -161,6 +166,21 @@ def finish(
     )
     if done != 1:
         raise LeaseLost(f"job {claim_.id}: the lease was taken over by another worker")
+
+
+def release(session: Session, claim_: Claim) -> bool:
+    """Give the job back to the queue (its work was interrupted, nothing stored); False when
+    the lease was taken over meanwhile. Commits. ``attempts`` keeps counting."""
+    released = _rows(
+        session.execute(
+            update(m.Job)
+            .where(_held(claim_))
+            .values(status="queued", token=None, worker=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    session.commit()
+    return released == 1
 
 
 def queue_length(session: Session) -> int:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import multiprocessing
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal, cast, get_args
 
 from sqlalchemy import Table, bindparam, case, func, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -245,6 +247,9 @@ def _solve_child(
     engine = make_engine(database_url)
     try:
         run_solve(make_sessionmaker(engine), round_id, time_limit_s, claim)
+    except jobs.Interrupted:
+        log.exception("solve of round %s interrupted by the database", round_id)
+        sys.exit(INTERRUPTED_EXIT)
     finally:
         engine.dispose()
 
@@ -264,6 +269,8 @@ def _die_with_parent() -> None:
 
 
 _solver_processes: multiprocessing.context.ForkServerContext | None = None
+# A solve child's exit code when the database went away (sysexits EX_TEMPFAIL).
+INTERRUPTED_EXIT = 75
 
 
 def _solver_context() -> multiprocessing.context.ForkServerContext:
@@ -303,6 +310,8 @@ def solve_apart(
     child.join()
     if child.exitcode == 0:
         return
+    if child.exitcode == INTERRUPTED_EXIT:  # the database went away: nothing stored, run again
+        raise jobs.Interrupted(f"round {round_id}: the database went away during the solve")
     log.error("solve of round %s: child process ended with %s", round_id, child.exitcode)
     fail_solve(
         factory,
@@ -349,32 +358,38 @@ def run_solve(
     """
     from matcher.solve import solve
 
-    with unit_of_work(factory) as session:
-        rnd = get_round(session, round_id)
-        if rnd.status != RoundStatus.SOLVING.value:
-            raise WorkflowError(f"ronde {round_id} staat niet op doorrekenen ({rnd.status})")
-        snapshot, seed = rnd.snapshot or {}, rnd.seed
+    try:
+        with unit_of_work(factory) as session:
+            rnd = get_round(session, round_id)
+            if rnd.status != RoundStatus.SOLVING.value:
+                raise WorkflowError(f"ronde {round_id} staat niet op doorrekenen ({rnd.status})")
+            snapshot, seed = rnd.snapshot or {}, rnd.seed
+    except (OperationalError, InterfaceError) as exc:
+        raise jobs.Interrupted(f"round {round_id}: reading the snapshot: {exc}") from exc
     try:
         result = solve(round_from_data(snapshot), time_limit_s=time_limit_s, seed=seed)
     except Exception as exc:
         log.exception("solve of round %s failed", round_id)
         fail_solve(factory, round_id, f"{type(exc).__name__}: {exc}", claim)
         return None
-    with factory() as session:
-        if claim is not None:
-            try:
-                jobs.finish(session, claim, result={"round": round_id, "housed": result.housed})
-            except jobs.LeaseLost:
+    try:
+        with factory() as session:
+            if claim is not None:
+                try:
+                    jobs.finish(session, claim, result={"round": round_id, "housed": result.housed})
+                except jobs.LeaseLost:
+                    session.rollback()
+                    log.warning("round %s: lease lost, the proposal is not stored", round_id)
+                    return None
+            rnd = get_round(session, round_id)
+            if rnd.status != RoundStatus.SOLVING.value:  # solved meanwhile (without a job)
                 session.rollback()
-                log.warning("round %s: lease lost, the proposal is not stored", round_id)
                 return None
-        rnd = get_round(session, round_id)
-        if rnd.status != RoundStatus.SOLVING.value:  # solved meanwhile (without a job)
-            session.rollback()
-            return None
-        proposal = _store_proposal(session, rnd, result, snapshot)
-        session.commit()
-        return proposal
+            proposal = _store_proposal(session, rnd, result, snapshot)
+            session.commit()
+            return proposal
+    except (OperationalError, InterfaceError) as exc:  # the transaction is gone as a whole
+        raise jobs.Interrupted(f"round {round_id}: storing the proposal: {exc}") from exc
 
 
 def _store_proposal(

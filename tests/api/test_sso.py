@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -299,3 +300,20 @@ def test_a_token_signed_otherwise_is_refused(signing: tuple[RSAKey, KeySet]) -> 
         sso.verify_id_token(
             _token(secret, alg="HS256"), KeySet([secret]), "https://idp.example", "stek", "n-1"
         )
+
+
+def test_an_answer_after_the_sign_in_expired_is_refused(
+    region: str, provider: Provider, session_factory: sessionmaker[Session]
+) -> None:
+    email, org = _gemeente_user(session_factory)
+    provider.user = {"sub": "u", "email": email, "stek_rol": "gemeente", "stek_organisatie": org}
+    client = _app(region, provider)
+    start = client.get("/inloggen/sso")
+    back = httpx.get(start.headers["location"], follow_redirects=False).headers["location"]
+    with session_factory.begin() as s:
+        login = s.scalars(select(m.SsoLogin)).one()
+        login.expires_at = login.created_at - timedelta(seconds=1)
+    answer = client.get(back.removeprefix("http://testserver"))
+    assert answer.status_code == 401 and "Deze inlogpoging is verlopen." in answer.text
+    assert SESSION_COOKIE not in answer.cookies
+    assert provider.token_requests == 0  # the code was never exchanged
