@@ -15,7 +15,8 @@ process without the queue (``baseline_sequential_s``), whose proposals must equa
 (``same_proposals``).
 
 Last line: JSON with ``rounds``, ``completed``, ``duplicates``, ``lost``, ``seconds``,
-``killed_worker_jobs``, ``baseline_sequential_s``, ``same_proposals``.
+``killed_mid_job`` (the job the killed worker held: its attempts, 2, and whether the other
+worker finished it), ``baseline_sequential_s``, ``same_proposals``.
 """
 
 from __future__ import annotations
@@ -96,18 +97,17 @@ def run(url: str, rounds: int, youths: int, folder: Path) -> dict[str, Any]:
                 )
             )
     victim = workers[0]
-    killed_jobs = 0
+    killed_job = 0
     try:
         deadline = time.monotonic() + 120
         while True:  # the first worker's first running solve
             with factory() as s:
                 running = s.scalars(select(m.Job).where(m.Job.status == "running")).all()
             mine = [j for j in running if j.worker and f":{victim.pid}:" in j.worker]
-            if mine:
-                killed_jobs = len(mine)
-                time.sleep(0.3)  # well inside the solve
+            if mine:  # claimed and not finished: the solve is under way
                 victim.send_signal(signal.SIGKILL)
                 victim.wait(timeout=10)
+                killed_job = mine[0].id
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError("the first worker claimed nothing within 120 s")
@@ -145,6 +145,15 @@ def run(url: str, rounds: int, youths: int, folder: Path) -> dict[str, Any]:
             ).all()
         )
         attempts = sorted(a for (a,) in s.execute(select(m.Job.attempts)))
+        taken_over = s.get(m.Job, killed_job)
+        assert taken_over is not None
+        killed = {
+            "job": killed_job,
+            "attempts": taken_over.attempts,
+            "finished_by_other_worker": taken_over.status == "done"
+            and taken_over.worker is not None
+            and f":{victim.pid}:" not in taken_over.worker,
+        }
     completed = sum(1 for r in ids if statuses.get(r) == "draft" and versions.get(r) == 1)
     duplicates = sum(1 for r in ids if versions.get(r, 0) > 1)
     lost = sum(1 for r in ids if statuses.get(r) in ("failed", "solving"))
@@ -168,7 +177,7 @@ def run(url: str, rounds: int, youths: int, folder: Path) -> dict[str, Any]:
         "duplicates": duplicates,
         "lost": lost,
         "seconds": round(seconds, 1),
-        "killed_worker_jobs": killed_jobs,
+        "killed_mid_job": killed,
         "job_attempts": attempts,
         "baseline_sequential_s": round(baseline, 1),
         "same_proposals": same,

@@ -10,7 +10,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import multiprocessing
+import os
+import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -240,10 +243,15 @@ def start_solve(session: Session, round_id: int, actor: Actor | None) -> m.Alloc
 
 
 def _solve_child(
-    database_url: str, round_id: int, time_limit_s: float, claim: jobs.Claim | None
+    database_url: str,
+    round_id: int,
+    time_limit_s: float,
+    claim: jobs.Claim | None,
+    owner_pid: int | None = None,
 ) -> None:
     """The child process of :func:`solve_apart`: its own engine, then ``run_solve``."""
-    _die_with_parent()
+    if owner_pid is not None:
+        _die_with(owner_pid)
     engine = make_engine(database_url)
     try:
         run_solve(make_sessionmaker(engine), round_id, time_limit_s, claim)
@@ -254,17 +262,41 @@ def _solve_child(
         engine.dispose()
 
 
-def _die_with_parent() -> None:
-    """Linux: this process gets SIGKILL when its parent (the fork server) ends, which it does
-    when its own parent, the worker, ends. A solve orphaned by a killed worker would otherwise
-    run on (its result could not be stored: the job's token fences it, see ``store.jobs``)."""
+def _die_with(owner_pid: int, every_s: float = 0.1) -> None:
+    """End this process as soon as ``owner_pid`` (the worker that started the solve) is gone.
+
+    The child's parent is the fork server, which outlives a worker killed with SIGKILL, so the
+    parent-death signal cannot tell. A solve orphaned that way would otherwise run on and could
+    still store its proposal while the dead worker's lease lasts (no harm: the same proposal,
+    once, see ``store.jobs``), or be fenced off after; either way it wastes a core. A thread
+    cannot watch: a solver's native code may hold the interpreter lock for seconds. So a small
+    watcher *process* is forked (this process is single-threaded here): it kills this process
+    when the worker is gone, and dies with it otherwise (parent-death signal)."""
+    solver = os.getpid()
+    if os.fork() != 0:
+        return
+    try:  # the watcher
+        _parent_death_signal()
+        while os.getppid() == solver:
+            time.sleep(every_s)
+            try:
+                os.kill(owner_pid, 0)
+            except ProcessLookupError:
+                os.kill(solver, signal.SIGKILL)
+                break
+            except PermissionError:  # alive, under another user
+                pass
+    finally:
+        os._exit(0)
+
+
+def _parent_death_signal() -> None:
+    """Linux: SIGKILL to this process when its parent ends (elsewhere: nothing)."""
     try:
         import ctypes
-        import signal
 
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the fencing token alone protects the round
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PDEATHSIG
+    except (OSError, AttributeError):
         pass
 
 
@@ -304,7 +336,9 @@ def solve_apart(
         run_solve(factory, round_id, time_limit_s, claim)
         return
     child = _solver_context().Process(
-        target=_solve_child, args=(database_url, round_id, time_limit_s, claim), daemon=True
+        target=_solve_child,
+        args=(database_url, round_id, time_limit_s, claim, os.getpid()),
+        daemon=True,
     )
     child.start()
     child.join()

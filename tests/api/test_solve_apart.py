@@ -75,3 +75,26 @@ def test_a_child_that_dies_leaves_the_round_failed_with_the_reason(
         assert rnd.status == "failed"
         assert rnd.error == "het doorrekenen is afgebroken (proces stopte met code -9)"
         assert not rnd.proposals
+
+
+def _sleep_unless_owner_dies(owner_pid: int) -> None:
+    svc._die_with(owner_pid, every_s=0.05)
+    time.sleep(60)
+
+
+def test_a_solve_ends_when_the_worker_that_started_it_is_killed() -> None:
+    """The solve child's parent is the fork server, which outlives a worker killed with
+    SIGKILL; the child's watcher ends it within moments of the worker's death instead."""
+    import subprocess
+    import sys
+
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    context = multiprocessing.get_context("forkserver")
+    child = context.Process(target=_sleep_unless_owner_dies, args=(owner.pid,), daemon=True)
+    child.start()
+    time.sleep(0.5)
+    assert child.is_alive()  # the owner lives: the solve goes on
+    owner.kill()
+    owner.wait()
+    child.join(timeout=10)
+    assert child.exitcode == -signal.SIGKILL
