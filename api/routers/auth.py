@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -179,15 +179,8 @@ def sso_start(request: Request, session: SessionDep, next: str | None = None) ->
     except sso.SsoRefused as exc:
         return _sso_refused(request, session, exc.message, status.HTTP_502_BAD_GATEWAY)
     redirect = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
-    redirect.set_cookie(
-        SSO_COOKIE,
-        state,
-        max_age=int(sso.LOGIN_TTL.total_seconds()),
-        path=SSO_PATH,
-        httponly=True,
-        samesite="lax",  # the provider sends the browser back with a top-level GET
-        secure=request.url.scheme == "https",
-    )
+    # "lax": the provider sends the browser back with a top-level GET from its own site
+    _step_cookie(request, redirect, SSO_COOKIE, state, sso.LOGIN_TTL, SSO_PATH, "lax")
     return redirect
 
 
@@ -276,18 +269,33 @@ def login(
         challenge = totp.open_challenge(session, user, _safe_next(next))
         step = "/inloggen/code" if user.totp_secret else "/inloggen/tweestaps"
         redirect = RedirectResponse(step, status.HTTP_303_SEE_OTHER)
-        redirect.set_cookie(
-            CHALLENGE_COOKIE,
-            challenge,
-            max_age=int(totp.CHALLENGE_TTL.total_seconds()),
-            path=CHALLENGE_PATH,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
+        _step_cookie(
+            request, redirect, CHALLENGE_COOKIE, challenge, totp.CHALLENGE_TTL, CHALLENGE_PATH
         )
         return redirect
     redirect = RedirectResponse(_safe_next(next) or ROLE_HOME[user.role], status.HTTP_303_SEE_OTHER)
     return _with_session(request, session, user, redirect)
+
+
+def _step_cookie(
+    request: Request,
+    response: Response,
+    name: str,
+    value: str,
+    ttl: timedelta,
+    path: str,
+    samesite: Literal["lax", "strict"] = "strict",
+) -> None:
+    """A cookie for one step of signing in: HttpOnly, only under ``path``, gone after ``ttl``."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=int(ttl.total_seconds()),
+        path=path,
+        httponly=True,
+        samesite=samesite,
+        secure=request.url.scheme == "https",
+    )
 
 
 def _with_session(

@@ -74,15 +74,20 @@ def _gemeente_user(factory: sessionmaker[Session]) -> tuple[str, str]:
         return user.email, user.organisation.code
 
 
-def _round_trip(client: TestClient, next_: str | None = None) -> httpx.Response:
-    """Browser: stek -> provider -> back to stek; the answer stek gives on return."""
+def _to_provider_and_back(client: TestClient, next_: str | None = None) -> str:
+    """Browser: stek -> provider; the address (path) the provider sends the browser back to."""
     start = client.get("/inloggen/sso", params={"next": next_} if next_ else None)
     assert start.status_code == 303, start.text
     at_provider = httpx.get(start.headers["location"], follow_redirects=False)
     assert at_provider.status_code == 302, at_provider.text
-    back = at_provider.headers["location"]
+    back = str(at_provider.headers["location"])
     assert back.startswith(RETURN)
-    return client.get(back.removeprefix("http://testserver"))
+    return back.removeprefix("http://testserver")
+
+
+def _round_trip(client: TestClient, next_: str | None = None) -> httpx.Response:
+    """Browser: stek -> provider -> back to stek; the answer stek gives on return."""
+    return client.get(_to_provider_and_back(client, next_))
 
 
 def test_an_existing_account_signs_in_through_its_organisation(
@@ -200,17 +205,15 @@ def test_state_is_one_use_and_bound_to_this_browser(
     email, org = _gemeente_user(session_factory)
     provider.user = {"sub": "u", "email": email, "stek_rol": "gemeente", "stek_organisatie": org}
     client = _app(region, provider)
-    start = client.get("/inloggen/sso")
-    back = httpx.get(start.headers["location"], follow_redirects=False).headers["location"]
-    path = back.removeprefix("http://testserver")
-    # another browser (no cookie) with this browser's answer: refused, and the state spent
+    path = _to_provider_and_back(client)
+    # another browser (no cookie) with this browser's answer: refused before anything is read
     other = _app(region, provider)
     stolen = other.get(path)
     assert stolen.status_code == 401 and "hoort niet bij deze browser" in stolen.text
     first = client.get(path)  # the thief spent nothing: the owner signs in
     assert first.status_code == 303 and SESSION_COOKIE in first.cookies
     # the same answer again, even with the state's cookie put back: used up
-    state = dict(parse_qsl(urlsplit(back).query))["state"]
+    state = dict(parse_qsl(urlsplit(path).query))["state"]
     replay = _app(region, provider)
     replay.cookies.set("stek_sso", state, domain="testserver.local", path="/inloggen/sso")
     again = replay.get(path)
@@ -308,12 +311,11 @@ def test_an_answer_after_the_sign_in_expired_is_refused(
     email, org = _gemeente_user(session_factory)
     provider.user = {"sub": "u", "email": email, "stek_rol": "gemeente", "stek_organisatie": org}
     client = _app(region, provider)
-    start = client.get("/inloggen/sso")
-    back = httpx.get(start.headers["location"], follow_redirects=False).headers["location"]
+    path = _to_provider_and_back(client)
     with session_factory.begin() as s:
         login = s.scalars(select(m.SsoLogin)).one()
         login.expires_at = login.created_at - timedelta(seconds=1)
-    answer = client.get(back.removeprefix("http://testserver"))
+    answer = client.get(path)
     assert answer.status_code == 401 and "Deze inlogpoging is verlopen." in answer.text
     assert SESSION_COOKIE not in answer.cookies
     assert provider.token_requests == 0  # the code was never exchanged

@@ -138,16 +138,23 @@ def test_start_up_fails_only_rounds_without_a_live_job(
         assert svc.get_round(s, other).status == "failed"
 
 
+def _admin_api(
+    db_url: str, folder: Path, factory: sessionmaker[Session], **settings: object
+) -> tuple[TestClient, dict[str, str]]:
+    """A region loaded, the app on it and an administrator's bearer header."""
+    write_region(generate_region(40, 60, seed=3), folder)
+    load_demo(db_url, folder)
+    with factory() as s:
+        admin = s.scalars(select(m.User.email).where(m.User.role == "admin")).first()
+    client = TestClient(create_app(Settings(database_url=db_url, **settings)))  # type: ignore[arg-type]
+    token = client.post("/api/v1/auth/token", json={"email": admin, "password": "demo"})
+    return client, {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
 def test_the_api_enqueues_and_the_server_runs_the_job(
     db_url: str, tmp_path: Path, session_factory: sessionmaker[Session]
 ) -> None:
-    write_region(generate_region(40, 60, seed=3), tmp_path / "region")
-    load_demo(db_url, tmp_path / "region")
-    with session_factory() as s:
-        admin = s.scalars(select(m.User.email).where(m.User.role == "admin")).first()
-    client = TestClient(create_app(Settings(database_url=db_url)))
-    token = client.post("/api/v1/auth/token", json={"email": admin, "password": "demo"})
-    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    client, headers = _admin_api(db_url, tmp_path / "region", session_factory)
     created = client.post("/api/v1/rounds", json={"month": "2026-12-01"}, headers=headers)
     assert created.status_code == 201, created.text
     job = _job(session_factory)  # TestClient runs the background task before returning
@@ -160,13 +167,7 @@ def test_the_api_enqueues_and_the_server_runs_the_job(
 def test_a_server_that_leaves_jobs_to_workers_only_enqueues(
     db_url: str, tmp_path: Path, session_factory: sessionmaker[Session]
 ) -> None:
-    write_region(generate_region(40, 60, seed=3), tmp_path / "region")
-    load_demo(db_url, tmp_path / "region")
-    with session_factory() as s:
-        admin = s.scalars(select(m.User.email).where(m.User.role == "admin")).first()
-    client = TestClient(create_app(Settings(database_url=db_url, jobs_in_server=False)))
-    token = client.post("/api/v1/auth/token", json={"email": admin, "password": "demo"})
-    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    client, headers = _admin_api(db_url, tmp_path / "region", session_factory, jobs_in_server=False)
     created = client.post("/api/v1/rounds", json={"month": "2026-12-01"}, headers=headers)
     assert created.status_code == 201 and created.json()["status"] == "solving"
     assert _job(session_factory).status == "queued"

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.cli import load_demo
 from api.services import rounds as svc
@@ -25,17 +26,23 @@ from store.db import make_engine, make_sessionmaker, unit_of_work
 SYSTEM = svc.Actor.system()
 
 
-def test_a_connection_lost_before_commit_stores_nothing_and_the_job_runs_again(
-    pg_url: str, tmp_path: Path
-) -> None:
-    write_region(generate_region(40, 60, seed=3), tmp_path / "region")
-    load_demo(pg_url, tmp_path / "region")
-    engine = make_engine(pg_url)
+def _solving(url: str, folder: Path, n: int) -> tuple[Engine, sessionmaker[Session], int]:
+    """A region loaded and a round set to solving with its job queued."""
+    write_region(generate_region(n, n + 20, seed=3), folder)
+    load_demo(url, folder)
+    engine = make_engine(url)
     factory = make_sessionmaker(engine)
     with unit_of_work(factory) as s:
         round_id = svc.create_round(s, date(2026, 12, 1), seed=1, actor=SYSTEM).id
         svc.start_solve(s, round_id, SYSTEM)
         svc.enqueue_solve(s, round_id, 10.0)
+    return engine, factory, round_id
+
+
+def test_a_connection_lost_before_commit_stores_nothing_and_the_job_runs_again(
+    pg_url: str, tmp_path: Path
+) -> None:
+    engine, factory, round_id = _solving(pg_url, tmp_path / "region", 40)
     with factory() as s:
         claim = jobs.claim(s, "w1", 30)
     assert claim is not None
@@ -81,14 +88,7 @@ def test_a_worker_gives_an_interrupted_job_back(
 ) -> None:
     """The worker's side, on both databases: a solve that reports ``Interrupted`` (its child
     exited with the database gone) sends the job back to the queue, not the round to failed."""
-    write_region(generate_region(20, 30, seed=3), tmp_path / "region")
-    load_demo(db_url, tmp_path / "region")
-    engine = make_engine(db_url)
-    factory = make_sessionmaker(engine)
-    with unit_of_work(factory) as s:
-        round_id = svc.create_round(s, date(2026, 12, 1), seed=1, actor=SYSTEM).id
-        svc.start_solve(s, round_id, SYSTEM)
-        svc.enqueue_solve(s, round_id, 10.0)
+    engine, factory, round_id = _solving(db_url, tmp_path / "region", 20)
 
     def gone(*_: Any) -> None:
         raise jobs.Interrupted("the database went away during the solve")
