@@ -33,6 +33,8 @@ NOT_PAGES = {
     "/privacy/jongeren/{code}/inzage.json": "a JSON download",
     "/inloggen/code": "needs a sign-in half done: axe in tests/e2e/test_totp_browser.py",
     "/inloggen/tweestaps": "needs a sign-in half done: axe in tests/e2e/test_totp_browser.py",
+    "/inloggen/sso": "a redirect to the identity provider: axe in tests/e2e/test_sso_browser.py",
+    "/inloggen/sso/terug": "needs an identity provider: axe in tests/e2e/test_sso_browser.py",
     "/beoordelen/rondes/{round_id}/export/{bestand}": "a CSV or Excel download",
     "/planner/grafiek.csv": "the CSV of a fan chart's figures",
     "/redoc": "FastAPI's API explorer; the CSP refuses its CDN (decision 26)",

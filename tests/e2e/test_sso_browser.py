@@ -13,6 +13,7 @@ from sqlalchemy import select
 from store import models as m
 from store.db import make_engine, make_sessionmaker
 from tests.e2e.conftest import Server, serving, shot
+from tests.e2e.test_accessibility import _describe, _with_axe, violations
 from tests.oidc_provider import Client, running_provider
 
 
@@ -45,8 +46,11 @@ def test_a_reviewer_signs_in_through_the_organisation(browser: Any, server: Serv
             provider.clients["stek"] = Client("stek", "geheim", [f"{url}/inloggen/sso/terug"])
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
+            _with_axe(page)
+            problems: list[str] = []
             try:
                 page.goto(f"{url}/inloggen")
+                problems += _describe("inloggen met SSO-knop", violations(page))
                 shot(page, "sso-sign-in-page")
                 provider.user = claims
                 page.get_by_role("link", name="Inloggen via Gemeente Test").click()
@@ -62,6 +66,8 @@ def test_a_reviewer_signs_in_through_the_organisation(browser: Any, server: Serv
                 page.wait_for_load_state()
                 assert "Inloggen bij je organisatie is afgebroken." in page.content()
                 assert page.url.startswith(f"{url}/inloggen/sso/terug")
+                problems += _describe("SSO afgebroken", violations(page))
                 shot(page, "sso-cancelled")
+                assert not problems, "\n".join(problems)
             finally:
                 context.close()
