@@ -550,7 +550,7 @@ class SupplyScenario(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-NOTIFICATION_KINDS = ("round_published", "round_final")
+NOTIFICATION_KINDS = ("round_published", "round_final", "contingent_proposed", "contingent_decided")
 
 
 class Notification(Base):

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
+from api.services import notifications
 from api.services.rounds import Actor, Forbidden, NotFound, WorkflowError, audit
 from api.services.scope import own_gemeente
 from store import models as m
@@ -233,6 +234,7 @@ def propose(session: Session, actor: Actor, record: ContingentRecord) -> m.Conti
     session.add(change)
     session.flush()
     audit(session, actor, "contingent.propose", "contingent_change", change.id, _detail(change))
+    notifications.contingent_proposed(session, change, side)  # inbox now, e-mail after commit
     return change
 
 
@@ -321,6 +323,7 @@ def decide(
         change.id,
         {**_detail(change), "note": note or None},
     )
+    notifications.contingent_decided(session, change)
     return change
 
 

@@ -108,7 +108,7 @@ def _notify(
     session: Session,
     user: m.User,
     kind: str,
-    round_id: int,
+    round_id: int | None,
     subject: str,
     body: str,
     link: str,
@@ -222,6 +222,57 @@ def round_finalised(session: Session, rnd: m.AllocationRound) -> int:
         _notify(session, user, "round_final", rnd.id, subject, body, "/regisseur")
         sent += 1
     return sent
+
+
+def _agreement(session: Session, change: m.ContingentChange) -> str:
+    """ "Woonstichting X in 's-Hertogenbosch, 2027 (Kamers met Aandacht)" for a message."""
+    gemeente = session.scalars(
+        select(m.Area.name).where(m.Area.code == change.gemeente_code, m.Area.level == "gemeente")
+    ).first()
+    kind = f" ({change.type.name})" if change.type is not None else ""
+    return f"{change.corporation.name} in {gemeente or change.gemeente_code}, {change.year}{kind}"
+
+
+def contingent_proposed(session: Session, change: m.ContingentChange, by_kind: str) -> int:
+    """Tell the other party of an agreement (the corporation's users, or the gemeente's) that
+    a change waits for them. ``by_kind``: the proposing organisation's kind. Returns the
+    number of messages."""
+    if by_kind == "corporatie":
+        in_gemeente = m.User.organisation.has(
+            (m.Organisation.kind == "gemeente")
+            & (m.Organisation.gemeente_code == change.gemeente_code)
+        )
+        users = _active_users(session, in_gemeente, "gemeente")
+    else:
+        users = _active_users(
+            session, m.User.organisation_id == change.corporation_id, "corporatie"
+        )
+    what = _agreement(session, change)
+    old = "geen afspraak" if change.old_amount is None else str(change.old_amount)
+    subject = f"Voorstel contingent {what}: {old} → {change.new_amount}"
+    body = (
+        f"Er is een voorstel om het contingent van {what} te wijzigen van {old} naar "
+        f"{change.new_amount} plaatsen. Het telt pas als jouw organisatie het accepteert."
+        + (f" Toelichting: {change.note}" if change.note else "")
+    )
+    for user in users:
+        _notify(session, user, "contingent_proposed", None, subject, body, "/contingenten")
+    return len(users)
+
+
+def contingent_decided(session: Session, change: m.ContingentChange) -> int:
+    """Tell whoever proposed a change that the other party accepted or rejected it."""
+    user = session.get(m.User, change.proposed_by_id) if change.proposed_by_id else None
+    if user is None or not user.active:
+        return 0
+    what = _agreement(session, change)
+    verdict = "geaccepteerd" if change.status == "accepted" else "afgewezen"
+    subject = f"Je voorstel voor het contingent {what} is {verdict}"
+    body = f"Je voorstel ({change.new_amount} plaatsen) voor {what} is {verdict}." + (
+        f" Toelichting: {change.decision_note}" if change.decision_note else ""
+    )
+    _notify(session, user, "contingent_decided", None, subject, body, "/contingenten")
+    return 1
 
 
 def _active_users(session: Session, which: ColumnElement[bool], role: str) -> list[m.User]:

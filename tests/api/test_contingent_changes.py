@@ -300,3 +300,43 @@ def test_api_two_sided_change(client: TestClient, session_factory: sessionmaker[
     history = client.get("/api/v1/contingents/changes", headers=gemeente).json()
     assert [h["status"] for h in history] == ["accepted"]
     assert re.match(r"\d{4}-\d\d-\d\dT", history[0]["proposed_at"])
+
+
+def _inbox(factory: sessionmaker[Session], email: str) -> list[m.Notification]:
+    with factory() as s:
+        return list(
+            s.scalars(
+                select(m.Notification)
+                .join(m.User, m.Notification.user_id == m.User.id)
+                .where(m.User.email == email)
+                .order_by(m.Notification.id)
+            )
+        )
+
+
+def test_the_other_party_hears_of_a_proposal_and_the_proposer_of_the_decision(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    before = _agreement(session_factory)
+    csrf = _as(client, GEMEENTE)
+    assert _propose(client, csrf, amount=str(before.amount + 2)).status_code == 303
+    # the corporation's users are told; the gemeente (the proposer) and others are not
+    told = _inbox(session_factory, CORPORATION)
+    assert [n.kind for n in told] == ["contingent_proposed"]
+    assert f"{before.amount} → {before.amount + 2}" in told[0].subject
+    assert "Heusden" in told[0].subject and told[0].link == "/contingenten"
+    assert "telt pas als jouw organisatie het accepteert" in told[0].body
+    assert _inbox(session_factory, GEMEENTE) == []
+    assert _inbox(session_factory, OTHER_CORPORATION) == []
+    csrf = _as(client, CORPORATION)
+    inbox = client.get("/berichten").text
+    assert "Voorstel contingent" in inbox
+    with session_factory() as s:
+        change_id = s.scalars(select(m.ContingentChange.id)).one()
+    client.post(
+        f"/contingenten/voorstellen/{change_id}/afwijzen",
+        data={"csrf_token": csrf, "toelichting": "niet dit jaar"},
+    )
+    back = _inbox(session_factory, GEMEENTE)
+    assert [n.kind for n in back] == ["contingent_decided"]
+    assert back[0].subject.endswith("is afgewezen")
