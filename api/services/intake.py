@@ -15,6 +15,7 @@ A change while a round is open does not change that round (it works on its snaps
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -179,10 +180,14 @@ def record_context(session: Session, actor: Actor, own_code: str | None) -> Reco
 
 
 def _data(
-    raw: YouthInput, choices: list[places.AreaChoice], ctx: RecordContext
+    raw: YouthInput,
+    choices: list[places.AreaChoice],
+    ctx: RecordContext,
+    locate: Callable[[str], tuple[float, float]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The record's input from the form and the problems found while reading it (an anchor's
-    problem under that anchor's own field)."""
+    problem under that anchor's own field). An anchor given as a place name (a gemeente, wijk
+    or buurt from the list) lands on a point inside that area (``locate``: code -> RD point)."""
     errors: dict[str, str] = {}
     data: dict[str, Any] = {}
     for name in ("birth_date", "gemeente_code", "support_need", "care_end_date", "urgency"):
@@ -212,8 +217,18 @@ def _data(
         data[name] = codes
     anchors = []
     for name in ANCHOR_LABELS:
+        text = raw.anchors.get(name, "")
         try:
-            point = places.parse_latlon(raw.anchors.get(name, ""))
+            if text.strip() and locate is not None and not places.looks_like_coordinates(text):
+                code = places.resolve_area(text, choices)
+                if code is None:
+                    raise places.PlaceError(
+                        f"geen plaats gevonden met de naam '{text.strip()[:60]}'; kies er een uit "
+                        "de lijst, klik op de kaart of typ breedtegraad, lengtegraad"
+                    )
+                point: tuple[float, float] | None = locate(code)
+            else:
+                point = places.parse_latlon(text)
         except places.PlaceError as exc:
             errors[f"anchor_{name}"] = str(exc)
             continue
@@ -338,7 +353,9 @@ def save_youth(session: Session, actor: Actor, code: str | None, raw: YouthInput
     the caseload, Forbidden for any role but regisseur.
     """
     youth, ctx = _target(session, actor, code)
-    data, errors = _data(raw, places.area_choices(session), ctx)
+    data, errors = _data(
+        raw, places.area_choices(session), ctx, lambda code: places.area_point(session, code)
+    )
     return _save(session, actor, youth, ctx, data, errors)
 
 

@@ -73,6 +73,19 @@ def parse_latlon(text: str) -> tuple[float, float] | None:
     return lonlat_to_rd(lon, lat)
 
 
+def looks_like_coordinates(text: str) -> bool:
+    """Digits, signs, separators and spaces only: meant as "lat, lon", not a place name."""
+    return bool(text.strip()) and all(ch in "0123456789.,;-+ eE" for ch in text.strip())
+
+
+def area_point(session: Session, code: str) -> tuple[float, float]:
+    """A point inside the area (RD New metres): where an anchor named by a place lands. The
+    representative point, not the centroid, which a crescent-shaped gemeente may lie outside."""
+    geometry = session.scalars(select(m.Area.geometry).where(m.Area.code == code)).one()
+    point = from_wkb(geometry).representative_point()
+    return float(point.x), float(point.y)
+
+
 def _polygons(geojson: Any) -> list[dict[str, Any]]:
     """The polygon geometries in a GeoJSON geometry, feature or feature collection."""
     if not isinstance(geojson, dict):

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from api.services import rounds as svc
+from api.services.places import area_choices
 from api.settings import Settings
 from store import models as m
 from store.geometry import from_wkb
@@ -351,3 +353,31 @@ def test_latlon_round_trip() -> None:
     back = parse_latlon(latlon(150_000.0, 410_000.0))
     assert back is not None
     assert abs(back[0] - 150_000.0) < 0.5 and abs(back[1] - 410_000.0) < 0.5
+
+
+def test_an_anchor_chosen_by_place_name_lands_inside_that_place(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    email = _regisseurs(session_factory)[0]
+    csrf = _open_form(client, email)
+    with session_factory() as s:
+        wijk = s.scalars(select(m.Area).where(m.Area.level == "wijk").order_by(m.Area.code)).first()
+        assert wijk is not None
+        label = next(c.label for c in area_choices(s) if c.code == wijk.code)
+        shape = from_wkb(wijk.geometry)
+        form = youth_form(s, csrf, anchor_school=label, anchor_werk="")
+    done = client.post("/regisseur/aanmelden", data=form, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    code = done.headers["location"].split("/")[3]
+    with session_factory() as s:
+        youth = s.scalars(select(m.Youth).where(m.Youth.code == code)).one()
+        (anchor,) = [a for a in youth.anchors if a.label == "school"]
+        assert shape.contains(Point(anchor.x, anchor.y))  # RD New metres, inside the wijk
+    # a name that is no place: the field says so, nothing is written
+    before = _counts(session_factory)
+    with session_factory() as s:
+        form = youth_form(s, csrf, anchor_school="Atlantis")
+    refused = client.post("/regisseur/aanmelden", data=form)
+    assert refused.status_code == 422
+    assert "geen plaats gevonden met de naam &#39;Atlantis&#39;" in refused.text
+    assert _counts(session_factory) == before
