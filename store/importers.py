@@ -51,7 +51,6 @@ from store.csvio import (
 )
 from store.geometry import RD_NEW, to_wkb
 from store.models import (
-    AREA_LEVELS,
     ORG_KINDS,
     ROLES,
     Area,
@@ -311,6 +310,83 @@ def _write(session: Session, kind: str, action: Callable[[], None]) -> None:
                 )
             ]
         ) from exc
+
+
+def _upsert(
+    session: Session,
+    kind: str,
+    model: type[Any],
+    values: Sequence[dict[str, Any]],
+    key: Callable[[dict[str, Any]], Any],
+    existing: dict[Any, int],
+    tracker: _Tracker,
+    *,
+    new_defaults: dict[str, Any] | None = None,
+    after: Callable[[], None] | None = None,
+) -> ImportReport:
+    """The write phase every import ends with: rows whose key is not in ``existing`` are
+    inserted (with ``new_defaults``, in the order given: parents first), the others updated by
+    id; ``after`` writes what hangs off the rows (a youth's lists). Progress per chunk."""
+    new_rows = [{**(new_defaults or {}), **v} for v in values if key(v) not in existing]
+    changed = [{"id": existing[key(v)], **v} for v in values if key(v) in existing]
+
+    def write() -> None:
+        for chunk in _chunks(new_rows):
+            _bulk_insert(session, model, chunk)
+            tracker.advance(len(chunk))
+        _bulk_update(session, model, changed)
+        if after is not None:
+            after()
+
+    _write(session, kind, write)
+    tracker.finish()
+    return ImportReport(kind, len(new_rows), len(changed))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One kind of a plain CSV/XLSX import: its columns, how the file's duplicates are found,
+    what is looked up before the rows are read, how a row becomes the model's values, and the
+    natural key the upsert matches on (see :func:`run_spec`)."""
+
+    kind: str
+    model: type[Any]
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    duplicates: Callable[[TableRows, ErrorSink], None]
+    read_row: Callable[[RowReader, Any], dict[str, Any]]
+    key: Callable[[dict[str, Any]], Any]
+    existing: Callable[[Session], dict[Any, int]]
+    lookups: Callable[[Session], Any] = lambda session: None
+
+
+def run_spec(
+    session: Session,
+    spec: Spec,
+    path: str | Path,
+    *,
+    progress: Progress | None = None,
+    max_errors: int = MAX_ERRORS,
+) -> ImportReport:
+    """Import ``path`` as ``spec`` says: check every row (all problems collected, nothing
+    written when there is one), then upsert the rows by their key."""
+    table = read_table(path, list(spec.required), list(spec.optional), max_errors=max_errors)
+    errors = table.errors
+    tracker = _Tracker(progress, len(table.rows))
+    spec.duplicates(table.rows, errors)
+    context = spec.lookups(session)
+    values: list[dict[str, Any]] = []
+    for row, raw in table.rows:
+        reader = RowReader(row, raw, errors)
+        v = spec.read_row(reader, context)
+        if reader.ok:
+            _keep(values, v, errors)
+    tracker.advance(len(table.rows))
+    if errors:
+        raise ImportFailed(errors)
+    return _upsert(
+        session, spec.kind, spec.model, values, spec.key, spec.existing(session), tracker
+    )
 
 
 def _valid_code(reader: RowReader, name: str, code: str, level: AreaLevel | None) -> bool:
@@ -589,40 +665,63 @@ def import_areas(
     if errors:
         raise ImportFailed(errors)
 
+    # Parents first: a buurt's wijk must exist when the buurt row is inserted.
     records.sort(key=lambda r: (_LEVEL_ORDER[r.level], r.code))
-    new_rows, changed = [], []
+    values = []
     for r in records:
         minx, miny, maxx, maxy = r.geometry.bounds
-        values = {
-            "code": r.code,
-            "level": r.level.value,
-            "name": r.name,
-            "gemeente_code": gemeente_of(r.code),
-            "parent_code": r.parent_code,
-            "geometry": to_wkb(r.geometry),
-            "minx": minx,
-            "miny": miny,
-            "maxx": maxx,
-            "maxy": maxy,
-            "synthetic": r.synthetic,
-        }
-        if r.code in existing:
-            changed.append({"id": existing[r.code][0], **values})
-        else:
-            new_rows.append(values)
-
-    def write() -> None:
-        # Parents first: a buurt's wijk must exist when the buurt row is inserted.
-        for level in AREA_LEVELS:
-            _bulk_insert(session, Area, [v for v in new_rows if v["level"] == level])
-        _bulk_update(session, Area, changed)
-
-    _write(session, "areas", write)
-    tracker.finish()
-    return ImportReport("areas", len(new_rows), len(changed))
+        values.append(
+            {
+                "code": r.code,
+                "level": r.level.value,
+                "name": r.name,
+                "gemeente_code": gemeente_of(r.code),
+                "parent_code": r.parent_code,
+                "geometry": to_wkb(r.geometry),
+                "minx": minx,
+                "miny": miny,
+                "maxx": maxx,
+                "maxy": maxy,
+                "synthetic": r.synthetic,
+            }
+        )
+    ids = {code: found[0] for code, found in existing.items()}
+    return _upsert(session, "areas", Area, values, lambda v: v["code"], ids, tracker)
 
 
 # --- organisations, users, types ----------------------------------------------------------------
+
+
+def _organisation_row(r: RowReader, _: None) -> dict[str, Any]:
+    code = r.text("code", required=True, max_len=40)
+    name = r.text("name", required=True, max_len=200)
+    kind = r.text("kind", required=True)
+    if kind is not None and kind.lower() not in ORG_KINDS:
+        r.error("kind", f"onbekende soort {kind!r} (kies uit {', '.join(ORG_KINDS)})")
+    gm = r.text("gemeentecode")
+    if gm is not None:
+        _valid_code(r, "gemeentecode", gm, AreaLevel.GEMEENTE)
+    elif kind is not None and kind.lower() == "gemeente":
+        r.error("gemeentecode", "verplicht voor een organisatie van soort gemeente")
+    return {
+        "code": code,
+        "name": name,
+        "kind": kind.lower() if kind else kind,
+        "gemeente_code": gm,
+        "synthetic": r.boolean("synthetic", default=False),
+    }
+
+
+ORGANISATIONS = Spec(
+    kind="organisations",
+    model=Organisation,
+    required=("code", "name", "kind"),
+    optional=("gemeentecode", "synthetic"),
+    duplicates=lambda rows, errors: _raw_duplicates(rows, "code", lambda c: f"code {c}", errors),
+    read_row=_organisation_row,
+    key=lambda v: v["code"],
+    existing=lambda session: _code_ids(session, Organisation.code, Organisation.id),
+)
 
 
 def import_organisations(
@@ -633,60 +732,67 @@ def import_organisations(
     max_errors: int = MAX_ERRORS,
 ) -> ImportReport:
     """Import ``organisations.csv``: ``code;name;kind;gemeentecode;synthetic``."""
-    table = read_table(
-        path, ["code", "name", "kind"], ["gemeentecode", "synthetic"], max_errors=max_errors
-    )
-    errors = table.errors
-    tracker = _Tracker(progress, len(table.rows))
-    _raw_duplicates(table.rows, "code", lambda c: f"code {c}", errors)
-    values: list[tuple[int, dict[str, Any]]] = []
-    for row, raw in table.rows:
-        r = RowReader(row, raw, errors)
-        code = r.text("code", required=True, max_len=40)
-        name = r.text("name", required=True, max_len=200)
-        kind = r.text("kind", required=True)
-        if kind is not None and kind.lower() not in ORG_KINDS:
-            r.error("kind", f"onbekende soort {kind!r} (kies uit {', '.join(ORG_KINDS)})")
-        gm = r.text("gemeentecode")
-        if gm is not None:
-            _valid_code(r, "gemeentecode", gm, AreaLevel.GEMEENTE)
-        elif kind is not None and kind.lower() == "gemeente":
-            r.error("gemeentecode", "verplicht voor een organisatie van soort gemeente")
-        synthetic = r.boolean("synthetic", default=False)
-        if r.ok:
-            assert code and name and kind
-            _keep(
-                values,
-                (
-                    row,
-                    {
-                        "code": code,
-                        "name": name,
-                        "kind": kind.lower(),
-                        "gemeente_code": gm,
-                        "synthetic": synthetic,
-                    },
-                ),
-                errors,
-            )
-    tracker.advance(len(table.rows))
-    if errors:
-        raise ImportFailed(errors)
-    existing = _code_ids(session, Organisation.code, Organisation.id)
-    new_rows = [v for _, v in values if v["code"] not in existing]
-    changed = [{"id": existing[v["code"]], **v} for _, v in values if v["code"] in existing]
-
-    def write() -> None:
-        _bulk_insert(session, Organisation, new_rows)
-        _bulk_update(session, Organisation, changed)
-
-    _write(session, "organisations", write)
-    tracker.finish()
-    return ImportReport("organisations", len(new_rows), len(changed))
+    return run_spec(session, ORGANISATIONS, path, progress=progress, max_errors=max_errors)
 
 
 # Roles whose organisation decides what they may see: the organisation must be of that kind.
 _ROLE_ORG_KIND = {"gemeente": "gemeente", "corporatie": "corporatie"}
+
+
+def _organisations(session: Session) -> dict[str, tuple[int, str]]:
+    """Organisation code -> (id, kind)."""
+    return {
+        code: (id_, kind)
+        for code, id_, kind in session.execute(
+            select(Organisation.code, Organisation.id, Organisation.kind)
+        )
+    }
+
+
+def _user_row(r: RowReader, orgs: dict[str, tuple[int, str]]) -> dict[str, Any]:
+    email = r.text("email", required=True, max_len=200)
+    if email is not None:
+        email = email.lower()
+        if "@" not in email or email.startswith("@") or email.endswith("@"):
+            r.error("email", f"geen geldig e-mailadres: {email!r}")
+    name = r.text("name", required=True, max_len=200)
+    role = r.text("role", required=True)
+    if role is not None:
+        role = role.lower()
+        if role not in ROLES:
+            r.error("role", f"onbekende rol {role!r} (kies uit {', '.join(ROLES)})")
+    org_code = r.text("organisation", required=True)
+    org = orgs.get(org_code) if org_code else None
+    if org_code and org is None:
+        r.error("organisation", f"onbekende organisatie {org_code}")
+    elif org is not None and role in _ROLE_ORG_KIND and org[1] != _ROLE_ORG_KIND[role]:
+        r.error(
+            "organisation",
+            f"rol {role} hoort bij een organisatie van soort {_ROLE_ORG_KIND[role]}, "
+            f"{org_code} is {org[1]}",
+        )
+    return {
+        "email": email,
+        "name": name,
+        "role": role,
+        "organisation_id": org[0] if org else None,
+        "synthetic": r.boolean("synthetic", default=False),
+    }
+
+
+USERS = Spec(
+    kind="users",
+    model=User,
+    required=("email", "name", "role", "organisation"),
+    optional=("synthetic",),
+    duplicates=lambda rows, errors: _raw_duplicates(rows, "email", str, errors, key=str.lower),
+    read_row=_user_row,
+    key=lambda v: v["email"],
+    existing=lambda session: {
+        k.lower(): v for k, v in _code_ids(session, User.email, User.id).items()
+    },
+    lookups=_organisations,
+)
 
 
 def import_users(
@@ -701,85 +807,42 @@ def import_users(
     E-mail addresses are stored in lower case and are the key. Passwords are never in the file;
     ``password_hash`` stays empty for new users and untouched for existing ones.
     """
-    table = read_table(
-        path, ["email", "name", "role", "organisation"], ["synthetic"], max_errors=max_errors
-    )
-    errors = table.errors
-    tracker = _Tracker(progress, len(table.rows))
-    _raw_duplicates(table.rows, "email", str, errors, key=str.lower)
-    orgs = {
-        code: (id_, kind)
-        for code, id_, kind in session.execute(
-            select(Organisation.code, Organisation.id, Organisation.kind)
-        )
+    return run_spec(session, USERS, path, progress=progress, max_errors=max_errors)
+
+
+def _type_row(r: RowReader, _: None) -> dict[str, Any]:
+    v: dict[str, Any] = {
+        "code": r.text("code", required=True, max_len=40),
+        "name": r.text("name", required=True, max_len=200),
+        "min_age": r.integer("min_age", required=True, lo=0, hi=99, what="leeftijd"),
+        "max_age": r.integer("max_age", required=True, lo=0, hi=99, what="leeftijd"),
+        "zelfstandig": r.boolean("zelfstandig"),
+        "provider_contract": r.boolean("provider_contract"),
+        "persons_min": r.integer("persons_min", required=True, lo=1, what="aantal personen"),
+        "persons_max": r.integer("persons_max", required=True, lo=1, what="aantal personen"),
+        "support_min": r.integer("support_min", required=True, lo=0, hi=3, what="ondersteuning"),
+        "support_max": r.integer("support_max", required=True, lo=0, hi=3, what="ondersteuning"),
+        "stay_min_months": r.integer("stay_min_months", lo=0, what="verblijfsduur"),
+        "stay_max_months": r.integer("stay_max_months", lo=0, what="verblijfsduur"),
+        "uses_contingent": r.boolean("uses_contingent", default=True),
+        "max_age_gap": r.integer("max_age_gap", lo=0, what="leeftijdsverschil"),
+        "description": r.raw("description"),
     }
-    values: list[tuple[int, dict[str, Any]]] = []
-    for row, raw in table.rows:
-        r = RowReader(row, raw, errors)
-        email = r.text("email", required=True, max_len=200)
-        if email is not None:
-            email = email.lower()
-            if "@" not in email or email.startswith("@") or email.endswith("@"):
-                r.error("email", f"geen geldig e-mailadres: {email!r}")
-        name = r.text("name", required=True, max_len=200)
-        role = r.text("role", required=True)
-        if role is not None:
-            role = role.lower()
-            if role not in ROLES:
-                r.error("role", f"onbekende rol {role!r} (kies uit {', '.join(ROLES)})")
-        org_code = r.text("organisation", required=True)
-        org = orgs.get(org_code) if org_code else None
-        if org_code and org is None:
-            r.error("organisation", f"onbekende organisatie {org_code}")
-        elif org is not None and role in _ROLE_ORG_KIND and org[1] != _ROLE_ORG_KIND[role]:
-            r.error(
-                "organisation",
-                f"rol {role} hoort bij een organisatie van soort {_ROLE_ORG_KIND[role]}, "
-                f"{org_code} is {org[1]}",
-            )
-        synthetic = r.boolean("synthetic", default=False)
-        if r.ok:
-            assert org is not None
-            _keep(
-                values,
-                (
-                    row,
-                    {
-                        "email": email,
-                        "name": name,
-                        "role": role,
-                        "organisation_id": org[0],
-                        "synthetic": synthetic,
-                    },
-                ),
-                errors,
-            )
-    tracker.advance(len(table.rows))
-    if errors:
-        raise ImportFailed(errors)
-    existing = _code_ids(session, User.email, User.id)
-    existing = {k.lower(): v for k, v in existing.items()}
-    new_rows = [v for _, v in values if v["email"] not in existing]
-    changed = [{"id": existing[v["email"]], **v} for _, v in values if v["email"] in existing]
-
-    def write() -> None:
-        _bulk_insert(session, User, new_rows)
-        _bulk_update(session, User, changed)
-
-    _write(session, "users", write)
-    tracker.finish()
-    return ImportReport("users", len(new_rows), len(changed))
+    for lo, hi, label in (
+        ("min_age", "max_age", "leeftijd"),
+        ("persons_min", "persons_max", "aantal personen"),
+        ("support_min", "support_max", "ondersteuning"),
+        ("stay_min_months", "stay_max_months", "verblijfsduur"),
+    ):
+        if v[lo] is not None and v[hi] is not None and v[lo] > v[hi]:
+            r.error(hi, f"{label}: maximum {v[hi]} is kleiner dan minimum {v[lo]}")
+    return v
 
 
-def import_housing_types(
-    session: Session,
-    path: str | Path,
-    *,
-    progress: Progress | None = None,
-    max_errors: int = MAX_ERRORS,
-) -> ImportReport:
-    """Import the menukaart ``housing_types.csv`` (columns in docs/file-formats.md)."""
-    required = [
+HOUSING_TYPES = Spec(
+    kind="types",
+    model=HousingType,
+    required=(
         "code",
         "name",
         "min_age",
@@ -790,67 +853,31 @@ def import_housing_types(
         "persons_max",
         "support_min",
         "support_max",
-    ]
-    optional = [
+    ),
+    optional=(
         "stay_min_months",
         "stay_max_months",
         "uses_contingent",
         "max_age_gap",
         "description",
         "synthetic",
-    ]
-    table = read_table(path, required, optional, max_errors=max_errors)
-    errors = table.errors
-    tracker = _Tracker(progress, len(table.rows))
-    _raw_duplicates(table.rows, "code", lambda c: f"type {c}", errors)
-    values: list[tuple[int, dict[str, Any]]] = []
-    for row, raw in table.rows:
-        r = RowReader(row, raw, errors)
-        v: dict[str, Any] = {
-            "code": r.text("code", required=True, max_len=40),
-            "name": r.text("name", required=True, max_len=200),
-            "min_age": r.integer("min_age", required=True, lo=0, hi=99, what="leeftijd"),
-            "max_age": r.integer("max_age", required=True, lo=0, hi=99, what="leeftijd"),
-            "zelfstandig": r.boolean("zelfstandig"),
-            "provider_contract": r.boolean("provider_contract"),
-            "persons_min": r.integer("persons_min", required=True, lo=1, what="aantal personen"),
-            "persons_max": r.integer("persons_max", required=True, lo=1, what="aantal personen"),
-            "support_min": r.integer(
-                "support_min", required=True, lo=0, hi=3, what="ondersteuning"
-            ),
-            "support_max": r.integer(
-                "support_max", required=True, lo=0, hi=3, what="ondersteuning"
-            ),
-            "stay_min_months": r.integer("stay_min_months", lo=0, what="verblijfsduur"),
-            "stay_max_months": r.integer("stay_max_months", lo=0, what="verblijfsduur"),
-            "uses_contingent": r.boolean("uses_contingent", default=True),
-            "max_age_gap": r.integer("max_age_gap", lo=0, what="leeftijdsverschil"),
-            "description": r.raw("description"),
-        }
-        for lo, hi, label in (
-            ("min_age", "max_age", "leeftijd"),
-            ("persons_min", "persons_max", "aantal personen"),
-            ("support_min", "support_max", "ondersteuning"),
-            ("stay_min_months", "stay_max_months", "verblijfsduur"),
-        ):
-            if v[lo] is not None and v[hi] is not None and v[lo] > v[hi]:
-                r.error(hi, f"{label}: maximum {v[hi]} is kleiner dan minimum {v[lo]}")
-        if r.ok:
-            _keep(values, (row, v), errors)
-    tracker.advance(len(table.rows))
-    if errors:
-        raise ImportFailed(errors)
-    existing = _code_ids(session, HousingType.code, HousingType.id)
-    new_rows = [v for _, v in values if v["code"] not in existing]
-    changed = [{"id": existing[v["code"]], **v} for _, v in values if v["code"] in existing]
+    ),
+    duplicates=lambda rows, errors: _raw_duplicates(rows, "code", lambda c: f"type {c}", errors),
+    read_row=_type_row,
+    key=lambda v: v["code"],
+    existing=lambda session: _code_ids(session, HousingType.code, HousingType.id),
+)
 
-    def write() -> None:
-        _bulk_insert(session, HousingType, new_rows)
-        _bulk_update(session, HousingType, changed)
 
-    _write(session, "types", write)
-    tracker.finish()
-    return ImportReport("types", len(new_rows), len(changed))
+def import_housing_types(
+    session: Session,
+    path: str | Path,
+    *,
+    progress: Progress | None = None,
+    max_errors: int = MAX_ERRORS,
+) -> ImportReport:
+    """Import the menukaart ``housing_types.csv`` (columns in docs/file-formats.md)."""
+    return run_spec(session, HOUSING_TYPES, path, progress=progress, max_errors=max_errors)
 
 
 # --- options ------------------------------------------------------------------------------------
@@ -1090,19 +1117,16 @@ def import_options(
     if errors:
         raise ImportFailed(errors)
 
-    existing = _code_ids(session, HousingOption.code, HousingOption.id)
-    new_rows = [{**v, "status": "available"} for _, v in values if v["code"] not in existing]
-    changed = [{"id": existing[v["code"]], **v} for _, v in values if v["code"] in existing]
-
-    def write() -> None:
-        for chunk in _chunks(new_rows):
-            _bulk_insert(session, HousingOption, chunk)
-            tracker.advance(len(chunk))
-        _bulk_update(session, HousingOption, changed)
-
-    _write(session, "options", write)
-    tracker.finish()
-    return ImportReport("options", len(new_rows), len(changed))
+    return _upsert(
+        session,
+        "options",
+        HousingOption,
+        [v for _, v in values],
+        lambda v: v["code"],
+        _code_ids(session, HousingOption.code, HousingOption.id),
+        tracker,
+        new_defaults={"status": "available"},
+    )
 
 
 # --- youths -------------------------------------------------------------------------------------
@@ -1306,14 +1330,8 @@ def import_youths(
     if errors:
         raise ImportFailed(errors)
 
-    new_rows = [{**v, "status": "waiting"} for _, v, _ in records if v["code"] not in existing]
-    changed = [{"id": existing[v["code"]], **v} for _, v, _ in records if v["code"] in existing]
-
-    def write() -> None:
-        for chunk in _chunks(new_rows):
-            _bulk_insert(session, Youth, chunk)
-            tracker.advance(len(chunk))
-        _bulk_update(session, Youth, changed)
+    def write_lists() -> None:
+        """The file's lists replace the stored ones of its youths."""
         ids = _code_ids(session, Youth.code, Youth.id)
         file_ids = [ids[v["code"]] for _, v, _ in records]
         replaced = [existing[v["code"]] for _, v, _ in records if v["code"] in existing]
@@ -1369,12 +1387,96 @@ def import_youths(
             [{"youth_id": a, "other_youth_id": b, "kind": k} for a, b, k in sorted(relation_keys)],
         )
 
-    _write(session, "youths", write)
-    tracker.finish()
-    return ImportReport("youths", len(new_rows), len(changed))
+    return _upsert(
+        session,
+        "youths",
+        Youth,
+        [v for _, v, _ in records],
+        lambda v: v["code"],
+        existing,
+        tracker,
+        new_defaults={"status": "waiting"},
+        after=write_lists,
+    )
 
 
 # --- contingents --------------------------------------------------------------------------------
+
+
+_CONTINGENT_KEY = ("corporatie", "gemeentecode", "year", "type")
+
+
+@dataclass(frozen=True)
+class _ContingentLookups:
+    types: dict[str, int]
+    organisations: dict[str, tuple[int, str]]
+    gemeenten: set[str]
+
+
+def _contingent_lookups(session: Session) -> _ContingentLookups:
+    return _ContingentLookups(
+        _code_ids(session, HousingType.code, HousingType.id),
+        _organisations(session),
+        set(session.scalars(select(Area.code).where(Area.level == "gemeente"))),
+    )
+
+
+def _contingent_row(r: RowReader, known: _ContingentLookups) -> dict[str, Any]:
+    corp_code = r.text("corporatie", required=True)
+    corp = known.organisations.get(corp_code) if corp_code else None
+    if corp_code and corp is None:
+        r.error("corporatie", f"onbekende organisatie {corp_code}")
+    elif corp is not None and corp[1] != "corporatie":
+        r.error("corporatie", f"{corp_code} is geen corporatie maar {corp[1]}")
+    gm = r.text("gemeentecode", required=True)
+    if gm and _valid_code(r, "gemeentecode", gm, AreaLevel.GEMEENTE) and gm not in known.gemeenten:
+        r.error("gemeentecode", f"onbekende gemeente {gm}")
+    type_code = r.text("type")
+    if type_code and type_code not in known.types:
+        r.error("type", f"onbekend woningtype {type_code}")
+    return {
+        "corporation_id": corp[0] if corp else None,
+        "gemeente_code": gm,
+        "year": r.integer("year", required=True, lo=2000, hi=2100, what="jaar"),
+        "type_id": known.types.get(type_code) if type_code else None,
+        "amount": r.integer("amount", required=True, lo=0, what="hoeveelheid"),
+        "used": r.integer("used", default=0, lo=0, what="hoeveelheid"),
+        "synthetic": r.boolean("synthetic", default=False),
+    }
+
+
+def _contingent_duplicates(rows: TableRows, errors: ErrorSink) -> None:
+    # Keyed on the file's own text, so rows with other errors are still compared.
+    _duplicate_errors(
+        lambda: ((row, tuple(raw.get(f, "") for f in _CONTINGENT_KEY)) for row, raw in rows),
+        "corporatie",
+        lambda k: f"contingent {k[0]}/{k[1]}/{k[2]}/{k[3] or 'alle typen'}",
+        errors,
+    )
+
+
+CONTINGENTS = Spec(
+    kind="contingents",
+    model=Contingent,
+    required=("corporatie", "gemeentecode", "year", "amount"),
+    optional=("type", "used", "synthetic"),
+    duplicates=_contingent_duplicates,
+    read_row=_contingent_row,
+    key=lambda v: (v["corporation_id"], v["gemeente_code"], v["year"], v["type_id"]),
+    existing=lambda session: {
+        (c, g, y, t): id_
+        for id_, c, g, y, t in session.execute(
+            select(
+                Contingent.id,
+                Contingent.corporation_id,
+                Contingent.gemeente_code,
+                Contingent.year,
+                Contingent.type_id,
+            )
+        )
+    },
+    lookups=_contingent_lookups,
+)
 
 
 def import_contingents(
@@ -1388,87 +1490,7 @@ def import_contingents(
 
     The key is corporatie × gemeente × year × type (empty type: all types).
     """
-    table = read_table(
-        path,
-        ["corporatie", "gemeentecode", "year", "amount"],
-        ["type", "used", "synthetic"],
-        max_errors=max_errors,
-    )
-    errors = table.errors
-    tracker = _Tracker(progress, len(table.rows))
-    # Keyed on the file's own text, so rows with other errors are still compared.
-    _duplicate_errors(
-        lambda: (
-            (row, tuple(raw.get(f, "") for f in ("corporatie", "gemeentecode", "year", "type")))
-            for row, raw in table.rows
-        ),
-        "corporatie",
-        lambda k: f"contingent {k[0]}/{k[1]}/{k[2]}/{k[3] or 'alle typen'}",
-        errors,
-    )
-    types = _code_ids(session, HousingType.code, HousingType.id)
-    orgs = {
-        code: (id_, kind)
-        for code, id_, kind in session.execute(
-            select(Organisation.code, Organisation.id, Organisation.kind)
-        )
-    }
-    gemeenten = set(session.scalars(select(Area.code).where(Area.level == "gemeente")))
-    values: list[tuple[int, dict[str, Any]]] = []
-    for row, raw in table.rows:
-        r = RowReader(row, raw, errors)
-        corp_code = r.text("corporatie", required=True)
-        corp = orgs.get(corp_code) if corp_code else None
-        if corp_code and corp is None:
-            r.error("corporatie", f"onbekende organisatie {corp_code}")
-        elif corp is not None and corp[1] != "corporatie":
-            r.error("corporatie", f"{corp_code} is geen corporatie maar {corp[1]}")
-        gm = r.text("gemeentecode", required=True)
-        if gm and _valid_code(r, "gemeentecode", gm, AreaLevel.GEMEENTE) and gm not in gemeenten:
-            r.error("gemeentecode", f"onbekende gemeente {gm}")
-        type_code = r.text("type")
-        if type_code and type_code not in types:
-            r.error("type", f"onbekend woningtype {type_code}")
-        v = {
-            "corporation_id": corp[0] if corp else None,
-            "gemeente_code": gm,
-            "year": r.integer("year", required=True, lo=2000, hi=2100, what="jaar"),
-            "type_id": types.get(type_code) if type_code else None,
-            "amount": r.integer("amount", required=True, lo=0, what="hoeveelheid"),
-            "used": r.integer("used", default=0, lo=0, what="hoeveelheid"),
-            "synthetic": r.boolean("synthetic", default=False),
-        }
-        if r.ok:
-            _keep(values, (row, v), errors)
-    tracker.advance(len(table.rows))
-
-    def key(v: dict[str, Any]) -> tuple[Any, ...]:
-        return (v["corporation_id"], v["gemeente_code"], v["year"], v["type_id"])
-
-    if errors:
-        raise ImportFailed(errors)
-    existing = {
-        (c, g, y, t): id_
-        for id_, c, g, y, t in session.execute(
-            select(
-                Contingent.id,
-                Contingent.corporation_id,
-                Contingent.gemeente_code,
-                Contingent.year,
-                Contingent.type_id,
-            )
-        )
-    }
-    new_rows = [v for _, v in values if key(v) not in existing]
-    changed = [{"id": existing[key(v)], **v} for _, v in values if key(v) in existing]
-
-    def write() -> None:
-        _bulk_insert(session, Contingent, new_rows)
-        _bulk_update(session, Contingent, changed)
-
-    _write(session, "contingents", write)
-    tracker.finish()
-    return ImportReport("contingents", len(new_rows), len(changed))
+    return run_spec(session, CONTINGENTS, path, progress=progress, max_errors=max_errors)
 
 
 # --- dispatch -----------------------------------------------------------------------------------
