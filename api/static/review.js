@@ -17,6 +17,26 @@
     return fresh;
   }
 
+  // A message in #meldingen, as the page's own (nlds.html alert): kind ok or error.
+  function say(kind, role, text) {
+    var box = document.getElementById("meldingen");
+    if (!box) { return; }
+    var alert = document.createElement("div");
+    alert.className = "utrecht-alert utrecht-alert--" + kind;
+    alert.setAttribute("role", role);
+    var content = document.createElement("div");
+    content.className = "utrecht-alert__content";
+    var message = document.createElement("div");
+    message.className = "utrecht-alert__message";
+    var p = document.createElement("p");
+    p.className = "utrecht-paragraph";
+    p.textContent = text;
+    message.appendChild(p);
+    content.appendChild(message);
+    alert.appendChild(content);
+    box.replaceChildren(alert);
+  }
+
   function replaceSummary(html) {
     var old = document.getElementById("samenvatting");
     if (!old || !html) { return; }
@@ -57,15 +77,7 @@
         expected.value = answer.body.open_total;
         if (shown) { shown.textContent = answer.body.open_total; }
       }
-      var status = document.getElementById("meldingen");
-      if (status) {
-        status.innerHTML = "";
-        var p = document.createElement("p");
-        p.className = "notice";
-        p.setAttribute("role", "status");
-        p.textContent = answer.body.message;
-        status.appendChild(p);
-      }
+      say("ok", "status", answer.body.message);
       if (answer.body.row) {
         var fresh = replaceHtml(row, answer.body.row);
         var focus = fresh && fresh.querySelector("button");
@@ -129,15 +141,8 @@
       if (said) { said.setAttribute("tabindex", "-1"); said.focus(); }
     }).catch(function () {
       buttons.forEach(function (b) { b.disabled = false; });
-      var status = document.getElementById("meldingen");
-      if (status) {
-        status.innerHTML = "";
-        var p = document.createElement("p");
-        p.className = "error";
-        p.setAttribute("role", "alert");
-        p.textContent = "Geen verbinding met de server; er is niets opgeslagen. Probeer het opnieuw.";
-        status.appendChild(p);
-      }
+      say("error", "alert",
+        "Geen verbinding met de server; er is niets opgeslagen. Probeer het opnieuw.");
     });
   });
 

@@ -72,6 +72,8 @@ def test_reviewer_decides_in_place_and_resolves(page: Any, server: Server) -> No
     forms.nth(0).get_by_role("button", name="Accepteren").click()
     page.locator(f"#{first_id} .badge-accepted").wait_for()
     assert "geaccepteerd" in page.locator("#meldingen").inner_text()
+    # the message in place looks as after a page load (the same NL Design System alert)
+    assert page.locator("#meldingen .utrecht-alert--ok[role=status]").count() == 1
     # rejecting without a reason is refused in the row, nothing stored
     second = page.locator(f"#{second_id}")
     second.get_by_text("Afwijzen…").click()
