@@ -38,7 +38,7 @@ import httpx
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from api.auth import TOTP_ROLES
@@ -225,9 +225,14 @@ def finish(
     login = session.scalars(select(m.SsoLogin).where(m.SsoLogin.state_hash == _hash(state))).first()
     if login is None:
         raise SsoRefused("Deze inlogpoging is al gebruikt of onbekend. Begin opnieuw.")
-    session.delete(login)  # one use, also when what follows fails
-    session.flush()
+    nonce, verifier, next_path = login.nonce, login.code_verifier, login.next_path
     expires = login.expires_at if login.expires_at.tzinfo else login.expires_at.replace(tzinfo=UTC)
+    # One use, settled by the database (of two requests with the same state one deletes the
+    # row) and committed before the provider is called: no transaction stays open meanwhile.
+    used = session.execute(delete(m.SsoLogin).where(m.SsoLogin.id == login.id))
+    session.commit()
+    if int(getattr(used, "rowcount", 0) or 0) != 1:
+        raise SsoRefused("Deze inlogpoging is al gebruikt of onbekend. Begin opnieuw.")
     if expires <= datetime.now(UTC):
         raise SsoRefused("Deze inlogpoging is verlopen. Begin opnieuw.")
     found = provider(settings)
@@ -238,7 +243,7 @@ def finish(
                 "grant_type": "authorization_code",
                 "code": code,
                 "redirect_uri": redirect_uri,
-                "code_verifier": login.code_verifier,
+                "code_verifier": verifier,
             },
             auth=(settings.oidc_client_id, settings.oidc_client_secret.get_secret_value()),
             timeout=settings.oidc_timeout_s,
@@ -260,9 +265,9 @@ def finish(
             _keyset(settings, found, refresh=True),
             found.issuer,
             settings.oidc_client_id,
-            login.nonce,
+            nonce,
         )
-    return claims, login.next_path
+    return claims, next_path
 
 
 def _claim(claims: dict[str, Any], name: str, what: str) -> str:
@@ -275,7 +280,9 @@ def _claim(claims: dict[str, Any], name: str, what: str) -> str:
 def user_for_claims(session: Session, settings: Settings, claims: dict[str, Any]) -> m.User:
     """The stek user the claims describe (created or brought in line); ``SsoRefused`` else."""
     email = _claim(claims, "email", "e-mailadres").lower()
-    if claims.get("email_verified") is False:
+    subject = _claim(claims, "sub", "gebruikers-id")
+    issuer = _claim(claims, "iss", "uitgever")
+    if "email_verified" in claims and claims["email_verified"] is not True:
         raise SsoRefused("Je e-mailadres is bij je organisatie niet bevestigd (email_verified).")
     role = _claim(claims, settings.oidc_role_claim, "rol")
     org_code = _claim(claims, settings.oidc_organisation_claim, "organisatie")
@@ -284,6 +291,8 @@ def user_for_claims(session: Session, settings: Settings, claims: dict[str, Any]
     org = session.scalars(select(m.Organisation).where(m.Organisation.code == org_code)).first()
     if org is None:
         raise SsoRefused(f"De organisatie '{org_code[:40]}' kent stek niet; vraag de beheerder.")
+    if not org.active:
+        raise SsoRefused(f"De organisatie '{org_code[:40]}' is in stek gedeactiveerd.")
     kind = ROLE_ORG_KIND.get(role)
     if kind is not None and org.kind != kind:
         raise SsoRefused(f"De rol {role} hoort bij een organisatie van soort {kind}.")
@@ -294,7 +303,28 @@ def user_for_claims(session: Session, settings: Settings, claims: dict[str, Any]
                 "Deze rol vraagt inloggen in twee stappen; je organisatie meldde dat niet (amr). "
                 "Log bij je organisatie in met een tweede stap."
             )
-    user = session.scalars(select(m.User).where(m.User.email == email)).first()
+    # The provider's account (issuer, subject) is the key once linked; the e-mail address only
+    # finds an account that is not linked yet (its first single sign-on).
+    user = session.scalars(
+        select(m.User).where(m.User.sso_issuer == issuer, m.User.sso_subject == subject)
+    ).first()
+    if user is None:
+        user = session.scalars(select(m.User).where(func.lower(m.User.email) == email)).first()
+        if user is not None and user.sso_subject is not None:
+            raise SsoRefused(
+                "Dit stek-account hoort bij een ander account bij je organisatie; vraag de "
+                "beheerder."
+            )
+        if user is not None:
+            user.sso_issuer, user.sso_subject = issuer[:300], subject[:255]
+            audit(
+                session,
+                Actor(user.id, user.organisation_id, user.role),
+                "auth.sso_linked",
+                "user",
+                user.id,
+                {"issuer": issuer[:300]},
+            )
     granted = {r.strip() for r in settings.oidc_roles.split(",") if r.strip()}
     if user is None:
         if role not in granted:
@@ -309,6 +339,8 @@ def user_for_claims(session: Session, settings: Settings, claims: dict[str, Any]
             organisation_id=org.id,
             password_hash=None,
             active=True,
+            sso_issuer=issuer[:300],
+            sso_subject=subject[:255],
         )
         session.add(user)
         session.flush()

@@ -154,6 +154,15 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 
 SSO_COOKIE = "stek_sso"
 SSO_PATH = "/inloggen/sso"
+# The provider's error codes (OpenID Connect Core 3.1.2.6, RFC 6749 4.1.2.1) in Dutch.
+SSO_ERRORS = {
+    "access_denied": "Inloggen bij je organisatie is afgebroken.",
+    "login_required": "Je bent bij je organisatie niet ingelogd; log daar eerst in.",
+    "interaction_required": "Je organisatie vraagt nog iets van je; probeer het opnieuw.",
+    "consent_required": "Je organisatie vraagt toestemming voor stek; probeer het opnieuw.",
+    "temporarily_unavailable": "De inlogdienst van je organisatie is even niet beschikbaar.",
+    "server_error": "De inlogdienst van je organisatie had een fout; probeer het later.",
+}
 
 
 def _sso_redirect_uri(request: Request) -> str:
@@ -175,7 +184,9 @@ def sso_start(request: Request, session: SessionDep, next: str | None = None) ->
     if not sso.enabled(settings):
         return _login_form(request, "Inloggen via je organisatie is niet ingesteld.", 404)
     try:
-        target, state = sso.begin(session, settings, _sso_redirect_uri(request), _safe_next(next))
+        back_to = _safe_next(next)
+        back_to = back_to if back_to and len(back_to) <= 300 else None  # sso_logins.next_path
+        target, state = sso.begin(session, settings, _sso_redirect_uri(request), back_to)
     except sso.SsoRefused as exc:
         return _sso_refused(request, session, exc.message, status.HTTP_502_BAD_GATEWAY)
     redirect = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
@@ -196,12 +207,8 @@ def sso_return(
     settings = _settings(request)
     if not sso.enabled(settings):
         return _login_form(request, "Inloggen via je organisatie is niet ingesteld.", 404)
-    if error:
-        why = (
-            "Inloggen bij je organisatie is afgebroken."
-            if error == "access_denied"
-            else f"Je organisatie weigerde het inloggen ({error[:60]})."
-        )
+    if error:  # only the protocol's own codes are named; other text is not shown
+        why = SSO_ERRORS.get(error, "Je organisatie weigerde het inloggen.")
         return _sso_refused(request, session, why, status.HTTP_401_UNAUTHORIZED)
     if not code or not state:
         return _sso_refused(

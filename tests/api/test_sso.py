@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import sso
@@ -225,7 +225,12 @@ def test_the_provider_cancelling_and_a_broken_answer(region: str, provider: Prov
     answer = _round_trip(_app(region, provider))
     assert answer.status_code == 401 and "Inloggen bij je organisatie is afgebroken." in answer.text
     client = _app(region, provider)
-    assert "mist code of state" in client.get("/inloggen/sso/terug").text
+    broken = client.get("/inloggen/sso/terug")
+    assert broken.status_code == 400 and "mist code of state" in broken.text
+    # a code the protocol does not know: a plain sentence, the provider's text is not shown
+    odd = client.get("/inloggen/sso/terug", params={"error": "<b>bel ons op 0900</b>"})
+    assert odd.status_code == 401 and "Je organisatie weigerde het inloggen." in odd.text
+    assert "0900" not in odd.text
 
 
 def test_no_provider_configured_or_reachable(db_url: str) -> None:
@@ -319,3 +324,64 @@ def test_an_answer_after_the_sign_in_expired_is_refused(
     assert answer.status_code == 401 and "Deze inlogpoging is verlopen." in answer.text
     assert SESSION_COOKIE not in answer.cookies
     assert provider.token_requests == 0  # the code was never exchanged
+
+
+def test_the_provider_account_is_bound_at_the_first_sign_on(
+    region: str, provider: Provider, session_factory: sessionmaker[Session]
+) -> None:
+    """The first single sign-on links the stek account to the provider's account (issuer and
+    subject); another provider account with the same e-mail address is refused after that,
+    and the linked one keeps working when its e-mail address changes at the provider."""
+    email, org = _gemeente_user(session_factory)
+    provider.user = {"sub": "a-1", "email": email, "stek_rol": "gemeente", "stek_organisatie": org}
+    assert _round_trip(_app(region, provider)).status_code == 303
+    with session_factory() as s:
+        user = s.scalars(select(m.User).where(m.User.email == email)).one()
+        assert (user.sso_issuer, user.sso_subject) == (provider.base, "a-1")
+    provider.user = {**provider.user, "sub": "someone-else"}
+    taken = _round_trip(_app(region, provider))
+    assert taken.status_code == 401 and "hoort bij een ander account" in taken.text
+    provider.user = {**provider.user, "sub": "a-1", "email": "nieuw-adres@gemeente.invalid"}
+    assert _round_trip(_app(region, provider)).status_code == 303
+    with session_factory() as s:
+        assert (
+            s.scalars(
+                select(func.count())
+                .select_from(m.User)
+                .where(m.User.email == "nieuw-adres@gemeente.invalid")
+            ).one()
+            == 0
+        )  # the same account, not a new one
+
+
+def test_a_deactivated_organisation_and_an_unverified_address_stay_out(
+    region: str, provider: Provider, session_factory: sessionmaker[Session]
+) -> None:
+    email, org = _gemeente_user(session_factory)
+    claims = {"sub": "b-1", "email": email, "stek_rol": "gemeente", "stek_organisatie": org}
+    provider.user = {**claims, "email_verified": "false"}  # not the boolean true
+    unverified = _round_trip(_app(region, provider))
+    assert unverified.status_code == 401 and "niet bevestigd" in unverified.text
+    with session_factory.begin() as s:
+        s.scalars(select(m.Organisation).where(m.Organisation.code == org)).one().active = False
+    provider.user = claims
+    closed = _round_trip(_app(region, provider))
+    assert closed.status_code == 401 and "is in stek gedeactiveerd" in closed.text
+
+
+def test_an_administrator_made_by_an_administrator_may_use_single_sign_on(
+    region: str, provider: Provider, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as s:
+        admin = s.scalars(select(m.User).where(m.User.role == "admin")).first()
+        assert admin is not None
+        email, org = admin.email, admin.organisation.code
+    provider.user = {"sub": "c-1", "email": email, "stek_rol": "admin", "stek_organisatie": org}
+    answer = _round_trip(_app(region, provider))
+    assert answer.status_code == 303 and answer.headers["location"] == "/beheer"
+
+
+def test_a_long_next_is_dropped_not_stored(region: str, provider: Provider) -> None:
+    client = _app(region, provider)
+    start = client.get("/inloggen/sso", params={"next": "/beoordelen?q=" + "x" * 400})
+    assert start.status_code == 303  # no database error for the 300-character column

@@ -1,4 +1,5 @@
-"""sso_logins: OpenID Connect sign-ins under way (issue 17 item 4)
+"""sso_logins: OpenID Connect sign-ins under way; users.sso_issuer/sso_subject: the provider's
+account a stek account is linked to (issue 17 item 4)
 
 Revision ID: 0012
 Revises: 0011
@@ -29,7 +30,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sso_logins")),
         sa.UniqueConstraint("state_hash", name=op.f("uq_sso_logins_state_hash")),
     )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sso_issuer", sa.String(300), nullable=True))
+        batch_op.add_column(sa.Column("sso_subject", sa.String(255), nullable=True))
+        batch_op.create_unique_constraint(
+            op.f("uq_users_sso_issuer"), ["sso_issuer", "sso_subject"]
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("uq_users_sso_issuer"), type_="unique")
+        batch_op.drop_column("sso_subject")
+        batch_op.drop_column("sso_issuer")
     op.drop_table("sso_logins")
