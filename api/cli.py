@@ -558,6 +558,9 @@ def worker(
     runner = Worker(
         make_sessionmaker(engine), settings.database_url, lease_s=settings.job_lease_s, poll_s=poll
     )
+    from api.services.rounds import start_solver_processes
+
+    start_solver_processes()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: runner.stop.set())
     logging.getLogger("stek").info(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fastapi import Request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.services import rounds as rounds_svc
@@ -78,15 +79,16 @@ class Worker:
         heart.start()
         try:
             self._run(claim)
-        except jobs.Interrupted:  # nothing stored: back to the queue, for this or another worker
+        except (jobs.Interrupted, OperationalError, InterfaceError):  # nothing stored: requeue
             log.warning("job %s interrupted by the database; queued again", claim.id)
             try:
                 with self.factory() as session:
                     jobs.release(session, claim)
             except Exception:  # the database still away: the lease runs out, same effect
                 log.exception("job %s: giving it back failed", claim.id)
-        except Exception:
+        except Exception as exc:  # failed here, in the worker: finished as failed, not retried
             log.exception("job %s failed", claim.id)
+            self._failed(claim, f"{type(exc).__name__}: {exc}"[:2000])
         finally:
             beat.set()
             heart.join()
@@ -107,6 +109,19 @@ class Worker:
             if not worked:
                 self.stop.wait(self.poll_s)
 
+    def _failed(self, claim: jobs.Claim, reason: str) -> None:
+        """Record a failure of the worker itself: the job failed and, for a solve, its round
+        failed with the reason (a person can start it again), fenced like every write."""
+        try:
+            if claim.kind == "solve" and "round" in claim.payload:
+                rounds_svc.fail_solve(self.factory, int(claim.payload["round"]), reason, claim)
+                return
+            with self.factory() as session:
+                jobs.finish(session, claim, error=reason)
+                session.commit()
+        except Exception:  # lease lost or the database away: the lease decides
+            log.exception("job %s: recording the failure failed", claim.id)
+
     def _heartbeat(self, claim: jobs.Claim, done: threading.Event) -> None:
         while not done.wait(self.lease_s / 3):
             try:
@@ -123,9 +138,7 @@ class Worker:
         if claim.kind == "solve":
             self._solve(claim)
         else:  # a kind this version does not know: failed, with the reason
-            with self.factory() as session:
-                jobs.finish(session, claim, error=f"onbekend soort taak: {claim.kind}")
-                session.commit()
+            self._failed(claim, f"onbekend soort taak: {claim.kind}")
 
     def _solve(self, claim: jobs.Claim) -> None:
         round_id = int(claim.payload["round"])

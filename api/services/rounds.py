@@ -250,6 +250,10 @@ def _solve_child(
     owner_pid: int | None = None,
 ) -> None:
     """The child process of :func:`solve_apart`: its own engine, then ``run_solve``."""
+    # A stop of the worker (SIGTERM from the service manager to the whole group, Ctrl-C) lets
+    # the solve in hand finish: the worker waits for it. A dead worker is the watcher's matter.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if owner_pid is not None:
         _die_with(owner_pid)
     engine = make_engine(database_url)
@@ -303,6 +307,9 @@ def _parent_death_signal() -> None:
 _solver_processes: multiprocessing.context.ForkServerContext | None = None
 # A solve child's exit code when the database went away (sysexits EX_TEMPFAIL).
 INTERRUPTED_EXIT = 75
+# Beyond twice its time limit, a solve child gets this long for reading and storing before it
+# is presumed hung.
+SOLVE_MARGIN_S = 300.0
 
 
 def _solver_context() -> multiprocessing.context.ForkServerContext:
@@ -311,9 +318,20 @@ def _solver_context() -> multiprocessing.context.ForkServerContext:
     global _solver_processes
     if _solver_processes is None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["api.services.rounds", "matcher.solve"])
+        context.set_forkserver_preload(
+            ["api.solver_signals", "api.services.rounds", "matcher.solve"]
+        )
         _solver_processes = context
     return _solver_processes
+
+
+def start_solver_processes() -> None:
+    """Start the fork server now (a worker at start-up), not at the first solve: a stop
+    signal that arrives while it is still starting would end it."""
+    import multiprocessing.forkserver
+
+    _solver_context()
+    multiprocessing.forkserver.ensure_running()
 
 
 def solve_apart(
@@ -341,7 +359,13 @@ def solve_apart(
         daemon=True,
     )
     child.start()
-    child.join()
+    child.join(timeout=2 * time_limit_s + SOLVE_MARGIN_S)
+    if child.exitcode is None:  # hung (a lock, a dead connection): ended, the round failed
+        child.kill()
+        child.join()
+        log.error("solve of round %s: no answer within the time limit; ended", round_id)
+        fail_solve(factory, round_id, "het doorrekenen bleef hangen en is afgebroken", claim)
+        return
     if child.exitcode == 0:
         return
     if child.exitcode == INTERRUPTED_EXIT:  # the database went away: nothing stored, run again
@@ -361,7 +385,7 @@ def fail_solve(
     """Leave a solving round *failed* with ``reason`` (and its job failed); False when the
     job's lease was taken over meanwhile (then the other worker's solve decides)."""
     with factory() as session:
-        rnd = get_round(session, round_id)
+        rnd = session.get(m.AllocationRound, round_id)
         if claim is not None:
             try:
                 jobs.finish(session, claim, error=reason)
@@ -369,7 +393,7 @@ def fail_solve(
                 session.rollback()
                 log.warning("round %s: lease lost, the round is left to the new worker", round_id)
                 return False
-        if rnd.status == RoundStatus.SOLVING.value:
+        if rnd is not None and rnd.status == RoundStatus.SOLVING.value:  # (deleted: nothing)
             _transition(session, rnd, RoundAction.CRASHED, None)
             rnd.error = reason
         session.commit()

@@ -106,6 +106,16 @@
     }
   });
 
+  // Enter in a row's reject fields means "Afwijzen", not the form's first button (Accepteren).
+  document.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (event.key !== "Enter" || !(field instanceof HTMLInputElement) ||
+        !field.closest(".reject")) { return; }
+    event.preventDefault();
+    var reject = field.closest(".reject").querySelector("button[value=reject]");
+    if (reject) { reject.click(); }
+  });
+
   // Bulk actions (the form #bulk): posted with fetch; the page the server redirects to
   // replaces <main>, so no new document is loaded and the list keeps its place in history.
   // The answer is the same page an ordinary post would show (message, filters, errors).
@@ -127,12 +137,26 @@
       body: new URLSearchParams(data),
       credentials: "same-origin"
     }).then(function (response) {
-      return response.text().then(function (html) { return { url: response.url, html: html }; });
+      var type = response.headers.get("Content-Type") || "";
+      return response.text().then(function (body) {
+        return { url: response.url, ok: response.ok, html: type.indexOf("text/html") === 0,
+                 status: response.status, body: body };
+      });
     }).then(function (page) {
-      var doc = new DOMParser().parseFromString(page.html, "text/html");
-      var fresh = doc.getElementById("inhoud");
+      buttons.forEach(function (b) { b.disabled = false; });
+      if (new URL(page.url).pathname === "/inloggen") {  // signed out meanwhile: back here
+        window.location.assign("/inloggen?next=" +
+          encodeURIComponent(window.location.pathname + window.location.search));
+        return;
+      }
+      var doc = page.html ? new DOMParser().parseFromString(page.body, "text/html") : null;
+      var fresh = doc && doc.getElementById("inhoud");
       var old = document.getElementById("inhoud");
-      if (!fresh || !old) { window.location.assign(page.url); return; }
+      if (!page.ok || !fresh || !old) {  // refused (CSRF, bad input, a fault): nothing saved
+        say("error", "alert", "Niets opgeslagen (fout " + page.status + "). Laad de pagina " +
+          "opnieuw en probeer het nog eens.");
+        return;
+      }
       old.replaceWith(document.importNode(fresh, true));
       document.title = doc.title;
       if (window.history && page.url) { window.history.replaceState(null, "", page.url); }
@@ -141,8 +165,8 @@
       if (said) { said.setAttribute("tabindex", "-1"); said.focus(); }
     }).catch(function () {
       buttons.forEach(function (b) { b.disabled = false; });
-      say("error", "alert",
-        "Geen verbinding met de server; er is niets opgeslagen. Probeer het opnieuw.");
+      say("error", "alert", "Geen verbinding met de server; of de actie is opgeslagen, is " +
+        "niet zeker. Laad de pagina opnieuw voordat je het nog eens probeert.");
     });
   });
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -190,3 +191,22 @@ def test_several_server_processes_need_postgresql(tmp_path: Path) -> None:
     )
     assert done.exit_code == 2
     assert "meer dan één serverproces vraagt PostgreSQL" in done.output
+
+
+def test_a_failure_in_the_worker_itself_fails_the_job_and_its_round(
+    db_url: str, tmp_path: Path, session_factory: sessionmaker[Session], monkeypatch: Any
+) -> None:
+    round_id = _solving(db_url, tmp_path / "region", session_factory)
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("kapot in de worker")
+
+    monkeypatch.setattr(svc, "solve_apart", broken)
+    assert Worker(session_factory, db_url, lease_s=5).run_once()
+    job = _job(session_factory)
+    assert (job.status, job.error) == ("failed", "RuntimeError: kapot in de worker")
+    with session_factory() as s:
+        rnd = svc.get_round(s, round_id)
+        assert (rnd.status, rnd.error) == ("failed", "RuntimeError: kapot in de worker")
+    # not claimed again: a failure here is not a dead worker
+    assert not Worker(session_factory, db_url, lease_s=5).run_once()

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -145,4 +146,49 @@ def test_a_killed_worker_leaves_the_round_to_the_other(pg_url: str, tmp_path: Pa
     assert svc.run_solve(factory, round_id, 60.0) is not None
     assert _pairs(factory, round_id, 1) == _pairs(factory, round_id, 2)
     assert _pairs(factory, round_id, 1), "the region houses somebody"
+    engine.dispose()
+
+
+def test_a_worker_stopped_mid_solve_finishes_it_first(tmp_path: Path) -> None:
+    """SIGTERM to the worker's whole process group, as systemd stops a unit: the solve child
+    ignores it, the worker finishes the job in hand and then stops (exit 0); the round has its
+    proposal, not a failure."""
+    url = f"sqlite:///{tmp_path / 'stek.db'}"
+    from store.migrate import upgrade
+
+    upgrade(url)
+    write_region(generate_region(300, 320, seed=3), tmp_path / "region")
+    load_demo(url, tmp_path / "region")
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    system = svc.Actor.system()
+    with unit_of_work(factory) as s:
+        round_id = svc.create_round(s, date(2026, 12, 1), seed=1, actor=system).id
+        svc.start_solve(s, round_id, system)
+        svc.enqueue_solve(s, round_id, 60.0)
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            [STEK, "worker", "--database-url", url, "--poll", "0.1"],
+            stdout=out,
+            stderr=out,
+            env=ENV,
+            start_new_session=True,  # its own process group, as a systemd unit's cgroup
+        )
+    try:
+
+        def running() -> bool:
+            with factory() as s:
+                return s.scalars(select(m.Job.status)).one() == "running"
+
+        _wait(running, "the worker to claim the solve", [log])
+        os.killpg(worker.pid, signal.SIGTERM)
+        assert worker.wait(timeout=120) == 0, log.read_text()[-3000:]
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    with factory() as s:
+        assert svc.get_round(s, round_id).status == "draft", log.read_text()[-3000:]
+        job = s.scalars(select(m.Job)).one()
+        assert (job.status, job.attempts) == ("done", 1)
     engine.dispose()

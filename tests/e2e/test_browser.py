@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import Server, login, shot
 
@@ -82,12 +83,17 @@ def test_reviewer_decides_in_place_and_resolves(page: Any, server: Server) -> No
     assert "kies een reden" in second.locator(".row-error").inner_text()
     second.get_by_label("Reden").select_option("woning_past_niet")
     second.get_by_label("Toelichting").fill("Te ver van school")
-    second.get_by_role("button", name="Afwijzen", exact=True).click()
+    second.get_by_label("Toelichting").press("Enter")  # Enter here rejects, never accepts
     page.locator(f"#{second_id} .badge-rejected").wait_for()
     assert "Te ver van school" in page.locator(f"#{second_id}").inner_text()
     assert loads == [], f"a decision reloaded the page: {loads}"
     assert "sort=jongere" in page.url
     shot(page, "review-decided")
+    # a bulk action the server refuses (a stale form token): a Dutch error, the list stays
+    page.evaluate("() => { document.querySelector('#bulk [name=csrf_token]').value = 'oud'; }")
+    page.get_by_role("button", name="open matches met deze filters accepteren").click()
+    expect(page.locator("#meldingen [role=alert]")).to_contain_text("Niets opgeslagen (fout 403)")
+    assert loads == [] and page.locator(f"#{first_id}").count() == 1
     page.get_by_role("link", name="Opnieuw doorrekenen…").click()
     page.wait_for_load_state()
     assert "opnieuw doorrekenen houdt de" in page.locator("#wat-gebeurt-er").inner_text()
