@@ -43,6 +43,7 @@ from api.routers import (
     health,
     imports,
     inbox,
+    jobs,
     options,
     round_exports,
     rounds,
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exports.router,
         audit.router,
         users.router,
+        jobs.router,
         round_exports.api,
     ):
         app.include_router(api_router, prefix=API)

@@ -28,7 +28,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.services import rounds as rounds_svc
+from api.services import supply as supply_svc
 from api.services.round_states import RoundStatus
+from api.services.rounds import Forbidden
 from api.settings import Settings
 from store import jobs
 
@@ -137,8 +139,23 @@ class Worker:
     def _run(self, claim: jobs.Claim) -> None:
         if claim.kind == "solve":
             self._solve(claim)
+        elif claim.kind == "projection":
+            self._project(claim)
         else:  # a kind this version does not know: failed, with the reason
             self._failed(claim, f"onbekend soort taak: {claim.kind}")
+
+    def _project(self, claim: jobs.Claim) -> None:
+        """A projection, computed here (read-only; a second computation after a take-over
+        gives the same rows: same inputs, same seed)."""
+        with self.factory() as session:
+            try:
+                result = supply_svc.run_projection_job(session, claim.payload)
+            except (supply_svc.ScenarioError, supply_svc.SupplyInputError, Forbidden) as exc:
+                session.rollback()
+                self._failed(claim, str(exc))
+                return
+            jobs.finish(session, claim, result=result)
+            session.commit()
 
     def _solve(self, claim: jobs.Claim) -> None:
         round_id = int(claim.payload["round"])

@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, actor, utc
+from api.routers.jobs import JobOut, job_out
 from api.services import supply as svc
 from api.services.rounds import Forbidden, NotFound
+from api.worker import run_enqueued
+from store import jobs
 
 router = APIRouter(prefix="/supply", tags=["supply"])
 T = TypeVar("T")
@@ -300,3 +303,48 @@ def get_fanchart(principal: Caller, session: SessionDep, q: ProjectionQuery) -> 
         q.start,
     )
     return Response(png, media_type="image/png")
+
+
+class ProjectionJobIn(BaseModel):
+    """A projection too heavy to wait for: computed by a worker (docs/workers.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str = Field(default="base", min_length=1, max_length=100)
+    output: Output = "shortfall"
+    level: Level = "total"
+    group: str | None = Field(default=None, max_length=200)
+    months: int = Field(default=36, ge=1, le=svc.MAX_MONTHS)
+    runs: int = Field(default=2000, ge=1, le=svc.CLI_MAX_RUNS)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    start: str | None = Field(default=None, max_length=10)
+
+
+@router.post("/projection-jobs", response_model=JobOut, status_code=202, responses=ERRORS_422)
+def post_projection_job(
+    principal: Caller,
+    session: SessionDep,
+    body: ProjectionJobIn,
+    background: BackgroundTasks,
+    request: Request,
+) -> JobOut:
+    """Queue a projection (up to 10,000 runs): the answer names the job; ``GET /jobs/{id}``
+    gives its status and, once done, the same rows as ``/projection``."""
+    who = actor(principal)
+    payload = _call(
+        svc.projection_job_payload,
+        session,
+        who,
+        body.scenario,
+        body.output,
+        body.level,
+        body.group,
+        body.months,
+        body.runs,
+        body.seed,
+        body.start,
+    )
+    job = jobs.enqueue(session, "projection", payload)
+    session.commit()
+    background.add_task(run_enqueued, request, job.id)
+    return job_out(job)

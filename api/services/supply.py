@@ -344,6 +344,61 @@ def projection_rows(
     return rows
 
 
+# -- projections as jobs (issue 17 item 5; docs/workers.md) --------------------------------
+def projection_job_payload(
+    session: Session,
+    actor: Actor,
+    scenario: str,
+    output: str,
+    level: str,
+    group: str | None,
+    months: int,
+    runs: int,
+    seed: int,
+    start: str | None,
+) -> dict[str, Any]:
+    """A projection job's payload, checked before it is queued (bad settings, an unknown
+    scenario or a level the actor may not see are refused now, not by the worker later)."""
+    _check_request(months, runs, seed)
+    check_output_level(output, level)
+    projection_access(session, actor, level)
+    get_scenario(session, scenario)
+    if start is not None:
+        parse_month(start, "start")
+    return {
+        "scenario": scenario,
+        "output": output,
+        "level": level,
+        "group": group,
+        "months": months,
+        "runs": runs,
+        "seed": seed,
+        "start": start,
+        "user_id": actor.user_id,
+        "organisation_id": actor.organisation_id,
+        "role": actor.role,
+    }
+
+
+def run_projection_job(session: Session, payload: dict[str, Any]) -> dict[str, Any]:
+    """The rows a projection job asked for, as the requester may see them (small cells
+    protected as everywhere): ``{"rows": [...]}``."""
+    who = Actor(payload.get("user_id"), payload.get("organisation_id"), str(payload["role"]))
+    projection = project_for(
+        session,
+        str(payload["scenario"]),
+        int(payload["months"]),
+        int(payload["runs"]),
+        int(payload["seed"]),
+        payload.get("start"),
+        with_groups=payload["level"] == "group",
+    )
+    rows = projection_rows(
+        session, who, projection, str(payload["output"]), str(payload["level"]), payload["group"]
+    )
+    return {"rows": rows}
+
+
 # -- scenarios ------------------------------------------------------------------------------
 def list_scenarios(session: Session) -> list[StoredScenario]:
     """Stored scenarios by name (``base`` is implicit)."""

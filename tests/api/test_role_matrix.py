@@ -135,6 +135,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/supply/fanchart.png"): row(200, 200, 200, 403, 200, 401),
     ("GET", "/api/v1/supply/scenarios"): row(200, 200, 200, 403, 200, 401),
     ("POST", "/api/v1/supply/scenarios"): row(201, 201, 403, 403, 201, 401),
+    ("POST", "/api/v1/supply/projection-jobs"): row(202, 202, 202, 403, 202, 401),
+    ("GET", "/api/v1/jobs/{job_id}"): row(404, 404, 404, 404, 404, 401),  # not theirs
 }
 
 
@@ -332,6 +334,11 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         "/api/v1/supply/scenarios",
         {"json": {"name": f"matrix-{role}", "changes": []}},
     ),
+    ("POST", "/api/v1/supply/projection-jobs"): lambda c, role: (
+        "/api/v1/supply/projection-jobs",
+        {"json": {**SUPPLY_QUERY, "months": 2, "runs": 20}},
+    ),
+    ("GET", "/api/v1/jobs/{job_id}"): lambda c, role: ("/api/v1/jobs/999999", {}),
 }
 
 
