@@ -162,7 +162,7 @@ def test_regisseur_draws_a_no_go_area_and_the_next_round_keeps_out(
     page.get_by_role("radio", name="ankerpunt school").check()
     c = square.centroid
     _click_at(page, c.x, c.y)
-    assert page.get_by_label("Ankerpunt school (breedtegraad, lengtegraad)").input_value()
+    assert page.get_by_label("Ankerpunt school (plaats of breedtegraad, lengtegraad)").input_value()
     # draw the no-go square with Leaflet.draw
     page.locator(".leaflet-draw-draw-polygon").click()
     minx, miny, maxx, maxy = square.bounds
