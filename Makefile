@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/mypy matcher supply store api maps fixtures bench
 
 test: lint chromium
-	$(BIN)/python -m pytest -n 2 -q; rc=$$?; \
+	$(BIN)/python -m pytest -n 2 -q --durations=15; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 # Browser tests drive Debian's Chromium; install it when missing and we may (never `playwright install`).
