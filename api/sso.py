@@ -63,6 +63,15 @@ class SsoRefused(Exception):
         self.message = message
 
 
+class SsoBusy(SsoRefused):
+    """Too many sign-ons under way at once (each start writes a row before anyone signs in)."""
+
+
+# Sign-ons under way at once, over all clients: a start writes a row without a sign-in, so this
+# bounds what a flood of starts can store (each row goes after LOGIN_TTL).
+MAX_OPEN_LOGINS = 5000
+
+
 @dataclass(frozen=True)
 class Provider:
     """The endpoints of one provider's discovery document that stek uses."""
@@ -135,6 +144,10 @@ def begin(
     found = provider(settings)
     now = datetime.now(UTC)
     session.execute(delete(m.SsoLogin).where(m.SsoLogin.expires_at <= now))
+    if (session.scalar(select(func.count()).select_from(m.SsoLogin)) or 0) >= MAX_OPEN_LOGINS:
+        raise SsoBusy(
+            "Er lopen te veel inlogpogingen tegelijk; probeer het over enkele minuten opnieuw."
+        )
     state = secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)

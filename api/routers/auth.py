@@ -187,6 +187,10 @@ def sso_start(request: Request, session: SessionDep, next: str | None = None) ->
         back_to = _safe_next(next)
         back_to = back_to if back_to and len(back_to) <= 300 else None  # sso_logins.next_path
         target, state = sso.begin(session, settings, _sso_redirect_uri(request), back_to)
+    except sso.SsoBusy as exc:
+        response = _login_form(request, exc.message, status.HTTP_429_TOO_MANY_REQUESTS)
+        response.headers["Retry-After"] = "300"
+        return response
     except sso.SsoRefused as exc:
         return _sso_refused(request, session, exc.message, status.HTTP_502_BAD_GATEWAY)
     redirect = RedirectResponse(target, status.HTTP_303_SEE_OTHER)

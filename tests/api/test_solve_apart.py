@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -98,3 +99,18 @@ def test_a_solve_ends_when_the_worker_that_started_it_is_killed() -> None:
     owner.wait()
     child.join(timeout=10)
     assert child.exitcode == -signal.SIGKILL
+
+
+def test_a_solve_that_gives_no_answer_in_time_is_ended_and_its_round_failed(
+    db_url: str, tmp_path: Path, session_factory: sessionmaker[Session], monkeypatch: Any
+) -> None:
+    """A solve child stuck past twice its time limit plus the margin (here: none) is killed;
+    the round is failed with the reason instead of solving for ever."""
+    round_id = _solving_round(db_url, tmp_path / "region", session_factory, 300)
+    monkeypatch.setattr(svc, "SOLVE_MARGIN_S", 0.0)
+    svc.solve_apart(session_factory, db_url, round_id, 0.01)
+    with session_factory() as s:
+        rnd = svc.get_round(s, round_id)
+        assert rnd.status == "failed"
+        assert rnd.error == "het doorrekenen bleef hangen en is afgebroken"
+        assert not rnd.proposals

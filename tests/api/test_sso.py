@@ -385,3 +385,16 @@ def test_a_long_next_is_dropped_not_stored(region: str, provider: Provider) -> N
     client = _app(region, provider)
     start = client.get("/inloggen/sso", params={"next": "/beoordelen?q=" + "x" * 400})
     assert start.status_code == 303  # no database error for the 300-character column
+
+
+def test_a_flood_of_starts_is_bounded(
+    region: str, provider: Provider, session_factory: sessionmaker[Session], monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(sso, "MAX_OPEN_LOGINS", 2)
+    client = _app(region, provider)
+    assert [client.get("/inloggen/sso").status_code for _ in range(2)] == [303, 303]
+    busy = client.get("/inloggen/sso")
+    assert busy.status_code == 429 and busy.headers["Retry-After"] == "300"
+    assert "te veel inlogpogingen tegelijk" in busy.text
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(m.SsoLogin)) == 2
