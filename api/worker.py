@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,8 +37,10 @@ from store import jobs
 
 log = logging.getLogger("stek.worker")
 
-# Jobs finished longer ago than this are deleted by the workers (they hold ids and figures).
+# Jobs finished longer ago than this are deleted by the workers (they hold ids and figures),
+# looking once an hour.
 KEEP_FINISHED = timedelta(days=7)
+PURGE_EVERY_S = PURGE_EVERY_S_DEFAULT = 3600.0
 
 
 def worker_name(kind: str = "worker") -> str:
@@ -58,6 +61,7 @@ class Worker:
     orphans_after_s: float | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     on_job: Callable[[jobs.Claim], None] | None = None  # called once a job is claimed
+    _purged_at: float = -PURGE_EVERY_S_DEFAULT
 
     def run_once(self, job_id: int | None = None) -> bool:
         """Claim one job (``job_id``: only that one) and run it; False when there was none."""
@@ -101,10 +105,13 @@ class Worker:
         while not self.stop.is_set():
             try:
                 worked = self.run_once()
-                if not worked:
+                if not worked and time.monotonic() - self._purged_at > PURGE_EVERY_S:
+                    # hourly, not at every idle look: on SQLite each DELETE takes the one
+                    # write lock, and a page's write meanwhile would wait for it
                     with self.factory() as session:
                         jobs.purge_finished(session, KEEP_FINISHED)
                         session.commit()
+                    self._purged_at = time.monotonic()
             except Exception:  # the database away for a moment: try again after the pause
                 log.exception("worker %s: claiming a job failed", self.name)
                 worked = False

@@ -178,8 +178,10 @@ def _reject(page: Any, rec: Recorder, n: int) -> None:
     def submit() -> None:
         row.get_by_role("button", name="Afwijzen", exact=True).click()
 
-    def rejected() -> None:
-        page.locator(f"#{row_id} .badge-rejected").wait_for()
+    def rejected() -> None:  # checked every animation frame (a locator polls up to 500 ms)
+        page.wait_for_function(
+            f"() => !!document.querySelector('#{row_id} .badge-rejected')", polling="raf"
+        )
 
     rec.act("afwijzen openen", open_form, lambda: None)
     rec.act("reden kiezen", choose, lambda: None)
@@ -193,14 +195,19 @@ def _navigate(page: Any, rec: Recorder, name: str, locator: Any) -> None:
 def _bulk(page: Any, rec: Recorder, name: str, locator: Any) -> None:
     """A bulk decision: settled when the server's page has replaced <main> (no new document;
     a load would be counted in ``full_reloads``)."""
-    old = page.locator("#inhoud").element_handle()
+    page.evaluate("() => { document.getElementById('inhoud').dataset.benchOld = '1'; }")
     loads: list[str] = []
 
     def loaded(_: Any) -> None:
         loads.append("load")
 
+    def swapped() -> None:  # checked every animation frame (a handle's wait polls up to 500 ms)
+        page.wait_for_function(
+            "() => !document.querySelector('#inhoud[data-bench-old]')", polling="raf"
+        )
+
     page.on("load", loaded)
-    rec.act(name, lambda: locator.click(), lambda: old.wait_for_element_state("hidden"))
+    rec.act(name, lambda: locator.click(), swapped)
     page.remove_listener("load", loaded)
     rec.decision_reloads += len(loads)
 
@@ -210,7 +217,8 @@ def run(url: str, folder: Path | None) -> dict[str, Any]:
 
     os.environ["STEK_PAGE_SOLVE_SECONDS"] = "60"
     round_id, corp_email, gem_email = _prepare(url, folder)
-    with serve_process(url) as base, sync_playwright() as p:
+    log = os.environ.get("STEK_BENCH_SERVER_LOG", "/dev/null")  # the server's JSON log lines
+    with serve_process(url, log) as base, sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
