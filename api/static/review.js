@@ -17,6 +17,20 @@
     return fresh;
   }
 
+  // The form's fields (with the boxes outside it that name it, and the button pressed) posted
+  // with fetch; its buttons wait meanwhile (each answer's handler enables them again).
+  function post(form, submitter, headers) {
+    var data = new FormData(form);
+    if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
+    form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    return fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(data),
+      headers: headers,
+      credentials: "same-origin"
+    });
+  }
+
   // A message in #meldingen, as the page's own (nlds.html alert): kind ok or error.
   function say(kind, role, text) {
     var box = document.getElementById("meldingen");
@@ -50,18 +64,8 @@
     if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-fetch")) { return; }
     event.preventDefault();
     var row = form.closest("tr");
-    var data = new FormData(form);
-    if (event.submitter && event.submitter.name) {
-      data.append(event.submitter.name, event.submitter.value);
-    }
     var buttons = form.querySelectorAll("button");
-    buttons.forEach(function (b) { b.disabled = true; });
-    fetch(form.action, {
-      method: "POST",
-      body: new URLSearchParams(data),
-      headers: { "X-Stek-Fetch": "1" },
-      credentials: "same-origin"
-    }).then(function (response) {
+    post(form, event.submitter, { "X-Stek-Fetch": "1" }).then(function (response) {
       return response.json().then(function (body) { return { ok: response.ok, body: body }; });
     }).then(function (answer) {
       if (!answer.ok) {
@@ -126,17 +130,8 @@
       return;
     }
     event.preventDefault();
-    var data = new FormData(form);  // with the boxes outside the form (form="bulk")
-    if (event.submitter && event.submitter.name) {
-      data.append(event.submitter.name, event.submitter.value);
-    }
     var buttons = form.querySelectorAll("button");
-    buttons.forEach(function (b) { b.disabled = true; });
-    fetch(form.action, {
-      method: "POST",
-      body: new URLSearchParams(data),
-      credentials: "same-origin"
-    }).then(function (response) {
+    post(form, event.submitter, {}).then(function (response) {
       var type = response.headers.get("Content-Type") || "";
       return response.text().then(function (body) {
         return { url: response.url, ok: response.ok, html: type.indexOf("text/html") === 0,

@@ -85,6 +85,13 @@ def _to_provider_and_back(client: TestClient, next_: str | None = None) -> str:
     return back.removeprefix("http://testserver")
 
 
+def _as_gemeente(factory: sessionmaker[Session], provider: Provider, sub: str = "u") -> str:
+    """The provider signs in the demo's first gemeente user (as ``sub``); their e-mail."""
+    email, org = _gemeente_user(factory)
+    provider.user = {"sub": sub, "email": email, "stek_rol": "gemeente", "stek_organisatie": org}
+    return email
+
+
 def _round_trip(client: TestClient, next_: str | None = None) -> httpx.Response:
     """Browser: stek -> provider -> back to stek; the answer stek gives on return."""
     return client.get(_to_provider_and_back(client, next_))
@@ -202,8 +209,7 @@ def test_an_inactive_account_stays_out(
 def test_state_is_one_use_and_bound_to_this_browser(
     region: str, provider: Provider, session_factory: sessionmaker[Session]
 ) -> None:
-    email, org = _gemeente_user(session_factory)
-    provider.user = {"sub": "u", "email": email, "stek_rol": "gemeente", "stek_organisatie": org}
+    _as_gemeente(session_factory, provider)
     client = _app(region, provider)
     path = _to_provider_and_back(client)
     # another browser (no cookie) with this browser's answer: refused before anything is read
@@ -313,8 +319,7 @@ def test_a_token_signed_otherwise_is_refused(signing: tuple[RSAKey, KeySet]) -> 
 def test_an_answer_after_the_sign_in_expired_is_refused(
     region: str, provider: Provider, session_factory: sessionmaker[Session]
 ) -> None:
-    email, org = _gemeente_user(session_factory)
-    provider.user = {"sub": "u", "email": email, "stek_rol": "gemeente", "stek_organisatie": org}
+    _as_gemeente(session_factory, provider)
     client = _app(region, provider)
     path = _to_provider_and_back(client)
     with session_factory.begin() as s:
