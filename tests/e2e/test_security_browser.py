@@ -290,10 +290,10 @@ def _exercise(page: Any) -> list[str]:
         for element in page.locator(selector).all():
             try:
                 element.dispatch_event("mouseover", timeout=2_000)
-            except Exception:  # a cluster split or merged since the list was taken
-                continue
-            shown += page.locator(".leaflet-tooltip").all_inner_texts()
-            element.dispatch_event("mouseout", timeout=2_000)
+                shown += page.locator(".leaflet-tooltip").all_inner_texts()
+                element.dispatch_event("mouseout", timeout=2_000)
+            except Exception:  # a cluster split or merged since the list was taken (also
+                continue  # between its mouseover and its mouseout: the map redraws clusters)
     # physical hover and click on what is reachable on screen
     paths = page.locator(".leaflet-container path.leaflet-interactive")
     for i in range(min(paths.count(), 60)):
