@@ -40,7 +40,7 @@ log = logging.getLogger("stek.worker")
 # Jobs finished longer ago than this are deleted by the workers (they hold ids and figures),
 # looking once an hour.
 KEEP_FINISHED = timedelta(days=7)
-PURGE_EVERY_S = PURGE_EVERY_S_DEFAULT = 3600.0
+PURGE_EVERY_S = 3600.0
 
 
 def worker_name(kind: str = "worker") -> str:
@@ -61,7 +61,9 @@ class Worker:
     orphans_after_s: float | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     on_job: Callable[[jobs.Claim], None] | None = None  # called once a job is claimed
-    _purged_at: float = -PURGE_EVERY_S_DEFAULT
+    _purged_at: float = field(
+        default=float("-inf"), init=False
+    )  # never yet: at the first idle look
 
     def run_once(self, job_id: int | None = None) -> bool:
         """Claim one job (``job_id``: only that one) and run it; False when there was none."""
@@ -101,7 +103,7 @@ class Worker:
         return True
 
     def run(self) -> None:
-        """Run jobs until :attr:`stop` is set; between jobs, wait ``poll_s`` or for a wake-up."""
+        """Run jobs until :attr:`stop` is set; with nothing to do, look again after ``poll_s``."""
         while not self.stop.is_set():
             try:
                 worked = self.run_once()
