@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -51,8 +52,6 @@ from store.csvio import (
 )
 from store.geometry import RD_NEW, to_wkb
 from store.models import (
-    ORG_KINDS,
-    ROLES,
     Area,
     Contingent,
     HousingOption,
@@ -65,6 +64,18 @@ from store.models import (
     YouthNoGoArea,
     YouthPreferredArea,
     YouthRelation,
+)
+from store.record_rows import read_record
+from store.records import (
+    GEMEENTE_CODE,
+    ContingentRecord,
+    HousingTypeRecord,
+    OptionRecord,
+    OrganisationRecord,
+    RecordContext,
+    UserRecord,
+    YouthRecord,
+    parse_polygon_wkt,
 )
 
 __all__ = [
@@ -90,9 +101,6 @@ Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)``; units are rows checked plus rows written (2 per row)."""
 
 CHUNK = 1000  # rows per bulk statement and per IN (...) list: well under SQLite's variable limit
-YOUTH_MIN_AGE, YOUTH_MAX_AGE = 15, 27
-# RD New covers the Netherlands within roughly these bounds; anchors outside are likely lon/lat.
-RD_BOUNDS = (-7000.0, 289000.0, 300000.0, 629000.0)
 CRS_HINT = "geef het coördinatenstelsel op met --crs, bijvoorbeeld --crs EPSG:28992"
 
 K = TypeVar("K")
@@ -401,10 +409,6 @@ def _valid_code(reader: RowReader, name: str, code: str, level: AreaLevel | None
     return True
 
 
-def _age(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
 # --- areas --------------------------------------------------------------------------------------
 
 _CODE_FIELDS = {
@@ -693,22 +697,20 @@ def import_areas(
 
 
 def _organisation_row(r: RowReader, _: None) -> dict[str, Any]:
-    code = r.text("code", required=True, max_len=40)
-    name = r.text("name", required=True, max_len=200)
-    kind = r.text("kind", required=True)
-    if kind is not None and kind.lower() not in ORG_KINDS:
-        r.error("kind", f"onbekende soort {kind!r} (kies uit {', '.join(ORG_KINDS)})")
-    gm = r.text("gemeentecode")
-    if gm is not None:
-        _valid_code(r, "gemeentecode", gm, AreaLevel.GEMEENTE)
-    elif kind is not None and kind.lower() == "gemeente":
-        r.error("gemeentecode", "verplicht voor een organisatie van soort gemeente")
+    rec = read_record(
+        r,
+        OrganisationRecord,
+        {"code": "code", "name": "name", "kind": "kind", "gemeentecode": "gemeente_code"},
+    )
+    synthetic = r.boolean("synthetic", default=False)
+    if rec is None:
+        return {}
     return {
-        "code": code,
-        "name": name,
-        "kind": kind.lower() if kind else kind,
-        "gemeente_code": gm,
-        "synthetic": r.boolean("synthetic", default=False),
+        "code": rec.code,
+        "name": rec.name,
+        "kind": rec.kind,
+        "gemeente_code": rec.gemeente_code,
+        "synthetic": synthetic,
     }
 
 
@@ -750,19 +752,11 @@ def _organisations(session: Session) -> dict[str, tuple[int, str]]:
 
 
 def _user_row(r: RowReader, orgs: dict[str, tuple[int, str]]) -> dict[str, Any]:
-    email = r.text("email", required=True, max_len=200)
-    if email is not None:
-        email = email.lower()
-        if "@" not in email or email.startswith("@") or email.endswith("@"):
-            r.error("email", f"geen geldig e-mailadres: {email!r}")
-    name = r.text("name", required=True, max_len=200)
-    role = r.text("role", required=True)
-    if role is not None:
-        role = role.lower()
-        if role not in ROLES:
-            r.error("role", f"onbekende rol {role!r} (kies uit {', '.join(ROLES)})")
-    org_code = r.text("organisation", required=True)
-    org = orgs.get(org_code) if org_code else None
+    rec = read_record(r, UserRecord, {c: c for c in ("email", "name", "role", "organisation")})
+    synthetic = r.boolean("synthetic", default=False)
+    # The database's part, on the file's text: reported even when another field is bad.
+    org_code, role = r.raw("organisation"), r.raw("role").lower()
+    org = orgs.get(org_code)
     if org_code and org is None:
         r.error("organisation", f"onbekende organisatie {org_code}")
     elif org is not None and role in _ROLE_ORG_KIND and org[1] != _ROLE_ORG_KIND[role]:
@@ -771,12 +765,14 @@ def _user_row(r: RowReader, orgs: dict[str, tuple[int, str]]) -> dict[str, Any]:
             f"rol {role} hoort bij een organisatie van soort {_ROLE_ORG_KIND[role]}, "
             f"{org_code} is {org[1]}",
         )
+    if rec is None or org is None:
+        return {}
     return {
-        "email": email,
-        "name": name,
-        "role": role,
-        "organisation_id": org[0] if org else None,
-        "synthetic": r.boolean("synthetic", default=False),
+        "email": rec.email,
+        "name": rec.name,
+        "role": rec.role,
+        "organisation_id": org[0],
+        "synthetic": synthetic,
     }
 
 
@@ -810,33 +806,13 @@ def import_users(
     return run_spec(session, USERS, path, progress=progress, max_errors=max_errors)
 
 
+_TYPE_COLUMNS = {name: name for name in HousingTypeRecord.model_fields}
+
+
 def _type_row(r: RowReader, _: None) -> dict[str, Any]:
-    v: dict[str, Any] = {
-        "code": r.text("code", required=True, max_len=40),
-        "name": r.text("name", required=True, max_len=200),
-        "min_age": r.integer("min_age", required=True, lo=0, hi=99, what="leeftijd"),
-        "max_age": r.integer("max_age", required=True, lo=0, hi=99, what="leeftijd"),
-        "zelfstandig": r.boolean("zelfstandig"),
-        "provider_contract": r.boolean("provider_contract"),
-        "persons_min": r.integer("persons_min", required=True, lo=1, what="aantal personen"),
-        "persons_max": r.integer("persons_max", required=True, lo=1, what="aantal personen"),
-        "support_min": r.integer("support_min", required=True, lo=0, hi=3, what="ondersteuning"),
-        "support_max": r.integer("support_max", required=True, lo=0, hi=3, what="ondersteuning"),
-        "stay_min_months": r.integer("stay_min_months", lo=0, what="verblijfsduur"),
-        "stay_max_months": r.integer("stay_max_months", lo=0, what="verblijfsduur"),
-        "uses_contingent": r.boolean("uses_contingent", default=True),
-        "max_age_gap": r.integer("max_age_gap", lo=0, what="leeftijdsverschil"),
-        "description": r.raw("description"),
-    }
-    for lo, hi, label in (
-        ("min_age", "max_age", "leeftijd"),
-        ("persons_min", "persons_max", "aantal personen"),
-        ("support_min", "support_max", "ondersteuning"),
-        ("stay_min_months", "stay_max_months", "verblijfsduur"),
-    ):
-        if v[lo] is not None and v[hi] is not None and v[lo] > v[hi]:
-            r.error(hi, f"{label}: maximum {v[hi]} is kleiner dan minimum {v[lo]}")
-    return v
+    rec = read_record(r, HousingTypeRecord, _TYPE_COLUMNS)
+    synthetic = r.boolean("synthetic", default=False)
+    return {} if rec is None else {**rec.model_dump(), "synthetic": synthetic}
 
 
 HOUSING_TYPES = Spec(
@@ -990,6 +966,20 @@ def _mixed_house_errors(
         errors.count_more(len(mixed_rows) - len(listed))
 
 
+_OPTION_COLUMNS = {
+    "option_id": "code",
+    "type": "type_code",
+    "x": "x",
+    "y": "y",
+    "kale_huur": "kale_huur",
+    "servicekosten": "servicekosten",
+    "capacity": "capacity",
+    "available_from": "available_from",
+    "address": "address",
+    "accessibility_notes": "accessibility_notes",
+}
+
+
 def import_options(
     session: Session,
     path: str | Path,
@@ -1010,6 +1000,8 @@ def import_options(
         "servicekosten",
         "capacity",
         "shared_house_id",
+        "address",
+        "accessibility_notes",
         "synthetic",
     ]
     table = read_table(path, required, optional, max_errors=max_errors)
@@ -1017,6 +1009,10 @@ def import_options(
     tracker = _Tracker(progress, len(table.rows))
     _raw_duplicates(table.rows, "option_id", str, errors)
     types = _code_ids(session, HousingType.code, HousingType.id)
+    context = RecordContext(
+        type_codes=frozenset(types),
+        persons_max=dict(session.execute(select(HousingType.code, HousingType.persons_max)).all()),
+    )
     corporations = {
         code: (id_, kind)
         for code, id_, kind in session.execute(
@@ -1068,12 +1064,11 @@ def import_options(
                     house_row.append(r.row)
                 _keep(values, (r.row, v), errors)
 
-    parsed: list[tuple[RowReader, dict[str, Any], dict[str, str | None]]] = []
-    for n, (row, raw) in enumerate(table.rows):
-        r = RowReader(row, raw, errors)
-        type_code = r.text("type", required=True)
-        if type_code is not None and type_code not in types:
-            r.error("type", f"onbekend woningtype {type_code}")
+    Located = tuple[dict[str, Any], dict[str, str | None]]
+
+    def read(r: RowReader, raw: dict[str, str]) -> Located | None:
+        """One row's values and the area codes it gives, or None when it has errors."""
+        rec = read_record(r, OptionRecord, _OPTION_COLUMNS, context=context)
         corp_code = r.text("corporatie")
         corp = corporations.get(corp_code) if corp_code else None
         if corp_code and corp is None:
@@ -1093,20 +1088,34 @@ def import_options(
                     given[level.value] = code
                 else:
                     r.error(name, f"onbekend gebied {code}")
+        shared = r.text("shared_house_id", max_len=40)
+        synthetic = r.boolean("synthetic", default=False)
+        if rec is None:
+            return None
         v: dict[str, Any] = {
-            "code": r.text("option_id", required=True, max_len=40),
-            "type_id": types.get(type_code or ""),
+            "code": rec.code,
+            "type_id": types[rec.type_code],
             "corporation_id": corp[0] if corp else None,
-            "x": r.decimal("x", required=True, negative=None),
-            "y": r.decimal("y", required=True, negative=None),
-            "kale_huur": r.decimal("kale_huur", required=True),
-            "servicekosten": r.decimal("servicekosten", default=0.0),
-            "capacity": r.integer("capacity", default=1, lo=0, what="capaciteit"),
-            "shared_house_id": r.text("shared_house_id", max_len=40),
-            "available_from": r.date("available_from", required=True),
-            "synthetic": r.boolean("synthetic", default=False),
+            "x": rec.x,
+            "y": rec.y,
+            "kale_huur": rec.kale_huur,
+            "servicekosten": rec.servicekosten,
+            "capacity": rec.capacity,
+            "shared_house_id": shared,
+            "available_from": rec.available_from,
+            "synthetic": synthetic,
         }
-        parsed.append((r, v, given))
+        # Text columns the file may leave out: a file without them keeps what is stored.
+        for column in ("address", "accessibility_notes"):
+            if column in raw:
+                v[column] = getattr(rec, column) or None
+        return v, given
+
+    parsed: list[tuple[RowReader, dict[str, Any], dict[str, str | None]]] = []
+    for n, (row, raw) in enumerate(table.rows):
+        r = RowReader(row, raw, errors)
+        if (item := read(r, raw)) is not None:
+            parsed.append((r, *item))
         if n % CHUNK == CHUNK - 1:
             locate(parsed)
             parsed = []
@@ -1132,8 +1141,9 @@ def import_options(
 # --- youths -------------------------------------------------------------------------------------
 
 
-def _parse_anchor(item: str) -> tuple[str, float, float]:
-    """``school@149800,411500`` (or with decimal commas ``school@149800,5,411500,25``)."""
+def _parse_anchor(item: str) -> dict[str, Any]:
+    """``school@149800,411500`` (or with decimal commas ``school@149800,5,411500,25``) as an
+    anchor's fields; where it lies and how long its label may be is ``AnchorRecord``'s rule."""
     label, at, coords = item.rpartition("@")
     label = label.strip()
     if not at or not label:
@@ -1145,28 +1155,36 @@ def _parse_anchor(item: str) -> tuple[str, float, float]:
         xs, ys = f"{parts[0]},{parts[1]}", f"{parts[2]},{parts[3]}"
     else:
         raise ValueError(f"anker {item!r}: verwacht label@x,y (x en y in RD New-meters)")
-    x, y = parse_decimal(xs), parse_decimal(ys)
-    minx, miny, maxx, maxy = RD_BOUNDS
-    if not (minx <= x <= maxx and miny <= y <= maxy):
-        raise ValueError(f"anker {item!r}: ligt niet in Nederland in RD New-meters")
-    if len(label) > 100:
-        raise ValueError(f"anker {item!r}: label te lang")
-    return label, x, y
-
-
-def _parse_no_go(text: str) -> BaseGeometry:
     try:
-        geom = shapely.from_wkt(text)
-    except shapely.errors.ShapelyError as exc:
-        raise ValueError(f"geen geldige WKT: {exc}") from None
-    if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
-        kind = "leeg" if geom is None else geom.geom_type
-        raise ValueError(f"verwacht POLYGON of MULTIPOLYGON, niet {kind}")
-    if geom.is_empty:
-        raise ValueError("lege geometrie")
-    if not shapely.is_valid(geom):
-        raise ValueError(f"ongeldige geometrie ({shapely.is_valid_reason(geom)})")
-    return geom
+        return {"label": label, "x": parse_decimal(xs), "y": parse_decimal(ys)}
+    except ValueError as exc:
+        raise ValueError(f"anker {item!r}: {exc}") from None
+
+
+_YOUTH_COLUMNS = {
+    "youth_code": "code",
+    "gemeentecode": "gemeente_code",
+    **{
+        name: name
+        for name in (
+            "birth_date",
+            "income",
+            "support_need",
+            "accepted_types",
+            "preferred_areas",
+            "no_go_codes",
+            "urgency",
+            "care_end_date",
+            "waiting_since",
+            "companions",
+            "conflicts",
+            "max_rent",
+            "household_size",
+            "max_distance_m",
+            "support_provider",
+        )
+    },
+}
 
 
 def import_youths(
@@ -1221,69 +1239,28 @@ def import_youths(
     existing = _code_ids(session, Youth.code, Youth.id)
     file_codes: set[str] | None = None  # read only when a companion or conflict is not stored
 
-    def known_areas(r: RowReader, name: str) -> list[str]:
-        codes = r.items(name)
-        for code in codes:
-            if _valid_code(r, name, code, None) and code not in area_levels:
-                r.error(name, f"onbekend gebied {code}")
-        for code in {c for c in codes if codes.count(c) > 1}:
-            r.error(name, f"{code} staat er twee keer in")
-        return codes
+    context = RecordContext(
+        today=today, type_codes=frozenset(types), area_codes=frozenset(area_levels)
+    )
 
-    records: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
-    for n, (row, raw) in enumerate(table.rows):
-        r = RowReader(row, raw, errors)
-        code = r.text("youth_code", required=True, max_len=40)
-        birth = r.date("birth_date", required=True)
-        if birth is not None:
-            if birth > today:
-                r.error("birth_date", f"geboortedatum {birth.isoformat()} ligt in de toekomst")
-            elif not YOUTH_MIN_AGE <= _age(birth, today) <= YOUTH_MAX_AGE:
-                r.error(
-                    "birth_date",
-                    f"leeftijd {_age(birth, today)} ligt niet in "
-                    f"{YOUTH_MIN_AGE}-{YOUTH_MAX_AGE} (op {today.isoformat()})",
-                )
-        gm = r.text("gemeentecode", required=True)
-        if (
-            gm is not None
-            and _valid_code(r, "gemeentecode", gm, AreaLevel.GEMEENTE)
-            and gm not in area_levels
-        ):
-            r.error("gemeentecode", f"onbekende gemeente {gm}")
-        accepted = r.items("accepted_types")
-        if not accepted:
-            r.error("accepted_types", "minstens één woningtype nodig")
-        for t in accepted:
-            if t not in types:
-                r.error("accepted_types", f"onbekend woningtype {t}")
-        for t in {t for t in accepted if accepted.count(t) > 1}:
-            r.error("accepted_types", f"{t} staat er twee keer in")
-        preferred = known_areas(r, "preferred_areas")
-        no_go_codes = known_areas(r, "no_go_codes")
-        anchors = []
-        for item in r.items("anchors"):
-            try:
-                anchors.append(_parse_anchor(item))
-            except ValueError as exc:
-                r.error("anchors", str(exc))
-        no_go_geom = None
+    def read(r: RowReader) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """One row's values and lists, or None when it has errors."""
+        given: dict[str, Any] = {}
+        try:
+            given["anchors"] = [_parse_anchor(item) for item in r.items("anchors")]
+        except ValueError as exc:
+            r.error("anchors", str(exc))
         if wkt := r.raw("no_go_wkt"):
-            try:
-                no_go_geom = _parse_no_go(wkt)
-            except ValueError as exc:
-                r.error("no_go_wkt", str(exc))
-        relations: dict[str, list[str]] = {}
+            given["no_go_wkt"] = [wkt]
+        rec = read_record(r, YouthRecord, _YOUTH_COLUMNS, values=given, context=context)
+        nonlocal file_codes
         for kind in ("companions", "conflicts"):
-            relations[kind] = r.items(kind)
-            for other in relations[kind]:
-                if other == code:
-                    r.error(kind, f"{other} is de jongere zelf")
-                elif other not in existing:
-                    if file_codes is None:
-                        file_codes = {raw.get("youth_code", "") for _, raw in table.rows}
-                    if other in file_codes:
-                        continue
+            for other in r.items(kind):
+                if other in existing or other == r.raw("youth_code"):
+                    continue
+                if file_codes is None:
+                    file_codes = {raw.get("youth_code", "") for _, raw in table.rows}
+                if other not in file_codes:
                     r.error(kind, f"onbekende jongere {other} (niet in dit bestand of de database)")
         regisseur_id = None
         if email := r.text("regisseur"):
@@ -1294,36 +1271,41 @@ def import_youths(
                 r.error("regisseur", f"{email} heeft rol {user[1]}, niet regisseur")
             else:
                 regisseur_id = user[0]
+        synthetic = r.boolean("synthetic", default=False)
+        if rec is None or not r.ok:
+            return None
         v: dict[str, Any] = {
-            "code": code,
-            "birth_date": birth,
-            "gemeente_code": gm,
-            "income": r.decimal("income", required=True),
-            "support_need": r.integer(
-                "support_need", required=True, lo=0, hi=3, what="ondersteuningsbehoefte"
-            ),
-            "urgency": r.integer("urgency", default=1, lo=1, hi=5, what="urgentie"),
-            "care_end_date": r.date("care_end_date"),
-            "waiting_since": r.date("waiting_since"),
-            "max_rent": r.decimal("max_rent"),
-            "household_size": r.integer("household_size", default=1, lo=1, what="huishoudgrootte"),
-            "max_distance_m": r.decimal(
-                "max_distance_m", positive=True, negative="negatieve afstand"
-            ),
-            "support_provider": r.text("support_provider", max_len=200),
+            "code": rec.code,
+            "birth_date": rec.birth_date,
+            "gemeente_code": rec.gemeente_code,
+            "income": rec.income,
+            "support_need": rec.support_need,
+            "urgency": rec.urgency,
+            "care_end_date": rec.care_end_date,
+            "waiting_since": rec.waiting_since,
+            "max_rent": rec.max_rent,
+            "household_size": rec.household_size,
+            "max_distance_m": rec.max_distance_m,
+            "support_provider": rec.support_provider,
             "regisseur_id": regisseur_id,
-            "synthetic": r.boolean("synthetic", default=False),
+            "synthetic": synthetic,
         }
         lists = {
-            "accepted": [types.get(t) for t in accepted],
-            "preferred": preferred,
-            "anchors": anchors,
-            "no_go_codes": no_go_codes,
-            "no_go_geom": no_go_geom,
-            **relations,
+            "accepted": [types[t] for t in rec.accepted_types],
+            "preferred": rec.preferred_areas,
+            "anchors": [(a.label, a.x, a.y) for a in rec.anchors],
+            "no_go_codes": rec.no_go_codes,
+            "no_go_geom": parse_polygon_wkt(rec.no_go_wkt[0]) if rec.no_go_wkt else None,
+            "companions": rec.companions,
+            "conflicts": rec.conflicts,
         }
-        if r.ok:
-            _keep(records, (row, v, lists), errors)
+        return v, lists
+
+    records: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+    for n, (row, raw) in enumerate(table.rows):
+        r = RowReader(row, raw, errors)
+        if (item := read(r)) is not None:
+            _keep(records, (row, *item), errors)
         if n % CHUNK == CHUNK - 1:
             tracker.advance(CHUNK)
     tracker.advance(tracker.total // 2 - tracker.done)
@@ -1421,27 +1403,41 @@ def _contingent_lookups(session: Session) -> _ContingentLookups:
     )
 
 
+_CONTINGENT_COLUMNS = {
+    "corporatie": "corporation",
+    "gemeentecode": "gemeente_code",
+    "year": "year",
+    "type": "housing_type",
+    "amount": "amount",
+}
+
+
 def _contingent_row(r: RowReader, known: _ContingentLookups) -> dict[str, Any]:
-    corp_code = r.text("corporatie", required=True)
-    corp = known.organisations.get(corp_code) if corp_code else None
+    rec = read_record(r, ContingentRecord, _CONTINGENT_COLUMNS)
+    # File-only columns: the register's bookkeeping, not part of an agreement as entered.
+    used = r.integer("used", default=0, lo=0, hi=100_000, what="hoeveelheid")
+    synthetic = r.boolean("synthetic", default=False)
+    # The database's part, on the file's text: reported even when another field is bad.
+    corp_code, gm, type_code = r.raw("corporatie"), r.raw("gemeentecode"), r.raw("type")
+    corp = known.organisations.get(corp_code)
     if corp_code and corp is None:
         r.error("corporatie", f"onbekende organisatie {corp_code}")
     elif corp is not None and corp[1] != "corporatie":
         r.error("corporatie", f"{corp_code} is geen corporatie maar {corp[1]}")
-    gm = r.text("gemeentecode", required=True)
-    if gm and _valid_code(r, "gemeentecode", gm, AreaLevel.GEMEENTE) and gm not in known.gemeenten:
+    if re.fullmatch(GEMEENTE_CODE, gm) and gm not in known.gemeenten:
         r.error("gemeentecode", f"onbekende gemeente {gm}")
-    type_code = r.text("type")
     if type_code and type_code not in known.types:
         r.error("type", f"onbekend woningtype {type_code}")
+    if rec is None or corp is None:
+        return {}
     return {
-        "corporation_id": corp[0] if corp else None,
-        "gemeente_code": gm,
-        "year": r.integer("year", required=True, lo=2000, hi=2100, what="jaar"),
-        "type_id": known.types.get(type_code) if type_code else None,
-        "amount": r.integer("amount", required=True, lo=0, what="hoeveelheid"),
-        "used": r.integer("used", default=0, lo=0, what="hoeveelheid"),
-        "synthetic": r.boolean("synthetic", default=False),
+        "corporation_id": corp[0],
+        "gemeente_code": rec.gemeente_code,
+        "year": rec.year,
+        "type_id": known.types.get(rec.housing_type) if rec.housing_type else None,
+        "amount": rec.amount,
+        "used": used,
+        "synthetic": synthetic,
     }
 
 

@@ -26,6 +26,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -301,7 +302,6 @@ _MESSAGES: dict[str, str] = {
     "string_type": "vul tekst in",
     "list_type": "verwacht een lijst",
     "extra_forbidden": "onbekend veld",
-    "literal_error": "kies een waarde uit de lijst",
     "enum": "kies een waarde uit de lijst",
     "json_invalid": "geen geldige JSON",
     "model_attributes_type": "verwacht een object met velden",
@@ -317,6 +317,9 @@ def dutch_message(error: Mapping[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     if kind == "value_error":
         return str(ctx.get("error", error.get("msg", "")))
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", " of ")
+        return "kies een waarde uit de lijst" + (f" ({expected})" if expected else "")
     if kind == "greater_than_equal":
         return "mag niet negatief zijn" if ctx.get("ge") == 0 else f"minstens {ctx.get('ge')}"
     if kind == "greater_than":
@@ -344,6 +347,21 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
         loc = error.get("loc") or ("",)
         name = str(loc[0])
         out.setdefault(name, dutch_message(error))
+    return out
+
+
+def record_messages(record: type[BaseModel], exc: ValidationError) -> list[tuple[str, str]]:
+    """Every problem as ``(top-level field, Dutch message)``, in pydantic's order; a pattern
+    mismatch gets the record's hint for that field (``HINTS``) when it has one."""
+    hints: Mapping[str, str] = getattr(record, "HINTS", {})
+    out: list[tuple[str, str]] = []
+    for error in exc.errors():
+        loc = error.get("loc") or ("formulier",)
+        name = str(loc[0])
+        text = dutch_message(error)
+        if error["type"] == "string_pattern_mismatch":
+            text = "heeft niet de juiste vorm" + (f" ({hints[name]})" if name in hints else "")
+        out.append((name, text))
     return out
 
 
@@ -389,16 +407,10 @@ class ReferenceRecord(BaseModel):
         try:
             return cls.model_validate(dict(data))
         except ValidationError as exc:
-            errors: list[tuple[str, str]] = []
-            for error in exc.errors():
-                loc = error.get("loc") or ("formulier",)
-                name = str(loc[0])
-                text = dutch_message(error)
-                if error["type"] == "string_pattern_mismatch":
-                    text = "heeft niet de juiste vorm" + (
-                        f" ({cls.HINTS[name]})" if name in cls.HINTS else ""
-                    )
-                errors.append((name, f"{cls.LABELS.get(name, name)}: {text}"))
+            errors = [
+                (name, f"{cls.LABELS.get(name, name)}: {text}")
+                for name, text in record_messages(cls, exc)
+            ]
             raise RecordInvalid(cls.KIND, errors) from None
 
     @classmethod
@@ -463,6 +475,11 @@ class UserRecord(ReferenceRecord):
     def _lower(cls, value: str) -> str:
         return value.lower()
 
+    @field_validator("role", mode="before")
+    @classmethod
+    def _role_lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
 
 class OrganisationRecord(ReferenceRecord):
     """An organisation: a gemeente carries its CBS code, other kinds none."""
@@ -485,6 +502,11 @@ class OrganisationRecord(ReferenceRecord):
     kind: Literal["gemeente", "corporatie", "zorgaanbieder", "regio"]
     gemeente_code: str | None = Field(default=None, pattern=GEMEENTE_CODE, validate_default=True)
     active: bool = True
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind_lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("gemeente_code")
     @classmethod
@@ -540,9 +562,12 @@ class HousingTypeRecord(ReferenceRecord):
     support_max: int = Field(ge=0, le=3)
     stay_min_months: int | None = Field(default=None, ge=0, le=600)
     stay_max_months: int | None = Field(default=None, ge=1, le=600)
-    uses_contingent: bool = False
+    uses_contingent: bool = True  # as the matcher's HousingType and the round file
     max_age_gap: int | None = Field(default=None, ge=0, le=99)
-    description: str = Field(default="", max_length=2000)
+    # Kept exactly as written, so an export read back in gives the same text (tests/store).
+    description: Annotated[str, StringConstraints(strip_whitespace=False)] = Field(
+        default="", max_length=2000
+    )
 
     @field_validator("max_age")
     @classmethod

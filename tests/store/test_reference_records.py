@@ -124,7 +124,9 @@ def test_bad_fields_are_named(
 def test_every_bad_field_at_once() -> None:
     errors = _errors(OrganisationRecord, {"code": "", "name": "", "kind": "bank"})
     assert set(errors) == {"code", "name", "kind"}
-    assert errors["kind"] == "soort: kies een waarde uit de lijst"
+    assert errors["kind"] == (
+        "soort: kies een waarde uit de lijst (gemeente, corporatie, zorgaanbieder of regio)"
+    )
 
 
 def test_form_values_empty_means_missing_and_checkboxes() -> None:
