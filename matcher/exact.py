@@ -724,6 +724,10 @@ def solve_residual(
         for k, j in enumerate(fcols.tolist()):
             model.add_hint(x[k], bool(hint[j]))
     solver = cpsat_solver(time_limit_s, seed)
+    # Two presolve steps that cost most of each try's deterministic time on the regional
+    # rounds and shortened no search there (docs/objective.md, 6 December 2026).
+    solver.parameters.find_big_linear_overlap = False
+    solver.parameters.cp_model_probing_level = 0
     status = solver.solve(model)
     dt = float(solver.deterministic_time)
     if status == cp_model.INFEASIBLE:
