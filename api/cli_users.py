@@ -20,9 +20,9 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from api.services import users as users_svc
 from api.services.rounds import Actor
+from matcher.records import RecordInvalid
 from store import models as m
 from store.db import database_url, make_engine, make_sessionmaker, unit_of_work
-from store.records import RecordInvalid
 
 users_app = typer.Typer(help="Gebruikers: de eerste beheerder aanmaken.")
 console = Console(stderr=True)

@@ -10,7 +10,7 @@ By the time a handler runs, the request's unit of work (``api.deps.get_session``
 back: FastAPI exits dependencies before exception handlers answer, so a refused request never
 leaves half its writes behind.
 
-Errors of the domain packages (``supply``: ``SupplyInputError``; ``store.records``:
+Errors of the domain packages (``supply``: ``SupplyInputError``; ``matcher.records``:
 ``RecordInvalid``, as FastAPI's 422 list with one Dutch message per field) are answered here
 too, as invalid input. ``HTTPException`` stays for what is about HTTP itself (a missing
 header, a role check in a router).
@@ -21,7 +21,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from store.records import RecordInvalid
+from matcher.records import RecordInvalid
 from supply.model import SupplyInputError
 
 

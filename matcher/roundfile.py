@@ -1,10 +1,14 @@
 """The JSON round file: a complete allocation round in one documented file.
 
-Schema: ``matcher/round-file.schema.json`` (JSON Schema draft 2020-12, shipped with the package;
-``docs/round-file.schema.json`` is a copy). ``load_round_file`` reads UTF-8 JSON (refusing other
-encodings, NaN/Infinity, a key given twice and deep nesting), checks the schema and then the
-meaning (real dates, known types and corporations, codes in fixed and forbidden pairs, valid
-no-go polygons, ...) and fails with ``InvalidRound`` naming the record and field. The screening
+The records are ``matcher.roundfile_models.RoundFile``: the shared records of
+``matcher.records`` (the forms', API's and importers' rules) with what a round adds. Its JSON
+Schema (draft 2020-12) is generated from those models and ships as
+``matcher/round-file.schema.json`` (``docs/round-file.schema.json`` is a copy; a test keeps
+both equal to the generated one). ``load_round_file`` reads UTF-8 JSON (refusing other
+encodings, NaN/Infinity, a key given twice and deep nesting), validates the records and then
+the meaning across them (known types and corporations, codes in fixed and forbidden pairs,
+capacities within persons_max, birth dates not after the month, ...) and fails with
+``InvalidRound`` naming the record and field. The screening
 of the text and the parsed values lives in ``matcher.roundfile_text``.
 ``dump_round_file`` writes a round so that loading it gives the same round back.
 
@@ -22,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+from pydantic import ValidationError
 from shapely import wkt
 from shapely.errors import ShapelyError
 from shapely.geometry.base import BaseGeometry
@@ -40,13 +44,14 @@ from matcher.problem import (
     UnknownHousingType,
     Youth,
 )
+from matcher.roundfile_models import RoundFile, field_bounds
 from matcher.roundfile_text import (
     MAX_DEPTH,
     check_values,
     decode_round_bytes,
     parse_round_text,
     refuse,
-    schema_message,
+    round_message,
 )
 
 __all__ = [
@@ -149,12 +154,14 @@ def stock_from_snapshot(data: Any) -> Round:
 
 
 def validate_round_data(data: Any) -> None:
-    """Check a parsed round file against the schema; ``InvalidRound`` names the first record."""
-    validator = jsonschema.Draft202012Validator(round_file_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    if errors:
-        err = errors[0]
-        raise refuse(data, list(err.absolute_path), schema_message(err))
+    """Validate parsed round file data with the round's records; ``InvalidRound`` names the
+    first record and field that is refused."""
+    try:
+        RoundFile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = list(first["loc"])
+        raise refuse(data, loc, round_message(first, field_bounds(loc))) from None
 
 
 def _day(data: Any, path: list[str | int], text: str | None) -> date | None:
@@ -203,10 +210,10 @@ def round_from_data(data: Any, *, schema: bool = True) -> Round:
     """Build a ``Round`` from parsed round file data, checking form and meaning.
 
     Used for round files and for the round snapshots stored in the database alike. ``schema``
-    False skips only the JSON Schema pass (the slowest check: about a second for a 300-youth
-    round): for snapshots stek wrote itself from a checked ``Round`` and reads back on a page
-    (see :func:`round_from_snapshot`). Values, dates, polygons and the domain model's own checks
-    still run.
+    False skips only the record validation (:func:`validate_round_data`): for snapshots stek
+    wrote itself from a checked ``Round`` and reads back on a page (see
+    :func:`round_from_snapshot`), so a rule made stricter later never hides an old round.
+    Values, dates, polygons and the domain model's own checks still run.
     """
     check_values(data)
     if schema:

@@ -3,8 +3,8 @@
 Everything here works on the raw text or the parsed data and names the record and field of a
 fault (``bij options[3] (O-3), veld options.3.kale_huur``): the encoding (UTF-8 only), nesting
 depth (counted on the text, so no recursion limit is ever reached), keys given twice,
-NaN/Infinity, lone surrogates, and the schema's errors in Dutch. ``matcher.roundfile`` builds
-the round from what passes.
+NaN/Infinity, lone surrogates, and the records' validation errors in Dutch.
+``matcher.roundfile`` builds the round from what passes.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import codecs
 import json
 import math
 import re
+from collections.abc import Mapping
 from itertools import accumulate
 from typing import Any
-
-import jsonschema
 
 from matcher.problem import InvalidRound
 
@@ -27,15 +26,6 @@ MAX_DEPTH = 32
 _STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET_RE = re.compile(r"[^\[\]{}]+")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
-_JSON_TYPES_NL = {
-    "integer": "een geheel getal",
-    "number": "een getal",
-    "string": "tekst",
-    "boolean": "true of false",
-    "array": "een lijst",
-    "object": "een object",
-    "null": "null",
-}
 
 
 class _DuplicateKeys(dict[str, Any]):
@@ -216,40 +206,56 @@ def check_values(data: Any) -> None:
             )
 
 
-def schema_message(err: jsonschema.ValidationError) -> str:
-    """The schema error in Dutch, saying what is allowed."""
-    v, value, schema = err.validator, err.instance, err.schema
-    if not isinstance(schema, dict):
-        return err.message
-    if v in ("maximum", "minimum", "exclusiveMinimum"):
-        allowed = []
-        if "minimum" in schema:
-            allowed.append(f"minimaal {schema['minimum']}")
-        if "exclusiveMinimum" in schema:
-            allowed.append(f"meer dan {schema['exclusiveMinimum']}")
-        if "maximum" in schema:
-            allowed.append(f"hoogstens {schema['maximum']}")
-        return f"{value!r} ligt buiten het bereik (toegestaan: {', '.join(allowed)})"
-    if v == "type":
-        wanted = schema.get("type")
-        names = [wanted] if isinstance(wanted, str) else list(wanted or [])
-        return f"verwacht {' of '.join(_JSON_TYPES_NL.get(n, n) for n in names)}, niet {value!r}"
-    if v == "required":
-        required: list[str] = list(schema.get("required", []))
-        missing = [k for k in required if isinstance(value, dict) and k not in value]
-        return f"verplicht veld {', '.join(missing)} ontbreekt"
-    if v == "additionalProperties":
-        known = set(schema.get("properties", {}))
-        extra = sorted(str(k) for k in value if k not in known) if isinstance(value, dict) else []
-        return f"onbekend veld {', '.join(extra)}"
-    if v == "pattern":
-        return f"{value!r} heeft niet de vorm {err.validator_value}"
-    if v == "minItems":
-        return f"de lijst moet minstens {err.validator_value} element(en) hebben"
-    if v == "uniqueItems":
-        return "de lijst bevat een waarde twee keer"
-    if v == "const":
-        return f"moet {err.validator_value!r} zijn, niet {value!r}"
-    if v in ("minLength", "maxLength"):
-        return f"tekst van {schema.get('minLength', 0)} tot {schema.get('maxLength', '∞')} tekens"
-    return err.message
+def _bounds(ctx: dict[str, Any]) -> str:
+    said = {"ge": "minimaal", "gt": "meer dan", "le": "hoogstens", "lt": "minder dan"}
+    return ", ".join(f"{said[k]} {ctx[k]}" for k in ("ge", "gt", "le", "lt") if k in ctx)
+
+
+_TYPE_ERRORS = {
+    "int_type": "een geheel getal",
+    "int_parsing": "een geheel getal",
+    "int_from_float": "een geheel getal",
+    "float_type": "een getal",
+    "float_parsing": "een getal",
+    "string_type": "tekst",
+    "bool_type": "true of false",
+    "bool_parsing": "true of false",
+    "list_type": "een lijst",
+    "model_type": "een object",
+    "model_attributes_type": "een object",
+    "dict_type": "een object",
+}
+
+
+def round_message(error: Mapping[str, Any], allowed: str = "") -> str:
+    """A record's validation error (pydantic) in Dutch for a round file, with the value given
+    and what is allowed (``allowed``: the field's bounds, when the caller knows them)."""
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    loc = error.get("loc") or ()
+    if kind in (
+        "greater_than_equal",
+        "greater_than",
+        "less_than_equal",
+        "less_than",
+        "int_parsing_size",
+    ):
+        return f"{value!r} ligt buiten het bereik (toegestaan: {allowed or _bounds(ctx)})"
+    if kind in _TYPE_ERRORS:
+        return f"verwacht {_TYPE_ERRORS[kind]}, niet {value!r}"
+    if kind == "missing":
+        return f"verplicht veld {loc[-1] if loc else ''} ontbreekt"
+    if kind == "extra_forbidden":
+        return f"onbekend veld {loc[-1] if loc else ''}"
+    if kind == "literal_error":
+        return f"moet {ctx.get('expected')} zijn, niet {value!r}"
+    if kind == "string_pattern_mismatch":
+        return f"{value!r} heeft niet de vorm {ctx.get('pattern')}"
+    if kind == "too_short":
+        return f"de lijst moet minstens {ctx.get('min_length')} element(en) hebben"
+    if kind in ("string_too_short", "string_too_long", "too_long"):
+        return f"tekst van {ctx.get('min_length', 1)} tot {ctx.get('max_length', '∞')} tekens"
+    if kind == "finite_number":
+        return "NaN en oneindig zijn niet toegestaan: alleen eindige getallen"
+    if kind == "value_error":
+        return str(ctx.get("error", error.get("msg", "")))
+    return str(error.get("msg", kind))

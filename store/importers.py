@@ -38,6 +38,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from matcher.problem import AreaLevel, area_level, gemeente_of
+from matcher.records import (
+    GEMEENTE_CODE,
+    ContingentRecord,
+    HousingTypeRecord,
+    OptionRecord,
+    OrganisationRecord,
+    RecordContext,
+    UserRecord,
+    YouthRecord,
+    parse_polygon_wkt,
+)
 from store.csvio import (
     MAX_ERRORS,
     ErrorSink,
@@ -66,17 +77,6 @@ from store.models import (
     YouthRelation,
 )
 from store.record_rows import read_record
-from store.records import (
-    GEMEENTE_CODE,
-    ContingentRecord,
-    HousingTypeRecord,
-    OptionRecord,
-    OrganisationRecord,
-    RecordContext,
-    UserRecord,
-    YouthRecord,
-    parse_polygon_wkt,
-)
 
 __all__ = [
     "KINDS",

@@ -1,4 +1,4 @@
-"""CSV/XLSX rows read into the shared records of ``store.records`` (issue 15 item 5).
+"""CSV/XLSX rows read into the shared records of ``matcher.records`` (issue 15 item 5).
 
 A file's row passes two layers. The file's own syntax, as people export it from Excel, is read
 here: decimal comma or point, ``ja``/``nee``, ISO or Dutch dates, lists with ``|``. The rules
@@ -17,8 +17,8 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from matcher.records import record_messages
 from store.csvio import RowReader, parse_bool, parse_date, parse_decimal, parse_int, parse_list
-from store.records import record_messages
 
 __all__ = ["csv_value", "read_record"]
 

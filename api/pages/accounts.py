@@ -3,7 +3,7 @@ that a one-time password link leads to (``/wachtwoord-instellen/{token}``).
 
 Users and organisations: create, edit, deactivate; a new user gets a one-time link to set their
 own password, shown to the admin once. The menukaart (housing type rules) and the policy rows by
-date: view, add and edit. Every form checks its record (store.records) and the services check
+date: view, add and edit. Every form checks its record (matcher.records) and the services check
 what needs the database; a refused form shows each field's Dutch message and writes nothing.
 Every change is audited by the services.
 """
@@ -25,14 +25,14 @@ from api.services import reference as ref
 from api.services import users as users_svc
 from api.services.rounds import Forbidden, NotFound, WorkflowError
 from matcher.glossary import labels
-from store import models as m
-from store.records import (
+from matcher.records import (
     HousingTypeRecord,
     OrganisationRecord,
     PolicyRecord,
     RecordInvalid,
     UserRecord,
 )
+from store import models as m
 
 router = APIRouter(include_in_schema=False)
 Admin = Annotated[Principal, Depends(page_user("admin"))]

@@ -23,7 +23,7 @@ from api.formatting import euro, nl_date, nl_month, nl_number
 from api.services import notifications
 from api.services.rounds import Actor
 from matcher.glossary import label
-from store.records import dutch_message
+from matcher.records import dutch_message
 
 # The role pages, in navigation order; ``roles`` says who may open each (the nav shows only
 # those a user may open).

@@ -18,8 +18,8 @@ from api.pages.common import actor_of, back, form_user, page_user, render
 from api.services import contingents as svc
 from api.services.rounds import Forbidden, NotFound, WorkflowError
 from api.services.scope import own_gemeente, own_organisation_code
+from matcher.records import ContingentRecord, RecordInvalid
 from store import models as m
-from store.records import ContingentRecord, RecordInvalid
 
 router = APIRouter(include_in_schema=False)
 READ_ROLES = ("gemeente", "corporatie", "admin", "planner")

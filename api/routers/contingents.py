@@ -18,8 +18,8 @@ from api.deps import SessionDep
 from api.routers.common import ERRORS, Caller, actor, utc
 from api.services import catalog
 from api.services import contingents as svc
+from matcher.records import ContingentRecord
 from store import models as m
-from store.records import ContingentRecord
 
 router = APIRouter(prefix="/contingents", tags=["contingents"])
 T = TypeVar("T")
@@ -109,7 +109,7 @@ def list_changes(principal: Caller, session: SessionDep, year: Year = None) -> l
 def propose(
     principal: Caller,
     session: SessionDep,
-    body: Annotated[dict[str, Any], Body(description="A contingent record (store.records)")],
+    body: Annotated[dict[str, Any], Body(description="A contingent record (matcher.records)")],
 ) -> ChangeOut:
     """Propose an amount for an agreement of your own organisation; it counts only once the
     other party accepts. 422 names the field (e.g. an amount below what is already used)."""

@@ -1,7 +1,7 @@
 """Housing options (``/api/v1/options``): no personal data; a corporation sees its own stock,
 gemeente staff the options in their gemeente, the other roles all options. ``POST /options``
 registers a vacancy of the caller's own corporation with the fields of
-``store.records.OptionRecord`` (x, y in RD New; the areas follow from the location)."""
+``matcher.records.OptionRecord`` (x, y in RD New; the areas follow from the location)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from api.routers.common import ERRORS, Caller, actor
 from api.schemas.records import record_body, refused
 from api.services import catalog, stock
 from api.services.intake import Invalid
+from matcher.records import OptionRecord
 from store import models as m
-from store.records import OptionRecord
 
 router = APIRouter(prefix="/options", tags=["options"])
 

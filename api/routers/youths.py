@@ -8,7 +8,7 @@
 
 Every detail read is audited by the service. ``POST /youths`` and ``PUT /youths/{code}``
 register and change a youth of the own caseload (regisseur only) with the fields of
-``store.records.YouthRecord``; a refused record is a 422 with one Dutch message per field.
+``matcher.records.YouthRecord``; a refused record is a 422 with one Dutch message per field.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from api.routers.common import ERRORS, Caller, actor
 from api.schemas.records import record_body, refused
 from api.services import intake
 from api.services import youths as svc
+from matcher.records import YouthRecord
 from store import models as m
 from store.geometry import from_wkb
-from store.records import YouthRecord
 
 router = APIRouter(prefix="/youths", tags=["youths"])
 

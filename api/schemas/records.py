@@ -1,4 +1,4 @@
-"""OpenAPI request bodies documented from the record models in ``store.records``, and a refused
+"""OpenAPI request bodies documented from the record models in ``matcher.records``, and a refused
 record as FastAPI's 422 shape (one Dutch message per field).
 
 The routers take the body as a plain JSON object and let the service validate it with its

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from api.services import notifications
 from api.services.rounds import Actor, Forbidden, NotFound, WorkflowError, audit
 from api.services.scope import own_gemeente
+from matcher.records import ContingentRecord, RecordInvalid
 from store import models as m
-from store.records import ContingentRecord, RecordInvalid
 
 PARTIES = ("gemeente", "corporatie")
 

@@ -1,6 +1,6 @@
 """Youth intake and change by the own regisseur: register, edit, change status, history.
 
-The form's raw text goes through ``store.records.YouthRecord`` (one set of field rules for every
+The form's raw text goes through ``matcher.records.YouthRecord`` (one set of field rules for every
 entry path) with the database's codes, the region's outline and the regisseur's caseload as
 context; any problem is a Dutch message per field and nothing is written. Every write is audited
 with what changed: fields of the case itself (income, rent and distance limits, anchors,
@@ -32,17 +32,17 @@ from api.services.rounds import Actor, audit
 from api.services.scope import case_filter
 from api.services.suggestions import youth_from_row
 from matcher.glossary import label
-from matcher.roundfile import round_from_data
-from matcher.rules import RoundContext, pair_reasons
-from store import models as m
-from store.geometry import from_wkb, to_wkb
-from store.records import (
+from matcher.records import (
     AnchorRecord,
     RecordContext,
     YouthRecord,
     field_errors,
     parse_polygon_wkt,
 )
+from matcher.roundfile import round_from_data
+from matcher.rules import RoundContext, pair_reasons
+from store import models as m
+from store.geometry import from_wkb, to_wkb
 
 ANCHOR_LABELS = ("school", "werk", "netwerk")
 RANKS = 5  # accepted types and preferred areas the form offers

@@ -111,7 +111,7 @@ def _project_rd(xy: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 def drawing_to_rd_wkt(text: str) -> list[str]:
     """The polygons drawn on the map (GeoJSON in WGS84) as WKT in RD New, one per polygon.
 
-    Validity is not judged here (``store.records`` reports a self-intersecting ring); only what
+    Validity is not judged here (``matcher.records`` reports a self-intersecting ring); only what
     cannot be read at all raises PlaceError.
     """
     text = text.strip()

@@ -1,5 +1,5 @@
 """Reference data the administrator keeps: the menukaart (housing type rules) and the policy
-rows by date. Every change is checked as a record (store.records) and audited with the fields
+rows by date. Every change is checked as a record (matcher.records) and audited with the fields
 it changed, from and to."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.services.rounds import Actor, Forbidden, NotFound, audit
+from matcher.records import HousingTypeRecord, PolicyRecord, RecordInvalid
 from store import models as m
-from store.records import HousingTypeRecord, PolicyRecord, RecordInvalid
 
 TYPE_FIELDS = tuple(HousingTypeRecord.model_fields)
 POLICY_FIELDS = tuple(PolicyRecord.model_fields)

@@ -1,6 +1,6 @@
 """A corporation's own stock: register a vacancy, withdraw it or mark it occupied.
 
-The form's text goes through ``store.records.OptionRecord`` with the menukaart, the type's
+The form's text goes through ``matcher.records.OptionRecord`` with the menukaart, the type's
 persons per dwelling and the region's outline as context; the location (a map click) is snapped
 to the gemeente, wijk and buurt whose polygons hold it. Problems come back as one Dutch message
 per field, with nothing written. Only the corporation itself (role ``corporatie``) reaches its
@@ -22,8 +22,8 @@ from api.services import places
 from api.services.intake import Invalid
 from api.services.rounds import Actor, audit
 from matcher.glossary import label
+from matcher.records import OptionRecord, RecordContext, field_errors
 from store import models as m
-from store.records import OptionRecord, RecordContext, field_errors
 
 # status changes a corporation makes by hand: from -> allowed targets
 TRANSITIONS: dict[str, tuple[str, ...]] = {

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from api.security import hash_password
 from api.services.rounds import Actor, Forbidden, NotFound, WorkflowError, audit
+from matcher.records import OrganisationRecord, RecordInvalid, UserRecord
 from store import models as m
-from store.records import OrganisationRecord, RecordInvalid, UserRecord
 
 # A user of these roles must belong to an organisation of that kind (as in the users import).
 ROLE_ORG_KIND = {"gemeente": "gemeente", "corporatie": "corporatie"}

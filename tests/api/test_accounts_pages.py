@@ -309,7 +309,10 @@ def test_menukaart_and_policy_rows_edited_with_audit(
     }
     before = _count(session_factory, m.PolicyRow)
     for fields, message in (
-        ({"valid_from": "2027-02-30"}, "geldig vanaf: vul een bestaande datum in"),
+        (
+            {"valid_from": "2027-02-30"},
+            "geldig vanaf: &#39;2027-02-30&#39; is geen bestaande datum",
+        ),
         ({"valid_from": "2027-01-15"}, "geldig vanaf: moet de eerste dag van een maand zijn"),
         ({"valid_from": "2026-01-01"}, "geldig vanaf: er is al een rij vanaf 2026-01-01"),
         ({"kwaliteitskortingsgrens": "nan"}, "kwaliteitskortingsgrens: het getal moet eindig zijn"),

@@ -174,7 +174,8 @@ HOSTILE_FILES = {
     ),
     "self-intersecting-no-go": (
         _set(["youths", 0, "no_go_wkt"], f"[{BOW_TIE}]"),
-        "youths[0] (J-1), veld youths.0.no_go_wkt.0: no-go-gebied is geen geldige polygoon",
+        "youths[0] (J-1), veld youths.0.no_go_wkt: getekend gebied 1: de rand van het no-go-gebied "
+        "snijdt zichzelf",
     ),
     "capacity-above-persons-max": (
         _set(["options", 0, "capacity"], "3"),

@@ -1,5 +1,5 @@
 """The JSON API for the same records as the intake and stock forms (issue 15 items 1, 2, 5):
-``POST/PUT /api/v1/youths`` and ``POST /api/v1/options`` validate through ``store.records``
+``POST/PUT /api/v1/youths`` and ``POST /api/v1/options`` validate through ``matcher.records``
 with the same Dutch messages per field, write nothing when refused, and keep the scopes."""
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from shapely.geometry import Polygon
 
 from matcher.policy_table import policy_at
 from matcher.problem import Anchor, Contingent, InvalidRound, Round, UnknownHousingType
+from matcher.records import SIMPLE_CODE, YouthFields
 from matcher.roundfile import (
     dump_round_file,
     load_round_file,
@@ -24,6 +25,7 @@ from matcher.roundfile import (
     round_to_data,
     stock_from_snapshot,
 )
+from matcher.roundfile_models import generated_schema, schema_text
 from tests.matcher.strategies import make_option, make_round, make_youth, rounds
 
 
@@ -404,9 +406,9 @@ def test_birth_date_after_the_round_month_is_refused(tmp_path: Path) -> None:
     ("shape", "said"),
     [
         # A bow tie: the ring crosses itself.
-        ("POLYGON ((0 0, 10 10, 10 0, 0 10, 0 0))", "Self-intersection"),
+        ("POLYGON ((0 0, 10 10, 10 0, 0 10, 0 0))", "snijdt zichzelf"),
         ("POLYGON EMPTY", "leeg"),
-        ("POLYGON ((0 0, nan 0, 10 10, 0 10, 0 0))", "geen geldige polygoon"),
+        ("POLYGON ((0 0, nan 0, 10 10, 0 10, 0 0))", "zonder eindige coördinaten"),
     ],
 )
 def test_invalid_no_go_polygon_is_reported_not_repaired(
@@ -415,7 +417,8 @@ def test_invalid_no_go_polygon_is_reported_not_repaired(
     data = _good()
     data["youths"][0]["no_go_wkt"] = ["POLYGON ((0 0, 1 0, 1 1, 0 0))", shape]
     with pytest.raises(
-        InvalidRound, match=rf"youths\[0\] \(J-1\), veld youths\.0\.no_go_wkt\.1: .*{said}"
+        InvalidRound,
+        match=rf"youths\[0\] \(J-1\), veld youths\.0\.no_go_wkt: getekend gebied 2: .*{said}",
     ):
         load_round_file(_write(tmp_path, data))
 
@@ -499,11 +502,82 @@ def test_the_core_refuses_non_finite_numbers_built_in_code(build: Any, named: st
 
 
 def test_schema_ships_in_the_package_and_docs_holds_an_equal_copy() -> None:
+    """The shipped schema is the one generated from the records (regenerate it with
+    ``python -m matcher.roundfile_models > matcher/round-file.schema.json``)."""
     shipped = resources.files("matcher").joinpath("round-file.schema.json").read_text("utf-8")
     docs = Path(__file__).resolve().parents[2] / "docs" / "round-file.schema.json"
+    assert shipped == schema_text()
     assert docs.read_text(encoding="utf-8") == shipped
-    assert round_file_schema() == json.loads(shipped)
+    assert round_file_schema() == json.loads(shipped) == generated_schema()
     jsonschema.Draft202012Validator.check_schema(round_file_schema())
+
+
+def test_the_schema_describes_the_shared_records() -> None:
+    """Bounds and rules in the schema come from matcher.records: a change there shows here."""
+    defs = generated_schema()["$defs"]
+    youth, option = defs["RoundYouth"], defs["RoundOption"]
+    assert (
+        youth["properties"]["support_need"]["maximum"]
+        == YouthFields.model_fields["support_need"].metadata[1].le
+    )
+    assert "regisseur" in youth["properties"] and "support_provider" not in youth["properties"]
+    assert "shared_house_id" in option["properties"] and "address" not in option["properties"]
+    assert defs["HousingTypeRecord"]["properties"]["code"]["pattern"] == SIMPLE_CODE
+    assert set(generated_schema()["required"]) == {"month", "types", "options", "youths"}
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        # The menukaart's own rule (forms and the types CSV say the same).
+        (
+            lambda d: d["types"][0].update(min_age=23, max_age=18),
+            r"types\[0\] \(.*\), veld types\.0\.max_age: mag niet lager zijn dan de "
+            r"minimumleeftijd \(23\)",
+        ),
+        # The youth record's rules (intake form and youths CSV alike).
+        (
+            lambda d: d["youths"][0].update(companions=["J-1"]),
+            r"youths\[0\] \(J-1\), veld youths\.0\.companions: J-1 is de jongere zelf",
+        ),
+        (
+            lambda d: d["youths"][0].update(accepted_types=["kma", "kma"]),
+            r"veld youths\.0\.accepted_types: kma staat er twee keer in",
+        ),
+        (
+            lambda d: d["youths"][0].update(anchors=[{"label": "school", "x": 5.3, "y": 51.7}]),
+            r"veld youths\.0\.anchors\.0\.y: het ankerpunt ligt niet in Nederland",
+        ),
+        (
+            lambda d: d["youths"][0].update(preferred_areas=["XX12"]),
+            r"veld youths\.0\.preferred_areas: XX12 is geen CBS-gebiedscode",
+        ),
+        (
+            lambda d: d["options"][0].update(capacity=10**29),
+            r"veld options\.0\.capacity: 10{29} ligt buiten het bereik \(toegestaan: minimaal 0, "
+            r"hoogstens 100\)",
+        ),
+        (
+            lambda d: d["options"][0].update(available_from=20270101),
+            r"veld options\.0\.available_from: vul een bestaande datum in",
+        ),
+        (
+            lambda d: d["youths"][0].update(income="veel"),
+            r"veld youths\.0\.income: verwacht een getal, niet 'veel'",
+        ),
+        (
+            lambda d: d.update(corporations=["WC-A", "WC-A"]),
+            r"veld corporations: de lijst bevat een waarde twee keer",
+        ),
+    ],
+)
+def test_the_round_file_refuses_what_the_records_refuse(
+    tmp_path: Path, change: Any, said: str
+) -> None:
+    data = _good()
+    change(data)
+    with pytest.raises(InvalidRound, match=said):
+        load_round_file(_write(tmp_path, data))
 
 
 def test_result_json_refuses_nan_as_a_guard() -> None:

@@ -7,9 +7,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from store.csvio import RowErrors, RowReader
-from store.record_rows import QUOTE_LIMIT, csv_value, read_record
-from store.records import (
+from matcher.records import (
     ContingentRecord,
     HousingTypeRecord,
     OptionRecord,
@@ -17,6 +15,8 @@ from store.records import (
     YouthRecord,
     field_errors,
 )
+from store.csvio import RowErrors, RowReader
+from store.record_rows import QUOTE_LIMIT, csv_value, read_record
 
 
 def _reader(values: dict[str, str]) -> tuple[RowReader, RowErrors]:

@@ -1,4 +1,4 @@
-"""The reference records (store/records.py): every bad field is named in Dutch, several at
+"""The reference records (matcher/records.py): every bad field is named in Dutch, several at
 once; NaN, infinity, huge numbers, impossible dates and unknown fields are refused."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from store.records import (
+from matcher.records import (
     ContingentRecord,
     HousingTypeRecord,
     OrganisationRecord,

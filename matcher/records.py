@@ -1,34 +1,47 @@
 """One validated record per kind, with Dutch messages per field (issue 15 item 5).
 
-``YouthRecord`` and ``OptionRecord`` hold the field rules of a young person and of a housing
-option once, for every entry path: the intake and stock forms and their services use them today;
-the CSV/XLSX importers, the JSON API and the round file are to move onto them. A record checks
-itself alone (types, ranges, finite numbers, dates, polygons); rules that need the database
-(known type and area codes, the caseload, the region's outline, the age on a given day) come in
-a :class:`RecordContext` passed as pydantic's validation context::
+Each kind's fields and rules are written once here and used by every entry path: the intake,
+stock, contingent and account forms and their JSON API (``api.services``), the CSV/XLSX
+importers (``store.importers`` through ``store.record_rows``) and the round file
+(``matcher.roundfile_models``, whose JSON Schema is generated from these models). Where paths
+differ, a base holds what is true everywhere and a subclass adds its own part:
+``YouthFields`` -> ``YouthRecord`` (entry: the age on the day of intake, tighter amounts, the
+support provider) and ``RoundYouth`` (a round: the regisseur); ``OptionFields`` ->
+``OptionRecord`` (entry: address, location inside the Netherlands and the region) and
+``RoundOption`` (owner, areas, shared house); ``ContingentFields`` -> ``ContingentRecord`` and
+``RoundContingent``. Housing types and policy rows are one model for every path.
+
+A record checks itself alone (types, ranges, finite numbers, dates, polygons); rules that need
+the database (known type and area codes, the caseload, the region's outline, the age on a
+given day) come in a :class:`RecordContext` passed as pydantic's validation context::
 
     YouthRecord.model_validate(data, context=RecordContext(today=..., type_codes=...))
 
 Without a context those rules are skipped (the age is then checked on the real today).
-:func:`field_errors` turns a ``ValidationError`` into one Dutch message per field.
+:func:`field_errors` turns a ``ValidationError`` into one Dutch message per field. The module
+is part of the core (pydantic, shapely and ``matcher.problem`` only), so the matcher's round
+file can use it; the adapters import it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 import shapely
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 from shapely.geometry.base import BaseGeometry
@@ -48,8 +61,7 @@ __all__ = [
     "parse_polygon_wkt",
 ]
 
-# Issue 15: a birth date outside 14–30 years is refused at entry. (store/importers.py still
-# checks 15–27 on its own; it moves onto these records in a later change.)
+# Issue 15: a birth date outside 14–30 years is refused at entry (forms, API, files alike).
 YOUTH_MIN_AGE, YOUTH_MAX_AGE = 14, 30
 # RD New covers the Netherlands within roughly these bounds (x min, y min, x max, y max).
 RD_BOUNDS = (-7000.0, 289000.0, 300000.0, 629000.0)
@@ -57,6 +69,29 @@ RD_BOUNDS = (-7000.0, 289000.0, 300000.0, 629000.0)
 REGION_TOLERANCE_M = 500.0
 
 Code = Annotated[str, Field(min_length=1, max_length=40)]
+GEMEENTE_CODE = r"^GM\d{4}$"
+WIJK_CODE = r"^WK\d{6}$"
+BUURT_CODE = r"^BU\d{8}$"
+SIMPLE_CODE = r"^[A-Za-z0-9_.-]+$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    """A date, or its ISO text ``YYYY-MM-DD`` that names a real day (no number, no time)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value.strip()!r} is geen bestaande datum (jjjj-mm-dd)") from None
+    raise ValueError("vul een bestaande datum in (jjjj-mm-dd)")
+
+
+IsoDate = Annotated[
+    date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})
+]
 
 
 def age_on(birth: date, on: date) -> int:
@@ -151,43 +186,31 @@ class AnchorRecord(BaseModel):
         return y
 
 
-class YouthRecord(BaseModel):
-    """A young person as entered: personal data, preferences and the lists that go with them."""
+class YouthFields(BaseModel):
+    """A young person's fields and the rules that hold wherever the record comes from."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
 
     code: Code
-    birth_date: date
+    birth_date: IsoDate
     gemeente_code: str = Field(min_length=1, max_length=10)
-    income: float = Field(ge=0, le=100_000)
+    income: float = Field(ge=0, le=1_000_000)
     support_need: int = Field(ge=0, le=3)
     urgency: int = Field(default=1, ge=1, le=5)
-    care_end_date: date | None = None
-    waiting_since: date | None = None
-    max_rent: float | None = Field(default=None, ge=0, le=10_000)
+    care_end_date: IsoDate | None = None
+    waiting_since: IsoDate | None = None
+    max_rent: float | None = Field(default=None, ge=0, le=1_000_000)
     household_size: int = Field(default=1, ge=1, le=20)
-    max_distance_m: float | None = Field(default=None, gt=0, le=400_000)
-    support_provider: str | None = Field(default=None, max_length=200)
-    accepted_types: list[str] = Field(min_length=1, max_length=20)
-    preferred_areas: list[str] = Field(default_factory=list, max_length=20)
-    anchors: list[AnchorRecord] = Field(default_factory=list, max_length=10)
-    no_go_codes: list[str] = Field(default_factory=list, max_length=50)
-    no_go_wkt: list[str] = Field(default_factory=list, max_length=20)
-    companions: list[str] = Field(default_factory=list, max_length=5)
-    conflicts: list[str] = Field(default_factory=list, max_length=50)
-
-    @field_validator("birth_date")
-    @classmethod
-    def _age(cls, birth: date, info: ValidationInfo) -> date:
-        today = _context(info).today
-        if birth > today:
-            raise ValueError("de geboortedatum ligt in de toekomst")
-        age = age_on(birth, today)
-        if not YOUTH_MIN_AGE <= age <= YOUTH_MAX_AGE:
-            raise ValueError(
-                f"leeftijd {age} ligt niet tussen {YOUTH_MIN_AGE} en {YOUTH_MAX_AGE} jaar"
-            )
-        return birth
+    max_distance_m: float | None = Field(default=None, gt=0, le=10_000_000)
+    accepted_types: list[Code] = Field(min_length=1, description="Ranked, most preferred first.")
+    preferred_areas: list[str] = Field(default_factory=list, description="Ranked CBS codes.")
+    anchors: list[AnchorRecord] = Field(default_factory=list)
+    no_go_codes: list[str] = Field(default_factory=list)
+    no_go_wkt: list[str] = Field(
+        default_factory=list, description="POLYGON or MULTIPOLYGON in WKT, RD New."
+    )
+    companions: list[Code] = Field(default_factory=list)
+    conflicts: list[Code] = Field(default_factory=list)
 
     @field_validator("gemeente_code")
     @classmethod
@@ -235,21 +258,49 @@ class YouthRecord(BaseModel):
         return _no_repeats(codes)
 
 
-class OptionRecord(BaseModel):
-    """A housing option as registered by its corporation; the areas follow from x, y."""
+class YouthRecord(YouthFields):
+    """A young person as entered: the age on the day of intake, amounts and list lengths a
+    person enters, and the support provider."""
+
+    income: float = Field(ge=0, le=100_000)
+    max_rent: float | None = Field(default=None, ge=0, le=10_000)
+    max_distance_m: float | None = Field(default=None, gt=0, le=400_000)
+    accepted_types: list[Code] = Field(min_length=1, max_length=20)
+    preferred_areas: list[str] = Field(default_factory=list, max_length=20)
+    anchors: list[AnchorRecord] = Field(default_factory=list, max_length=10)
+    no_go_codes: list[str] = Field(default_factory=list, max_length=50)
+    no_go_wkt: list[str] = Field(default_factory=list, max_length=20)
+    companions: list[Code] = Field(default_factory=list, max_length=5)
+    conflicts: list[Code] = Field(default_factory=list, max_length=50)
+    support_provider: str | None = Field(default=None, max_length=200)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _age(cls, birth: date, info: ValidationInfo) -> date:
+        today = _context(info).today
+        if birth > today:
+            raise ValueError("de geboortedatum ligt in de toekomst")
+        age = age_on(birth, today)
+        if not YOUTH_MIN_AGE <= age <= YOUTH_MAX_AGE:
+            raise ValueError(
+                f"leeftijd {age} ligt niet tussen {YOUTH_MIN_AGE} en {YOUTH_MAX_AGE} jaar"
+            )
+        return birth
+
+
+class OptionFields(BaseModel):
+    """A housing option's fields and the rules that hold wherever it comes from."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
 
     code: Code
     type_code: Code
-    address: str = Field(default="", max_length=200)
-    x: float
-    y: float
-    kale_huur: float = Field(ge=0, le=10_000)
-    servicekosten: float = Field(default=0.0, ge=0, le=10_000)
-    capacity: int = Field(default=1, ge=1, le=100)
-    available_from: date
-    accessibility_notes: str = Field(default="", max_length=1000)
+    x: float = Field(ge=-10_000_000, le=10_000_000, description="RD New metres.")
+    y: float = Field(ge=-10_000_000, le=10_000_000, description="RD New metres.")
+    kale_huur: float = Field(ge=0, le=1_000_000)
+    servicekosten: float = Field(default=0.0, ge=0, le=1_000_000)
+    capacity: int = Field(default=1, ge=0, le=100, description="Places; at most persons_max.")
+    available_from: IsoDate | None = None
 
     @field_validator("type_code")
     @classmethod
@@ -258,6 +309,29 @@ class OptionRecord(BaseModel):
         if known is not None and code not in known:
             raise ValueError(f"onbekend woningtype {code}")
         return code
+
+    @field_validator("capacity")
+    @classmethod
+    def _capacity(cls, capacity: int, info: ValidationInfo) -> int:
+        limits = _context(info).persons_max
+        kind = str(info.data.get("type_code") or "")
+        if limits is not None and kind in limits and capacity > limits[kind]:
+            raise ValueError(
+                f"capaciteit {capacity} is meer dan de {limits[kind]} personen die deze woonvorm "
+                "toestaat"
+            )
+        return capacity
+
+
+class OptionRecord(OptionFields):
+    """A housing option as registered by its corporation; the areas follow from x, y."""
+
+    kale_huur: float = Field(ge=0, le=10_000)
+    servicekosten: float = Field(default=0.0, ge=0, le=10_000)
+    capacity: int = Field(default=1, ge=1, le=100)
+    available_from: IsoDate
+    address: str = Field(default="", max_length=200)
+    accessibility_notes: str = Field(default="", max_length=1000)
 
     @field_validator("y")
     @classmethod
@@ -271,18 +345,6 @@ class OptionRecord(BaseModel):
         if region is not None and not region.covers(shapely.Point(x, y)):
             raise ValueError("de locatie ligt in geen enkele gemeente van de regio")
         return y
-
-    @field_validator("capacity")
-    @classmethod
-    def _capacity(cls, capacity: int, info: ValidationInfo) -> int:
-        limits = _context(info).persons_max
-        kind = str(info.data.get("type_code") or "")
-        if limits is not None and kind in limits and capacity > limits[kind]:
-            raise ValueError(
-                f"capaciteit {capacity} is meer dan de {limits[kind]} personen die deze woonvorm "
-                "toestaat"
-            )
-        return capacity
 
 
 # --- Dutch messages -----------------------------------------------------------------------------
@@ -369,10 +431,6 @@ def record_messages(record: type[BaseModel], exc: ValidationError) -> list[tuple
 # Each names its fields in Dutch (``LABELS``); ``parse``/``parse_form`` raise RecordInvalid whose
 # messages start with the field's Dutch name ("aantal: mag niet negatief zijn").
 
-GEMEENTE_CODE = r"^GM\d{4}$"
-SIMPLE_CODE = r"^[A-Za-z0-9_.-]+$"
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-
 
 class RecordInvalid(ValueError):
     """A record refused: ``errors`` are ``(field, Dutch message naming the field)`` pairs."""
@@ -427,12 +485,23 @@ class ReferenceRecord(BaseModel):
         return cls.parse(data)
 
 
-class ContingentRecord(ReferenceRecord):
-    """An agreement: ``amount`` places of ``corporation`` in ``gemeente_code`` in ``year``, of
-    one housing type or of any (``housing_type`` empty). Whether the amount covers what is
-    already used needs the database: api.services.contingents checks that."""
+class ContingentFields(ReferenceRecord):
+    """What every contingent names: ``amount`` places of ``corporation`` in ``gemeente_code``
+    in ``year``."""
 
     KIND: ClassVar[str] = "contingent"
+
+    corporation: str = Field(min_length=1, max_length=40, pattern=SIMPLE_CODE)
+    gemeente_code: str = Field(pattern=GEMEENTE_CODE)
+    year: int = Field(ge=2000, le=2100)
+    amount: int = Field(ge=0, le=100_000)
+
+
+class ContingentRecord(ContingentFields):
+    """An agreement as entered: of one housing type or of any (``housing_type`` empty), with a
+    note. Whether the amount covers what is already used needs the database:
+    api.services.contingents checks that."""
+
     LABELS: ClassVar[dict[str, str]] = {
         "corporation": "corporatie",
         "gemeente_code": "gemeentecode",
@@ -443,11 +512,7 @@ class ContingentRecord(ReferenceRecord):
     }
     HINTS: ClassVar[dict[str, str]] = {"gemeente_code": "GM gevolgd door vier cijfers"}
 
-    corporation: str = Field(min_length=1, max_length=40, pattern=SIMPLE_CODE)
-    gemeente_code: str = Field(pattern=GEMEENTE_CODE)
-    year: int = Field(ge=2000, le=2100)
     housing_type: str | None = Field(default=None, max_length=40, pattern=SIMPLE_CODE)
-    amount: int = Field(ge=0, le=100_000)
     note: str = Field(default="", max_length=1000)
 
 
@@ -614,7 +679,7 @@ class PolicyRecord(ReferenceRecord):
         "source": "bron",
     }
 
-    valid_from: date
+    valid_from: IsoDate
     kwaliteitskortingsgrens: float = Field(gt=0, le=10_000)
     aftoppingsgrens_1_2: float = Field(gt=0, le=10_000)
     aftoppingsgrens_3plus: float = Field(gt=0, le=10_000)
