@@ -27,13 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
 import json
-import os
-import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -41,7 +37,7 @@ import psutil
 from sqlalchemy import select
 
 from api.cli import load_demo
-from bench.serving import free_port
+from bench.serving import stek_process
 from store import models as m
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
@@ -50,51 +46,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "admin@demo.stek.invalid"
 HEADER = "corporatie;gemeentecode;year;amount\n"
 TARGET_MB, TARGET_S = 500, 60
-
-
-@contextmanager
-def _server(url: str) -> Iterator[tuple[str, psutil.Process]]:
-    """uvicorn serving stek on ``url``'s database, in a child process."""
-    port = free_port()
-    env = {**os.environ, "STEK_DATABASE_URL": url}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
-        yield base, psutil.Process(proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class _Sampler:
@@ -192,7 +143,8 @@ def main() -> None:
         idle: list[float] = []
         for _ in range(args.repeat):
             # a fresh server per repeat: every run starts from the same idle process
-            with _server(url) as (base, process), httpx.Client(timeout=600) as client:
+            with stek_process(url) as (base, pid), httpx.Client(timeout=600) as client:
+                process = psutil.Process(pid)
                 response = client.post(
                     f"{base}/api/v1/auth/token", json={"email": ADMIN, "password": "demo"}
                 )

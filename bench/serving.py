@@ -1,13 +1,18 @@
-"""The app on loopback for the benchmarks: a free port and uvicorn in a thread."""
+"""The app on loopback for the benchmarks: a free port and uvicorn in a thread or `stek serve`."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 
 from api.app import create_app
@@ -52,19 +57,10 @@ def serve(url: str) -> Iterator[str]:
 
 
 @contextmanager
-def serve_process(url: str, log_path: str = "/dev/null") -> Iterator[str]:
-    """``stek serve`` on database ``url`` as its own process, as deployed; yields its base URL.
-
-    For browser benchmarks: a server in a thread of the benchmark shares the interpreter lock
-    with Playwright's client, so every click would also wait for the other's Python work.
+def stek_process(url: str, log_path: str = "/dev/null") -> Iterator[tuple[str, int]]:
+    """``stek serve`` on database ``url`` as its own process, as deployed; yields its base URL
+    and process id (for benchmarks that sample its memory) once it answers ``/api/v1/health``.
     """
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    import httpx
-
     port = free_port()
     stek = str(Path(sys.executable).parent / "stek")
     env = {
@@ -84,16 +80,31 @@ def serve_process(url: str, log_path: str = "/dev/null") -> Iterator[str]:
         deadline = time.monotonic() + 120
         while True:
             try:
-                httpx.get(f"{base}/api/v1/health", timeout=1)
+                httpx.get(f"{base}/api/v1/health", timeout=2)
                 break
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"stek serve did not start ({proc.poll()})") from None
                 time.sleep(0.1)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def serve_process(url: str, log_path: str = "/dev/null") -> Iterator[str]:
+    """``stek serve`` as its own process (:func:`stek_process`); yields its base URL.
+
+    For browser benchmarks: a server in a thread of the benchmark shares the interpreter lock
+    with Playwright's client, so every click would also wait for the other's Python work.
+    """
+    with stek_process(url, log_path) as (base, _pid):
+        yield base
 
 
 @contextmanager
