@@ -100,7 +100,7 @@ class GreedyState:
             self._take(y, o)
 
 
-def _best_pairs(inst: Instance, y: int, state: GreedyState | None = None) -> list[int]:
+def best_pairs(inst: Instance, y: int, state: GreedyState | None = None) -> list[int]:
     """Pairs of youth ``y``, best value first. With ``state``: only pairs whose option and
     contingent still have a place (``fits`` refuses the others anyway; filtering them in NumPy
     spares thousands of Python calls for youths whose options are all taken)."""
@@ -147,13 +147,13 @@ def greedy_fill(
             if any(state.assign[m] >= 0 for m in group):
                 continue  # a member is placed already (fixed): the group cannot move
             if len(group) == 1:
-                for p in _best_pairs(inst, y, state):
+                for p in best_pairs(inst, y, state):
                     o = int(inst.pair_option[p])
                     if state.fits([y], o):
                         state.place([y], o)
                         break
             else:
-                _place_group(inst, state, group)
+                place_group(inst, state, group)
         # Close houses below persons_min; their residents try again elsewhere.
         under = [
             h
@@ -200,12 +200,12 @@ def _affected_youths(
     return youths
 
 
-def _place_group(inst: Instance, state: GreedyState, group: list[int]) -> None:
+def place_group(inst: Instance, state: GreedyState, group: list[int]) -> None:
     """Place a companion group together in one house (one option or several rooms of it),
     trying houses by the members' total value; nothing is placed when no house takes them all."""
     pairs_in: dict[int, dict[int, list[int]]] = {}  # house -> member -> pairs, best first
     for y in group:
-        for p in _best_pairs(inst, y):
+        for p in best_pairs(inst, y):
             h = int(inst.option_house[inst.pair_option[p]])
             pairs_in.setdefault(h, {}).setdefault(y, []).append(p)
     houses = [h for h, per in pairs_in.items() if len(per) == len(group)]

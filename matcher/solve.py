@@ -6,7 +6,8 @@
    fixed pairs that conflict on their own are refused here (matcher.fixed).
 3. flow: the min-cost flow over all eligible pairs (matcher.flow). Its optimum bounds every
    allocation. If it keeps every side rule it is optimal and we are done.
-4. sides: otherwise repair the flow solution (drop placements breaking house rules;
+4. sides: otherwise repair the flow solution (in a large round, first move residents of broken
+   houses where they fit: matcher.consolidate; then drop placements breaking house rules:
    matcher.repair), refill it greedily (matcher.greedy), and hand it as a hint to the exact path
    (matcher.exact) or to CP-SAT on a candidate set (matcher.cpsat).
 5. extract: the best allocation found, scores, contingent use and a reason per unmatched youth.
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from matcher.consolidate import consolidate
 from matcher.cpsat import candidate_pairs, solve_sides
 from matcher.exact import ExactOutcome, GaveUp, solve_exact
 from matcher.fixed import check_fixed_pairs
@@ -257,6 +259,13 @@ def solve(
     best_used = flow_used
     if bad_houses or bad_groups:
         t_rep = time.perf_counter()
+        if inst.n_pairs > full_limit:
+            # A neighbourhood round keeps the flow's bound: first move residents out of broken
+            # houses where they fit, so the repair drops fewer (matcher.consolidate). A complete
+            # round is proven optimal by the exact path whatever its hint.
+            assign = consolidate(inst, assign)
+            phase_seconds["sides.consolidate"] = time.perf_counter() - t_rep
+            t_rep = time.perf_counter()
         repaired = repair(inst, assign)
         phase_seconds["sides.repair"] = time.perf_counter() - t_rep
         t_rep = time.perf_counter()
