@@ -7,7 +7,8 @@
 3. flow: the min-cost flow over all eligible pairs (matcher.flow). Its optimum bounds every
    allocation. If it keeps every side rule it is optimal and we are done.
 4. sides: otherwise repair the flow solution (in a large round, first move residents of broken
-   houses where they fit: matcher.consolidate; then drop placements breaking house rules:
+   houses where they fit, matcher.consolidate, and try a second flow that keeps the age gap of
+   the houses still broken: ``large_round_hint``; then drop placements breaking house rules:
    matcher.repair), refill it greedily (matcher.greedy), and hand it as a hint to the exact path
    (matcher.exact) or to CP-SAT on a candidate set (matcher.cpsat).
 5. extract: the best allocation found, scores, contingent use and a reason per unmatched youth.
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from matcher.consolidate import consolidate
+from matcher.consolidate import age_window_pairs, consolidate, second_flow_scope
 from matcher.cpsat import candidate_pairs, solve_sides
 from matcher.exact import ExactOutcome, GaveUp, solve_exact
 from matcher.fixed import check_fixed_pairs
@@ -84,10 +85,13 @@ def contingent_key(c: Contingent) -> str:
     return f"{base}/{c.type_code}" if c.type_code else base
 
 
-def flow_input(inst: Instance) -> tuple[FlowInput, npt.NDArray[np.bool_]]:
+def flow_input(
+    inst: Instance, allowed: npt.NDArray[np.bool_] | None = None
+) -> tuple[FlowInput, npt.NDArray[np.bool_]]:
     """The flow part of an instance, fixed pairs pre-placed (their youths leave the network).
 
-    Returns the input and the mask of pairs it holds (pairs of non-fixed youths).
+    Returns the input and the mask of pairs it holds (pairs of non-fixed youths, and only the
+    ``allowed`` ones when given).
     """
     fixed_youth = np.zeros(inst.n_youths, dtype=bool)
     opt_cap = inst.option_capacity.copy()
@@ -126,6 +130,8 @@ def flow_input(inst: Instance) -> tuple[FlowInput, npt.NDArray[np.bool_]]:
     node_ix = np.full(nh, -1, dtype=np.int32)
     node_ix[node] = np.arange(int(node.sum()), dtype=np.int32)
     keep = ~fixed_youth[inst.pair_youth]
+    if allowed is not None:
+        keep &= allowed
     return (
         FlowInput(
             n_youths=inst.n_youths,
@@ -145,6 +151,63 @@ def flow_input(inst: Instance) -> tuple[FlowInput, npt.NDArray[np.bool_]]:
         ),
         keep,
     )
+
+
+def mended(inst: Instance, assign: IntArray, seconds: dict[str, float]) -> IntArray:
+    """The assignment with the placements that break a house rule dropped (matcher.repair)
+    and the freed places refilled greedily; the repair alone if the refill breaks a rule."""
+    t0 = time.perf_counter()
+    repaired = repair(inst, assign)
+    seconds["sides.repair"] = seconds.get("sides.repair", 0.0) + time.perf_counter() - t0
+    t0 = time.perf_counter()
+    refilled = greedy_fill(inst, repaired)
+    seconds["sides.refill"] = seconds.get("sides.refill", 0.0) + time.perf_counter() - t0
+    if side_violations(inst, refilled) != (set(), set()):
+        return repaired
+    return refilled
+
+
+def large_round_hint(inst: Instance, assign: IntArray, seconds: dict[str, float]) -> IntArray:
+    """A rule-keeping allocation near the flow's ``assign`` for a round too large for the
+    exact path (whose bound stays the flow's, so every youth kept housed narrows the gap).
+
+    Residents of broken houses first move where they fit (matcher.consolidate), then the repair
+    and refill. Houses whose residents' ages still spread too far get a second flow in which
+    only youths in their best age window may enter them: the flow re-routes the youths around
+    those houses (``second_flow_scope``; everybody else keeps their place), and the better of
+    the two allocations is kept (docs/objective.md).
+    """
+    t0 = time.perf_counter()
+    moved = consolidate(inst, assign)
+    seconds["sides.consolidate"] = time.perf_counter() - t0
+    best = mended(inst, moved, seconds)
+    allowed = age_window_pairs(inst, moved)
+    if allowed.all():
+        return best
+    t0 = time.perf_counter()
+    pairs, held = second_flow_scope(inst, moved, allowed)
+    fin, keep = flow_input(dataclasses.replace(inst, fixed=[*inst.fixed, *held]), pairs)
+    flow = solve_flow(fin)
+    used = np.zeros(inst.n_pairs, dtype=bool)
+    used[np.nonzero(keep)[0][flow.pair_used]] = True
+    used[inst.fixed_pair_idx] = True
+    second = assignment_of(inst, used)
+    for y, o in held:
+        second[y] = o
+    seconds["sides.flow2"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    moved = consolidate(inst, second)
+    seconds["sides.consolidate"] += time.perf_counter() - t0
+    second = mended(inst, moved, seconds)
+    if side_violations(inst, second) != (set(), set()):
+        return best
+    if side_violations(inst, best) != (set(), set()) or _value(inst, second) > _value(inst, best):
+        return second
+    return best
+
+
+def _value(inst: Instance, assign: IntArray) -> int:
+    return int(inst.pair_value[pairs_of_assignment(inst, assign)].sum())
 
 
 def assignment_of(inst: Instance, pair_used: npt.NDArray[np.bool_]) -> IntArray:
@@ -171,7 +234,7 @@ def solve(
     full_limit: int = 40_000,
     top_k: int = 3,
     workers: int = 1,
-    neighbourhood_min_s: float = 0.5,
+    neighbourhood_s: float = 0.25,
     explain: bool = True,
     lp_fixing: bool = True,
 ) -> Result:
@@ -181,9 +244,11 @@ def solve(
     byte-identical ``Result.to_json()``. ``progress(phase, info)`` is called at every phase end
     and, during CP-SAT, with objective / bound / gap as they improve. Rounds of at most
     ``full_limit`` eligible pairs give CP-SAT every pair (optimality can be proven); larger rounds
-    give it a neighbourhood of the flow's side-rule violations (``candidate_pairs``: the youths
-    involved with their flow, hint, ``top_k`` best and best house-rule pairs; everybody else
-    pinned), and the round's bound stays the flow's. ``time_limit_s`` is spent by CP-SAT as
+    start from a consolidated flow solution (``large_round_hint``) and give CP-SAT
+    ``neighbourhood_s`` deterministic seconds on a neighbourhood of the flow's side-rule
+    violations (``candidate_pairs``: the youths involved with their flow, hint, ``top_k`` best
+    and best house-rule pairs; everybody else pinned); the round's bound stays the flow's.
+    ``time_limit_s`` is spent by CP-SAT as
     deterministic time (see ``solve_sides``). Raises ``ConflictingFixedPairs`` when the fixed
     pairs cannot all hold, ``SolverBug`` when the verifier rejects the proposal.
     ``lp_fixing=False`` skips the certified-LP path (``matcher.exact``) and gives a complete
@@ -258,21 +323,11 @@ def solve(
     n_candidates = 0
     best_used = flow_used
     if bad_houses or bad_groups:
-        t_rep = time.perf_counter()
         if inst.n_pairs > full_limit:
-            # A neighbourhood round keeps the flow's bound: first move residents out of broken
-            # houses where they fit, so the repair drops fewer (matcher.consolidate). A complete
-            # round is proven optimal by the exact path whatever its hint.
-            assign = consolidate(inst, assign)
-            phase_seconds["sides.consolidate"] = time.perf_counter() - t_rep
-            t_rep = time.perf_counter()
-        repaired = repair(inst, assign)
-        phase_seconds["sides.repair"] = time.perf_counter() - t_rep
-        t_rep = time.perf_counter()
-        refilled = greedy_fill(inst, repaired)
-        phase_seconds["sides.refill"] = time.perf_counter() - t_rep
-        if side_violations(inst, refilled) != (set(), set()):
-            refilled = repaired
+            refilled = large_round_hint(inst, assign, phase_seconds)
+        else:
+            # A complete round is proven optimal by the exact path whatever its hint.
+            refilled = mended(inst, assign, phase_seconds)
         hint_ok = side_violations(inst, refilled) == (set(), set())
         hint_used = pairs_of_assignment(inst, refilled)
         # A hint that still breaks a rule (fixed pairs alone in a house) is no fallback.
@@ -286,10 +341,12 @@ def solve(
         # same round and seed give the same answer; see solve_sides on deterministic time.
         budget = 0.8 * time_limit_s
         if not cands.complete:
-            # A neighbourhood cannot prove optimality: spend 0.5 deterministic s per million
-            # pairs (at least neighbourhood_min_s). Measured on the national fixtures, CP-SAT's
-            # deterministic second took about 3 wall seconds there, and more gained ~0.01 %.
-            budget = min(budget, max(neighbourhood_min_s, 0.5e-6 * inst.n_pairs))
+            # A neighbourhood cannot prove optimality, and its model is bounded (candidate_pairs
+            # frees at most max_free youths) whatever the round's size: a fixed deterministic
+            # budget. Measured on the national fixtures after the consolidation, 0.05 s found
+            # what 10 s found; 1.1 s (the budget before) cost 6 wall seconds for a gain of a
+            # few preference points (docs/objective.md, 6 December 2026, second part).
+            budget = min(budget, neighbourhood_s)
 
         def on_solution(objective: int, cp_bound: int) -> None:
             b = min(bound, cp_bound) if cands.complete else bound

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 
-from matcher.consolidate import consolidate
+from matcher.consolidate import age_window_pairs, consolidate, second_flow_scope
 from matcher.flow import solve_flow
 from matcher.instance import Instance, build_instance
 from matcher.problem import Round
@@ -119,3 +119,68 @@ def test_consolidating_the_flow_keeps_everybody_housed_and_every_place_rule(rnd:
     repaired = repair(inst, after)
     if side_violations(inst, repaired) == (set(), set()):
         assert verify(inst.round, _placed(inst, repaired)) == []
+
+
+def _ages_round() -> Round:
+    birth = make_youth().birth_date
+    youths = [
+        make_youth("J-1", birth_date=birth.replace(year=2007)),  # 18
+        make_youth("J-2", birth_date=birth.replace(year=2006)),  # 19
+        make_youth("J-3", birth_date=birth.replace(year=1999)),  # 26
+        make_youth("J-4", birth_date=birth.replace(year=2000)),  # 25
+    ]
+    options = [_friends("F-1"), _friends("F-2"), make_option("U-1"), make_option("U-2")]
+    return make_round(youths, options)
+
+
+def test_age_window_pairs_close_a_broken_house_to_ages_outside_its_best_window() -> None:
+    inst = _instance(_ages_round())
+    ix = inst.option_codes.index
+    broken = _assign(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1"})
+    allowed = age_window_pairs(inst, broken)
+    shut = {
+        (inst.youth_codes[int(inst.pair_youth[p])], inst.option_codes[int(inst.pair_option[p])])
+        for p in np.nonzero(~allowed)[0].tolist()
+    }
+    # The window of J-1 and J-2 (18-23) weighs most: the 25- and 26-year-olds may not enter.
+    assert shut == {("J-3", "F-1"), ("J-4", "F-1")}
+    assert allowed[inst.pair_option == ix("F-2")].all()
+    # A house that keeps its age gap closes nothing.
+    fine = _assign(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-2", "J-4": "F-2"})
+    assert age_window_pairs(inst, fine).all()
+
+
+def test_second_flow_scope_frees_the_youths_around_closed_houses_only() -> None:
+    inst = _instance(_ages_round())
+    broken = _assign(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1"})
+    allowed = age_window_pairs(inst, broken)
+    pairs, held = second_flow_scope(inst, broken, allowed)
+    # Every youth here is a resident of F-1 or eligible for it: nobody is held, and the closed
+    # pairs stay closed.
+    assert held == []
+    assert not (pairs & ~allowed).any()
+    assert pairs[inst.pair_youth == inst.youth_codes.index("J-4")].any()
+
+
+def test_second_flow_scope_holds_youths_elsewhere() -> None:
+    birth = make_youth().birth_date
+    friends_only = ("friends",)
+    youths = [
+        make_youth("J-1", birth_date=birth.replace(year=2007), accepted_types=friends_only),
+        make_youth("J-2", birth_date=birth.replace(year=2006), accepted_types=friends_only),
+        make_youth("J-3", birth_date=birth.replace(year=1999), accepted_types=friends_only),
+        make_youth("J-9", accepted_types=("urgentie",)),
+    ]
+    options = [_friends("F-1"), _friends("F-2"), make_option("U-1"), make_option("U-2")]
+    inst = _instance(make_round(youths, options))
+    broken = _assign(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1", "J-9": "U-2"})
+    allowed = age_window_pairs(inst, broken)
+    assert not allowed.all()
+    pairs, held = second_flow_scope(inst, broken, allowed)
+    # The residents of F-1 reach only the Friends houses: J-9 keeps U-2 and none of its pairs
+    # is in the second flow; the residents may move between the Friends houses.
+    j9 = inst.youth_codes.index("J-9")
+    assert held == [(j9, inst.option_codes.index("U-2"))]
+    assert not pairs[inst.pair_youth == j9].any()
+    scoped = {inst.option_codes[int(o)] for o in inst.pair_option[pairs].tolist()}
+    assert scoped == {"F-1", "F-2"}

@@ -333,7 +333,7 @@ def test_neighbourhood_path_keeps_every_rule_and_an_honest_bound(
     still valid, fixed pairs kept, and the bound stays the flow's (never CP-SAT's local one)."""
     rnd = _pick_fixed(rnd, data)
     try:
-        result = solve(rnd, time_limit_s=10, full_limit=0, neighbourhood_min_s=0.5)
+        result = solve(rnd, time_limit_s=10, full_limit=0, neighbourhood_s=0.5)
     except ConflictingFixedPairs:
         return
     assert result.status in ("optimal", "feasible", "infeasible")
