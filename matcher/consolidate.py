@@ -214,18 +214,19 @@ def age_window_pairs(inst: Instance, assign: IntArray) -> BoolArray:
 
 
 def second_flow_scope(
-    inst: Instance, assign: IntArray, allowed: BoolArray
+    inst: Instance, assign: IntArray, allowed: BoolArray, closed: BoolArray | None = None
 ) -> tuple[BoolArray, list[tuple[int, int]]]:
     """Where a second flow may change ``assign`` after ``age_window_pairs`` (``allowed``)
     closed some houses to some ages: the options of those houses and every option their
     residents are eligible for. Youths placed there, and youths without a place who are
     eligible there, may move (their pairs into those options, and their own pair); everybody
-    else keeps their place. Returns the pairs the second flow may use and the placements it
-    holds (youth, option). Measured on the national fixtures this keeps a quarter of the
-    options and a third of the pairs, and the second flow's housing within 0.0002 % of a flow
-    over the whole round (docs/objective.md)."""
-    closed = np.unique(inst.option_house[inst.pair_option[~allowed]])
-    scope = np.isin(inst.option_house, closed)
+    else keeps their place. ``closed`` (default: every pair ``allowed`` leaves out) names the
+    pairs whose houses set the scope, e.g. only those closed since the last flow. Returns the
+    pairs the second flow may use and the placements it holds (youth, option). Measured on the
+    national fixtures (seed 7) this keeps a quarter of the options and a third of the pairs,
+    and the second flow's housing within 0.0002 % of a flow over the whole round."""
+    shut = ~allowed if closed is None else closed
+    scope = np.isin(inst.option_house, np.unique(inst.option_house[inst.pair_option[shut]]))
     placed = assign >= 0
     resident = np.zeros(inst.n_youths, dtype=bool)
     resident[placed] = scope[assign[placed]]

@@ -12,7 +12,14 @@ from matcher.problem import Round
 from matcher.repair import repair, side_violations
 from matcher.rules import screen
 from matcher.scoring import pair_values
-from matcher.solve import assignment_of, canonical_round, flow_input
+from matcher.solve import (
+    assignment_of,
+    canonical_round,
+    flow_input,
+    large_round_hint,
+    mended,
+    pairs_of_assignment,
+)
 from matcher.verifier import verify
 from tests.matcher.strategies import make_option, make_round, make_youth, rounds
 
@@ -184,3 +191,26 @@ def test_second_flow_scope_holds_youths_elsewhere() -> None:
     assert not pairs[inst.pair_youth == j9].any()
     scoped = {inst.option_codes[int(o)] for o in inst.pair_option[pairs].tolist()}
     assert scoped == {"F-1", "F-2"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rounds(max_youths=10, max_options=8, shared=True))
+def test_large_round_hint_keeps_the_rules_and_never_does_worse_than_one_consolidation(
+    rnd: Round,
+) -> None:
+    inst = _instance(rnd)
+    fin, keep = flow_input(inst)
+    flow = solve_flow(fin)
+    used = np.zeros(inst.n_pairs, dtype=bool)
+    used[np.nonzero(keep)[0][flow.pair_used]] = True
+    used[inst.fixed_pair_idx] = True
+    start = assignment_of(inst, used)
+    once = mended(inst, consolidate(inst, start), {})
+    seconds: dict[str, float] = {}
+    hint = large_round_hint(inst, start, seconds)
+    if side_violations(inst, once) == (set(), set()):
+        assert side_violations(inst, hint) == (set(), set())
+        value = inst.pair_value[pairs_of_assignment(inst, hint)].sum()
+        assert value >= inst.pair_value[pairs_of_assignment(inst, once)].sum()
+        assert verify(inst.round, _placed(inst, hint)) == []
+    assert "sides.consolidate" in seconds
