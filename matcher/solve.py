@@ -250,6 +250,7 @@ def solve(
     top_k: int = 3,
     workers: int = 1,
     neighbourhood_s: float = 0.25,
+    polish_limit: int = 1_000_000,
     explain: bool = True,
     lp_fixing: bool = True,
 ) -> Result:
@@ -262,7 +263,8 @@ def solve(
     start from a consolidated flow solution (``large_round_hint``) and give CP-SAT
     ``neighbourhood_s`` deterministic seconds on a neighbourhood of the flow's side-rule
     violations (``candidate_pairs``: the youths involved with their flow, hint, ``top_k`` best
-    and best house-rule pairs; everybody else pinned); the round's bound stays the flow's.
+    and best house-rule pairs; everybody else pinned; skipped over ``polish_limit`` pairs when
+    the hint keeps every rule); the round's bound stays the flow's.
     ``time_limit_s`` is spent by CP-SAT as
     deterministic time (see ``solve_sides``). Raises ``ConflictingFixedPairs`` when the fixed
     pairs cannot all hold, ``SolverBug`` when the verifier rejects the proposal.
@@ -350,53 +352,57 @@ def solve(
         method = "repair" if hint_ok else "none"
         hint_value = int(inst.pair_value[hint_used].sum()) if hint_ok else -1
         report("repair", {"objective": hint_value, "bound": bound, "gap": _gap(hint_value, bound)})
-        cands = candidate_pairs(inst, flow_used, hint_used, top_k=top_k, full_limit=full_limit)
-        n_candidates = len(cands.pairs)
-        # Budgets depend on the input only (never on wall-clock time spent so far), so the
-        # same round and seed give the same answer; see solve_sides on deterministic time.
-        budget = 0.8 * time_limit_s
-        if not cands.complete:
-            # A neighbourhood cannot prove optimality, and its model is bounded (candidate_pairs
-            # frees at most max_free youths) whatever the round's size: a fixed deterministic
-            # budget. Measured on the national fixtures after the consolidation, 0.05 s found
-            # what 10 s found; 1.1 s (the budget before) cost 6 wall seconds for a gain of a
-            # few preference points (docs/objective.md, 6 December 2026, second part).
-            budget = min(budget, neighbourhood_s)
+        # A hint that keeps every rule in a very large round is the proposal: the neighbourhood
+        # CP-SAT gained at most 0.002 % of housing there (national fixtures, docs/objective.md)
+        # for more wall time than a second age-window flow, which gained far more.
+        if not (hint_ok and inst.n_pairs > polish_limit):
+            cands = candidate_pairs(inst, flow_used, hint_used, top_k=top_k, full_limit=full_limit)
+            n_candidates = len(cands.pairs)
+            # Budgets depend on the input only (never on wall-clock time spent so far), so the
+            # same round and seed give the same answer; see solve_sides on deterministic time.
+            budget = 0.8 * time_limit_s
+            if not cands.complete:
+                # A neighbourhood cannot prove optimality, and its model is bounded (candidate_pairs
+                # frees at most max_free youths) whatever the round's size: a fixed deterministic
+                # budget. Measured on the national fixtures after the consolidation, 0.05 s found
+                # what 10 s found; 1.1 s (the budget before) cost 6 wall seconds for a gain of a
+                # few preference points (docs/objective.md, 6 December 2026, second part).
+                budget = min(budget, neighbourhood_s)
 
-        def on_solution(objective: int, cp_bound: int) -> None:
-            b = min(bound, cp_bound) if cands.complete else bound
-            report("sides", {"objective": objective, "bound": b, "gap": _gap(objective, b)})
+            def on_solution(objective: int, cp_bound: int) -> None:
+                b = min(bound, cp_bound) if cands.complete else bound
+                report("sides", {"objective": objective, "bound": b, "gap": _gap(objective, b)})
 
-        exact: ExactOutcome | None = None
-        if cands.complete and lp_fixing:
-            # Certified LP bounds + reduced-cost fixing: CP-SAT only sees the variables that
-            # can still move (matcher.exact). When it gives up, the general CP-SAT gets what
-            # is left of the budget.
-            t_ex = time.perf_counter()
-            attempt = solve_exact(inst, hint_used if hint_ok else None, budget, on_solution)
-            phase_seconds["sides.exact"] = time.perf_counter() - t_ex
-            if isinstance(attempt, GaveUp):
-                budget = max(0.05, budget - attempt.det_time)
+            exact: ExactOutcome | None = None
+            if cands.complete and lp_fixing:
+                # Certified LP bounds + reduced-cost fixing: CP-SAT only sees the variables that
+                # can still move (matcher.exact). When it gives up, the general CP-SAT gets what
+                # is left of the budget.
+                t_ex = time.perf_counter()
+                attempt = solve_exact(inst, hint_used if hint_ok else None, budget, on_solution)
+                phase_seconds["sides.exact"] = time.perf_counter() - t_ex
+                if isinstance(attempt, GaveUp):
+                    budget = max(0.05, budget - attempt.det_time)
+                else:
+                    exact = attempt
+            if exact is not None:
+                best_used, method = exact.pair_used, "lp+cp-sat"
+                bound = min(bound, exact.value)
             else:
-                exact = attempt
-        if exact is not None:
-            best_used, method = exact.pair_used, "lp+cp-sat"
-            bound = min(bound, exact.value)
-        else:
-            side = solve_sides(
-                inst,
-                cands,
-                hint_used,
-                budget,
-                on_solution,
-                workers=workers,
-            )
-            phase_seconds["sides.cpsat"] = side.seconds
-            if side.status in ("OPTIMAL", "FEASIBLE") and side.value >= hint_value:
-                best_used, method = side.pair_used, "cp-sat"
-            if cands.complete and side.cpsat_bound is not None:
-                # Only a complete candidate set makes CP-SAT's bound a bound for the round.
-                bound = min(bound, side.cpsat_bound)
+                side = solve_sides(
+                    inst,
+                    cands,
+                    hint_used,
+                    budget,
+                    on_solution,
+                    workers=workers,
+                )
+                phase_seconds["sides.cpsat"] = side.seconds
+                if side.status in ("OPTIMAL", "FEASIBLE") and side.value >= hint_value:
+                    best_used, method = side.pair_used, "cp-sat"
+                if cands.complete and side.cpsat_bound is not None:
+                    # Only a complete candidate set makes CP-SAT's bound a bound for the round.
+                    bound = min(bound, side.cpsat_bound)
     objective = int(inst.pair_value[best_used].sum())
     bound = max(bound, objective)
     done("sides", t0, objective=objective, bound=bound, gap=_gap(objective, bound))

@@ -6,6 +6,7 @@ Shared by the matcher tests (eligibility, verifier, solver). The API is kept sta
   fixed=False, caps=True) -> SearchStrategy[Round]``
 * ``make_round(youths, options, ...)``, ``make_youth(code, ...)``, ``make_option(code, ...)``,
   ``make_type(code, ...)`` and ``TYPES`` (a small synthetic menukaart) for hand-built cases.
+* ``instance_of(round)``: the solver's array form of a round (screened and scored).
 
 Values are drawn near the policy boundaries on purpose: ages around the type limits and the
 young-tenant ages, birthdays on the move-in day, rents equal to the kwaliteitskortingsgrens and
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
@@ -33,6 +34,9 @@ from matcher.problem import (
     Round,
     Youth,
 )
+
+if TYPE_CHECKING:
+    from matcher.instance import Instance
 
 
 def make_type(code: str, **overrides: Any) -> HousingType:
@@ -443,4 +447,19 @@ def rounds(
         forbidden_pairs=forbidden_pairs,
         gemeente_caps=gemeente_caps,
         seed=draw(st.integers(0, 3)),
+    )
+
+
+def instance_of(rnd: Round) -> Instance:
+    """The solver's array form of ``rnd``: canonical order, screened, scored (default seed)."""
+    from matcher.instance import build_instance
+    from matcher.rules import screen
+    from matcher.scoring import pair_values
+    from matcher.solve import canonical_round
+
+    canon = canonical_round(rnd)
+    sc = screen(canon)
+    pv = pair_values(canon, sc)
+    return build_instance(
+        canon, sc.youth_idx, sc.option_idx, pv.value, pv.urgency, sc.option_contingent
     )

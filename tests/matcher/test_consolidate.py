@@ -7,30 +7,28 @@ from hypothesis import HealthCheck, given, settings
 
 from matcher.consolidate import age_window_pairs, consolidate, second_flow_scope
 from matcher.flow import solve_flow
-from matcher.instance import Instance, build_instance
+from matcher.instance import Instance
 from matcher.problem import Round
 from matcher.repair import repair, side_violations
-from matcher.rules import screen
-from matcher.scoring import pair_values
 from matcher.solve import (
     assignment_of,
-    canonical_round,
     flow_input,
     large_round_hint,
     mended,
     pairs_of_assignment,
 )
 from matcher.verifier import verify
-from tests.matcher.strategies import make_option, make_round, make_youth, rounds
+from tests.matcher.strategies import instance_of, make_option, make_round, make_youth, rounds
 
 
-def _instance(rnd: Round) -> Instance:
-    canon = canonical_round(rnd)
-    sc = screen(canon)
-    pv = pair_values(canon, sc)
-    return build_instance(
-        canon, sc.youth_idx, sc.option_idx, pv.value, pv.urgency, sc.option_contingent
-    )
+def _flow_assignment(inst: Instance) -> np.ndarray:
+    """The min-cost flow's assignment (house rules ignored), fixed pairs included."""
+    fin, keep = flow_input(inst)
+    flow = solve_flow(fin)
+    used = np.zeros(inst.n_pairs, dtype=bool)
+    used[np.nonzero(keep)[0][flow.pair_used]] = True
+    used[inst.fixed_pair_idx] = True
+    return assignment_of(inst, used)
 
 
 def _assign(inst: Instance, placed: dict[str, str]) -> np.ndarray:
@@ -52,7 +50,7 @@ def _friends(code: str) -> object:
 
 def test_lone_residents_of_two_friends_houses_move_in_together() -> None:
     rnd = make_round([make_youth("J-1"), make_youth("J-2")], [_friends("F-1"), _friends("F-2")])
-    inst = _instance(rnd)
+    inst = instance_of(rnd)
     before = _assign(inst, {"J-1": "F-1", "J-2": "F-2"})
     assert side_violations(inst, before)[0]  # both houses below persons_min 2
     after = consolidate(inst, before)
@@ -70,7 +68,7 @@ def test_split_companions_move_into_one_house() -> None:
         make_youth("J-3"),
     ]
     rnd = make_round(youths, [_friends("F-1"), _friends("F-2")])
-    inst = _instance(rnd)
+    inst = instance_of(rnd)
     before = _assign(inst, {"J-1": "F-1", "J-2": "F-2", "J-3": "F-2"})
     assert side_violations(inst, before)[1]
     after = consolidate(inst, before)
@@ -87,7 +85,7 @@ def test_resident_outside_the_age_window_moves_to_a_free_option() -> None:
         make_youth("J-3", birth_date=make_youth().birth_date.replace(year=1999)),  # 26
     ]
     rnd = make_round(youths, [_friends("F-1"), make_option("U-1")])
-    inst = _instance(rnd)
+    inst = instance_of(rnd)
     before = _assign(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1"})
     assert side_violations(inst, before)[0]  # age gap 8 > 5
     after = consolidate(inst, before)
@@ -101,7 +99,7 @@ def test_a_move_that_does_not_fit_is_undone() -> None:
     # decides.
     youths = [make_youth("J-1", conflicts=("J-2",)), make_youth("J-2"), make_youth("J-3")]
     rnd = make_round(youths, [_friends("F-1"), _friends("F-2")])
-    inst = _instance(rnd)
+    inst = instance_of(rnd)
     before = _assign(inst, {"J-1": "F-2", "J-2": "F-1", "J-3": "F-1"})
     after = consolidate(inst, before)
     assert _placed(inst, after) == {"J-1": "F-2", "J-2": "F-1", "J-3": "F-1"}
@@ -110,13 +108,8 @@ def test_a_move_that_does_not_fit_is_undone() -> None:
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rounds(max_youths=10, max_options=8, shared=True))
 def test_consolidating_the_flow_keeps_everybody_housed_and_every_place_rule(rnd: Round) -> None:
-    inst = _instance(rnd)
-    fin, keep = flow_input(inst)
-    flow = solve_flow(fin)
-    used = np.zeros(inst.n_pairs, dtype=bool)
-    used[np.nonzero(keep)[0][flow.pair_used]] = True
-    used[inst.fixed_pair_idx] = True
-    before = assignment_of(inst, used)
+    inst = instance_of(rnd)
+    before = _flow_assignment(inst)
     after = consolidate(inst, before)
     # Nobody loses a place, every move is an eligible pair, and the fixed pairs stay.
     assert np.array_equal(before >= 0, after >= 0)
@@ -141,7 +134,7 @@ def _ages_round() -> Round:
 
 
 def test_age_window_pairs_close_a_broken_house_to_ages_outside_its_best_window() -> None:
-    inst = _instance(_ages_round())
+    inst = instance_of(_ages_round())
     ix = inst.option_codes.index
     broken = _assign(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1"})
     allowed = age_window_pairs(inst, broken)
@@ -158,7 +151,7 @@ def test_age_window_pairs_close_a_broken_house_to_ages_outside_its_best_window()
 
 
 def test_second_flow_scope_frees_the_youths_around_closed_houses_only() -> None:
-    inst = _instance(_ages_round())
+    inst = instance_of(_ages_round())
     broken = _assign(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1"})
     allowed = age_window_pairs(inst, broken)
     pairs, held = second_flow_scope(inst, broken, allowed)
@@ -179,7 +172,7 @@ def test_second_flow_scope_holds_youths_elsewhere() -> None:
         make_youth("J-9", accepted_types=("urgentie",)),
     ]
     options = [_friends("F-1"), _friends("F-2"), make_option("U-1"), make_option("U-2")]
-    inst = _instance(make_round(youths, options))
+    inst = instance_of(make_round(youths, options))
     broken = _assign(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1", "J-9": "U-2"})
     allowed = age_window_pairs(inst, broken)
     assert not allowed.all()
@@ -198,13 +191,8 @@ def test_second_flow_scope_holds_youths_elsewhere() -> None:
 def test_large_round_hint_keeps_the_rules_and_never_does_worse_than_one_consolidation(
     rnd: Round,
 ) -> None:
-    inst = _instance(rnd)
-    fin, keep = flow_input(inst)
-    flow = solve_flow(fin)
-    used = np.zeros(inst.n_pairs, dtype=bool)
-    used[np.nonzero(keep)[0][flow.pair_used]] = True
-    used[inst.fixed_pair_idx] = True
-    start = assignment_of(inst, used)
+    inst = instance_of(rnd)
+    start = _flow_assignment(inst)
     once = mended(inst, consolidate(inst, start), {})
     seconds: dict[str, float] = {}
     hint = large_round_hint(inst, start, seconds)

@@ -5,28 +5,15 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 
 from matcher.greedy import greedy
-from matcher.instance import Instance, build_instance
 from matcher.problem import Round
-from matcher.rules import screen
-from matcher.scoring import pair_values
-from matcher.solve import canonical_round
 from matcher.verifier import verify
-from tests.matcher.strategies import make_option, make_round, make_youth, rounds
-
-
-def _instance(rnd: Round) -> Instance:
-    canon = canonical_round(rnd)
-    sc = screen(canon)
-    pv = pair_values(canon, sc)
-    return build_instance(
-        canon, sc.youth_idx, sc.option_idx, pv.value, pv.urgency, sc.option_contingent
-    )
+from tests.matcher.strategies import instance_of, make_option, make_round, make_youth, rounds
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rounds(max_youths=8, max_options=8, shared=True))
 def test_greedy_result_passes_the_verifier(rnd: Round) -> None:
-    inst = _instance(rnd)
+    inst = instance_of(rnd)
     assign = greedy(inst)
     placed = {
         inst.youth_codes[y]: inst.option_codes[o] for y, o in enumerate(assign.tolist()) if o >= 0
@@ -38,6 +25,6 @@ def test_greedy_serves_urgency_first() -> None:
     rnd = make_round(
         [make_youth("J-1", urgency=1), make_youth("J-2", urgency=4)], [make_option("O-1")]
     )
-    inst = _instance(rnd)
+    inst = instance_of(rnd)
     assign = greedy(inst)
     assert assign.tolist() == [-1, 0]

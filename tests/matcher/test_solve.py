@@ -329,14 +329,21 @@ def test_progress_reports_every_phase() -> None:
 def test_neighbourhood_path_keeps_every_rule_and_an_honest_bound(
     rnd: Round, data: st.DataObject
 ) -> None:
-    """``full_limit=0`` forces the large-round path (CP-SAT on a neighbourhood, the rest pinned):
-    still valid, fixed pairs kept, and the bound stays the flow's (never CP-SAT's local one)."""
+    """``full_limit=0`` forces the large-round path (consolidation, age-window flows, CP-SAT on
+    a neighbourhood with the rest pinned, or with ``polish_limit=0`` no CP-SAT when the hint
+    keeps every rule): still valid, fixed pairs kept, and the bound stays the flow's (never
+    CP-SAT's local one)."""
     rnd = _pick_fixed(rnd, data)
+    polish_limit = data.draw(st.sampled_from([0, 10**6]))
     try:
-        result = solve(rnd, time_limit_s=10, full_limit=0, neighbourhood_s=0.5)
+        result = solve(
+            rnd, time_limit_s=10, full_limit=0, neighbourhood_s=0.5, polish_limit=polish_limit
+        )
     except ConflictingFixedPairs:
         return
     assert result.status in ("optimal", "feasible", "infeasible")
+    if polish_limit == 0 and result.method == "repair":
+        assert result.candidate_pairs == 0  # the hint is the proposal, no CP-SAT
     if result.status == "infeasible":
         return
     assert not verify(canonical_round(rnd), result.assignment)
