@@ -13,6 +13,7 @@ from rich.table import Table
 
 from api.retention_job import run_job
 from api.settings import Settings, settings_problems
+from matcher.glossary import label
 from store.backup import BackupError, restore_backup, write_backup
 from store.db import database_url, make_engine
 
@@ -22,13 +23,6 @@ retention_app = typer.Typer(help="Bewaartermijnen (AVG): verwijder wat over zijn
 UrlOption = Annotated[
     str | None, typer.Option("--database-url", help="Anders STEK_DATABASE_URL of var/stek.db")
 ]
-KIND_LABELS = {
-    "round_snapshots": "momentopnamen van afgeronde rondes",
-    "youths_left": "vertrokken jongeren (gepseudonimiseerd)",
-    "login_attempts": "inlogpogingen",
-    "sessions": "sessies, API-tokens en half voltooide inlogs",
-    "audit_entries": "auditregels",
-}
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -59,7 +53,7 @@ def retention_run(
     table.add_column("ouder dan")
     table.add_column("aantal", justify="right")
     for kind, count in report.counts.items():
-        table.add_row(KIND_LABELS[kind], report.cutoffs[kind][:10], str(count))
+        table.add_row(label("retention_kind", kind), report.cutoffs[kind][:10], str(count))
     console.print(table)
 
 
