@@ -104,7 +104,6 @@ def _restore(state: GreedyState, before: dict[int, int]) -> None:
 
 def _mend_small_houses(inst: Instance, state: GreedyState, stay: set[int]) -> None:
     """Residents of a house below persons_min move together into an occupied house."""
-    by_option = np.argsort(inst.pair_option, kind="stable")
     small = sorted(h for h, rs in state.residents.items() if 0 < len(rs) < int(inst.house_pmin[h]))
     for h in small:
         movers = list(state.residents.get(h, []))
@@ -123,37 +122,11 @@ def _mend_small_houses(inst: Instance, state: GreedyState, stay: set[int]) -> No
                 key = (-choice[0], target, choice[1])
                 if best is None or key[:2] < best[:2]:
                     best = key
-        if best is not None:
-            for y, o in zip(movers, best[2], strict=True):
-                state.place([y], o)
+        if best is None:
+            _restore(state, before)
             continue
-        _restore(state, before)
-        _fill_with_waiting(inst, state, h, by_option, stay)
-
-
-def _fill_with_waiting(
-    inst: Instance, state: GreedyState, house: int, by_option: IntArray, stay: set[int]
-) -> None:
-    """Youths without a place join ``house`` (most urgent first) until it holds persons_min;
-    if it cannot reach that, nobody joins."""
-    options = np.nonzero(inst.option_house == house)[0]
-    starts = np.searchsorted(inst.pair_option[by_option], options)
-    ends = np.searchsorted(inst.pair_option[by_option], options, side="right")
-    pairs = np.concatenate([by_option[s:e] for s, e in zip(starts, ends, strict=True)])
-    pairs = pairs[state.assign[inst.pair_youth[pairs]] < 0]
-    order = np.lexsort((-inst.pair_value[pairs], -inst.youth_weight[inst.pair_youth[pairs]]))
-    joined: list[int] = []
-    need = int(inst.house_pmin[house]) - len(state.residents.get(house, []))
-    for p in pairs[order].tolist():
-        y, o = int(inst.pair_youth[p]), int(inst.pair_option[p])
-        if state.assign[y] >= 0 or y in stay or not state.fits([y], o):
-            continue
-        state.place([y], o)
-        joined.append(y)
-        if len(joined) >= need:
-            return
-    for y in joined:
-        state.release(y)
+        for y, o in zip(movers, best[2], strict=True):
+            state.place([y], o)
 
 
 def _mend_age_gaps(inst: Instance, state: GreedyState, stay: set[int], houses: list[int]) -> None:
@@ -262,7 +235,6 @@ def _swap(inst: Instance, state: GreedyState, y: int, house: int, stay: set[int]
     r = inst.pairs_of(y)
     idx = np.arange(r.start, r.stop)
     idx = idx[np.argsort(-inst.pair_value[idx], kind="stable")][:SWAP_PAIRS]
-    home = np.nonzero(inst.option_house == house)[0]
     for p in idx.tolist():
         o = int(inst.pair_option[p])
         other = int(inst.option_house[o])
@@ -275,21 +247,22 @@ def _swap(inst: Instance, state: GreedyState, y: int, house: int, stay: set[int]
             state.release(z)
             if state.fits([y], o):
                 state.place([y], o)
-                for q in _pairs_into(inst, z, home):
-                    if state.fits([z], q):
-                        state.place([z], q)
+                for q in _house_pairs(inst, z, house):
+                    back = int(inst.pair_option[q])
+                    if state.fits([z], back):
+                        state.place([z], back)
                         return True
                 state.release(y)
             state.place([z], z_origin)
     return False
 
 
-def _pairs_into(inst: Instance, y: int, options: IntArray) -> list[int]:
-    """The options among ``options`` youth ``y`` is eligible for, best value first."""
+def _house_pairs(inst: Instance, y: int, house: int) -> list[int]:
+    """Youth ``y``'s pairs into options of ``house``, best value first."""
     r = inst.pairs_of(y)
     idx = np.arange(r.start, r.stop)
-    idx = idx[np.isin(inst.pair_option[idx], options)]
-    return inst.pair_option[idx[np.argsort(-inst.pair_value[idx], kind="stable")]].tolist()
+    idx = idx[inst.option_house[inst.pair_option[idx]] == house]
+    return idx[np.argsort(-inst.pair_value[idx], kind="stable")].tolist()
 
 
 def _houses_of(inst: Instance, youths: list[int], state: GreedyState, exclude: int) -> list[int]:
@@ -311,10 +284,7 @@ def _fit_into(
     taken: list[tuple[int, int]] = []
     total = 0
     for y in youths:
-        r = inst.pairs_of(y)
-        idx = np.arange(r.start, r.stop)
-        idx = idx[inst.option_house[inst.pair_option[idx]] == house]
-        for p in idx[np.argsort(-inst.pair_value[idx], kind="stable")].tolist():
+        for p in _house_pairs(inst, y, house):
             o = int(inst.pair_option[p])
             if state.fits([y], o):
                 state.place([y], o)
