@@ -168,9 +168,7 @@ def mended(inst: Instance, assign: IntArray, seconds: dict[str, float]) -> IntAr
     t0 = time.perf_counter()
     refilled = greedy_fill(inst, repaired)
     seconds["sides.refill"] = seconds.get("sides.refill", 0.0) + time.perf_counter() - t0
-    if side_violations(inst, refilled) != (set(), set()):
-        return repaired
-    return refilled
+    return refilled if _keeps_rules(inst, refilled) else repaired
 
 
 def large_round_hint(
@@ -212,8 +210,9 @@ def large_round_hint(
         moved = consolidate(inst, again)
         seconds["sides.consolidate"] += time.perf_counter() - t0
         candidate = mended(inst, moved, seconds)
-        if _keeps_rules(inst, candidate) and _value(inst, candidate) > best_value:
-            best, best_value = candidate, _value(inst, candidate)
+        value = _value(inst, candidate) if _keeps_rules(inst, candidate) else -1
+        if value > best_value:
+            best, best_value = candidate, value
     return best
 
 
@@ -264,10 +263,9 @@ def solve(
     ``neighbourhood_s`` deterministic seconds on a neighbourhood of the flow's side-rule
     violations (``candidate_pairs``: the youths involved with their flow, hint, ``top_k`` best
     and best house-rule pairs; everybody else pinned; skipped over ``polish_limit`` pairs when
-    the hint keeps every rule); the round's bound stays the flow's.
-    ``time_limit_s`` is spent by CP-SAT as
-    deterministic time (see ``solve_sides``). Raises ``ConflictingFixedPairs`` when the fixed
-    pairs cannot all hold, ``SolverBug`` when the verifier rejects the proposal.
+    the hint keeps every rule); the round's bound stays the flow's. ``time_limit_s`` is spent
+    by CP-SAT as deterministic time (see ``solve_sides``). Raises ``ConflictingFixedPairs``
+    when the fixed pairs cannot all hold, ``SolverBug`` when the verifier rejects the proposal.
     ``lp_fixing=False`` skips the certified-LP path (``matcher.exact``) and gives a complete
     candidate set straight to the two-stage CP-SAT (for comparison and tests).
     ``explain=False`` skips the per-rule failure counts of youths without any eligible option
@@ -345,7 +343,7 @@ def solve(
         else:
             # A complete round is proven optimal by the exact path whatever its hint.
             refilled = mended(inst, assign, phase_seconds)
-        hint_ok = side_violations(inst, refilled) == (set(), set())
+        hint_ok = _keeps_rules(inst, refilled)
         hint_used = pairs_of_assignment(inst, refilled)
         # A hint that still breaks a rule (fixed pairs alone in a house) is no fallback.
         best_used = hint_used if hint_ok else np.zeros(inst.n_pairs, dtype=bool)
