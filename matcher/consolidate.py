@@ -10,7 +10,10 @@ rule (capacity, contingent, gemeente cap, persons_max, age gap, conflicts) and t
 enter then holds at least its persons_min:
 
 1. split companion groups move, whole, into one house (best total value first), or else
-   join a member's house, one other resident moving out to make room if need be;
+   join a member's house, one other resident moving out to make room if need be; when nobody
+   can move out, a resident gives up their place to the members without one if that loses less
+   than the repair would (it drops the placed members, and the most urgent waiting youth who
+   fits takes each freed place);
 2. the residents of a house below persons_min move, together, into a house that is occupied
    already (so both houses end up keeping the rule);
 3. residents of a house whose ages spread too far, outside the best-weighted age window, move
@@ -18,8 +21,8 @@ enter then holds at least its persons_min:
    age-gap house who fits the first house (both houses keep their size).
 
 A move that does not fit is undone; what is still broken afterwards is the repair's. Every move
-keeps the moved youths housed, so the urgency-weighted housing never drops. Houses are visited in
-index order and options in value order: the same input gives the same result.
+keeps the moved youths housed, but for a resident giving way to companions (step 1). Houses
+are visited in index order and options in value order: the same input gives the same result.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def consolidate(inst: Instance, assign: IntArray) -> IntArray:
     fixed = {y for y, _ in inst.fixed}
     grouped = {y for g in inst.companion_groups for y in g}
     bad_houses, bad_groups = side_violations(inst, state.assign)
+    by_option: IntArray | None = None  # pairs by option, built when first needed
     for gi in sorted(bad_groups):
         group = list(inst.companion_groups[gi])
         if fixed & set(group):
@@ -53,7 +57,10 @@ def consolidate(inst: Instance, assign: IntArray) -> IntArray:
         place_group(inst, state, group)
         if any(state.assign[y] < 0 for y in group):
             _restore(state, before)
-            _join_group(inst, state, group, fixed | grouped)
+            if not _join_group(inst, state, group, fixed | grouped):
+                if by_option is None:
+                    by_option = np.argsort(inst.pair_option, kind="stable")
+                _give_way(inst, state, group, fixed | grouped, by_option)
     _mend_small_houses(inst, state, fixed | grouped)
     _mend_age_gaps(inst, state, fixed | grouped, sorted(bad_houses))
     return state.assign
@@ -90,6 +97,54 @@ def _join_group(inst: Instance, state: GreedyState, group: list[int], stay: set[
                 state.place([z], z_origin)
         _restore(state, before)
     return False
+
+
+def _give_way(
+    inst: Instance, state: GreedyState, group: list[int], stay: set[int], by_option: IntArray
+) -> bool:
+    """A group with members placed in one house and the others without a place: a resident
+    of that house gives up their place to the members without one when that loses less than
+    the repair would (it drops the placed members; the best waiting youth who fits takes each
+    freed place)."""
+    placed = [y for y in group if state.assign[y] >= 0]
+    waiting = [y for y in group if state.assign[y] < 0]
+    houses = {int(inst.option_house[state.assign[y]]) for y in placed}
+    if not placed or not waiting or len(houses) != 1:
+        return False
+    target = houses.pop()
+    repair_loss = 0
+    for m in placed:
+        o = int(state.assign[m])
+        state.release(m)
+        repair_loss += int(inst.youth_weight[m]) - _best_waiting(inst, state, o, by_option, stay)
+        state.place([m], o)
+    newly = sum(int(inst.youth_weight[y]) for y in waiting)
+    for z in sorted(state.residents.get(target, []), key=lambda y: int(inst.youth_weight[y])):
+        if z in stay or newly - int(inst.youth_weight[z]) <= -repair_loss:
+            continue
+        z_origin = int(state.assign[z])
+        state.release(z)
+        choice = _fit_into(inst, state, waiting, target)
+        if choice is not None:
+            for y, o in zip(waiting, choice[1], strict=True):
+                state.place([y], o)
+            return True
+        state.place([z], z_origin)
+    return False
+
+
+def _best_waiting(
+    inst: Instance, state: GreedyState, option: int, by_option: IntArray, stay: set[int]
+) -> int:
+    """Weight of the most urgent youth without a place who fits ``option`` now (0: nobody)."""
+    lo, hi = np.searchsorted(inst.pair_option[by_option], [option, option + 1])
+    pairs = by_option[lo:hi]
+    youths = inst.pair_youth[pairs]
+    youths = youths[state.assign[youths] < 0]
+    for y in youths[np.argsort(-inst.youth_weight[youths], kind="stable")].tolist():
+        if y not in stay and state.fits([int(y)], option):
+            return int(inst.youth_weight[y])
+    return 0
 
 
 def _restore(state: GreedyState, before: dict[int, int]) -> None:

@@ -111,14 +111,48 @@ def test_consolidating_the_flow_keeps_everybody_housed_and_every_place_rule(rnd:
     inst = instance_of(rnd)
     before = _flow_assignment(inst)
     after = consolidate(inst, before)
-    # Nobody loses a place, every move is an eligible pair, and the fixed pairs stay.
-    assert np.array_equal(before >= 0, after >= 0)
+    # Nobody loses a place but a resident who gave way to a companion group that is now whole
+    # in the house they left; nobody placed is left out; the fixed pairs stay.
+    assert not ((before < 0) & (after >= 0) & ~_in_a_group(inst)).any()
+    for y in np.nonzero((before >= 0) & (after < 0))[0].tolist():
+        assert not _in_a_group(inst)[y]
+        house = inst.option_house[before[y]]
+        assert any(
+            all(after[m] >= 0 and inst.option_house[after[m]] == house for m in g)
+            and any(before[m] < 0 for m in g)
+            for g in inst.companion_groups
+        )
     assert all(after[y] == o for y, o in inst.fixed)
     assert np.array_equal(consolidate(inst, before), after)  # deterministic
     # Capacity, contingents and caps hold: after the repair the verifier accepts it.
     repaired = repair(inst, after)
     if side_violations(inst, repaired) == (set(), set()):
         assert verify(inst.round, _placed(inst, repaired)) == []
+
+
+def _in_a_group(inst: Instance) -> np.ndarray:
+    grouped = np.zeros(inst.n_youths, dtype=bool)
+    for g in inst.companion_groups:
+        grouped[list(g)] = True
+    return grouped
+
+
+def test_a_resident_gives_way_to_a_companion_when_the_repair_would_lose_more() -> None:
+    # M-1 (two places) holds J-A and J-Z; J-A's companion J-B has no place, nor has J-Z
+    # anywhere else. Left split, the repair would drop J-A (urgency 5) and nobody waits for the
+    # place; J-Z (urgency 3) giving way to J-B (urgency 2) loses less.
+    young = make_youth().birth_date.replace(year=2006)
+    youths = [
+        make_youth("J-A", companions=("J-B",), urgency=5, birth_date=young),
+        make_youth("J-B", companions=("J-A",), urgency=2, birth_date=young),
+        make_youth("J-Z", urgency=3, birth_date=young),
+    ]
+    mentor = make_option("M-1", type_code="mentorhuis", corporation=None, capacity=2)
+    inst = instance_of(make_round(youths, [mentor]))
+    before = _assign(inst, {"J-A": "M-1", "J-Z": "M-1"})
+    assert side_violations(inst, before)[1]
+    after = consolidate(inst, before)
+    assert _placed(inst, after) == {"J-A": "M-1", "J-B": "M-1"}
 
 
 def _ages_round() -> Round:
