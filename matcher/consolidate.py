@@ -45,8 +45,9 @@ def consolidate(inst: Instance, assign: IntArray) -> IntArray:
     state = GreedyState(inst, assign)
     fixed = {y for y, _ in inst.fixed}
     grouped = {y for g in inst.companion_groups for y in g}
+    stay = fixed | grouped
     bad_houses, bad_groups = side_violations(inst, state.assign)
-    by_option: IntArray | None = None  # pairs by option, built when first needed
+    by_option: OptionPairs | None = None  # built when first needed
     for gi in sorted(bad_groups):
         group = list(inst.companion_groups[gi])
         if fixed & set(group):
@@ -57,13 +58,22 @@ def consolidate(inst: Instance, assign: IntArray) -> IntArray:
         place_group(inst, state, group)
         if any(state.assign[y] < 0 for y in group):
             _restore(state, before)
-            if not _join_group(inst, state, group, fixed | grouped):
-                if by_option is None:
-                    by_option = np.argsort(inst.pair_option, kind="stable")
-                _give_way(inst, state, group, fixed | grouped, by_option)
-    _mend_small_houses(inst, state, fixed | grouped)
-    _mend_age_gaps(inst, state, fixed | grouped, sorted(bad_houses))
+            if not _join_group(inst, state, group, stay):
+                by_option = by_option or _option_pairs(inst)
+                _give_way(inst, state, group, stay, by_option)
+    _mend_small_houses(inst, state, stay)
+    _mend_age_gaps(inst, state, stay, sorted(bad_houses))
     return state.assign
+
+
+# Pair indices grouped by option, and where each option's run starts (one more than options).
+OptionPairs = tuple[IntArray, IntArray]
+
+
+def _option_pairs(inst: Instance) -> OptionPairs:
+    order = np.argsort(inst.pair_option, kind="stable")
+    start = np.searchsorted(inst.pair_option[order], np.arange(inst.n_options + 1))
+    return order, start
 
 
 def _join_group(inst: Instance, state: GreedyState, group: list[int], stay: set[int]) -> bool:
@@ -100,7 +110,7 @@ def _join_group(inst: Instance, state: GreedyState, group: list[int], stay: set[
 
 
 def _give_way(
-    inst: Instance, state: GreedyState, group: list[int], stay: set[int], by_option: IntArray
+    inst: Instance, state: GreedyState, group: list[int], stay: set[int], by_option: OptionPairs
 ) -> bool:
     """A group with members placed in one house and the others without a place: a resident
     of that house gives up their place to the members without one when that loses less than
@@ -134,11 +144,11 @@ def _give_way(
 
 
 def _best_waiting(
-    inst: Instance, state: GreedyState, option: int, by_option: IntArray, stay: set[int]
+    inst: Instance, state: GreedyState, option: int, by_option: OptionPairs, stay: set[int]
 ) -> int:
     """Weight of the most urgent youth without a place who fits ``option`` now (0: nobody)."""
-    lo, hi = np.searchsorted(inst.pair_option[by_option], [option, option + 1])
-    pairs = by_option[lo:hi]
+    order, start = by_option
+    pairs = order[start[option] : start[option + 1]]
     youths = inst.pair_youth[pairs]
     youths = youths[state.assign[youths] < 0]
     for y in youths[np.argsort(-inst.youth_weight[youths], kind="stable")].tolist():
