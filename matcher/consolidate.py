@@ -33,21 +33,29 @@ from matcher.greedy import GreedyState, best_pairs, place_group
 from matcher.instance import NO_LIMIT, BoolArray, Instance, IntArray
 from matcher.repair import side_violations
 
-__all__ = ["age_window_pairs", "best_window", "consolidate", "second_flow_scope"]
+__all__ = [
+    "OptionPairs",
+    "age_window_pairs",
+    "best_window",
+    "consolidate",
+    "option_pairs",
+    "second_flow_scope",
+]
 
 # Options of a youth tried for an exchange, best first (the rest are rarely worth the search).
 SWAP_PAIRS = 20
 
 
-def consolidate(inst: Instance, assign: IntArray) -> IntArray:
+def consolidate(inst: Instance, assign: IntArray, by_option: OptionPairs | None = None) -> IntArray:
     """``assign`` (youth -> option, -1 unplaced) with residents of broken houses moved where
-    they keep every house rule; see the module docstring. Fixed placements never move."""
+    they keep every house rule; see the module docstring. Fixed placements never move.
+
+    ``by_option``: ``option_pairs(inst)`` when the caller has it (built when first needed)."""
     state = GreedyState(inst, assign)
     fixed = {y for y, _ in inst.fixed}
     grouped = {y for g in inst.companion_groups for y in g}
     stay = fixed | grouped
     bad_houses, bad_groups = side_violations(inst, state.assign)
-    by_option: OptionPairs | None = None  # built when first needed
     for gi in sorted(bad_groups):
         group = list(inst.companion_groups[gi])
         if fixed & set(group):
@@ -59,7 +67,7 @@ def consolidate(inst: Instance, assign: IntArray) -> IntArray:
         if any(state.assign[y] < 0 for y in group):
             _restore(state, before)
             if not _join_group(inst, state, group, stay):
-                by_option = by_option or _option_pairs(inst)
+                by_option = by_option or option_pairs(inst)
                 _give_way(inst, state, group, stay, by_option)
     _mend_small_houses(inst, state, stay)
     _mend_age_gaps(inst, state, stay, sorted(bad_houses))
@@ -70,7 +78,8 @@ def consolidate(inst: Instance, assign: IntArray) -> IntArray:
 OptionPairs = tuple[IntArray, IntArray]
 
 
-def _option_pairs(inst: Instance) -> OptionPairs:
+def option_pairs(inst: Instance) -> OptionPairs:
+    """The round's pairs by option (``OptionPairs``), for ``consolidate``."""
     order = np.argsort(inst.pair_option, kind="stable")
     start = np.searchsorted(inst.pair_option[order], np.arange(inst.n_options + 1))
     return order, start

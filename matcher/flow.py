@@ -58,10 +58,27 @@ class FlowInput:
     contingent_left: IntArray  # per contingent
     contingent_gemeente: Int32Array  # per contingent
     gemeente_cap: IntArray  # per gemeente: cap or UNBOUNDED
+    # Units each youth node sends (its bypass arc's capacity too): 1 by default; a companion
+    # group's first member carries the whole group and the other members 0 (``youth_supply``).
+    youth_supply: IntArray | None = None
 
     @property
     def n_options(self) -> int:
         return len(self.option_capacity)
+
+
+@dataclass(frozen=True)
+class Network:
+    """The solved network arc by arc (pair arcs first, then the youths' bypass arcs)."""
+
+    tails: Int32Array
+    heads: Int32Array
+    capacity: IntArray
+    cost: IntArray
+    flow: IntArray
+    supply: IntArray  # per node
+    level: IntArray  # per node: 0 youth, 1 option, 2 house, 3 contingent, 4 gemeente, 5 sink
+    n_pairs: int  # the first arcs are the pair arcs, tails (youths) ascending
 
 
 @dataclass(frozen=True)
@@ -71,9 +88,10 @@ class FlowSolution:
     pair_used: BoolArray  # per pair
     value: int  # sum of pair values used (= -optimal cost)
     seconds: float
+    network: Network | None = None  # with ``solve_flow(..., keep_network=True)``
 
 
-def solve_flow(data: FlowInput) -> FlowSolution:
+def solve_flow(data: FlowInput, keep_network: bool = False) -> FlowSolution:
     """Solve the min-cost flow; the result is optimal for the flow part (raises on failure)."""
     t0 = time.perf_counter()
     ny, no = data.n_youths, data.n_options
@@ -85,8 +103,14 @@ def solve_flow(data: FlowInput) -> FlowSolution:
     sink = g0 + ng
     n_nodes = sink + 1
     n_pairs = len(data.pair_youth)
+    supply = (
+        np.ones(ny, dtype=np.int64)
+        if data.youth_supply is None
+        else np.asarray(data.youth_supply, dtype=np.int64)
+    )
+    total = int(supply.sum())
     # More than every youth can pass any arc: "unbounded" for practical purposes.
-    big = np.int64(ny + 1)
+    big = np.int64(total + 1)
 
     def cap(a: IntArray) -> IntArray:
         a = np.asarray(a, dtype=np.int64)
@@ -129,7 +153,8 @@ def solve_flow(data: FlowInput) -> FlowSolution:
     ).astype(np.int32)
     caps = np.concatenate(
         [
-            np.ones(n_pairs + ny, dtype=np.int64),
+            np.ones(n_pairs, dtype=np.int64),
+            supply,
             cap(data.option_capacity),
             cap(data.house_capacity),
             cap(data.contingent_left),
@@ -142,13 +167,20 @@ def solve_flow(data: FlowInput) -> FlowSolution:
     smcf = min_cost_flow.SimpleMinCostFlow()
     arcs = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     supplies = np.zeros(n_nodes, dtype=np.int64)
-    supplies[:ny] = 1
-    supplies[sink] = -ny
+    supplies[:ny] = supply
+    supplies[sink] = -total
     smcf.set_nodes_supplies(np.arange(n_nodes, dtype=np.int32), supplies)
     status = smcf.solve()
     if status != smcf.OPTIMAL:
         raise FlowError(f"min-cost flow status {status}")
-    flows = np.asarray(smcf.flows(np.asarray(arcs[:n_pairs], dtype=np.int32)))
+    if keep_network:
+        all_flows = np.asarray(smcf.flows(np.asarray(arcs, dtype=np.int32)), dtype=np.int64)
+        flows = all_flows[:n_pairs]
+        level = np.repeat(np.arange(6), [ny, no, nh, nc, ng, 1])
+        network = Network(tails, heads, caps, costs, all_flows, supplies, level, n_pairs)
+    else:
+        flows = np.asarray(smcf.flows(np.asarray(arcs[:n_pairs], dtype=np.int32)))
+        network = None
     used = flows > 0
     value = int(np.asarray(data.pair_value, dtype=np.int64)[used].sum())
-    return FlowSolution(pair_used=used, value=value, seconds=time.perf_counter() - t0)
+    return FlowSolution(used, value, time.perf_counter() - t0, network)

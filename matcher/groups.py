@@ -49,31 +49,41 @@ def companion_pairs(round: Round, youth_idx: npt.NDArray, option_idx: npt.NDArra
     pairs of members changes no feasible allocation, and it tightens the flow bound.
     """
     keep = np.ones(len(youth_idx), dtype=bool)
-    members = {i: g for g in companion_groups(round) for i in g}
-    if not members:
+    groups = companion_groups(round)
+    if not groups:
         return keep
     types = {t.code: t for t in round.types}
-    house_pmax: dict[str, int] = {}
-    house_places: dict[str, int] = {}
-    for o in round.options:
-        t = types.get(o.type_code)
-        pmax = t.persons_max if t else 0
-        house_pmax[o.house_id] = min(house_pmax.get(o.house_id, pmax), pmax)
-        house_places[o.house_id] = house_places.get(o.house_id, 0) + o.capacity
-    house_of = [o.house_id for o in round.options]
-    yi = np.asarray(youth_idx)
-    oi = np.asarray(option_idx)
-    rows = np.nonzero(np.isin(yi, np.array(sorted(members), dtype=yi.dtype)))[0]
-    houses_of_youth: dict[int, set[str]] = {}
-    for r in rows.tolist():
-        houses_of_youth.setdefault(int(yi[r]), set()).add(house_of[int(oi[r])])
-    for r in rows.tolist():
-        group = members[int(yi[r])]
-        h = house_of[int(oi[r])]
-        if (
-            house_pmax[h] < len(group)
-            or house_places[h] < len(group)
-            or any(h not in houses_of_youth.get(m, set()) for m in group)
-        ):
-            keep[r] = False
+    house_ix: dict[str, int] = {}
+    option_house = np.array(
+        [house_ix.setdefault(o.house_id, len(house_ix)) for o in round.options], dtype=np.int64
+    )
+    nh = len(house_ix)
+    pmax = np.array(
+        [types[o.type_code].persons_max if o.type_code in types else 0 for o in round.options],
+        dtype=np.int64,
+    )
+    house_pmax = np.full(nh, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(house_pmax, option_house, pmax)
+    house_places = np.bincount(
+        option_house, weights=[o.capacity for o in round.options], minlength=nh
+    ).astype(np.int64)
+    group_of = np.full(len(round.youths), -1, dtype=np.int64)
+    size = np.array([len(g) for g in groups], dtype=np.int64)
+    for gi, g in enumerate(groups):
+        group_of[g] = gi
+    yi = np.asarray(youth_idx, dtype=np.int64)
+    rows = np.flatnonzero(group_of[yi] >= 0)
+    if not len(rows):
+        return keep
+    house = option_house[np.asarray(option_idx, dtype=np.int64)[rows]]
+    gid = group_of[yi[rows]]
+    # Members of each group with a pair in each house: distinct (youth, house), then per group.
+    member_house = np.unique(yi[rows] * nh + house)
+    shared, members = np.unique(
+        group_of[member_house // nh] * nh + member_house % nh, return_counts=True
+    )
+    key = gid * nh + house
+    everyone = members[np.searchsorted(shared, key)] == size[gid]
+    fits = (house_pmax[house] >= size[gid]) & (house_places[house] >= size[gid])
+    keep[rows] = everyone & fits
     return keep

@@ -102,27 +102,44 @@ def failure_counts(round: Round, youth_code: str) -> dict[str, int]:
     return failure_figures(round, [youth_code])[youth_code]
 
 
-def failure_figures(round: Round, codes: list[str]) -> dict[str, dict[str, int]]:
+def failure_figures(
+    round: Round, codes: list[str], eligible: IntArray | None = None
+) -> dict[str, dict[str, int]]:
     """``failure_counts`` for many youths (by code), computed for blocks of youths at once
-    (about ``CHUNK_PAIRS`` pairs per block) rather than one youth at a time."""
+    (about ``CHUNK_PAIRS`` pairs per block) rather than one youth at a time.
+
+    ``eligible``: each youth's number of eligible options when the caller knows it (the
+    screening does: 0 for a youth without an eligible pair). The type-level rules are then
+    counted per housing type (times the options of that type) instead of per option, and no
+    option needs every rule at once: a third less work on national rounds."""
     if not codes:
         return {}
     ctx, arr = round_arrays(round)
     ys = np.array([ctx.youth_index[c] for c in codes], dtype=np.int64)
     n_opt = arr.n_options
     counts = {r: np.zeros(len(ys), dtype=np.int64) for r in RULE_NAMES}
-    eligible = np.zeros(len(ys), dtype=np.int64)
+    known = eligible is not None
+    eligible = np.zeros(len(ys), dtype=np.int64) if eligible is None else np.asarray(eligible)
+    of_type = np.bincount(arr.otype, minlength=arr.accept.shape[1])
+    types = np.arange(len(of_type), dtype=np.int64)[None, :]
     step = max(1, CHUNK_PAIRS // max(1, n_opt))
     for s in range(0, len(ys), step):
         block = ys[s : s + step]
         yi = np.repeat(block, n_opt)
         oi = np.tile(np.arange(n_opt, dtype=np.int64), len(block))
-        fails = arr.all_fails(ctx.policy, yi, oi)
-        any_fail = np.zeros(len(yi), dtype=bool)
-        for r in RULE_NAMES:
-            counts[r][s : s + len(block)] = fails[r].reshape(len(block), n_opt).sum(axis=1)
-            any_fail |= fails[r]
-        eligible[s : s + len(block)] = (~any_fail).reshape(len(block), n_opt).sum(axis=1)
+        if known:
+            for r in TYPE_RULES:
+                counts[r][s : s + len(block)] = arr.type_fail(r, block[:, None], types) @ of_type
+            fails = arr.pair_fails(ctx.policy, yi, oi)
+        else:
+            fails = arr.all_fails(ctx.policy, yi, oi)
+        any_fail = np.zeros(0 if known else len(yi), dtype=bool)
+        for r, fail in fails.items():
+            counts[r][s : s + len(block)] = fail.reshape(len(block), n_opt).sum(axis=1)
+            if not known:
+                any_fail |= fail
+        if not known:
+            eligible[s : s + len(block)] = (~any_fail).reshape(len(block), n_opt).sum(axis=1)
     out: dict[str, dict[str, int]] = {}
     for i, code in enumerate(codes):
         figures = {r: int(counts[r][i]) for r in RULE_NAMES}

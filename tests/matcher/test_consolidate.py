@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 
@@ -13,6 +15,7 @@ from matcher.repair import repair, side_violations
 from matcher.solve import (
     assignment_of,
     flow_input,
+    flow_pairs,
     large_round_hint,
     mended,
     pairs_of_assignment,
@@ -236,3 +239,18 @@ def test_large_round_hint_keeps_the_rules_and_never_does_worse_than_one_consolid
         assert value >= inst.pair_value[pairs_of_assignment(inst, once)].sum()
         assert verify(inst.round, _placed(inst, hint)) == []
     assert "sides.consolidate" in seconds
+
+
+def test_a_group_nodes_units_are_dealt_to_its_members() -> None:
+    """A group node may send both units over one member's pairs: ``flow_pairs`` gives each
+    member a pair of their own in the same options (J-2 can only take O-2)."""
+    rooms = [_friends("O-1"), replace(_friends("O-2"), x=150_100.0)]
+    rooms = [replace(o, shared_house_id="H-1", capacity=1) for o in rooms]
+    youths = [make_youth("J-1", companions=("J-2",)), make_youth("J-2", companions=("J-1",))]
+    rnd = make_round(youths, rooms, forbidden_pairs=(("J-2", "O-1"),))
+    inst = instance_of(rnd)
+    j1 = inst.youth_codes.index("J-1")
+    used = inst.pair_youth == j1  # both units over J-1's two pairs
+    assert used.sum() == 2
+    dealt = flow_pairs(inst, np.ones(inst.n_pairs, dtype=bool), used)
+    assert _placed(inst, assignment_of(inst, dealt)) == {"J-1": "O-1", "J-2": "O-2"}

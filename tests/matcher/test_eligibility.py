@@ -23,10 +23,12 @@ from matcher.rules import (
     contingent_of,
     explain_pair,
     failure_counts,
+    failure_figures,
     min_anchor_distance,
     pair_reasons,
     screen,
 )
+from matcher.rules.arrays import in_sorted
 from tests.matcher.strategies import X0, Y0, make_option, make_round, make_type, make_youth, rounds
 
 MOVE_IN = date(2026, 1, 1)
@@ -394,3 +396,25 @@ def test_radius_grid_finds_exactly_the_options_within_reach(
         if min_anchor_distance(y, o.x, o.y) <= (y.max_distance_m or 0.0)
     }
     assert got == expected
+
+
+@given(
+    st.lists(st.integers(-5, 40), max_size=30),
+    st.lists(st.integers(-5, 40), max_size=12),
+)
+def test_in_sorted_is_isin_for_sorted_keys(values: list[int], keys: list[int]) -> None:
+    """The binary-search membership the no-go and forbidden-pair rules use equals np.isin."""
+    v = np.array(values, dtype=np.int64)
+    k = np.unique(np.array(keys, dtype=np.int64))
+    assert in_sorted(v, k).tolist() == np.isin(v, k).tolist()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rounds())
+def test_failure_figures_with_known_eligible_counts_are_the_same(rnd: Round) -> None:
+    """Told each youth's eligible count, ``failure_figures`` counts the type rules per housing
+    type: the same figures as counting every option."""
+    codes = [y.code for y in rnd.youths]
+    full = failure_figures(rnd, codes)
+    eligible = np.array([full[c]["eligible"] for c in codes], dtype=np.int64)
+    assert failure_figures(rnd, codes, eligible) == full

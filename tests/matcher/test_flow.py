@@ -5,10 +5,14 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcher.flow import UNBOUNDED, FlowInput, solve_flow
+from matcher.flowdual import group_bound, lagrangian_bound, potentials
+from matcher.problem import Round
+from matcher.solve import fixed_youths, flow_input, group_nodes
+from tests.matcher.strategies import instance_of, rounds
 
 
 @st.composite
@@ -68,3 +72,31 @@ def test_flow_equals_enumeration(data: FlowInput) -> None:
     assert sol.value == _best(data)
     # One pair per youth at most.
     assert np.all(np.bincount(data.pair_youth[sol.pair_used], minlength=data.n_youths) <= 1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(flow_inputs(), st.data())
+def test_the_flows_potentials_certify_its_optimum(data: FlowInput, draw: st.DataObject) -> None:
+    """Any potentials bound every flow from above (weak duality, in integers); the ones
+    ``potentials`` finds in the solved network meet the optimum exactly."""
+    sol = solve_flow(data, keep_network=True)
+    assert sol.network is not None
+    assert lagrangian_bound(sol.network, potentials(sol.network)) == sol.value
+    n = len(sol.network.supply)
+    other = np.array(draw.draw(st.lists(st.integers(-60, 60), min_size=n, max_size=n)))
+    assert lagrangian_bound(sol.network, other.astype(np.int64)) >= sol.value
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rounds(max_youths=6, max_options=5, shared=True))
+def test_the_group_bound_is_a_dual_of_the_group_network(rnd: Round) -> None:
+    """``group_bound`` from the plain flow's potentials bounds the flow in which every
+    companion group is one node (a relaxation of the round)."""
+    inst = instance_of(rnd)
+    fin, _ = flow_input(inst)
+    sol = solve_flow(fin, keep_network=True)
+    assert sol.network is not None
+    grouped = group_nodes(inst, fin, fixed_youths(inst))
+    p = potentials(sol.network)
+    bound = group_bound(sol.network, p, grouped)
+    assert bound >= solve_flow(grouped).value

@@ -16,13 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
+from matcher.flow import solve_flow
 from matcher.greedy import greedy
 from matcher.instance import build_instance
 from matcher.problem import ConflictingFixedPairs, Contingent, Round
 from matcher.result import REASON_CODES
 from matcher.rules import screen
 from matcher.scoring import pair_values
-from matcher.solve import canonical_round, solve
+from matcher.solve import canonical_round, flow_input, solve
 from matcher.verifier import verify
 from tests.matcher.strategies import make_option, make_round, make_type, make_youth, rounds
 
@@ -351,7 +352,8 @@ def test_neighbourhood_path_keeps_every_rule_and_an_honest_bound(
         assert result.assignment[y] == o
     assert result.bound == result.flow_bound >= result.objective
     if len(rnd.youths) <= 4:
-        assert result.objective <= brute_force(rnd)
+        # The large-round flow (companion groups as one node) still bounds every allocation.
+        assert result.objective <= brute_force(rnd) <= result.flow_bound
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -382,3 +384,30 @@ def test_a_month_budget_caps_the_contingent_in_solve_and_verifier() -> None:
     assert verify(canonical_round(rnd), {"J-0": "O-0", "J-1": "O-1"})
     unpaced = make_round(youths, options, contingents=(Contingent("WC-A", "GM0796", 2026, 10),))
     assert len(solve(unpaced).assignment) == 3
+
+
+def test_a_companion_group_as_one_node_tightens_the_large_round_bound() -> None:
+    """J-1 (urgent) and J-2 (not) only live together; J-3 and J-4 compete for the same two
+    places. The plain flow houses J-1 beside J-3 or J-4 (no allocation can: J-1 needs J-2
+    beside them), a bound one whole youth's urgency too high; read with the group as one node
+    (matcher.flowdual), the flow's own duals bound the round within one urgency unit."""
+    friends = make_option("O-F", type_code="friends", capacity=2)
+    youths = [
+        make_youth("J-1", companions=("J-2",), accepted_types=("friends",), urgency=5),
+        make_youth("J-2", companions=("J-1",), accepted_types=("friends",), urgency=1),
+        make_youth("J-3", accepted_types=("friends",), urgency=3),
+        make_youth("J-4", accepted_types=("friends",), urgency=3),
+    ]
+    rnd = make_round(youths, [friends])
+    canon = canonical_round(rnd)
+    sc = screen(canon)
+    pv = pair_values(canon, sc, canon.seed)
+    inst = build_instance(
+        canon, sc.youth_idx, sc.option_idx, pv.value, pv.urgency, sc.option_contingent
+    )
+    plain = solve_flow(flow_input(inst)[0]).value
+    best = brute_force(rnd)
+    assert plain - best > 300 * inst.housing_scale  # J-3's urgency beside J-1, less J-2's
+    large = solve(rnd, full_limit=0)
+    assert large.objective <= best <= large.flow_bound < best + inst.housing_scale
+    assert solve(rnd).flow_bound == plain  # a complete round keeps the plain flow's bound
