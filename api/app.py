@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api import assets
+from api.apidocs import explorer_router
 from api.deps import HERE, templates
 from api.guards import GuardRequests
 from api.headers import SecurityHeaders
@@ -111,13 +112,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Woningmatching en aanbodplanning voor jongeren die de jeugdzorg verlaten",
         version="0.1.0",
         openapi_url=f"{API}/openapi.json",
-        docs_url=f"{API}/docs",
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: ours is api.apidocs
+        redoc_url=None,
     )
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.settings = settings
     app.state.sessions.configure(info={"settings": settings})  # e-mail settings (notifications)
     app.include_router(assets.router)  # before the mount: the bundle lives under /static
+    app.include_router(explorer_router(f"{API}/docs", f"{API}/openapi.json", app.title))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(GuardRequests, settings=settings)
     app.add_middleware(SecurityHeaders)

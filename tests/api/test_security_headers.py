@@ -40,9 +40,6 @@ REQUIRED_DIRECTIVES = {
     "connect-src": {"'self'"},
     "img-src": {"'self'", "data:"},
 }
-# FastAPI's API explorers load Swagger UI / ReDoc from a CDN: the policy refuses those scripts
-# (docs/decisions.md); they get the headers like everything else.
-CDN_DOCS = {"/api/v1/docs", "/redoc", "/docs/oauth2-redirect"}
 INLINE_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.I)
 
 
@@ -159,10 +156,10 @@ def test_every_route_answers_with_the_security_headers(
             if response.headers.get("content-type", "").startswith("text/html"):
                 assert not INLINE_HANDLER.search(response.text), (email, path)
                 assert "javascript:" not in response.text.lower(), (email, path)
-                if path not in CDN_DOCS:  # pages: no inline script, none from elsewhere
-                    nonce = _nonce(response)
-                    for attrs in re.findall(r"<script\b([^>]*)>", response.text):
-                        assert f'nonce="{nonce}"' in attrs or 'src="/static/' in attrs, path
+                # every page (the API explorer too): no inline script, none from elsewhere
+                nonce = _nonce(response)
+                for attrs in re.findall(r"<script\b([^>]*)>", response.text):
+                    assert f'nonce="{nonce}"' in attrs or 'src="/static/' in attrs, path
     # the 404 page, a NUL refused by the guard, and a static file (which may be cached)
     _check_headers(client.get("/bestaat-niet"))
     _check_headers(client.get("/api/v1/youths/%00"))

@@ -37,8 +37,6 @@ NOT_PAGES = {
     "/inloggen/sso/terug": "needs an identity provider: axe in tests/e2e/test_sso_browser.py",
     "/beoordelen/rondes/{round_id}/export/{bestand}": "a CSV or Excel download",
     "/planner/grafiek.csv": "the CSV of a fan chart's figures",
-    "/redoc": "FastAPI's API explorer; the CSP refuses its CDN (decision 26)",
-    "/docs/oauth2-redirect": "FastAPI's API explorer helper (decision 26)",
 }
 
 # Elements wider than the viewport outside a scroll region (tables may scroll in their own
