@@ -46,6 +46,8 @@ class Beside:
         self._fd = -1
         self._pool: ThreadPoolExecutor | None = None
         self._future: Future[Figures] | None = None
+        if not codes:  # nothing to count: neither a process nor a thread
+            return
         if fork is None:
             fork = hasattr(os, "fork") and threading.active_count() == 1
         if fork:
@@ -74,6 +76,8 @@ class Beside:
 
     def result(self) -> Figures:
         """The figures; computed here if the child failed (re-raises what the thread raised)."""
+        if not self._args[1]:
+            return {}
         if self._future is not None and self._pool is not None:
             try:
                 return self._future.result()

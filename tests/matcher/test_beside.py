@@ -41,3 +41,10 @@ def test_a_failing_child_leaves_the_figures_to_the_parent(monkeypatch: pytest.Mo
     figures = Beside(rnd, ["J-1"], fork=True).result()
     assert figures == real(rnd, ["J-1"])
     assert figures["J-1"]["type_accepted"] == 1
+
+
+def test_nobody_to_count_starts_no_process_or_thread() -> None:
+    rnd = make_round([make_youth("J-1")], [make_option("O-1")])
+    job = Beside(rnd, [], fork=True)
+    assert job._pid == 0 and job._pool is None
+    assert job.result() == {}
