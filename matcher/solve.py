@@ -239,8 +239,9 @@ def _deal(inst: Instance, group: list[int], options: list[int]) -> list[int]:
 
 
 # Flows a large round may add to keep the age gap of houses the consolidation left broken. Measured
-# on national seed 8 (docs/objective.md): gap after 1/2/3/4 flows 0.064/0.062/0.052/0.051 %,
-# about 2 s each; two keep the solve within about 2.5 times the plain flow's time.
+# on national seed 8 (docs/objective.md): gap after 1/2/3/4 flows 0.064/0.062/0.052/0.051 %.
+# Three since flow_input got cheaper (6 December, night): the solve stays within 2.1-2.7 times
+# the plain flow's time on seeds 7-16; a fourth added 0-1,200 housing units.
 AGE_FLOWS = 3
 
 

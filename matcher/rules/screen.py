@@ -109,9 +109,9 @@ def failure_figures(
     (about ``CHUNK_PAIRS`` pairs per block) rather than one youth at a time.
 
     ``eligible``: each youth's number of eligible options when the caller knows it (the
-    screening does: 0 for a youth without an eligible pair). The type-level rules are then
-    counted per housing type (times the options of that type) instead of per option, and no
-    option needs every rule at once: a third less work on national rounds."""
+    screening does: 0 for a youth without an eligible pair); then no option needs every rule at
+    once. With the type-level rules counted per housing type, a third less work on national
+    rounds."""
     if not codes:
         return {}
     ctx, arr = round_arrays(round)
@@ -120,26 +120,26 @@ def failure_figures(
     counts = {r: np.zeros(len(ys), dtype=np.int64) for r in RULE_NAMES}
     known = eligible is not None
     eligible = np.zeros(len(ys), dtype=np.int64) if eligible is None else np.asarray(eligible)
+    # Type-level rules depend on the option's type only: counted per type, times its options.
     of_type = np.bincount(arr.otype, minlength=arr.accept.shape[1])
     types = np.arange(len(of_type), dtype=np.int64)[None, :]
     step = max(1, CHUNK_PAIRS // max(1, n_opt))
     for s in range(0, len(ys), step):
         block = ys[s : s + step]
+        rows = slice(s, s + len(block))
+        for r in TYPE_RULES:
+            counts[r][rows] = arr.type_fail(r, block[:, None], types) @ of_type
         yi = np.repeat(block, n_opt)
         oi = np.tile(np.arange(n_opt, dtype=np.int64), len(block))
-        if known:
-            for r in TYPE_RULES:
-                counts[r][s : s + len(block)] = arr.type_fail(r, block[:, None], types) @ of_type
-            fails = arr.pair_fails(ctx.policy, yi, oi)
-        else:
-            fails = arr.all_fails(ctx.policy, yi, oi)
-        any_fail = np.zeros(0 if known else len(yi), dtype=bool)
+        fails = arr.pair_fails(ctx.policy, yi, oi)
         for r, fail in fails.items():
-            counts[r][s : s + len(block)] = fail.reshape(len(block), n_opt).sum(axis=1)
-            if not known:
+            counts[r][rows] = fail.reshape(len(block), n_opt).sum(axis=1)
+        if not known:  # an option is eligible when it fails no rule, type rules included
+            ti = arr.otype[oi]
+            any_fail = np.zeros(len(yi), dtype=bool)
+            for fail in [*fails.values(), *(arr.type_fail(r, yi, ti) for r in TYPE_RULES)]:
                 any_fail |= fail
-        if not known:
-            eligible[s : s + len(block)] = (~any_fail).reshape(len(block), n_opt).sum(axis=1)
+            eligible[rows] = (~any_fail).reshape(len(block), n_opt).sum(axis=1)
     out: dict[str, dict[str, int]] = {}
     for i, code in enumerate(codes):
         figures = {r: int(counts[r][i]) for r in RULE_NAMES}

@@ -27,11 +27,7 @@ from tests.matcher.strategies import instance_of, make_option, make_round, make_
 def _flow_assignment(inst: Instance) -> np.ndarray:
     """The min-cost flow's assignment (house rules ignored), fixed pairs included."""
     fin, keep = flow_input(inst)
-    flow = solve_flow(fin)
-    used = np.zeros(inst.n_pairs, dtype=bool)
-    used[np.nonzero(keep)[0][flow.pair_used]] = True
-    used[inst.fixed_pair_idx] = True
-    return assignment_of(inst, used)
+    return assignment_of(inst, flow_pairs(inst, keep, solve_flow(fin).pair_used))
 
 
 def _assign(inst: Instance, placed: dict[str, str]) -> np.ndarray:
