@@ -31,11 +31,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fixtures.generate import ROUND_MONTH, generate_region, to_round
+from matcher.flownet import flow_input
 from matcher.groups import companion_pairs
 from matcher.instance import build_instance
 from matcher.rules import screen
 from matcher.scoring import pair_values
-from matcher.solve import flow_input
 from supply.pacing import YearProblem, hindsight, run_year
 
 

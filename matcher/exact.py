@@ -756,6 +756,10 @@ class ExactOutcome:
     seconds: float
 
 
+# GaveUp.reason when the certified housing bound is not above the caller's ``housing_above``.
+NO_MORE_HOUSING = "no more housing than the caller has"
+
+
 @dataclass(frozen=True)
 class GaveUp:
     """The exact path could not settle the round; the caller runs the general CP-SAT."""
@@ -783,6 +787,7 @@ def solve_exact(
     hint_used: BoolArray | None,
     time_limit_s: float,
     report: Callable[[int, int], None] | None = None,
+    housing_above: int | None = None,
 ) -> ExactOutcome | GaveUp:
     """Prove the optimum of the complete round (every eligible pair a candidate), or give up.
 
@@ -790,7 +795,8 @@ def solve_exact(
     also keeps every other row and reaches the certified housing bound it is the first
     incumbent. ``time_limit_s`` is the deterministic-time budget
     of all CP-SAT tries. ``report(value, bound)`` gets the combined value of each incumbent
-    and the certified bound.
+    and the certified bound. ``housing_above``: give up at once when the certified housing
+    bound is not above it (a caller that only wants more housing than it has).
 
     Tries: fix variables by reduced cost with budget ``B`` (``BUDGETS``, doubling), maximise
     over the rest. A residual optimum ``V >= U - B`` is the round's optimum. A smaller ``V`` is
@@ -809,6 +815,8 @@ def solve_exact(
     pref[:n] = inst.pair_value - scale * w[:n]
     try:
         housing = lp_certificate(lm, w).bound  # with the cuts: see CUTS
+        if housing_above is not None and housing <= housing_above:
+            return GaveUp(NO_MORE_HOUSING, 0.0)
         lm2 = lm.with_row(w, float(housing), np.inf)
         cert = lp_certificate(lm2, pref)
         # CP-SAT gets the integer model without the cuts (its own cuts did better, measured).

@@ -14,7 +14,7 @@ point.
 
 ``group_bound`` uses that to tighten the bound for companion groups without solving another
 flow: the same potentials are a dual for the network in which every group is one node
-(``matcher.solve.group_nodes``, a tighter relaxation of the round) once each group node gets its
+(``matcher.flownet.group_nodes``, a tighter relaxation of the round) once each group node gets its
 best potential (a one-dimensional concave maximisation). On national fixtures this takes
 0.7-1.0 s and lowers the bound by as much as a second flow over the group network would (within
 1 %: seed 7 963 against 966 housing units, seed 11 1,910 against 1,926), for a fifth of its time.
@@ -159,7 +159,7 @@ def lagrangian_bound(net: Network, p: IntArray) -> int:
 
 def group_bound(net: Network, p: IntArray, grouped: FlowInput) -> int:
     """The Lagrangian bound of ``grouped`` -- the network ``net`` was solved for, with companion
-    groups as one node each (``matcher.solve.group_nodes``: same arcs, the pair arcs leaving the
+    groups as one node each (``matcher.flownet.group_nodes``: same arcs, the pair arcs leaving the
     group node at the group's values, ``youth_supply`` units per youth node) -- from ``p``.
 
     Every node but the group nodes keeps its potential. Members other than the first send

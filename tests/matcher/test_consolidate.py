@@ -9,13 +9,12 @@ from hypothesis import HealthCheck, given, settings
 
 from matcher.consolidate import age_window_pairs, consolidate, second_flow_scope
 from matcher.flow import solve_flow
+from matcher.flownet import flow_input, flow_pairs
 from matcher.instance import Instance
 from matcher.problem import Round
 from matcher.repair import repair, side_violations
 from matcher.solve import (
     assignment_of,
-    flow_input,
-    flow_pairs,
     large_round_hint,
     mended,
     pairs_of_assignment,

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from matcher.flow import UNBOUNDED, FlowInput, solve_flow
 from matcher.flowdual import group_bound, lagrangian_bound, potentials
+from matcher.flownet import fixed_youths, flow_input, group_nodes
 from matcher.problem import Round
-from matcher.solve import fixed_youths, flow_input, group_nodes
 from tests.matcher.strategies import instance_of, rounds
 
 

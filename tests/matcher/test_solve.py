@@ -17,13 +17,14 @@ from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
 from matcher.flow import solve_flow
+from matcher.flownet import flow_input
 from matcher.greedy import greedy
 from matcher.instance import build_instance
 from matcher.problem import ConflictingFixedPairs, Contingent, Round
 from matcher.result import REASON_CODES
 from matcher.rules import screen
 from matcher.scoring import pair_values
-from matcher.solve import canonical_round, flow_input, solve
+from matcher.solve import canonical_round, solve
 from matcher.verifier import verify
 from tests.matcher.strategies import make_option, make_round, make_type, make_youth, rounds
 
