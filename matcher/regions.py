@@ -65,14 +65,18 @@ AREA_OPTIONS = 200
 
 def option_areas(inst: Instance, max_options: int = AREA_OPTIONS) -> IntArray:
     """An area index per option: its gemeente, or its wijk in a gemeente with more than
-    ``max_options`` options (options without a wijk code share one area of their gemeente)."""
+    ``max_options`` options (options without a wijk code share one area of their gemeente).
+    Every option of a house is in the area of the house's first option, so a house never spans
+    two areas (its rules must see all its residents)."""
     per_gemeente = np.bincount(inst.option_gemeente, minlength=len(inst.gemeente_codes))
     keys: dict[tuple[int, str], int] = {}
     areas = np.empty(inst.n_options, dtype=np.int64)
     for j, (o, g) in enumerate(zip(inst.round.options, inst.option_gemeente.tolist(), strict=True)):
         wijk = (o.wijk_code or "") if per_gemeente[g] > max_options else ""
         areas[j] = keys.setdefault((g, wijk), len(keys))
-    return areas
+    first = np.full(len(inst.house_codes), inst.n_options, dtype=np.int64)
+    np.minimum.at(first, inst.option_house, np.arange(inst.n_options))
+    return areas[first[inst.option_house]]
 
 
 @dataclass(frozen=True)

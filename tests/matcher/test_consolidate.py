@@ -233,6 +233,7 @@ def test_large_round_hint_keeps_the_rules_and_never_does_worse_than_one_consolid
         value = inst.pair_value[pairs_of_assignment(inst, hint)].sum()
         assert value >= inst.pair_value[pairs_of_assignment(inst, once)].sum()
         assert verify(inst.round, _placed(inst, hint)) == []
+        assert "sides.regions" in seconds  # the areas were given to the exact path
     assert "sides.consolidate" in seconds
 
 

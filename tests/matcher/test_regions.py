@@ -216,3 +216,17 @@ def test_a_fixed_pair_in_the_area_stays_fixed_in_its_sub_instance() -> None:
     assert sub.pair_option[sub.fixed_pair_idx[0]] == o
     better = improve_by_area(inst, start, np.ones(inst.n_options, dtype=bool), 10**6)
     assert _placed(inst, better.assign) == {"J-1": "U-1"}
+
+
+def test_a_house_across_two_wijken_stays_in_one_area() -> None:
+    """Rooms of one house recorded in two wijken of a large gemeente: both in the area of the
+    first, so the house's rules see all its residents."""
+    rooms = [
+        make_option("F-1", type_code="friends", shared_house_id="H-1", wijk_code="WK079601"),
+        make_option("F-2", type_code="friends", shared_house_id="H-1", wijk_code="WK079602"),
+        make_option("U-1", wijk_code="WK079602"),
+    ]
+    inst = instance_of(make_round([make_youth()], rooms))
+    areas = option_areas(inst, 0)
+    code = {c: j for j, c in enumerate(inst.option_codes)}
+    assert areas[code["F-1"]] == areas[code["F-2"]] != areas[code["U-1"]]
