@@ -34,7 +34,7 @@ from matcher.consolidate import age_window_pairs, consolidate, option_pairs, sec
 from matcher.cpsat import candidate_pairs, solve_sides
 from matcher.exact import ExactOutcome, GaveUp, solve_exact
 from matcher.fixed import check_fixed_pairs
-from matcher.flow import solve_flow
+from matcher.flow import FlowInput, Network, solve_flow
 from matcher.flowdual import group_bound, potentials
 from matcher.flownet import fixed_youths, flow_input, flow_pairs, group_nodes
 from matcher.glossary import label
@@ -262,11 +262,11 @@ def solve(
     done("screen", t0, pairs=len(screening.youth_idx))
     # Youths without any eligible pair get per-rule failure counts: vectorised NumPy work that
     # runs beside the solve (matcher.beside: a forked process, or a thread).
-    beside = None
-    if explain:
-        counts = np.bincount(screening.youth_idx, minlength=len(rnd.youths))
-        lonely = [rnd.youths[i].code for i in np.flatnonzero(counts == 0).tolist()]
-        beside = Beside(rnd, lonely)
+    counts = np.bincount(screening.youth_idx, minlength=len(rnd.youths))
+    lonely = [rnd.youths[i].code for i in np.flatnonzero(counts == 0).tolist()]
+    beside: Beside[dict[str, dict[str, int]]] | None = None
+    if explain and lonely:
+        beside = Beside(failure_figures, rnd, lonely, np.zeros(len(lonely), dtype=np.int64))
 
     t0 = time.perf_counter()
     values = pair_values(rnd, screening, seed)
@@ -303,17 +303,12 @@ def solve(
     fixed_value = int(inst.pair_value[inst.fixed_pair_idx].sum())
     flow_bound = flow.value + fixed_value
     done("flow", t0, objective=flow_bound, bound=flow_bound)
+    dual: Beside[int | None] | None = None
     if flow.network is not None:
         # A large round keeps the flow's bound, tightened from its duals with every companion
-        # group as one node (matcher.flowdual; the exact path has its own bound).
-        t0 = time.perf_counter()
-        grouped = group_nodes(inst, fin, fixed_youths(inst))
-        try:
-            tighter = group_bound(flow.network, potentials(flow.network), grouped) + fixed_value
-            flow_bound = min(flow_bound, tighter)
-        except OverflowError:  # values too large for int64 arithmetic: keep the flow's bound
-            pass
-        done("flow.dual", t0, bound=flow_bound)
+        # group as one node (matcher.flowdual; the exact path has its own bound). Worked out
+        # beside the consolidation and the age-window flow, collected before the bound is used.
+        dual = Beside(dual_bound, flow.network, group_nodes(inst, fin, fixed_youths(inst)))
     bound = flow_bound
 
     t0 = time.perf_counter()
@@ -325,6 +320,8 @@ def solve(
     if bad_houses or bad_groups:
         if inst.n_pairs > full_limit:
             refilled = large_round_hint(inst, assign, phase_seconds)
+            flow_bound = bound = _tightened(dual, flow_bound, fixed_value, done)
+            dual = None
         else:
             # A complete round is proven optimal by the exact path whatever its hint.
             refilled = mended(inst, assign, phase_seconds)
@@ -386,6 +383,8 @@ def solve(
                 if cands.complete and side.cpsat_bound is not None:
                     # Only a complete candidate set makes CP-SAT's bound a bound for the round.
                     bound = min(bound, side.cpsat_bound)
+    if dual is not None:  # the flow kept every rule: no hint, the bound still to collect
+        flow_bound = bound = _tightened(dual, flow_bound, fixed_value, done)
     objective = int(inst.pair_value[best_used].sum())
     bound = max(bound, objective)
     done("sides", t0, objective=objective, bound=bound, gap=_gap(objective, bound))
@@ -411,9 +410,9 @@ def solve(
     )
     done("extract", t0)
 
-    if beside is not None:
+    if explain:
         t0 = time.perf_counter()
-        figures = beside.result()
+        figures = beside.result() if beside is not None else {}
         unmatched = explain_no_eligible(rnd, result.unmatched, figures)
         result = dataclasses.replace(result, unmatched=unmatched)
         done("explain", t0)
@@ -427,6 +426,33 @@ def solve(
     done("verify", t0)
     phase_seconds["total"] = time.perf_counter() - t_start
     return dataclasses.replace(result, phase_seconds=dict(phase_seconds))
+
+
+def dual_bound(network: Network, grouped: FlowInput) -> int | None:
+    """The flow's bound from its duals with companion groups as one node
+    (``matcher.flowdual.group_bound``); None when the values are too large for int64."""
+    try:
+        return group_bound(network, potentials(network), grouped)
+    except OverflowError:
+        return None
+
+
+def _tightened(
+    dual: Beside[int | None] | None,
+    flow_bound: int,
+    fixed_value: int,
+    done: Callable[..., None],
+) -> int:
+    """``flow_bound``, or the dual bound running beside when that is lower (phase flow.dual:
+    the time spent waiting for it)."""
+    if dual is None:
+        return flow_bound
+    t0 = time.perf_counter()
+    tighter = dual.result()
+    if tighter is not None:
+        flow_bound = min(flow_bound, tighter + fixed_value)
+    done("flow.dual", t0, bound=flow_bound)
+    return flow_bound
 
 
 def _gap(objective: int, bound: int) -> float:

@@ -1,10 +1,12 @@
-"""The failure counts computed beside the solve equal the ones computed in place."""
+"""Work beside the solve (matcher.beside): the same result from a forked child, a thread, or
+the parent when the child fails."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -21,30 +23,27 @@ def test_beside_gives_the_figures_of_youths_without_options(fork: bool, rnd: Rou
     codes = [y.code for y in rnd.youths]
     expected = {c: f for c, f in failure_figures(rnd, codes).items() if f["eligible"] == 0}
     lonely = sorted(expected)
-    assert Beside(rnd, lonely, fork=fork).result() == expected
+    zeros = np.zeros(len(lonely), dtype=np.int64)
+    assert Beside(failure_figures, rnd, lonely, zeros, fork=fork).result() == expected
 
 
-def test_a_failing_child_leaves_the_figures_to_the_parent(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_child_leaves_the_work_to_the_parent() -> None:
     """The child dies before writing anything: the parent computes the figures itself."""
-    import matcher.beside as beside
-
     rnd = make_round([make_youth("J-1", accepted_types=("kma",))], [make_option("O-1")])
     parent = os.getpid()
-    real = beside.failure_figures
 
     def fails_in_the_child(*args: Any) -> Any:
         if os.getpid() != parent:
             raise RuntimeError("the child fails")
-        return real(*args)
+        return failure_figures(*args)
 
-    monkeypatch.setattr(beside, "failure_figures", fails_in_the_child)
-    figures = Beside(rnd, ["J-1"], fork=True).result()
-    assert figures == real(rnd, ["J-1"])
+    figures = Beside(fails_in_the_child, rnd, ["J-1"], fork=True).result()
+    assert figures == failure_figures(rnd, ["J-1"])
     assert figures["J-1"]["type_accepted"] == 1
 
 
-def test_nobody_to_count_starts_no_process_or_thread() -> None:
-    rnd = make_round([make_youth("J-1")], [make_option("O-1")])
-    job = Beside(rnd, [], fork=True)
-    assert job._pid == 0 and job._pool is None
-    assert job.result() == {}
+def test_a_thread_passes_on_what_the_function_raised() -> None:
+    with pytest.raises(ValueError):
+        Beside(int, "not a number", fork=False).result()
+    assert Beside(sum, [1, 2, 3], fork=False).result() == 6
+    assert Beside(sum, [1, 2, 3], fork=True).result() == 6
