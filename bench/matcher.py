@@ -330,6 +330,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-plain", action="store_true", help="no plain CP-SAT baseline")
     parser.add_argument("--plain-seeds", help="seeds for the plain CP-SAT (default: remeasured)")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if args.seeds:
         run_seeds(args)
         return

@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
@@ -463,3 +464,18 @@ def instance_of(rnd: Round) -> Instance:
     return build_instance(
         canon, sc.youth_idx, sc.option_idx, pv.value, pv.urgency, sc.option_contingent
     )
+
+
+def placed_codes(inst: Instance, assign: np.ndarray) -> dict[str, str]:
+    """Youth code -> option code of an assignment (youth index -> option index, -1 unplaced)."""
+    return {
+        inst.youth_codes[y]: inst.option_codes[o] for y, o in enumerate(assign.tolist()) if o >= 0
+    }
+
+
+def assignment_of_codes(inst: Instance, placed: dict[str, str]) -> np.ndarray:
+    """The assignment (youth index -> option index, -1 unplaced) of youth code -> option code."""
+    assign = np.full(inst.n_youths, -1, dtype=np.int64)
+    for y, o in placed.items():
+        assign[inst.youth_codes.index(y)] = inst.option_codes.index(o)
+    return assign

@@ -20,26 +20,21 @@ from matcher.solve import (
     pairs_of_assignment,
 )
 from matcher.verifier import verify
-from tests.matcher.strategies import instance_of, make_option, make_round, make_youth, rounds
+from tests.matcher.strategies import (
+    assignment_of_codes,
+    instance_of,
+    make_option,
+    make_round,
+    make_youth,
+    placed_codes,
+    rounds,
+)
 
 
 def _flow_assignment(inst: Instance) -> np.ndarray:
     """The min-cost flow's assignment (house rules ignored), fixed pairs included."""
     fin, keep = flow_input(inst)
     return assignment_of(inst, flow_pairs(inst, keep, solve_flow(fin).pair_used))
-
-
-def _assign(inst: Instance, placed: dict[str, str]) -> np.ndarray:
-    assign = np.full(inst.n_youths, -1, dtype=np.int64)
-    for y, o in placed.items():
-        assign[inst.youth_codes.index(y)] = inst.option_codes.index(o)
-    return assign
-
-
-def _placed(inst: Instance, assign: np.ndarray) -> dict[str, str]:
-    return {
-        inst.youth_codes[y]: inst.option_codes[o] for y, o in enumerate(assign.tolist()) if o >= 0
-    }
 
 
 def _friends(code: str) -> object:
@@ -49,10 +44,10 @@ def _friends(code: str) -> object:
 def test_lone_residents_of_two_friends_houses_move_in_together() -> None:
     rnd = make_round([make_youth("J-1"), make_youth("J-2")], [_friends("F-1"), _friends("F-2")])
     inst = instance_of(rnd)
-    before = _assign(inst, {"J-1": "F-1", "J-2": "F-2"})
+    before = assignment_of_codes(inst, {"J-1": "F-1", "J-2": "F-2"})
     assert side_violations(inst, before)[0]  # both houses below persons_min 2
     after = consolidate(inst, before)
-    placed = _placed(inst, after)
+    placed = placed_codes(inst, after)
     assert sorted(placed) == ["J-1", "J-2"]
     assert placed["J-1"] == placed["J-2"]
     assert side_violations(inst, after) == (set(), set())
@@ -67,10 +62,10 @@ def test_split_companions_move_into_one_house() -> None:
     ]
     rnd = make_round(youths, [_friends("F-1"), _friends("F-2")])
     inst = instance_of(rnd)
-    before = _assign(inst, {"J-1": "F-1", "J-2": "F-2", "J-3": "F-2"})
+    before = assignment_of_codes(inst, {"J-1": "F-1", "J-2": "F-2", "J-3": "F-2"})
     assert side_violations(inst, before)[1]
     after = consolidate(inst, before)
-    placed = _placed(inst, after)
+    placed = placed_codes(inst, after)
     assert placed["J-1"] == placed["J-2"]
     assert len(placed) == 3  # J-3 is still housed
     assert side_violations(inst, after) == (set(), set())
@@ -84,10 +79,10 @@ def test_resident_outside_the_age_window_moves_to_a_free_option() -> None:
     ]
     rnd = make_round(youths, [_friends("F-1"), make_option("U-1")])
     inst = instance_of(rnd)
-    before = _assign(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1"})
+    before = assignment_of_codes(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1"})
     assert side_violations(inst, before)[0]  # age gap 8 > 5
     after = consolidate(inst, before)
-    placed = _placed(inst, after)
+    placed = placed_codes(inst, after)
     assert placed == {"J-1": "F-1", "J-2": "F-1", "J-3": "U-1"}
     assert verify(inst.round, placed) == []
 
@@ -98,9 +93,9 @@ def test_a_move_that_does_not_fit_is_undone() -> None:
     youths = [make_youth("J-1", conflicts=("J-2",)), make_youth("J-2"), make_youth("J-3")]
     rnd = make_round(youths, [_friends("F-1"), _friends("F-2")])
     inst = instance_of(rnd)
-    before = _assign(inst, {"J-1": "F-2", "J-2": "F-1", "J-3": "F-1"})
+    before = assignment_of_codes(inst, {"J-1": "F-2", "J-2": "F-1", "J-3": "F-1"})
     after = consolidate(inst, before)
-    assert _placed(inst, after) == {"J-1": "F-2", "J-2": "F-1", "J-3": "F-1"}
+    assert placed_codes(inst, after) == {"J-1": "F-2", "J-2": "F-1", "J-3": "F-1"}
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -125,7 +120,7 @@ def test_consolidating_the_flow_keeps_everybody_housed_and_every_place_rule(rnd:
     # Capacity, contingents and caps hold: after the repair the verifier accepts it.
     repaired = repair(inst, after)
     if side_violations(inst, repaired) == (set(), set()):
-        assert verify(inst.round, _placed(inst, repaired)) == []
+        assert verify(inst.round, placed_codes(inst, repaired)) == []
 
 
 def _in_a_group(inst: Instance) -> np.ndarray:
@@ -147,10 +142,10 @@ def test_a_resident_gives_way_to_a_companion_when_the_repair_would_lose_more() -
     ]
     mentor = make_option("M-1", type_code="mentorhuis", corporation=None, capacity=2)
     inst = instance_of(make_round(youths, [mentor]))
-    before = _assign(inst, {"J-A": "M-1", "J-Z": "M-1"})
+    before = assignment_of_codes(inst, {"J-A": "M-1", "J-Z": "M-1"})
     assert side_violations(inst, before)[1]
     after = consolidate(inst, before)
-    assert _placed(inst, after) == {"J-A": "M-1", "J-B": "M-1"}
+    assert placed_codes(inst, after) == {"J-A": "M-1", "J-B": "M-1"}
 
 
 def _ages_round() -> Round:
@@ -168,7 +163,7 @@ def _ages_round() -> Round:
 def test_age_window_pairs_close_a_broken_house_to_ages_outside_its_best_window() -> None:
     inst = instance_of(_ages_round())
     ix = inst.option_codes.index
-    broken = _assign(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1"})
+    broken = assignment_of_codes(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1"})
     allowed = age_window_pairs(inst, broken)
     shut = {
         (inst.youth_codes[int(inst.pair_youth[p])], inst.option_codes[int(inst.pair_option[p])])
@@ -178,13 +173,13 @@ def test_age_window_pairs_close_a_broken_house_to_ages_outside_its_best_window()
     assert shut == {("J-3", "F-1"), ("J-4", "F-1")}
     assert allowed[inst.pair_option == ix("F-2")].all()
     # A house that keeps its age gap closes nothing.
-    fine = _assign(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-2", "J-4": "F-2"})
+    fine = assignment_of_codes(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-2", "J-4": "F-2"})
     assert age_window_pairs(inst, fine).all()
 
 
 def test_second_flow_scope_frees_the_youths_around_closed_houses_only() -> None:
     inst = instance_of(_ages_round())
-    broken = _assign(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1"})
+    broken = assignment_of_codes(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1"})
     allowed = age_window_pairs(inst, broken)
     pairs, held = second_flow_scope(inst, broken, allowed)
     # Every youth here is a resident of F-1 or eligible for it: nobody is held, and the closed
@@ -205,7 +200,7 @@ def test_second_flow_scope_holds_youths_elsewhere() -> None:
     ]
     options = [_friends("F-1"), _friends("F-2"), make_option("U-1"), make_option("U-2")]
     inst = instance_of(make_round(youths, options))
-    broken = _assign(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1", "J-9": "U-2"})
+    broken = assignment_of_codes(inst, {"J-1": "F-1", "J-2": "F-1", "J-3": "F-1", "J-9": "U-2"})
     allowed = age_window_pairs(inst, broken)
     assert not allowed.all()
     pairs, held = second_flow_scope(inst, broken, allowed)
@@ -232,7 +227,7 @@ def test_large_round_hint_keeps_the_rules_and_never_does_worse_than_one_consolid
         assert side_violations(inst, hint) == (set(), set())
         value = inst.pair_value[pairs_of_assignment(inst, hint)].sum()
         assert value >= inst.pair_value[pairs_of_assignment(inst, once)].sum()
-        assert verify(inst.round, _placed(inst, hint)) == []
+        assert verify(inst.round, placed_codes(inst, hint)) == []
         assert "sides.regions" in seconds  # the areas were given to the exact path
     assert "sides.consolidate" in seconds
 
@@ -249,4 +244,4 @@ def test_a_group_nodes_units_are_dealt_to_its_members() -> None:
     used = inst.pair_youth == j1  # both units over J-1's two pairs
     assert used.sum() == 2
     dealt = flow_pairs(inst, np.ones(inst.n_pairs, dtype=bool), used)
-    assert _placed(inst, assignment_of(inst, dealt)) == {"J-1": "O-1", "J-2": "O-2"}
+    assert placed_codes(inst, assignment_of(inst, dealt)) == {"J-1": "O-1", "J-2": "O-2"}

@@ -7,7 +7,14 @@ from hypothesis import HealthCheck, given, settings
 from matcher.greedy import greedy
 from matcher.problem import Round
 from matcher.verifier import verify
-from tests.matcher.strategies import instance_of, make_option, make_round, make_youth, rounds
+from tests.matcher.strategies import (
+    instance_of,
+    make_option,
+    make_round,
+    make_youth,
+    placed_codes,
+    rounds,
+)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -15,10 +22,7 @@ from tests.matcher.strategies import instance_of, make_option, make_round, make_
 def test_greedy_result_passes_the_verifier(rnd: Round) -> None:
     inst = instance_of(rnd)
     assign = greedy(inst)
-    placed = {
-        inst.youth_codes[y]: inst.option_codes[o] for y, o in enumerate(assign.tolist()) if o >= 0
-    }
-    assert verify(inst.round, placed) == []
+    assert verify(inst.round, placed_codes(inst, assign)) == []
 
 
 def test_greedy_serves_urgency_first() -> None:

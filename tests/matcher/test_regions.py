@@ -18,22 +18,17 @@ from matcher.regions import AreaIndex, improve_by_area, option_areas, sub_instan
 from matcher.repair import repair, side_violations
 from matcher.solve import assignment_of, pairs_of_assignment, solve
 from matcher.verifier import verify
-from tests.matcher.strategies import instance_of, make_option, make_round, make_youth, rounds
+from tests.matcher.strategies import (
+    assignment_of_codes,
+    instance_of,
+    make_option,
+    make_round,
+    make_youth,
+    placed_codes,
+    rounds,
+)
 
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def _placed(inst: Instance, assign: np.ndarray) -> dict[str, str]:
-    return {
-        inst.youth_codes[y]: inst.option_codes[o] for y, o in enumerate(assign.tolist()) if o >= 0
-    }
-
-
-def _assign(inst: Instance, placed: dict[str, str]) -> np.ndarray:
-    assign = np.full(inst.n_youths, -1, dtype=np.int64)
-    for y, o in placed.items():
-        assign[inst.youth_codes.index(y)] = inst.option_codes.index(o)
-    return assign
 
 
 def _start(inst: Instance, drop: list[bool]) -> np.ndarray | None:
@@ -51,7 +46,7 @@ def _start(inst: Instance, drop: list[bool]) -> np.ndarray | None:
         if y not in fixed and drop[y % len(drop)]:
             start[y] = -1
     start = repair(inst, start)
-    return start if verify(inst.round, _placed(inst, start)) == [] else None
+    return start if verify(inst.round, placed_codes(inst, start)) == [] else None
 
 
 def _housing(inst: Instance, assign: np.ndarray) -> int:
@@ -99,7 +94,7 @@ def test_an_allocation_of_the_sub_instance_keeps_the_rules_exactly_when_the_roun
         spliced = start.copy()
         spliced[part.youths] = -1
         spliced[inst.pair_youth[part.pairs[used]]] = inst.pair_option[part.pairs[used]]
-        assert sub_ok == (verify(inst.round, _placed(inst, spliced)) == [])
+        assert sub_ok == (verify(inst.round, placed_codes(inst, spliced)) == [])
 
 
 @SLOW
@@ -119,7 +114,7 @@ def test_in_a_round_of_one_gemeente_the_areas_reach_the_optimal_housing(
         return
     touched = np.ones(inst.n_options, dtype=bool)
     better = improve_by_area(inst, start, touched, pair_budget=10**9, seconds=10.0)
-    assert verify(inst.round, _placed(inst, better.assign)) == []
+    assert verify(inst.round, placed_codes(inst, better.assign)) == []
     value = inst.pair_value[pairs_of_assignment(inst, better.assign)].sum()
     assert value >= inst.pair_value[pairs_of_assignment(inst, start)].sum()
     optimum = solve(rnd, time_limit_s=20)
@@ -142,12 +137,12 @@ def test_a_chain_no_refill_finds_is_found_within_the_area() -> None:
     a chain the greedy refill never makes. The area's exact path does; a pair budget too small
     for the area, or an area nobody touched, leaves the allocation as it was."""
     inst = instance_of(_chain_round())
-    start = _assign(inst, {"J-1": "U-1"})
+    start = assignment_of_codes(inst, {"J-1": "U-1"})
     touched = np.ones(inst.n_options, dtype=bool)
     better = improve_by_area(inst, start, touched, pair_budget=10**6)
-    assert _placed(inst, better.assign) == {"J-1": "U-2", "J-2": "U-1"}
+    assert placed_codes(inst, better.assign) == {"J-1": "U-2", "J-2": "U-1"}
     assert (better.looked_at, better.solved, better.gained) == (1, 1, 1)
-    assert verify(inst.round, _placed(inst, better.assign)) == []
+    assert verify(inst.round, placed_codes(inst, better.assign)) == []
     tight = improve_by_area(inst, start, touched, pair_budget=inst.n_pairs - 1)
     assert np.array_equal(tight.assign, start) and tight.solved == 0
     untouched = improve_by_area(inst, start, np.zeros(inst.n_options, dtype=bool), 10**6)
@@ -158,7 +153,7 @@ def test_an_area_with_no_housing_to_gain_is_not_solved() -> None:
     """Both youths housed already: the area's flow bound leaves no urgency unit to gain, so the
     exact path never runs there (its preference might still move, which is not worth a solve)."""
     inst = instance_of(_chain_round())
-    start = _assign(inst, {"J-1": "U-2", "J-2": "U-1"})
+    start = assignment_of_codes(inst, {"J-1": "U-2", "J-2": "U-1"})
     better = improve_by_area(inst, start, np.ones(inst.n_options, dtype=bool), 10**6)
     assert better.solved == 0
     assert np.array_equal(better.assign, start)
@@ -206,7 +201,7 @@ def test_a_fixed_pair_in_the_area_stays_fixed_in_its_sub_instance() -> None:
     the chain that would house J-2 is not taken and J-1 keeps U-1."""
     rnd = replace(_chain_round(), fixed_pairs=(("J-1", "U-1"),))
     inst = instance_of(rnd)
-    start = _assign(inst, {"J-1": "U-1"})
+    start = assignment_of_codes(inst, {"J-1": "U-1"})
     index = AreaIndex.of(inst, option_areas(inst))
     part = sub_instance(inst, start, 0, index)
     sub = part.inst
@@ -215,7 +210,7 @@ def test_a_fixed_pair_in_the_area_stays_fixed_in_its_sub_instance() -> None:
     assert sub.pair_youth[sub.fixed_pair_idx[0]] == y
     assert sub.pair_option[sub.fixed_pair_idx[0]] == o
     better = improve_by_area(inst, start, np.ones(inst.n_options, dtype=bool), 10**6)
-    assert _placed(inst, better.assign) == {"J-1": "U-1"}
+    assert placed_codes(inst, better.assign) == {"J-1": "U-1"}
 
 
 def test_a_house_across_two_wijken_stays_in_one_area() -> None:

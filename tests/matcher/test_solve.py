@@ -26,7 +26,14 @@ from matcher.rules import screen
 from matcher.scoring import pair_values
 from matcher.solve import canonical_round, solve
 from matcher.verifier import verify
-from tests.matcher.strategies import make_option, make_round, make_type, make_youth, rounds
+from tests.matcher.strategies import (
+    make_option,
+    make_round,
+    make_type,
+    make_youth,
+    placed_codes,
+    rounds,
+)
 
 FAST = settings(
     max_examples=60,
@@ -136,10 +143,7 @@ def test_urgency_weighted_housing_never_below_greedy(rnd: Round) -> None:
         canon, sc.youth_idx, sc.option_idx, pv.value, pv.urgency, sc.option_contingent
     )
     g = greedy(inst)
-    assert not verify(
-        canon,
-        {inst.youth_codes[y]: inst.option_codes[o] for y, o in enumerate(g.tolist()) if o >= 0},
-    )
+    assert not verify(canon, placed_codes(inst, g))
     weight = {y.code: int(pv.urgency[i]) for i, y in enumerate(canon.youths)}
     ours = sum(weight[y] for y in result.assignment)
     theirs = sum(int(pv.urgency[y]) for y in np.nonzero(g >= 0)[0].tolist())
