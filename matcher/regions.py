@@ -249,13 +249,15 @@ def improve_by_area(
     assign = assign.copy()
     index = AreaIndex.of(inst, option_areas(inst, max_options))
     areas = np.unique(index.area[touched]).tolist()
-    headroom = {a: housing_headroom(sub_instance(inst, assign, a, index)) for a in areas}
+    parts = {a: sub_instance(inst, assign, a, index) for a in areas}
+    headroom = {a: housing_headroom(part) for a, part in parts.items()}
     order = sorted((a for a in areas if headroom[a] > 0), key=lambda a: (-headroom[a], a))
     spent = solved = gained = 0
     for area in order:
-        part = sub_instance(inst, assign, area, index)
+        # Until an area gains, the allocation is the one the parts were built from.
+        part = sub_instance(inst, assign, area, index) if gained else parts[area]
         sub = part.inst
-        if spent + sub.n_pairs > pair_budget or housing_headroom(part) == 0:
+        if spent + sub.n_pairs > pair_budget or (gained and housing_headroom(part) == 0):
             continue  # too large for what is left, or an earlier area took what was to gain
         spent += sub.n_pairs
         solved += 1
