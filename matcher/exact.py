@@ -5,11 +5,14 @@ A plain CP-SAT model of a regional round (500 youths, 15,000 pairs) needs second
 second of presolve per stage and most of the time finding the last solutions. This module gets
 there in a fraction of a second, with the same exactness, in three steps per stage:
 
-1. **LP relaxation** of the integer model below (HiGHS dual simplex through SciPy). The model
+1. **LP relaxation** of the integer model below (HiGHS dual simplex through highspy). The model
    is a strong one: a house of Friends (persons_min 2) has an ``open`` variable that bounds each
    youth's placement there, and the age gap is written with age *windows* (one window per house
    is chosen; a placement needs a window holding the youth's age), so the relaxation of the
-   regional round is tight: its bound equals the integer optimum of the housing stage.
+   regional round is usually tight: its bound equals the integer optimum of the housing
+   stage. Where it is not (an odd cycle of half-placed youths), zero-half cuts
+   (``matcher.zerohalf``) are added until a round of them no longer lowers the bound; the LP is
+   kept warm in one HiGHS instance (``WarmLP``), so a round costs a few hundredths of a second.
 2. **Certified bound.** The LP duals are rounded to multiples of ``1/DUAL_DENOMINATOR`` and the
    bound is recomputed from them in integer arithmetic (weak duality with variable bounds, as in
    Neumaier and Shcherbina's safe bounds): whatever the floating-point LP did, the bound holds.
@@ -39,18 +42,21 @@ cuts: valid for every allocation, they only tighten the relaxation).
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from ortools.sat.python import cp_model
-from scipy.optimize import linprog
 
 from matcher.cpsat import cpsat_solver
 from matcher.instance import NO_LIMIT, Instance
+from matcher.zerohalf import zero_half_cuts
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,9 @@ DUAL_DENOMINATOR = 1 << 20
 BUDGETS = (768, 1_536, 3_072, 6_144)
 # More free variables than this and the general CP-SAT of matcher.cpsat is the better tool.
 MAX_FREE = 15_000
+# Rounds of zero-half cuts on the housing LP (matcher.zerohalf); they stop at the first round
+# that does not lower the bound, so a tight LP costs one separation and one warm re-solve.
+HOUSING_CUT_ROUNDS = 4
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,14 +121,20 @@ class LinearModel:
     def with_row(self, coef: IntArray, lo: float, hi: float) -> LinearModel:
         """This model with one more row over all columns (``coef`` dense, length n_vars)."""
         row = sp.csr_matrix(coef.astype(np.float64).reshape(1, -1))
+        return self.with_rows(row, np.full(1, lo), np.full(1, hi), cut=False)
+
+    def with_rows(
+        self, rows: sp.csr_matrix, lo: FloatArray, hi: FloatArray, cut: bool
+    ) -> LinearModel:
+        """This model with more rows over all columns (``cut``: rows only for the LP)."""
         return LinearModel(
-            sp.vstack([self.a, row]).tocsr(),
-            np.append(self.row_lo, lo),
-            np.append(self.row_hi, hi),
+            sp.vstack([self.a, rows]).tocsr(),
+            np.concatenate([self.row_lo, lo]),
+            np.concatenate([self.row_hi, hi]),
             self.var_lo,
             self.var_hi,
             self.n_pairs,
-            np.append(self.cut, False),
+            np.concatenate([self.cut, np.full(rows.shape[0], cut)]),
             self.cut_var,
         )
 
@@ -594,34 +609,116 @@ class LPFailed(RuntimeError):
     """The LP solver returned no optimal solution (the caller falls back to plain CP-SAT)."""
 
 
+def _quiet_highs() -> None:
+    """HiGHS prints a banner to standard output at its first instance in a process (before any
+    option can be set); that instance is made here with file descriptor 1 on /dev/null, so no
+    command's output (JSON of the CLI, the bench's last line) gets it."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs().setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+_quiet_highs()
+
+
+class WarmLP:
+    """The LP relaxation of a ``LinearModel`` in one HiGHS instance (dual simplex, no presolve):
+    rows added and a new objective are solved again from the last basis (a round of cuts costs
+    a few hundredths of a second instead of a cold solve's quarter)."""
+
+    def __init__(self, lm: LinearModel, c: IntArray) -> None:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("presolve", "off")
+        a = lm.a.tocsr()
+        lp = highspy.HighsLp()
+        lp.num_col_ = lm.n_vars
+        lp.num_row_ = a.shape[0]
+        lp.col_cost_ = c.astype(np.float64)
+        lp.col_lower_ = lm.var_lo.astype(np.float64)
+        lp.col_upper_ = lm.var_hi.astype(np.float64)
+        lp.row_lower_ = _highs_bounds(lm.row_lo)
+        lp.row_upper_ = _highs_bounds(lm.row_hi)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = a.indices.astype(np.int32)
+        lp.a_matrix_.value_ = a.data.astype(np.float64)
+        lp.sense_ = highspy.ObjSense.kMaximize
+        if h.passModel(lp) != highspy.HighsStatus.kOk:
+            raise LPFailed("HiGHS did not accept the model")
+        self.highs = h
+
+    def solve(self) -> tuple[FloatArray, FloatArray]:
+        """The optimal LP point and row duals (>= 0 on rows at their upper bound)."""
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise LPFailed(f"LP status {self.highs.modelStatusToString(status)}")
+        sol = self.highs.getSolution()
+        return np.asarray(sol.col_value, dtype=np.float64), np.asarray(
+            sol.row_dual, dtype=np.float64
+        )
+
+    def add_rows(self, rows: sp.csr_matrix, lo: FloatArray, hi: FloatArray) -> None:
+        rows = rows.tocsr()
+        self.highs.addRows(
+            rows.shape[0],
+            _highs_bounds(lo),
+            _highs_bounds(hi),
+            rows.nnz,
+            rows.indptr[:-1].astype(np.int32),
+            rows.indices.astype(np.int32),
+            rows.data.astype(np.float64),
+        )
+
+    def set_objective(self, c: IntArray) -> None:
+        n = len(c)
+        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), c.astype(np.float64))
+
+    def certificate(self, lm: LinearModel, c: IntArray) -> Certificate:
+        """Solve, and certify the bound of ``c`` over ``lm`` (the model HiGHS holds now)."""
+        x, y = self.solve()
+        return certify(lm, c, y, x)
+
+
+def _highs_bounds(b: FloatArray) -> FloatArray:
+    inf = highspy.kHighsInf
+    return np.where(np.isposinf(b), inf, np.where(np.isneginf(b), -inf, b)).astype(np.float64)
+
+
 def lp_certificate(lm: LinearModel, c: IntArray) -> Certificate:
     """Maximise ``c.x`` over the LP relaxation and certify its bound in integer arithmetic."""
-    eq = lm.row_lo == lm.row_hi
-    ub = np.isfinite(lm.row_hi) & ~eq
-    lb = np.isfinite(lm.row_lo) & ~eq
-    a_ub = sp.vstack([lm.a[ub], -lm.a[lb]]).tocsr()
-    b_ub = np.concatenate([lm.row_hi[ub], -lm.row_lo[lb]])
-    res = linprog(
-        -c.astype(np.float64),
-        A_ub=a_ub,
-        b_ub=b_ub,
-        A_eq=lm.a[eq] if eq.any() else None,
-        b_eq=lm.row_lo[eq] if eq.any() else None,
-        bounds=np.column_stack([lm.var_lo, lm.var_hi]).astype(np.float64),
-        method="highs-ds",
-        options={"presolve": False},
-    )
-    if res.status != 0:
-        raise LPFailed(f"LP status {res.status}: {res.message}")
-    # Row duals of the maximisation: >= 0 on <= rows, <= 0 on >= rows, free on = rows.
-    y = np.zeros(lm.a.shape[0])
-    k = int(ub.sum())
-    marg = -np.asarray(res.ineqlin.marginals)
-    y[np.nonzero(ub)[0]] += marg[:k]
-    y[np.nonzero(lb)[0]] -= marg[k:]
-    if eq.any():
-        y[np.nonzero(eq)[0]] = -np.asarray(res.eqlin.marginals)
-    return certify(lm, c, y, np.asarray(res.x, dtype=np.float64))
+    return WarmLP(lm, c).certificate(lm, c)
+
+
+def tightened(
+    lm: LinearModel, lp: WarmLP, c: IntArray, rounds: int
+) -> tuple[LinearModel, Certificate]:
+    """The certificate of ``c`` after up to ``rounds`` rounds of zero-half cuts
+    (``matcher.zerohalf``), added to ``lm`` and ``lp`` as cut rows; rounds stop when one does not
+    lower the certified bound. Returns the model with its cuts and the best certificate."""
+    cert = lp.certificate(lm, c)
+    for _ in range(rounds):
+        cuts, rhs = zero_half_cuts(lm, cert.lp_x)
+        if len(rhs) == 0:
+            break
+        lo = np.full(len(rhs), -np.inf)
+        hi = rhs.astype(np.float64)
+        lm = lm.with_rows(cuts, lo, hi, cut=True)
+        lp.add_rows(cuts, lo, hi)
+        new = lp.certificate(lm, c)
+        better = new.bound < cert.bound
+        if better or new.bound == cert.bound:
+            cert = new
+        if not better:
+            break
+    return lm, cert
 
 
 def certify(lm: LinearModel, c: IntArray, y: FloatArray, lp_x: FloatArray) -> Certificate:
@@ -814,11 +911,17 @@ def solve_exact(
     pref = np.zeros(lm.n_vars, dtype=np.int64)
     pref[:n] = inst.pair_value - scale * w[:n]
     try:
-        housing = lp_certificate(lm, w).bound  # with the cuts: see CUTS
+        # With the cuts of CUTS and zero-half cuts where the housing LP is not tight.
+        lp = WarmLP(lm, w)
+        lm, housing_cert = tightened(lm, lp, w, HOUSING_CUT_ROUNDS)
+        housing = housing_cert.bound
         if housing_above is not None and housing <= housing_above:
             return GaveUp(NO_MORE_HOUSING, 0.0)
         lm2 = lm.with_row(w, float(housing), np.inf)
-        cert = lp_certificate(lm2, pref)
+        # The same HiGHS instance, from the housing LP's basis (its point keeps the new row).
+        lp.add_rows(lm2.a[-1:], lm2.row_lo[-1:], lm2.row_hi[-1:])
+        lp.set_objective(pref)
+        cert = lp.certificate(lm2, pref)
         # CP-SAT gets the integer model without the cuts (its own cuts did better, measured).
         lm_res = lm2.without_cuts()
     except LPFailed as exc:

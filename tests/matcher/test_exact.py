@@ -178,7 +178,7 @@ def test_lp_failure_falls_back_to_plain_cpsat(monkeypatch: pytest.MonkeyPatch) -
     def broken(*args: object, **kwargs: object) -> None:
         raise LPFailed("no LP today")
 
-    monkeypatch.setattr(exact, "lp_certificate", broken)
+    monkeypatch.setattr(exact.WarmLP, "solve", broken)
     rnd = friends_round()
     result = solve(rnd)
     assert result.method == "cp-sat" and result.status == "optimal"

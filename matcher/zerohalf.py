@@ -1,0 +1,180 @@
+"""Zero-half cuts for the exact path's LP (``matcher.exact``): valid rows that cut off halves.
+
+The housing LP of a regional round is often not tight: its optimum puts youths half in one
+option and half in another around an odd cycle of rows (capacities, house sizes, age windows,
+contingents), and its bound lies a fraction of a youth above every allocation. The preference
+tries then find nothing that reaches it, and the round used to fall back to the plain CP-SAT.
+
+A zero-half cut (Caprara and Fischetti) adds up a set of the model's rows, each as
+``a.x <= b`` with integer data, plus variable bounds to make every coefficient even, and halves
+the sum: ``(a_R / 2).x <= floor(b_R / 2)`` holds for every integer ``x`` of the model. When the
+rows are tight at the LP point, the halves appear an even number of times and ``b_R`` is odd,
+the cut is violated by up to one half. The set is found by Gaussian elimination over GF(2) on
+the parities of the fractional columns (rows in order of slack; a combination whose fractional
+parities cancel, or are cheap to fix with bounds, and whose right-hand side is odd).
+
+Every cut is derived in integer arithmetic from rows and bounds of the model, so it is valid
+for every integer solution and the certificate of ``matcher.exact`` (weak duality over the LP
+with its cut rows) stays exact. Rows with cut-only columns (resident counts, not 0/1) are left
+out: only rows over 0/1 columns are combined.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from matcher.exact import LinearModel
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+EPS = 1e-6
+# A combination whose slack and odd fractional columns cost this much or more cannot be violated.
+MIN_VIOLATION = 1e-4
+
+
+def zero_half_cuts(
+    lm: LinearModel, x: FloatArray, max_cuts: int = 200
+) -> tuple[sp.csr_matrix, IntArray]:
+    """Violated zero-half cuts at the LP point ``x``: rows ``cuts @ x <= rhs`` (integer data),
+    most violated first, at most ``max_cuts``. Empty when none is found."""
+    a = lm.a.tocsr()
+    n = lm.n_vars
+    frac = (x > EPS) & (x < 1 - EPS) & ~lm.cut_var
+    fcols = np.flatnonzero(frac)
+    empty = (sp.csr_matrix((0, n)), np.zeros(0, dtype=np.int64))
+    if len(fcols) == 0:
+        return empty
+    uses_cut_var = np.asarray(a[:, lm.cut_var].getnnz(axis=1)) > 0
+    touches = np.asarray(a[:, fcols].getnnz(axis=1)) > 0
+    ax = a @ x
+    # Every usable row in "<=" form: sign * (a_r . x) <= sign * bound.
+    sign_l: list[IntArray] = []
+    row_l: list[IntArray] = []
+    slack_l: list[FloatArray] = []
+    for sign, bound in ((1, lm.row_hi), (-1, lm.row_lo)):
+        slack = sign * (bound - ax)
+        ok = np.isfinite(bound) & ~uses_cut_var & touches & (slack < 1 - MIN_VIOLATION)
+        rows = np.flatnonzero(ok)
+        sign_l.append(np.full(len(rows), sign, dtype=np.int64))
+        row_l.append(rows)
+        slack_l.append(np.maximum(slack[rows], 0.0))
+    signs = np.concatenate(sign_l)
+    rows = np.concatenate(row_l)
+    slacks = np.concatenate(slack_l)
+    if len(rows) == 0:
+        return empty
+    order = np.argsort(slacks, kind="stable")
+    signs, rows, slacks = signs[order], rows[order], slacks[order]
+    rhs = np.rint(signs * np.where(signs > 0, lm.row_hi[rows], lm.row_lo[rows])).astype(np.int64)
+    col_pos = np.full(n, -1, dtype=np.int64)
+    col_pos[fcols] = np.arange(len(fcols))
+    odd_cost = np.minimum(x[fcols], 1 - x[fcols])
+    combos = _eliminate(a, rows, rhs, slacks, col_pos, odd_cost)
+    return _cuts(lm, a, x, signs, rows, rhs, combos, max_cuts)
+
+
+def _eliminate(
+    a: sp.csr_matrix,
+    rows: IntArray,
+    rhs: IntArray,
+    slacks: FloatArray,
+    col_pos: IntArray,
+    odd_cost: FloatArray,
+) -> list[int]:
+    """Row combinations (bit sets over ``rows``) with an odd right-hand side whose slack plus
+    the cost of fixing their odd fractional columns is below 1: Gaussian elimination over GF(2),
+    parities as Python integers (bit ``k`` = fractional column ``k``)."""
+    vec: list[int] = []
+    par: list[int] = []
+    combo: list[int] = []
+    cost: list[float] = []
+    pivot: dict[int, int] = {}
+    found: list[int] = []
+    for i, r in enumerate(rows.tolist()):
+        cols = a.indices[a.indptr[r] : a.indptr[r + 1]]
+        coefs = np.rint(a.data[a.indptr[r] : a.indptr[r + 1]]).astype(np.int64)
+        v = 0
+        for k in col_pos[cols[(coefs % 2 == 1) & (col_pos[cols] >= 0)]].tolist():
+            v ^= 1 << k
+        p, cb, s = int(rhs[i] % 2), 1 << i, float(slacks[i])
+        while v:
+            top = v.bit_length() - 1
+            j = pivot.get(top)
+            if j is None:
+                break
+            v ^= vec[j]
+            p ^= par[j]
+            cb ^= combo[j]
+            s += cost[j]
+        vec.append(v)
+        par.append(p)
+        combo.append(cb)
+        cost.append(s)
+        if v:
+            pivot[v.bit_length() - 1] = i
+        if p == 1 and s < 1 - MIN_VIOLATION:
+            left = s + sum(float(odd_cost[k]) for k in _bits(v))
+            if left < 1 - MIN_VIOLATION:
+                found.append(cb)
+    return found
+
+
+def _bits(v: int) -> list[int]:
+    out = []
+    while v:
+        low = v & -v
+        out.append(low.bit_length() - 1)
+        v ^= low
+    return out
+
+
+def _cuts(
+    lm: LinearModel,
+    a: sp.csr_matrix,
+    x: FloatArray,
+    signs: IntArray,
+    rows: IntArray,
+    rhs: IntArray,
+    combos: list[int],
+    max_cuts: int,
+) -> tuple[sp.csr_matrix, IntArray]:
+    """The cut of each combination in integers, the violated ones, most violated first."""
+    n = lm.n_vars
+    made: list[tuple[float, IntArray, int]] = []
+    seen: set[int] = set()
+    mid = (lm.var_lo + lm.var_hi) / 2
+    for cb in combos:
+        if cb in seen:
+            continue
+        seen.add(cb)
+        members = _bits(cb)
+        coef = np.zeros(n, dtype=np.int64)
+        b = 0
+        for i in members:
+            r = int(rows[i])
+            s, e = a.indptr[r], a.indptr[r + 1]
+            coef[a.indices[s:e]] += int(signs[i]) * np.rint(a.data[s:e]).astype(np.int64)
+            b += int(rhs[i])
+        # Odd coefficients made even with a bound: + (x_j <= hi_j) or + (-x_j <= -lo_j).
+        odd = np.flatnonzero(coef % 2)
+        up = x[odd] >= mid[odd]
+        coef[odd[up]] += 1
+        coef[odd[~up]] -= 1
+        b += int(lm.var_hi[odd[up]].sum()) - int(lm.var_lo[odd[~up]].sum())
+        coef //= 2
+        b //= 2  # floor, also for a negative sum
+        violation = float(coef @ x) - b
+        if violation > MIN_VIOLATION:
+            made.append((violation, coef, b))
+    made.sort(key=lambda t: -t[0])
+    made = made[:max_cuts]
+    if not made:
+        return sp.csr_matrix((0, n)), np.zeros(0, dtype=np.int64)
+    cuts = sp.csr_matrix(np.vstack([m[1] for m in made]).astype(np.float64))
+    return cuts, np.array([m[2] for m in made], dtype=np.int64)
