@@ -144,37 +144,40 @@ def _cuts(
     combos: list[int],
     max_cuts: int,
 ) -> tuple[sp.csr_matrix, IntArray]:
-    """The cut of each combination in integers, the violated ones, most violated first."""
+    """The cut of each combination in integers (all combinations at once, as one sparse
+    product), the violated ones, most violated first."""
     n = lm.n_vars
-    made: list[tuple[float, IntArray, int]] = []
-    seen: set[int] = set()
-    mid = (lm.var_lo + lm.var_hi) / 2
-    for cb in combos:
-        if cb in seen:
-            continue
-        seen.add(cb)
-        members = _bits(cb)
-        coef = np.zeros(n, dtype=np.int64)
-        b = 0
-        for i in members:
-            r = int(rows[i])
-            s, e = a.indptr[r], a.indptr[r + 1]
-            coef[a.indices[s:e]] += int(signs[i]) * np.rint(a.data[s:e]).astype(np.int64)
-            b += int(rhs[i])
-        # Odd coefficients made even with a bound: + (x_j <= hi_j) or + (-x_j <= -lo_j).
-        odd = np.flatnonzero(coef % 2)
-        up = x[odd] >= mid[odd]
-        coef[odd[up]] += 1
-        coef[odd[~up]] -= 1
-        b += int(lm.var_hi[odd[up]].sum()) - int(lm.var_lo[odd[~up]].sum())
-        coef //= 2
-        b //= 2  # floor, also for a negative sum
-        violation = float(coef @ x) - b
-        if violation > MIN_VIOLATION:
-            made.append((violation, coef, b))
-    made.sort(key=lambda t: -t[0])
-    made = made[:max_cuts]
-    if not made:
+    # The first combinations have the least slack (rows are taken in order of slack); twice
+    # the cuts wanted is enough to choose from, and bounds the sparse product's size.
+    combos = list(dict.fromkeys(combos))[: 2 * max_cuts]
+    if not combos:
         return sp.csr_matrix((0, n)), np.zeros(0, dtype=np.int64)
-    cuts = sp.csr_matrix(np.vstack([m[1] for m in made]).astype(np.float64))
-    return cuts, np.array([m[2] for m in made], dtype=np.int64)
+    members = [_bits(cb) for cb in combos]
+    owner = np.repeat(np.arange(len(combos)), [len(m) for m in members])
+    member = np.fromiter((i for m in members for i in m), dtype=np.int64, count=len(owner))
+    pick = sp.csr_matrix(
+        (signs[member], (owner, member)), shape=(len(combos), len(rows)), dtype=np.int64
+    )
+    # Integer data throughout: the model's rows hold integers (as floats).
+    block = a[rows]
+    block = sp.csr_matrix(
+        (np.rint(block.data).astype(np.int64), block.indices, block.indptr), shape=block.shape
+    )
+    coef = (pick @ block).tocsr()
+    coef.sum_duplicates()
+    b = np.bincount(owner, weights=rhs[member], minlength=len(combos)).astype(np.int64)
+    # Odd coefficients made even with a bound: + (x_j <= hi_j) or + (-x_j <= -lo_j).
+    cols = coef.indices
+    odd = coef.data % 2 != 0
+    up = x[cols] >= (lm.var_lo[cols] + lm.var_hi[cols]) / 2
+    shift = np.where(odd, np.where(up, 1, -1), 0)
+    bound = np.where(odd, np.where(up, lm.var_hi[cols], -lm.var_lo[cols]), 0)
+    row_of = np.repeat(np.arange(len(combos)), np.diff(coef.indptr))
+    b += np.bincount(row_of, weights=bound, minlength=len(combos)).astype(np.int64)
+    coef.data = (coef.data + shift) // 2
+    b //= 2  # floor, also for a negative sum
+    coef.eliminate_zeros()
+    violation = coef @ x - b
+    good = np.flatnonzero(violation > MIN_VIOLATION)
+    good = good[np.argsort(-violation[good], kind="stable")][:max_cuts]
+    return coef[good].astype(np.float64), b[good]
