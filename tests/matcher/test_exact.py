@@ -8,7 +8,9 @@ plain two-stage CP-SAT (``lp_fixing=False``) and its certificates with brute-for
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pytest
@@ -429,3 +431,73 @@ def test_companion_house_rows_close_half_a_pair_beside_a_whole_youth() -> None:
     housing, cut, plain = housing_bounds(rnd)
     assert housing == 2000
     assert housing <= cut < plain
+
+
+def residual_calls(
+    monkeypatch: pytest.MonkeyPatch, first: Callable[[exact.Residual], exact.Residual]
+) -> list[dict[str, object]]:
+    """Record every CP-SAT try of the exact path; the first try's result goes through
+    ``first`` (to play a try that ran out of its share)."""
+    calls: list[dict[str, object]] = []
+    real = exact.solve_residual
+
+    def spy(*args: Any) -> exact.Residual:
+        at_least, limit, seed = args[2], args[6], args[7]
+        calls.append({"at_least": at_least, "limit": limit, "seed": seed})
+        res = real(*args)
+        return first(res) if len(calls) == 1 else res
+
+    monkeypatch.setattr(exact, "solve_residual", spy)
+    return calls
+
+
+def test_a_try_out_of_its_share_starts_again_with_another_seed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rnd = friends_round()
+    inst = instance_of(rnd)
+    best = solve(rnd, lp_fixing=False)
+    calls = residual_calls(
+        monkeypatch, lambda res: exact.Residual("UNKNOWN", np.zeros(0, np.int64), 0, 0.5)
+    )
+    out = solve_exact(inst, None, 30.0)
+    assert isinstance(out, ExactOutcome) and out.value == best.objective
+    assert len(calls) >= 2
+    assert calls[1]["seed"] == int(calls[0]["seed"]) + 1  # type: ignore[call-overload]
+    assert calls[0]["limit"] == exact.RESTART_DET
+    assert calls[1]["limit"] == 2 * exact.RESTART_DET
+    assert calls[1]["at_least"] == calls[0]["at_least"]  # the same try again
+
+
+def test_a_solution_found_out_of_time_is_the_incumbent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A try that found an allocation but could not finish passes it on: the next try asks for
+    more than it (and proves the optimum)."""
+    rnd = friends_round()
+    inst = instance_of(rnd)
+    best = solve(rnd, lp_fixing=False)
+    values: list[int] = []
+
+    def unproven(res: exact.Residual) -> exact.Residual:
+        assert res.status == "OPTIMAL"
+        values.append(res.value)
+        return dataclasses.replace(res, status="FEASIBLE")
+
+    calls = residual_calls(monkeypatch, unproven)
+    out = solve_exact(inst, None, 30.0)
+    assert isinstance(out, ExactOutcome) and out.value == best.objective
+    assert calls[0]["at_least"] is None
+    assert calls[1]["at_least"] == values[0] + 1
+
+
+def test_the_exact_path_gives_up_after_its_restarts(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+
+    def never(*args: Any) -> exact.Residual:
+        calls.append(int(args[7]))
+        return exact.Residual("UNKNOWN", np.zeros(0, np.int64), 0, 0.01)
+
+    monkeypatch.setattr(exact, "solve_residual", never)
+    out = solve_exact(instance_of(friends_round()), None, 30.0)
+    assert isinstance(out, GaveUp) and out.reason == "CP-SAT out of time"
+    assert len(calls) == exact.MAX_RESTARTS + 1
+    assert calls == list(range(calls[0], calls[0] + exact.MAX_RESTARTS + 1))
