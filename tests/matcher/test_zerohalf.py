@@ -17,11 +17,27 @@ from matcher.exact import (
     solve_residual,
     tightened,
 )
-from matcher.problem import Round
+from matcher.problem import HousingType, Round
 from matcher.solve import solve
 from matcher.zerohalf import zero_half_cuts
 from tests.matcher.strategies import make_option, make_round, make_type, make_youth, rounds
 from tests.matcher.test_exact import SOME, instance_of, stage_costs
+
+
+def houses_round(
+    types: tuple[HousingType, ...], accepted: list[tuple[str, ...]], urgency: list[int]
+) -> Round:
+    """One option of three places per type, side by side; youth ``k`` of 21 takes the types
+    ``accepted[k]`` with urgency ``urgency[k]``."""
+    options = [
+        make_option(f"O-{k}", type_code=t.code, capacity=3, x=150_000.0 + 10 * k)
+        for k, t in enumerate(types)
+    ]
+    youths = [
+        make_youth(f"J-{k}", birth_date=date(2004, 3, 1), accepted_types=acc, urgency=u)
+        for k, (acc, u) in enumerate(zip(accepted, urgency, strict=True))
+    ]
+    return make_round(youths, options, types=types)
 
 
 def friends_cycle() -> Round:
@@ -30,20 +46,7 @@ def friends_cycle() -> Round:
     puts every youth half in each of their houses and every house half open."""
     codes = ("friendsA", "friendsB", "friendsC")
     types = tuple(make_type(c, persons_min=2, persons_max=3) for c in codes)
-    options = [
-        make_option(f"F-{k}", type_code=c, capacity=3, x=150_000.0 + 10 * k)
-        for k, c in enumerate(codes)
-    ]
-    youths = [
-        make_youth(
-            f"J-{k}",
-            birth_date=date(2004, 3, 1),
-            accepted_types=(codes[k], codes[(k + 1) % 3]),
-            urgency=1 + k,
-        )
-        for k in range(3)
-    ]
-    return make_round(youths, options, types=types)
+    return houses_round(types, [(codes[k], codes[(k + 1) % 3]) for k in range(3)], [1, 2, 3])
 
 
 def friends_round(seed: int) -> Round:
@@ -56,22 +59,12 @@ def friends_round(seed: int) -> Round:
     types = tuple(
         make_type(c, persons_min=2, persons_max=int(rng.integers(2, 4))) for c in codes[:n_houses]
     ) + tuple(make_type(c) for c in codes[n_houses:])
-    options = [
-        make_option(f"O-{k}", type_code=c, capacity=3, x=150_000.0 + 10 * k)
-        for k, c in enumerate(codes)
+    n_youths = int(rng.integers(3, 8))
+    accepted = [
+        tuple(str(c) for c in rng.choice(codes, size=int(rng.integers(2, 4)), replace=False))
+        for _ in range(n_youths)
     ]
-    youths = [
-        make_youth(
-            f"J-{k}",
-            birth_date=date(2004, 3, 1),
-            accepted_types=tuple(
-                str(c) for c in rng.choice(codes, size=int(rng.integers(2, 4)), replace=False)
-            ),
-            urgency=int(rng.integers(1, 6)),
-        )
-        for k in range(int(rng.integers(3, 8)))
-    ]
-    return make_round(youths, options, types=types)
+    return houses_round(types, accepted, [int(rng.integers(1, 6)) for _ in range(n_youths)])
 
 
 def cuts_hold(rnd: Round) -> int:
