@@ -41,6 +41,7 @@ cuts: valid for every allocation, they only tighten the relaxation).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -617,10 +618,16 @@ class LPFailed(RuntimeError):
 
 def _quiet_highs() -> None:
     """HiGHS prints a banner to standard output at its first instance in a process (before any
-    option can be set); that instance is made here with file descriptor 1 on /dev/null, so no
-    command's output (JSON of the CLI, the bench's last line) gets it."""
-    sys.stdout.flush()
-    saved = os.dup(1)
+    option can be set); that instance is made here, at import, with file descriptor 1 on
+    /dev/null for that moment, so no command's output (JSON of the CLI, the bench's last line)
+    gets it. A process without a file descriptor 1 has nowhere to print it anyway."""
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        sys.stdout.flush()  # what Python holds goes out before the descriptor moves
+    try:
+        saved = os.dup(1)
+    except OSError:
+        highspy.Highs().setOptionValue("output_flag", False)
+        return
     try:
         with open(os.devnull, "wb") as null:
             os.dup2(null.fileno(), 1)

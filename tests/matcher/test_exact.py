@@ -501,3 +501,21 @@ def test_the_exact_path_gives_up_after_its_restarts(monkeypatch: pytest.MonkeyPa
     assert isinstance(out, GaveUp) and out.reason == "CP-SAT out of time"
     assert len(calls) == exact.MAX_RESTARTS + 1
     assert calls == list(range(calls[0], calls[0] + exact.MAX_RESTARTS + 1))
+
+
+def test_highs_prints_nothing_to_standard_output() -> None:
+    """HiGHS's one-time banner would land in the CLI's JSON and the bench's last line."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "import matcher.exact as e\n"
+        "from tests.matcher.test_exact import friends_round, instance_of\n"
+        "out = e.solve_exact(instance_of(friends_round()), None, 5.0)\n"
+        "print(type(out).__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout == "ExactOutcome\n"
