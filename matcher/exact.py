@@ -42,6 +42,7 @@ cuts: valid for every allocation, they only tighten the relaxation).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -616,11 +617,12 @@ class LPFailed(RuntimeError):
     """The LP solver returned no optimal solution (the caller falls back to plain CP-SAT)."""
 
 
+@functools.cache
 def _quiet_highs() -> None:
     """HiGHS prints a banner to standard output at its first instance in a process (before any
-    option can be set); that instance is made here, at import, with file descriptor 1 on
-    /dev/null for that moment, so no command's output (JSON of the CLI, the bench's last line)
-    gets it. A process without a file descriptor 1 has nowhere to print it anyway."""
+    option can be set); that instance is made here, before the first LP, with file descriptor 1
+    on /dev/null for that moment, so no command's output (JSON of the CLI, the bench's last
+    line) gets it. A process without a file descriptor 1 has nowhere to print it anyway."""
     with contextlib.suppress(AttributeError, ValueError, OSError):
         sys.stdout.flush()  # what Python holds goes out before the descriptor moves
     try:
@@ -637,15 +639,13 @@ def _quiet_highs() -> None:
         os.close(saved)
 
 
-_quiet_highs()
-
-
 class WarmLP:
     """The LP relaxation of a ``LinearModel`` in one HiGHS instance (dual simplex, no presolve):
     rows added and a new objective are solved again from the last basis (a round of cuts costs
     a few hundredths of a second instead of a cold solve's quarter)."""
 
     def __init__(self, lm: LinearModel, c: IntArray) -> None:
+        _quiet_highs()
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("presolve", "off")
