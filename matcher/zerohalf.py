@@ -16,7 +16,7 @@ parities cancel, or are cheap to fix with bounds, and whose right-hand side is o
 Every cut is derived in integer arithmetic from rows and bounds of the model, so it is valid
 for every integer solution and the certificate of ``matcher.exact`` (weak duality over the LP
 with its cut rows) stays exact. Rows with cut-only columns (resident counts, not 0/1) are left
-out: only rows over 0/1 columns are combined.
+out: only rows over 0/1 columns, with integer coefficients and bounds, are combined.
 """
 
 from __future__ import annotations
@@ -50,7 +50,12 @@ def zero_half_cuts(
     empty = (sp.csr_matrix((0, n)), np.zeros(0, dtype=np.int64))
     if len(fcols) == 0:
         return empty
-    uses_cut_var = np.asarray(a[:, lm.cut_var].getnnz(axis=1)) > 0
+    unusable = np.asarray(a[:, lm.cut_var].getnnz(axis=1)) > 0
+    # Only rows with integer coefficients (and, below, integer bounds) can be combined.
+    not_whole = a.data != np.rint(a.data)
+    unusable |= np.bincount(
+        np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))[not_whole], minlength=a.shape[0]
+    ).astype(bool)
     touches = np.asarray(a[:, fcols].getnnz(axis=1)) > 0
     ax = a @ x
     # Every usable row in "<=" form: sign * (a_r . x) <= sign * bound.
@@ -59,7 +64,8 @@ def zero_half_cuts(
     slack_l: list[FloatArray] = []
     for sign, bound in ((1, lm.row_hi), (-1, lm.row_lo)):
         slack = sign * (bound - ax)
-        ok = np.isfinite(bound) & ~uses_cut_var & touches & (slack < 1 - MIN_VIOLATION)
+        whole = np.isfinite(bound) & (bound == np.rint(np.where(np.isfinite(bound), bound, 0)))
+        ok = whole & ~unusable & touches & (slack < 1 - MIN_VIOLATION)
         rows = np.flatnonzero(ok)
         sign_l.append(np.full(len(rows), sign, dtype=np.int64))
         row_l.append(rows)

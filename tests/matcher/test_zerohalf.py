@@ -3,6 +3,7 @@ that kept the housing LP above the optimum is cut off."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import numpy as np
@@ -123,6 +124,21 @@ def test_an_odd_cycle_of_friends_houses_is_cut_to_the_optimum() -> None:
     out = solve_exact(inst, None, 10.0)
     assert isinstance(out, ExactOutcome)
     assert out.value == best.objective and out.lp_housing_bound == housing
+
+
+def test_rows_with_fractions_are_never_combined() -> None:
+    """The same model with every row times three quarters (the same allocations, but
+    coefficients and bounds no longer integers) gives no cut where the integer one gives some
+    (rounding the scaled rows would give three cuts of the wrong model)."""
+    inst = instance_of(friends_cycle())
+    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    w, _pref = stage_costs(inst, lm.n_vars)
+    x = lp_certificate(lm, w).lp_x
+    assert len(zero_half_cuts(lm, x)[1]) > 0
+    scaled = dataclasses.replace(
+        lm, a=lm.a * 0.75, row_lo=lm.row_lo * 0.75, row_hi=lm.row_hi * 0.75
+    )
+    assert len(zero_half_cuts(scaled, x)[1]) == 0
 
 
 def test_no_cut_where_the_lp_point_is_whole() -> None:
