@@ -13,6 +13,9 @@ there in a fraction of a second, with the same exactness, in three steps per sta
    stage. Where it is not (an odd cycle of half-placed youths), zero-half cuts
    (``matcher.zerohalf``) are added until a round of them no longer lowers the bound; the LP is
    kept warm in one HiGHS instance (``WarmLP``), so a round costs a few hundredths of a second.
+   The preference LP is looser (youths half in two near-equal options round contingents,
+   windows and Friends houses); one round of Gomory cuts from its tableau (``matcher.gomory``)
+   closes most of its gap.
 2. **Certified bound.** The LP duals are rounded to multiples of ``1/DUAL_DENOMINATOR`` and the
    bound is recomputed from them in integer arithmetic (weak duality with variable bounds, as in
    Neumaier and Shcherbina's safe bounds): whatever the floating-point LP did, the bound holds.
@@ -57,6 +60,7 @@ import scipy.sparse as sp
 from ortools.sat.python import cp_model
 
 from matcher.cpsat import cpsat_solver
+from matcher.gomory import gomory_cuts
 from matcher.instance import NO_LIMIT, Instance
 from matcher.zerohalf import zero_half_cuts
 
@@ -79,6 +83,11 @@ MAX_FREE = 15_000
 # Rounds of zero-half cuts on the housing LP (matcher.zerohalf); they stop at the first round
 # that does not lower the bound, so a tight LP costs one separation and one warm re-solve.
 HOUSING_CUT_ROUNDS = 4
+# One round of Gomory cuts (matcher.gomory, at most GOMORY_CUTS) on the preference LP: on the
+# regional rounds it closes about 60 % of that LP's gap to the optimum in a few tenths of a
+# second; a second round closes less and slowed the tries (docs/objective.md, 7 December 2026).
+PREFERENCE_CUT_ROUNDS = 1
+GOMORY_CUTS = 100
 # Deterministic seconds a CP-SAT try gets before it starts again with the next random seed and
 # twice the share (at most MAX_RESTARTS times). CP-SAT's time on one residual depends on its seed
 # alone with a heavy tail: shared-heavy seed 4's proof try takes 1.35-2.31 det. s on seeds 1-7
@@ -115,6 +124,23 @@ class LinearModel:
     def without_cuts(self) -> LinearModel:
         """The same model without its cut rows (the integer solutions are the same)."""
         keep = ~self.cut
+        return LinearModel(
+            self.a[keep],
+            self.row_lo[keep],
+            self.row_hi[keep],
+            self.var_lo,
+            self.var_hi,
+            self.n_pairs,
+            self.cut[keep],
+            self.cut_var,
+        )
+
+    def without_count_rows(self) -> LinearModel:
+        """The model without the rows over cut-only columns (resident counts): what CP-SAT gets.
+        Every other cut row holds at every integer point of the model, so at every allocation
+        with its house open where used and the window of its youngest resident chosen: CP-SAT
+        loses no allocation by them."""
+        keep = np.asarray(self.a[:, self.cut_var].getnnz(axis=1)).ravel() == 0
         return LinearModel(
             self.a[keep],
             self.row_lo[keep],
@@ -580,8 +606,9 @@ RECIPE: tuple[Callable[[RowBuilder], None], ...] = (
     rows_companion_houses,
 )
 # Recipe functions whose rows are cuts: both LPs get them (a housing bound from the LP without
-# them can exceed what the preference LP with them allows, which then has no solution); CP-SAT,
-# which has its own cuts, does not (measured faster without).
+# them can exceed what the preference LP with them allows, which then has no solution). CP-SAT
+# gets every cut row but those over resident counts (``LinearModel.without_count_rows``): with
+# the Gomory cuts of the preference LP that was measured faster than its own cuts alone.
 CUTS = frozenset({rows_age_intervals, rows_companion_houses})
 
 
@@ -711,14 +738,17 @@ def lp_certificate(lm: LinearModel, c: IntArray) -> Certificate:
 
 
 def tightened(
-    lm: LinearModel, lp: WarmLP, c: IntArray, rounds: int
+    lm: LinearModel, lp: WarmLP, c: IntArray, rounds: int, gomory: bool = False
 ) -> tuple[LinearModel, Certificate]:
     """The certificate of ``c`` after up to ``rounds`` rounds of zero-half cuts
     (``matcher.zerohalf``), added to ``lm`` and ``lp`` as cut rows; rounds stop when one does not
     lower the certified bound. Returns the model with its cuts and the best certificate."""
     cert = lp.certificate(lm, c)
     for _ in range(rounds):
-        cuts, rhs = zero_half_cuts(lm, cert.lp_x)
+        if gomory:
+            cuts, rhs = gomory_cuts(lm, cert.lp_x, lp.highs, GOMORY_CUTS)
+        else:
+            cuts, rhs = zero_half_cuts(lm, cert.lp_x)
         if len(rhs) == 0:
             break
         lo = np.full(len(rhs), -np.inf)
@@ -935,9 +965,9 @@ def solve_exact(
         # The same HiGHS instance, from the housing LP's basis (its point keeps the new row).
         lp.add_rows(lm2.a[-1:], lm2.row_lo[-1:], lm2.row_hi[-1:])
         lp.set_objective(pref)
-        cert = lp.certificate(lm2, pref)
-        # CP-SAT gets the integer model without the cuts (its own cuts did better, measured).
-        lm_res = lm2.without_cuts()
+        lm2, cert = tightened(lm2, lp, pref, PREFERENCE_CUT_ROUNDS, gomory=True)
+        # CP-SAT gets the cuts too, but not the rows over resident counts (not in its model).
+        lm_res = lm2.without_count_rows()
     except LPFailed as exc:
         log.info("exact path skipped: %s", exc)
         return GaveUp(str(exc), 0.0)
