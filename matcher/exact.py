@@ -88,6 +88,10 @@ HOUSING_CUT_ROUNDS = 4
 # second; a second round closes less and slowed the tries (docs/objective.md, 7 December 2026).
 PREFERENCE_CUT_ROUNDS = 1
 GOMORY_CUTS = 100
+# More rounds, at most this many, once an incumbent shows the preference bound still more than
+# the first budget above it: there each round closes much of what is left (shared-heavy seed
+# 18: a gap of 9,765 after the first round, 128 after three more; docs/objective.md).
+MORE_CUT_ROUNDS = 4
 # Deterministic seconds a CP-SAT try gets before it starts again with the next random seed and
 # twice the share (at most MAX_RESTARTS times). CP-SAT's time on one residual depends on its seed
 # alone with a heavy tail: shared-heavy seed 4's proof try takes 1.35-2.31 det. s on seeds 1-7
@@ -868,6 +872,11 @@ def solve_residual(
     # rounds and shortened no search there (docs/objective.md, 6 December 2026).
     solver.parameters.find_big_linear_overlap = False
     solver.parameters.cp_model_probing_level = 0
+    # CP-SAT's own MIR and Chvatal-Gomory cuts: with the Gomory rows of the preference LP in
+    # the model they cost more than they gain (regional seeds, both families, worst and sum
+    # down by a fifth to a third; docs/objective.md, 7 December 2026, morning).
+    solver.parameters.add_mir_cuts = False
+    solver.parameters.add_cg_cuts = False
     status = solver.solve(model)
     dt = float(solver.deterministic_time)
     if status == cp_model.INFEASIBLE:
@@ -1012,7 +1021,30 @@ def solve_exact(
     budget = -1
     restarts = 0
     again = False  # the last try ran out of its share: the same budget, another CP-SAT seed
+    cut_rounds = 0
     for tries in range(1, len(BUDGETS) + 2 + MAX_RESTARTS):
+        while (
+            inc_value is not None
+            and bound - inc_value > BUDGETS[0]
+            and cut_rounds < MORE_CUT_ROUNDS
+        ):
+            # The incumbent shows the bound far off: more Gomory rounds before the proof.
+            cut_rounds += 1
+            try:
+                tighter_lm, tighter = tightened(lm2, lp, pref, 1, gomory=True)
+            except LPFailed as exc:
+                log.info("no more cuts: %s", exc)
+                cut_rounds = MORE_CUT_ROUNDS
+                break
+            if tighter.bound >= bound:
+                cut_rounds = MORE_CUT_ROUNDS
+                break
+            lm2, cert, bound = tighter_lm, tighter, tighter.bound
+            lm_res = lm2.without_count_rows()
+            if report:
+                report(scale * housing + inc_value, scale * housing + bound)
+        if inc_value is not None and inc_value >= bound:
+            return outcome(inc_x[:n].astype(bool), 0, tries - 1)
         final = inc_value is not None
         if inc_value is not None:
             # Every solution worth more than the incumbent keeps its variables free.

@@ -469,26 +469,6 @@ def test_a_try_out_of_its_share_starts_again_with_another_seed(
     assert calls[1]["at_least"] == calls[0]["at_least"]  # the same try again
 
 
-def test_a_solution_found_out_of_time_is_the_incumbent(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A try that found an allocation but could not finish passes it on: the next try asks for
-    more than it (and proves the optimum)."""
-    rnd = friends_round()
-    inst = instance_of(rnd)
-    best = solve(rnd, lp_fixing=False)
-    values: list[int] = []
-
-    def unproven(res: exact.Residual) -> exact.Residual:
-        assert res.status == "OPTIMAL"
-        values.append(res.value)
-        return dataclasses.replace(res, status="FEASIBLE")
-
-    calls = residual_calls(monkeypatch, unproven)
-    out = solve_exact(inst, None, 30.0)
-    assert isinstance(out, ExactOutcome) and out.value == best.objective
-    assert calls[0]["at_least"] is None
-    assert calls[1]["at_least"] == values[0] + 1
-
-
 def test_the_exact_path_gives_up_after_its_restarts(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
 

@@ -3,22 +3,37 @@ derived from, and a fractional LP is cut towards the integer optimum."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import given
 from ortools.sat.python import cp_model
 
+import matcher.exact as exact
 from matcher.exact import (
+    ExactOutcome,
+    GaveUp,
     LinearModel,
     WarmLP,
     build_linear_model,
     lp_certificate,
+    solve_exact,
     tightened,
 )
 from matcher.gomory import gomory_cuts
 from matcher.problem import Round
 from matcher.solve import solve
-from tests.matcher.test_exact import SOME, house_rounds, instance_of, stage_costs
+from tests.matcher.test_exact import (
+    SOME,
+    house_rounds,
+    instance_of,
+    residual_calls,
+    stage_costs,
+)
+from tests.matcher.test_exact import friends_round as exact_friends_round
 from tests.matcher.test_zerohalf import friends_round
 
 
@@ -160,3 +175,125 @@ def test_the_preference_bound_with_cuts_still_bounds_the_optimum(rnd: Round) -> 
     plain = lp_certificate(lm2, pref).bound
     _, cert = tightened(lm2, WarmLP(lm2, pref), pref, rounds=3, gomory=True)
     assert preference <= cert.bound <= plain
+
+
+def test_an_incumbent_far_below_the_bound_brings_more_rounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a first budget of 0 every incumbent below the bound is 'far' from it: the exact
+    path cuts again (a round that does not lower the bound ends it), and still ends at the
+    optimum of the plain two-stage CP-SAT."""
+    rounds_by_seed = []
+    calls: list[bool] = []
+    real = exact.tightened
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(bool(kwargs.get("gomory")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exact, "tightened", spy)
+    monkeypatch.setattr(exact, "BUDGETS", (0, 1_000_000))
+    # No first round: the small LPs here are often tight after it, and nothing would be left
+    # for the rounds after an incumbent.
+    monkeypatch.setattr(exact, "PREFERENCE_CUT_ROUNDS", 0)
+    for seed in range(40):
+        rnd = friends_round(seed)
+        inst = instance_of(rnd)
+        if inst.n_pairs == 0:
+            continue
+        calls.clear()
+        out = solve_exact(inst, None, 10.0)
+        best = solve(rnd, lp_fixing=False)
+        if isinstance(out, GaveUp):
+            # Only where the housing LP's bound is above every allocation (the zero-half cuts
+            # did not close it): no allocation reaches it, the preference LP with its cuts has
+            # no solution, and the caller's plain CP-SAT settles the round.
+            lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+            w, _pref = stage_costs(inst, lm.n_vars)
+            housing = sum(s.urgency_weight for s in best.scores.values())
+            assert tightened(lm, WarmLP(lm, w), w, rounds=4)[1].bound > housing
+            continue
+        assert out.value == best.objective
+        rounds_by_seed.append(sum(calls))
+        assert sum(calls) <= exact.MORE_CUT_ROUNDS + 1
+    # Not vacuous: some rounds were cut again after their first incumbent.
+    assert max(rounds_by_seed) >= 2
+
+
+def test_no_second_round_when_the_incumbent_is_near_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[bool] = []
+    real = exact.tightened
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(bool(kwargs.get("gomory")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exact, "tightened", spy)
+    for seed in range(10):
+        inst = instance_of(friends_round(seed))
+        if inst.n_pairs == 0:
+            continue
+        calls.clear()
+        assert isinstance(solve_exact(inst, None, 10.0), ExactOutcome)
+        # These small rounds' gaps are far below the first budget (768): one Gomory round.
+        assert sum(calls) == 1
+
+
+def test_an_incumbent_at_the_cut_bound_needs_no_proof_try(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the cuts bring the preference bound down to the first try's allocation, that
+    allocation is optimal without another CP-SAT try (before, a last try had to prove that
+    nothing is worth more)."""
+    tries = []
+    real = exact.solve_residual
+
+    def spy(*args: Any) -> exact.Residual:
+        res = real(*args)
+        tries.append(res)
+        return dataclasses.replace(res, status="FEASIBLE")  # as if out of its share
+
+    monkeypatch.setattr(exact, "solve_residual", spy)
+    rnd = exact_friends_round()
+    out = solve_exact(instance_of(rnd), None, 30.0)
+    assert isinstance(out, ExactOutcome)
+    assert out.value == solve(rnd, lp_fixing=False).objective
+    assert len(tries) == 1 and out.preference == out.lp_preference_bound == tries[0].value
+
+
+def test_a_solution_found_out_of_time_is_the_incumbent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A try that found an allocation but could not finish passes it on: the next try asks for
+    more than it (and proves the optimum). Played on rounds whose first try (reduced cost 0
+    only, no cuts on the preference LP) stays below the bound."""
+    monkeypatch.setattr(exact, "PREFERENCE_CUT_ROUNDS", 0)
+    monkeypatch.setattr(exact, "MORE_CUT_ROUNDS", 0)
+    monkeypatch.setattr(exact, "BUDGETS", (0, 1_000_000))
+    below = 0
+    for seed in range(40):
+        rnd = friends_round(seed)
+        inst = instance_of(rnd)
+        if inst.n_pairs == 0:
+            continue
+        values: list[int] = []
+
+        def unproven(res: exact.Residual, values: list[int] = values) -> exact.Residual:
+            if res.status != "OPTIMAL":
+                return res  # nothing worth the bound among reduced cost 0: not this test
+            values.append(res.value)
+            return dataclasses.replace(res, status="FEASIBLE")
+
+        with monkeypatch.context() as m:
+            calls = residual_calls(m, unproven)
+            out = solve_exact(inst, None, 30.0)
+        if isinstance(out, GaveUp):
+            continue  # a housing bound above every allocation (see the test above)
+        assert out.value == solve(rnd, lp_fixing=False).objective
+        assert calls[0]["at_least"] is None
+        if not values:
+            continue
+        if values[0] < out.lp_preference_bound:
+            below += 1
+            assert calls[1]["at_least"] == values[0] + 1
+        else:
+            assert len(calls) == 1  # the bound itself proves the allocation optimal
+    assert below >= 1
