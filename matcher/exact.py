@@ -127,24 +127,17 @@ class LinearModel:
 
     def without_cuts(self) -> LinearModel:
         """The same model without its cut rows (the integer solutions are the same)."""
-        keep = ~self.cut
-        return LinearModel(
-            self.a[keep],
-            self.row_lo[keep],
-            self.row_hi[keep],
-            self.var_lo,
-            self.var_hi,
-            self.n_pairs,
-            self.cut[keep],
-            self.cut_var,
-        )
+        return self.rows_where(~self.cut)
 
     def without_count_rows(self) -> LinearModel:
         """The model without the rows over cut-only columns (resident counts): what CP-SAT gets.
         Every other cut row holds at every integer point of the model, so at every allocation
         with its house open where used and the window of its youngest resident chosen: CP-SAT
         loses no allocation by them."""
-        keep = np.asarray(self.a[:, self.cut_var].getnnz(axis=1)).ravel() == 0
+        return self.rows_where(np.asarray(self.a[:, self.cut_var].getnnz(axis=1)).ravel() == 0)
+
+    def rows_where(self, keep: BoolArray) -> LinearModel:
+        """The same columns with the rows ``keep`` marks."""
         return LinearModel(
             self.a[keep],
             self.row_lo[keep],

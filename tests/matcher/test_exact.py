@@ -354,7 +354,8 @@ def test_cuts_keep_the_optimum_of_plain_cpsat(rnd: Round) -> None:
 @given(house_rounds())
 def test_cuts_cut_no_allocation_off(rnd: Round) -> None:
     """The LP bounds with the cuts still bound the optimum (an invalid cut would cut the
-    optimum off and could push a bound below it), and are never weaker than without them."""
+    optimum off and could push a bound below it), and are never weaker than without them;
+    rounds of Gomory cuts on the preference LP (matcher.gomory) likewise."""
     inst = instance_of(rnd)
     if inst.n_pairs == 0:
         return
@@ -369,6 +370,8 @@ def test_cuts_cut_no_allocation_off(rnd: Round) -> None:
     without = lp_certificate(lm2.without_cuts(), pref).bound
     assert preference <= with_cuts <= without + 1
     assert lp_certificate(lm, w).bound >= housing
+    _, gomory = exact.tightened(lm2, exact.WarmLP(lm2, pref), pref, rounds=3, gomory=True)
+    assert preference <= gomory.bound <= with_cuts
 
 
 def housing_bounds(rnd: Round) -> tuple[int, int, int]:

@@ -157,24 +157,17 @@ def test_no_cut_where_the_lp_point_is_whole() -> None:
     assert cuts.shape == (0, lm.n_vars) and len(rhs) == 0
 
 
-@SOME
-@given(house_rounds())
-def test_the_preference_bound_with_cuts_still_bounds_the_optimum(rnd: Round) -> None:
-    """Rounds of Gomory cuts on the preference LP never push its certified bound below the
-    optimum, and never above the bound without them."""
-    inst = instance_of(rnd)
-    if inst.n_pairs == 0:
-        return
-    best = solve(rnd, time_limit_s=20, lp_fixing=False)
-    assert best.status == "optimal"
-    housing = sum(s.urgency_weight for s in best.scores.values())
-    preference = best.objective - inst.housing_scale * housing
-    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
-    w, pref = stage_costs(inst, lm.n_vars)
-    lm2 = lm.with_row(w, float(housing), np.inf)
-    plain = lp_certificate(lm2, pref).bound
-    _, cert = tightened(lm2, WarmLP(lm2, pref), pref, rounds=3, gomory=True)
-    assert preference <= cert.bound <= plain
+def gomory_calls(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Record every call of ``exact.tightened``: True where it cuts with Gomory rounds."""
+    calls: list[bool] = []
+    real = exact.tightened
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(bool(kwargs.get("gomory")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exact, "tightened", spy)
+    return calls
 
 
 def test_an_incumbent_far_below_the_bound_brings_more_rounds(
@@ -184,14 +177,7 @@ def test_an_incumbent_far_below_the_bound_brings_more_rounds(
     path cuts again (a round that does not lower the bound ends it), and still ends at the
     optimum of the plain two-stage CP-SAT."""
     rounds_by_seed = []
-    calls: list[bool] = []
-    real = exact.tightened
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        calls.append(bool(kwargs.get("gomory")))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(exact, "tightened", spy)
+    calls = gomory_calls(monkeypatch)
     monkeypatch.setattr(exact, "BUDGETS", (0, 1_000_000))
     # No first round: the small LPs here are often tight after it, and nothing would be left
     # for the rounds after an incumbent.
@@ -223,14 +209,7 @@ def test_an_incumbent_far_below_the_bound_brings_more_rounds(
 def test_no_second_round_when_the_incumbent_is_near_the_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls: list[bool] = []
-    real = exact.tightened
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        calls.append(bool(kwargs.get("gomory")))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(exact, "tightened", spy)
+    calls = gomory_calls(monkeypatch)
     for seed in range(10):
         inst = instance_of(friends_round(seed))
         if inst.n_pairs == 0:
