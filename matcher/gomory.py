@@ -75,7 +75,7 @@ def gomory_cuts(
     cand = np.flatnonzero((where >= 0) & (frac > EPS))
     if len(cand) == 0:
         return empty
-    cand = cand[np.argsort(-np.minimum(frac[cand], 1.0), kind="stable")][: 2 * max_cuts]
+    cand = cand[np.argsort(-frac[cand], kind="stable")][: 2 * max_cuts]
     # Row k of the basis inverse of [A, -I] for each candidate (HiGHS's factorisation).
     ind: list[IntArray] = []
     vals: list[FloatArray] = []
@@ -106,7 +106,9 @@ def gomory_cuts(
     viol = coef @ x - rhs
     norm = np.sqrt(np.asarray(coef.multiply(coef).sum(axis=1), dtype=np.float64).ravel())
     nnz = np.diff(coef.indptr)
-    good = np.flatnonzero(ok & ~big & (viol > EPS) & (nnz > 0) & (nnz <= MAX_NNZ))
+    # Right-hand sides stay exact as float64 row bounds (the certificate reads them back).
+    exact = np.abs(rhs) < 2**52
+    good = np.flatnonzero(ok & exact & ~big & (viol > EPS) & (nnz > 0) & (nnz <= MAX_NNZ))
     if len(good) == 0:
         return empty
     good = good[np.argsort(-viol[good] / norm[good], kind="stable")][:max_cuts]
@@ -162,12 +164,3 @@ def _round_down(
         rhs,
         ok,
     )
-
-
-def highs_basis(h: highspy.Highs) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Which columns and which rows are basic in HiGHS's current basis."""
-    basis = h.getBasis()
-    b = highspy.HighsBasisStatus.kBasic
-    cols = np.array([s == b for s in basis.col_status], dtype=bool)
-    rows = np.array([s == b for s in basis.row_status], dtype=bool)
-    return cols, rows
