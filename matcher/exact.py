@@ -118,7 +118,7 @@ class LinearModel:
     var_lo: IntArray
     var_hi: IntArray
     n_pairs: int
-    cut: BoolArray  # rows that are cuts: valid for every allocation, only for the LP
+    cut: BoolArray  # rows that are cuts: valid for every allocation, they only tighten
     cut_var: BoolArray  # columns that only cuts use (counts of residents; not 0/1)
 
     @property
@@ -157,7 +157,7 @@ class LinearModel:
     def with_rows(
         self, rows: sp.csr_matrix, lo: FloatArray, hi: FloatArray, cut: bool
     ) -> LinearModel:
-        """This model with more rows over all columns (``cut``: rows only for the LP)."""
+        """This model with more rows over all columns (``cut``: rows that only tighten)."""
         return LinearModel(
             sp.vstack([self.a, rows]).tocsr(),
             np.concatenate([self.row_lo, lo]),
@@ -738,8 +738,11 @@ def tightened(
     lm: LinearModel, lp: WarmLP, c: IntArray, rounds: int, gomory: bool = False
 ) -> tuple[LinearModel, Certificate]:
     """The certificate of ``c`` after up to ``rounds`` rounds of zero-half cuts
-    (``matcher.zerohalf``), added to ``lm`` and ``lp`` as cut rows; rounds stop when one does not
-    lower the certified bound. Returns the model with its cuts and the best certificate."""
+    (``matcher.zerohalf``) or, with ``gomory``, Gomory cuts (``matcher.gomory``), added to ``lm``
+    and ``lp`` as cut rows; rounds stop when one does not lower the certified bound. Returns
+    the model with its cuts and the best certificate. After an ``LPFailed`` or a round that
+    did not lower the bound, ``lp`` holds rows the returned model does not: do not cut with it
+    again."""
     cert = lp.certificate(lm, c)
     for _ in range(rounds):
         if gomory:
@@ -945,6 +948,9 @@ def solve_exact(
     over the rest. A residual optimum ``V >= U - B`` is the round's optimum. A smaller ``V`` is
     an incumbent, and one last try with budget ``U - V - 1`` (every solution worth more than
     ``V`` keeps its variables free) settles it: its optimum is the round's, ``V`` or better.
+    The preference LP gets one round of Gomory cuts first, and up to ``MORE_CUT_ROUNDS`` more
+    while an incumbent lies more than ``BUDGETS[0]`` below the bound; an incumbent that
+    reaches the bound is optimal without a further try.
     """
     t0 = time.perf_counter()
     if inst.n_pairs == 0:
@@ -967,12 +973,19 @@ def solve_exact(
         # The same HiGHS instance, from the housing LP's basis (its point keeps the new row).
         lp.add_rows(lm2.a[-1:], lm2.row_lo[-1:], lm2.row_hi[-1:])
         lp.set_objective(pref)
-        lm2, cert = tightened(lm2, lp, pref, PREFERENCE_CUT_ROUNDS, gomory=True)
-        # CP-SAT gets the cuts too, but not the rows over resident counts (not in its model).
-        lm_res = lm2.without_count_rows()
+        cert = lp.certificate(lm2, pref)
     except LPFailed as exc:
         log.info("exact path skipped: %s", exc)
         return GaveUp(str(exc), 0.0)
+    cut_rounds = 0
+    try:
+        lm2, cert = tightened(lm2, lp, pref, PREFERENCE_CUT_ROUNDS, gomory=True)
+    except LPFailed as exc:
+        # The certificate without the cuts stands; the HiGHS instance is not used again.
+        log.info("no Gomory cuts: %s", exc)
+        cut_rounds = MORE_CUT_ROUNDS
+    # CP-SAT gets the cuts too, but not the rows over resident counts (not in its model).
+    lm_res = lm2.without_count_rows()
     bound = cert.bound
     inc_value: int | None = None
     inc_x = np.rint(cert.lp_x).astype(np.int64)
@@ -1014,7 +1027,6 @@ def solve_exact(
     budget = -1
     restarts = 0
     again = False  # the last try ran out of its share: the same budget, another CP-SAT seed
-    cut_rounds = 0
     for tries in range(1, len(BUDGETS) + 2 + MAX_RESTARTS):
         while (
             inc_value is not None
@@ -1030,7 +1042,7 @@ def solve_exact(
                 cut_rounds = MORE_CUT_ROUNDS
                 break
             if tighter.bound >= bound:
-                cut_rounds = MORE_CUT_ROUNDS
+                cut_rounds = MORE_CUT_ROUNDS  # (and lp now holds rows lm2 does not)
                 break
             lm2, cert, bound = tighter_lm, tighter, tighter.bound
             lm_res = lm2.without_count_rows()
@@ -1076,16 +1088,19 @@ def solve_exact(
             res.det_time,
         )
         if res.status in ("UNKNOWN", "FEASIBLE"):
-            if left <= 0 or restarts == MAX_RESTARTS:
-                return gave_up("CP-SAT out of time")
-            # Out of its share: again with another seed and twice the share, from the best
-            # allocation found so far (a better one is the incumbent: a smaller final budget).
-            restarts += 1
-            again = True
+            # Out of its share: what it found is the incumbent when better (a smaller final
+            # budget); at the bound it is optimal as it stands.
             if res.status == "FEASIBLE" and (inc_value is None or res.value > inc_value):
                 inc_value, inc_x = res.value, res.x
+                if inc_value >= bound:
+                    return outcome(inc_x[:n].astype(bool), int(free.sum()), tries)
                 if report:
                     report(scale * housing + inc_value, scale * housing + bound)
+            if left <= 0 or restarts == MAX_RESTARTS:
+                return gave_up("CP-SAT out of time")
+            # Again with another seed and twice the share.
+            restarts += 1
+            again = True
             continue
         if res.status == "INFEASIBLE":
             if final:

@@ -9,9 +9,10 @@ round or two, as in every MIP solver.
 One cut per fractional basic column ``k``: with ``u`` row ``k`` of the basis inverse, the rows
 ``A x - s = 0`` (``s`` the row activities, bounded by the row bounds) summed with multipliers
 ``u`` give ``sum_j g_j v_j = 0`` over all variables ``v = (x, s)``, with ``g_k = 1``. Each
-variable is written as its distance ``y_j >= 0`` from one of its finite bounds (the one the LP
-point sits at, or the nearer in value), the coefficients and the right-hand side are rounded
-down, and ``sum floor(g'_j) y_j <= floor(beta)`` holds for every integer point of the model: all
+variable is written as its distance ``y_j >= 0`` from one of its finite bounds (the one that
+loses less after rounding at the LP point, which for a non-basic variable is the bound it sits
+at), the coefficients and the right-hand side are rounded down, and
+``sum floor(g'_j) y_j <= floor(beta)`` holds for every integer point of the model: all
 variables are integer (pair, open and window columns are 0/1, resident counts and the activities
 of integer rows are whole numbers). The row activities are then replaced by ``A x``.
 
@@ -59,8 +60,9 @@ def gomory_cuts(
     if not _integer_data(lm):
         return empty
     # (highspy has these methods; its type stubs do not list them)
-    basic_vars = np.asarray(h.getBasicVariables()[1], dtype=np.int64)  # type: ignore[attr-defined]
-    if len(basic_vars) != m:
+    status, basic = h.getBasicVariables()  # type: ignore[attr-defined]
+    basic_vars = np.asarray(basic, dtype=np.int64)
+    if status != highspy.HighsStatus.kOk or len(basic_vars) != m:
         return empty
     act = a @ x
     # All variables v = (x, s): values and bounds; s is bounded by the row bounds.
@@ -80,18 +82,27 @@ def gomory_cuts(
     ind: list[IntArray] = []
     vals: list[FloatArray] = []
     for k in cand.tolist():
-        _status, values, nnz, index = h.getBasisInverseRowSparse(int(where[k]))  # type: ignore[attr-defined]
+        status, values, nnz, index = h.getBasisInverseRowSparse(int(where[k]))  # type: ignore[attr-defined]
+        if status != highspy.HighsStatus.kOk:
+            return empty
         ind.append(np.asarray(index[:nnz], dtype=np.int64))
         vals.append(np.asarray(values, dtype=np.float64)[np.asarray(index[:nnz])])
     counts = np.array([len(i) for i in ind], dtype=np.int64)
-    u = np.concatenate(vals) if vals else np.zeros(0)
+    u = np.concatenate(vals)
     owner = np.repeat(np.arange(len(cand)), counts)
     ok = np.ones(len(cand), dtype=bool)
     bad = ~np.isfinite(u) | (np.abs(u) > MAX_MULTIPLIER)
     ok[owner[bad]] = False
     u_d = np.where(bad, 0, np.rint(np.where(bad, 0, u) * MULTIPLIER_DENOMINATOR)).astype(np.int64)
     ud = sp.csc_matrix((u_d, (np.concatenate(ind), owner)), shape=(m, len(cand)))
-    # The summed rows' coefficients (numerators over d), x part A^T u, s part -u.
+    # The summed rows' coefficients (numerators over d), x part A^T u, s part -u; int64 must
+    # not wrap in the product (scipy does not check): bounded first in floating point.
+    a_abs = sp.csr_matrix(np.abs(a))
+    peak = np.asarray(
+        (a_abs.T @ sp.csc_matrix(np.abs(ud.astype(np.float64)))).max(axis=0).todense()
+    )
+    ok &= peak.ravel() < 2.0**61
+    ud = ud.multiply(ok[None, :].astype(np.int64)).tocsc()
     a_int = sp.csr_matrix(a.astype(np.int64))
     g = sp.vstack([sp.csr_matrix(a_int.T @ ud), -ud]).tocoo()
     f_lo, f_hi, rhs, ok_cut = _round_down(g, val, lo, hi, len(cand))
@@ -143,7 +154,7 @@ def _round_down(
     use_lo = loss_lo <= loss_hi
     bound = np.where(use_lo, np.where(np.isfinite(lj), lj, 0), np.where(np.isfinite(hj), hj, 0))
     bound = bound.astype(np.int64)
-    # Exact integer sums must not wrap: |g * bound| summed per cut stays below 2^62.
+    # Exact integer sums must not wrap: |g * bound| summed per cut stays below 2^61.
     mag = np.zeros(n_cuts)
     np.add.at(mag, i, np.abs(gv.astype(np.float64)) * (np.abs(bound) + 1.0))
     ok &= mag < 2.0**61
