@@ -735,15 +735,21 @@ def lp_certificate(lm: LinearModel, c: IntArray) -> Certificate:
 
 
 def tightened(
-    lm: LinearModel, lp: WarmLP, c: IntArray, rounds: int, gomory: bool = False
+    lm: LinearModel,
+    lp: WarmLP,
+    c: IntArray,
+    rounds: int,
+    gomory: bool = False,
+    start: Certificate | None = None,
 ) -> tuple[LinearModel, Certificate]:
     """The certificate of ``c`` after up to ``rounds`` rounds of zero-half cuts
     (``matcher.zerohalf``) or, with ``gomory``, Gomory cuts (``matcher.gomory``), added to ``lm``
     and ``lp`` as cut rows; rounds stop when one does not lower the certified bound. Returns
     the model with its cuts and the best certificate. After an ``LPFailed`` or a round that
     did not lower the bound, ``lp`` holds rows the returned model does not: do not cut with it
-    again."""
-    cert = lp.certificate(lm, c)
+    again. ``start``: the certificate of ``lp`` as it stands, when the caller has it (saves a
+    solve)."""
+    cert = start if start is not None else lp.certificate(lm, c)
     for _ in range(rounds):
         if gomory:
             cuts, rhs = gomory_cuts(lm, cert.lp_x, lp.highs, GOMORY_CUTS)
@@ -979,7 +985,7 @@ def solve_exact(
         return GaveUp(str(exc), 0.0)
     cut_rounds = 0
     try:
-        lm2, cert = tightened(lm2, lp, pref, PREFERENCE_CUT_ROUNDS, gomory=True)
+        lm2, cert = tightened(lm2, lp, pref, PREFERENCE_CUT_ROUNDS, gomory=True, start=cert)
     except LPFailed as exc:
         # The certificate without the cuts stands; the HiGHS instance is not used again.
         log.info("no Gomory cuts: %s", exc)

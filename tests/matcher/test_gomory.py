@@ -4,6 +4,7 @@ derived from, and a fractional LP is cut towards the integer optimum."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from matcher.exact import (
     tightened,
 )
 from matcher.gomory import gomory_cuts
+from matcher.instance import Instance
 from matcher.problem import Round
 from matcher.solve import solve
 from tests.matcher.test_exact import (
@@ -188,11 +190,7 @@ def test_an_incumbent_far_below_the_bound_brings_more_rounds(
     # No first round: the small LPs here are often tight after it, and nothing would be left
     # for the rounds after an incumbent.
     monkeypatch.setattr(exact, "PREFERENCE_CUT_ROUNDS", 0)
-    for seed in range(40):
-        rnd = friends_round(seed)
-        inst = instance_of(rnd)
-        if inst.n_pairs == 0:
-            continue
+    for rnd, inst in friends_instances(40):
         calls.clear()
         out = solve_exact(inst, None, 10.0)
         best = solve(rnd, lp_fixing=False)
@@ -212,6 +210,35 @@ def test_an_incumbent_far_below_the_bound_brings_more_rounds(
     assert max(rounds_by_seed) >= 2
 
 
+def friends_instances(n: int) -> Iterator[tuple[Round, Instance]]:
+    """The Friends rounds of seeds ``0 .. n-1`` that have pairs, with their instances."""
+    for seed in range(n):
+        rnd = friends_round(seed)
+        inst = instance_of(rnd)
+        if inst.n_pairs:
+            yield rnd, inst
+
+
+def first_try_unproven(
+    monkeypatch: pytest.MonkeyPatch, inst: Instance, limit: float
+) -> tuple[ExactOutcome | GaveUp, list[int], list[dict[str, object]]]:
+    """``solve_exact`` with its first CP-SAT try, when optimal, reported as found out of time
+    (an incumbent, not a proof). Returns the outcome, that try's value (none when it was not
+    optimal) and every try's arguments."""
+    values: list[int] = []
+
+    def unproven(res: exact.Residual) -> exact.Residual:
+        if res.status != "OPTIMAL":
+            return res  # nothing worth the target: not a try to play
+        values.append(res.value)
+        return dataclasses.replace(res, status="FEASIBLE")
+
+    with monkeypatch.context() as m:
+        calls = residual_calls(m, unproven)
+        out = solve_exact(inst, None, limit)
+    return out, values, calls
+
+
 def test_no_second_round_when_the_incumbent_is_near_the_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -222,23 +249,9 @@ def test_no_second_round_when_the_incumbent_is_near_the_bound(
     calls = gomory_calls(monkeypatch)
     monkeypatch.setattr(exact, "PREFERENCE_CUT_ROUNDS", 0)
     below = 0
-    for seed in range(20):
-        rnd = friends_round(seed)
-        inst = instance_of(rnd)
-        if inst.n_pairs == 0:
-            continue
-        values: list[int] = []
-
-        def unproven(res: exact.Residual, values: list[int] = values) -> exact.Residual:
-            if res.status != "OPTIMAL":
-                return res
-            values.append(res.value)
-            return dataclasses.replace(res, status="FEASIBLE")
-
+    for rnd, inst in friends_instances(20):
         calls.clear()
-        with monkeypatch.context() as m:
-            residual_calls(m, unproven)
-            out = solve_exact(inst, None, 10.0)
+        out, values, _tries = first_try_unproven(monkeypatch, inst, 10.0)
         if isinstance(out, GaveUp) or not values:
             continue
         assert out.value == solve(rnd, lp_fixing=False).objective
@@ -277,22 +290,8 @@ def test_a_solution_found_out_of_time_is_the_incumbent(monkeypatch: pytest.Monke
     monkeypatch.setattr(exact, "MORE_CUT_ROUNDS", 0)
     monkeypatch.setattr(exact, "BUDGETS", (0, 1_000_000))
     below = 0
-    for seed in range(40):
-        rnd = friends_round(seed)
-        inst = instance_of(rnd)
-        if inst.n_pairs == 0:
-            continue
-        values: list[int] = []
-
-        def unproven(res: exact.Residual, values: list[int] = values) -> exact.Residual:
-            if res.status != "OPTIMAL":
-                return res  # nothing worth the bound among reduced cost 0: not this test
-            values.append(res.value)
-            return dataclasses.replace(res, status="FEASIBLE")
-
-        with monkeypatch.context() as m:
-            calls = residual_calls(m, unproven)
-            out = solve_exact(inst, None, 30.0)
+    for rnd, inst in friends_instances(40):
+        out, values, calls = first_try_unproven(monkeypatch, inst, 30.0)
         if isinstance(out, GaveUp):
             continue  # a housing bound above every allocation (see the test above)
         assert out.value == solve(rnd, lp_fixing=False).objective
