@@ -49,8 +49,10 @@ import functools
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import highspy
@@ -88,9 +90,10 @@ HOUSING_CUT_ROUNDS = 4
 # second; a second round closes less and slowed the tries (docs/objective.md, 7 December 2026).
 PREFERENCE_CUT_ROUNDS = 1
 GOMORY_CUTS = 100
-# More rounds, at most this many, once an incumbent shows the preference bound still more than
-# the first budget above it: there each round closes much of what is left (shared-heavy seed
-# 18: a gap of 9,765 after the first round, 128 after three more; docs/objective.md).
+# More rounds, at most this many, made beside the first CP-SAT try (``CutRounds``) and taken
+# when that try does not settle the round (or a hint shows the bound more than the first budget
+# above it): there each round closes much of what is left (shared-heavy seed 18: a gap of 9,765
+# after the first round, 128 after three more; docs/objective.md).
 MORE_CUT_ROUNDS = 4
 # Deterministic seconds a CP-SAT try gets before it starts again with the next random seed and
 # twice the share (at most MAX_RESTARTS times). CP-SAT's time on one residual depends on its seed
@@ -741,6 +744,7 @@ def tightened(
     rounds: int,
     gomory: bool = False,
     start: Certificate | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[LinearModel, Certificate]:
     """The certificate of ``c`` after up to ``rounds`` rounds of zero-half cuts
     (``matcher.zerohalf``) or, with ``gomory``, Gomory cuts (``matcher.gomory``), added to ``lm``
@@ -748,11 +752,14 @@ def tightened(
     the model with its cuts and the best certificate. After an ``LPFailed`` or a round that
     did not lower the bound, ``lp`` holds rows the returned model does not: do not cut with it
     again. ``start``: the certificate of ``lp`` as it stands, when the caller has it (saves a
-    solve)."""
+    solve). ``stop``: set by another thread, ends the rounds early (the result is then
+    incomplete: the caller that sets it drops it)."""
     cert = start if start is not None else lp.certificate(lm, c)
     for _ in range(rounds):
+        if stop is not None and stop.is_set():
+            break
         if gomory:
-            cuts, rhs = gomory_cuts(lm, cert.lp_x, lp.highs, GOMORY_CUTS)
+            cuts, rhs = gomory_cuts(lm, cert.lp_x, lp.highs, GOMORY_CUTS, stop)
         else:
             cuts, rhs = zero_half_cuts(lm, cert.lp_x)
         if len(rhs) == 0:
@@ -768,6 +775,50 @@ def tightened(
         if not better:
             break
     return lm, cert
+
+
+class CutRounds:
+    """Up to ``MORE_CUT_ROUNDS`` more rounds of Gomory cuts on the preference LP, in a thread
+    beside the first CP-SAT try (which runs in C++ without the GIL, on the other core).
+
+    The rounds do not depend on the try: each is cut at the LP point the last one left and they
+    stop when one does not lower the certified bound or the LP fails. ``result()`` waits for all
+    of them, so what it returns is the same on every run; ``cancel()`` (the first try settled
+    the round) stops them after the tableau row or LP solve in hand and drops what they found.
+    Until one of the two is called the thread owns ``lp``; after it nobody cuts with ``lp``
+    again (it may hold rows of a round that did not lower the bound)."""
+
+    def __init__(self, lm: LinearModel, lp: WarmLP, c: IntArray, start: Certificate) -> None:
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stek-cuts")
+        self._future = self._pool.submit(self._run, lm, lp, c, start)
+
+    def _run(
+        self, lm: LinearModel, lp: WarmLP, c: IntArray, cert: Certificate
+    ) -> tuple[LinearModel, Certificate, int]:
+        rounds = 0
+        for _ in range(MORE_CUT_ROUNDS):
+            try:
+                new_lm, new = tightened(lm, lp, c, 1, gomory=True, start=cert, stop=self._stop)
+            except LPFailed as exc:
+                log.info("no more cuts: %s", exc)
+                break
+            if self._stop.is_set() or new.bound >= cert.bound:
+                break
+            lm, cert, rounds = new_lm, new, rounds + 1
+        return lm, cert, rounds
+
+    def result(self) -> tuple[LinearModel, Certificate, int]:
+        """The model with the cuts of every round that lowered the bound, its certificate and
+        the number of such rounds."""
+        try:
+            return self._future.result()
+        finally:
+            self._pool.shutdown()
+
+    def cancel(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=True)
 
 
 def certify(lm: LinearModel, c: IntArray, y: FloatArray, lp_x: FloatArray) -> Certificate:
@@ -954,9 +1005,11 @@ def solve_exact(
     over the rest. A residual optimum ``V >= U - B`` is the round's optimum. A smaller ``V`` is
     an incumbent, and one last try with budget ``U - V - 1`` (every solution worth more than
     ``V`` keeps its variables free) settles it: its optimum is the round's, ``V`` or better.
-    The preference LP gets one round of Gomory cuts first, and up to ``MORE_CUT_ROUNDS`` more
-    while an incumbent lies more than ``BUDGETS[0]`` below the bound; an incumbent that
-    reaches the bound is optimal without a further try.
+    The preference LP gets one round of Gomory cuts first; up to ``MORE_CUT_ROUNDS`` more run
+    in a thread beside the first try (``CutRounds``) and are taken before the second (or
+    before the first, when the hint lies more than ``BUDGETS[0]`` below the bound). An
+    incumbent that reaches the bound is optimal without a further try. The outcome does not
+    depend on how fast the thread runs.
     """
     t0 = time.perf_counter()
     if inst.n_pairs == 0:
@@ -983,139 +1036,137 @@ def solve_exact(
     except LPFailed as exc:
         log.info("exact path skipped: %s", exc)
         return GaveUp(str(exc), 0.0)
-    cut_rounds = 0
+    more: CutRounds | None = None
     try:
         lm2, cert = tightened(lm2, lp, pref, PREFERENCE_CUT_ROUNDS, gomory=True, start=cert)
     except LPFailed as exc:
         # The certificate without the cuts stands; the HiGHS instance is not used again.
         log.info("no Gomory cuts: %s", exc)
-        cut_rounds = MORE_CUT_ROUNDS
-    # CP-SAT gets the cuts too, but not the rows over resident counts (not in its model).
-    lm_res = lm2.without_count_rows()
-    bound = cert.bound
-    inc_value: int | None = None
-    inc_x = np.rint(cert.lp_x).astype(np.int64)
-    if (
-        hint_used is not None
-        and int(w[:n][hint_used].sum()) >= housing
-        and keeps_pair_rows(lm, hint_used)
-    ):
-        inc_value = int(pref[:n][hint_used].sum())
-        inc_x[:n] = hint_used
-        if report:
-            report(scale * housing + inc_value, scale * housing + bound)
-
-    def outcome(used: BoolArray, free_vars: int, tries: int) -> ExactOutcome:
-        value = int(inst.pair_value[used].sum())
-        if report:
-            report(value, value)
-        return ExactOutcome(
-            pair_used=used,
-            value=value,
-            housing=int(w[:n][used].sum()),
-            preference=int(pref[:n][used].sum()),
-            lp_housing_bound=housing,
-            lp_preference_bound=bound,
-            residual_vars=free_vars,
-            tries=tries,
-            seconds=time.perf_counter() - t0,
-        )
-
-    if hint_used is not None and inc_value is not None and inc_value >= bound:
-        return outcome(hint_used, 0, 0)  # the hint reaches the certified bound
-
-    def gave_up(reason: str) -> GaveUp:
-        log.info("exact path gave up: %s", reason)
-        return GaveUp(reason, time_limit_s - left)
-
-    left = time_limit_s
-    budgets = iter(BUDGETS)
-    budget = -1
-    restarts = 0
-    again = False  # the last try ran out of its share: the same budget, another CP-SAT seed
-    for tries in range(1, len(BUDGETS) + 2 + MAX_RESTARTS):
-        while (
-            inc_value is not None
-            and bound - inc_value > BUDGETS[0]
-            and cut_rounds < MORE_CUT_ROUNDS
+    else:
+        if MORE_CUT_ROUNDS > 0:
+            more = CutRounds(lm2, lp, pref, cert)
+    try:
+        # CP-SAT gets the cuts too, but not the rows over resident counts (not in its model).
+        lm_res = lm2.without_count_rows()
+        bound = cert.bound
+        inc_value: int | None = None
+        inc_x = np.rint(cert.lp_x).astype(np.int64)
+        if (
+            hint_used is not None
+            and int(w[:n][hint_used].sum()) >= housing
+            and keeps_pair_rows(lm, hint_used)
         ):
-            # The incumbent shows the bound far off: more Gomory rounds before the proof.
-            cut_rounds += 1
-            try:
-                tighter_lm, tighter = tightened(lm2, lp, pref, 1, gomory=True)
-            except LPFailed as exc:
-                log.info("no more cuts: %s", exc)
-                cut_rounds = MORE_CUT_ROUNDS
-                break
-            if tighter.bound >= bound:
-                cut_rounds = MORE_CUT_ROUNDS  # (and lp now holds rows lm2 does not)
-                break
-            lm2, cert, bound = tighter_lm, tighter, tighter.bound
-            lm_res = lm2.without_count_rows()
+            inc_value = int(pref[:n][hint_used].sum())
+            inc_x[:n] = hint_used
             if report:
                 report(scale * housing + inc_value, scale * housing + bound)
-        if inc_value is not None and inc_value >= bound:
-            return outcome(inc_x[:n].astype(bool), 0, tries - 1)
-        final = inc_value is not None
-        if inc_value is not None:
-            # Every solution worth more than the incumbent keeps its variables free.
-            budget = bound - inc_value - 1
-        elif not again:
-            budget = next(budgets, -1)
-            if budget < 0:
-                return gave_up("no solution within the largest budget")
-        again = False
-        free, fixed_at = free_variables(lm2, cert, bound - budget)
-        # Cut-only columns (resident counts) are in no row of the integer model.
-        free &= ~lm2.cut_var
-        fixed_at = np.where(lm2.cut_var, 0, fixed_at)
-        if int(free.sum()) > MAX_FREE or left <= 0:
-            return gave_up(f"{int(free.sum())} free variables, {left:.2f} s left")
-        # The final try asks for more than the incumbent: infeasible proves it optimal.
-        at_least = None if inc_value is None else inc_value + 1
-        res = solve_residual(
-            lm_res,
-            pref,
-            at_least,
-            free,
-            fixed_at,
-            inc_x,
-            min(left, RESTART_DET * 2**restarts),
-            int(inst.round.seed) + restarts,
-        )
-        left -= res.det_time
-        log.info(
-            "exact try %d: budget %d, %d free, %s %s (%.2f det. s)",
-            tries,
-            budget,
-            free.sum(),
-            res.status,
-            res.value,
-            res.det_time,
-        )
-        if res.status in ("UNKNOWN", "FEASIBLE"):
-            # Out of its share: what it found is the incumbent when better (a smaller final
-            # budget); at the bound it is optimal as it stands.
-            if res.status == "FEASIBLE" and (inc_value is None or res.value > inc_value):
-                inc_value, inc_x = res.value, res.x
-                if inc_value >= bound:
+
+        def outcome(used: BoolArray, free_vars: int, tries: int) -> ExactOutcome:
+            value = int(inst.pair_value[used].sum())
+            if report:
+                report(value, value)
+            return ExactOutcome(
+                pair_used=used,
+                value=value,
+                housing=int(w[:n][used].sum()),
+                preference=int(pref[:n][used].sum()),
+                lp_housing_bound=housing,
+                lp_preference_bound=bound,
+                residual_vars=free_vars,
+                tries=tries,
+                seconds=time.perf_counter() - t0,
+            )
+
+        if hint_used is not None and inc_value is not None and inc_value >= bound:
+            return outcome(hint_used, 0, 0)  # the hint reaches the certified bound
+
+        def gave_up(reason: str) -> GaveUp:
+            log.info("exact path gave up: %s", reason)
+            return GaveUp(reason, time_limit_s - left)
+
+        left = time_limit_s
+        budgets = iter(BUDGETS)
+        budget = -1
+        restarts = 0
+        again = False  # the last try ran out of its share: the same budget, another CP-SAT seed
+        for tries in range(1, len(BUDGETS) + 2 + MAX_RESTARTS):
+            if more is not None and (
+                tries > 1 or (inc_value is not None and bound - inc_value > BUDGETS[0])
+            ):
+                # The first try did not settle the round, or the hint shows the bound far off:
+                # the cut rounds are wanted before the next try.
+                tighter_lm, tighter, rounds = more.result()
+                more = None
+                if rounds:
+                    lm2, cert, bound = tighter_lm, tighter, tighter.bound
+                    lm_res = lm2.without_count_rows()
+                    if report and inc_value is not None:
+                        report(scale * housing + inc_value, scale * housing + bound)
+            if inc_value is not None and inc_value >= bound:
+                return outcome(inc_x[:n].astype(bool), 0, tries - 1)
+            final = inc_value is not None
+            if inc_value is not None:
+                # Every solution worth more than the incumbent keeps its variables free.
+                budget = bound - inc_value - 1
+            elif not again:
+                budget = next(budgets, -1)
+                if budget < 0:
+                    return gave_up("no solution within the largest budget")
+            again = False
+            free, fixed_at = free_variables(lm2, cert, bound - budget)
+            # Cut-only columns (resident counts) are in no row of the integer model.
+            free &= ~lm2.cut_var
+            fixed_at = np.where(lm2.cut_var, 0, fixed_at)
+            if int(free.sum()) > MAX_FREE or left <= 0:
+                return gave_up(f"{int(free.sum())} free variables, {left:.2f} s left")
+            # The final try asks for more than the incumbent: infeasible proves it optimal.
+            at_least = None if inc_value is None else inc_value + 1
+            res = solve_residual(
+                lm_res,
+                pref,
+                at_least,
+                free,
+                fixed_at,
+                inc_x,
+                min(left, RESTART_DET * 2**restarts),
+                int(inst.round.seed) + restarts,
+            )
+            left -= res.det_time
+            log.info(
+                "exact try %d: budget %d, %d free, %s %s (%.2f det. s)",
+                tries,
+                budget,
+                free.sum(),
+                res.status,
+                res.value,
+                res.det_time,
+            )
+            if res.status in ("UNKNOWN", "FEASIBLE"):
+                # Out of its share: what it found is the incumbent when better (a smaller final
+                # budget); at the bound it is optimal as it stands.
+                if res.status == "FEASIBLE" and (inc_value is None or res.value > inc_value):
+                    inc_value, inc_x = res.value, res.x
+                    if inc_value >= bound:
+                        return outcome(inc_x[:n].astype(bool), int(free.sum()), tries)
+                    if report:
+                        report(scale * housing + inc_value, scale * housing + bound)
+                if left <= 0 or restarts == MAX_RESTARTS:
+                    return gave_up("CP-SAT out of time")
+                # Again with another seed and twice the share.
+                restarts += 1
+                again = True
+                continue
+            if res.status == "INFEASIBLE":
+                if final:
+                    # Nothing is worth more than the incumbent: it is optimal.
                     return outcome(inc_x[:n].astype(bool), int(free.sum()), tries)
-                if report:
-                    report(scale * housing + inc_value, scale * housing + bound)
-            if left <= 0 or restarts == MAX_RESTARTS:
-                return gave_up("CP-SAT out of time")
-            # Again with another seed and twice the share.
-            restarts += 1
-            again = True
-            continue
-        if res.status == "INFEASIBLE":
-            if final:
-                # Nothing is worth more than the incumbent: it is optimal.
-                return outcome(inc_x[:n].astype(bool), int(free.sum()), tries)
-            continue  # nothing worth bound - budget: free more variables
-        if final or res.value >= bound - budget:
-            return outcome(res.x[:n].astype(bool), int(free.sum()), tries)
-        inc_value, inc_x = res.value, res.x
-        if report:
-            report(scale * housing + inc_value, scale * housing + bound)
-    return gave_up("no try settled the round")
+                continue  # nothing worth bound - budget: free more variables
+            if final or res.value >= bound - budget:
+                return outcome(res.x[:n].astype(bool), int(free.sum()), tries)
+            inc_value, inc_x = res.value, res.x
+            if report:
+                report(scale * housing + inc_value, scale * housing + bound)
+        return gave_up("no try settled the round")
+    finally:
+        if more is not None:
+            more.cancel()

@@ -24,6 +24,7 @@ rounded ``u`` only gives a weaker cut). The certificate of ``matcher.exact`` sta
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import highspy
@@ -49,11 +50,16 @@ MAX_MULTIPLIER = 1e4
 
 
 def gomory_cuts(
-    lm: LinearModel, x: FloatArray, h: highspy.Highs, max_cuts: int = 100
+    lm: LinearModel,
+    x: FloatArray,
+    h: highspy.Highs,
+    max_cuts: int = 100,
+    stop: threading.Event | None = None,
 ) -> tuple[sp.csr_matrix, IntArray]:
     """Violated Gomory cuts at the LP vertex ``x`` that HiGHS ``h`` holds (its basis gives the
     tableau rows): rows ``cuts @ x <= rhs`` with integer data, most violated first, at most
-    ``max_cuts``. Empty when none is found."""
+    ``max_cuts``. Empty when none is found, or when ``stop`` is set while the tableau rows are
+    read (a caller that no longer wants the cuts)."""
     a = lm.a.tocsr()
     m, n = a.shape
     empty = (sp.csr_matrix((0, n)), np.zeros(0, dtype=np.int64))
@@ -82,6 +88,8 @@ def gomory_cuts(
     ind: list[IntArray] = []
     vals: list[FloatArray] = []
     for k in cand.tolist():
+        if stop is not None and stop.is_set():
+            return empty
         status, values, nnz, index = h.getBasisInverseRowSparse(int(where[k]))  # type: ignore[attr-defined]
         if status != highspy.HighsStatus.kOk:
             return empty

@@ -4,6 +4,8 @@ derived from, and a fractional LP is cut towards the integer optimum."""
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -239,27 +241,73 @@ def first_try_unproven(
     return out, values, calls
 
 
-def test_no_second_round_when_the_incumbent_is_near_the_bound(
+def test_rounds_beside_the_first_try_are_dropped_when_it_settles(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """An incumbent within the first budget (768) of the bound brings no more Gomory rounds:
-    the first try's allocation is played as found out of time, so an incumbent exists, and
-    only the first round is made (no cuts on the preference LP before it, so the bound stays
-    above the incumbent on some of these rounds)."""
-    calls = gomory_calls(monkeypatch)
-    monkeypatch.setattr(exact, "PREFERENCE_CUT_ROUNDS", 0)
-    below = 0
-    for rnd, inst in friends_instances(20):
-        calls.clear()
-        out, values, _tries = first_try_unproven(monkeypatch, inst, 10.0)
-        if isinstance(out, GaveUp) or not values:
+    """Where the first CP-SAT try settles the round, the cut rounds running beside it are
+    stopped and change nothing: the same allocation and bound as with no rounds beside it."""
+    settled = 0
+    for _rnd, inst in friends_instances(20):
+        out = solve_exact(inst, None, 10.0)
+        with monkeypatch.context() as m:
+            m.setattr(exact, "MORE_CUT_ROUNDS", 0)
+            alone = solve_exact(inst, None, 10.0)
+        if isinstance(out, GaveUp):
+            assert isinstance(alone, GaveUp)
             continue
-        assert out.value == solve(rnd, lp_fixing=False).objective
-        assert sum(calls) == 1  # the first (here empty) round only
-        if values[0] < out.lp_preference_bound:
-            assert out.lp_preference_bound - values[0] <= exact.BUDGETS[0]
-            below += 1
-    assert below >= 1
+        assert isinstance(alone, ExactOutcome) and alone.value == out.value
+        if out.tries == 1:
+            settled += 1
+            assert np.array_equal(out.pair_used, alone.pair_used)
+            assert out.lp_preference_bound == alone.lp_preference_bound
+    assert settled >= 5
+
+
+def test_the_outcome_does_not_depend_on_how_fast_the_rounds_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rounds beside the first try are taken whole (or not at all), so a thread slowed down
+    gives the same allocation and bound. With a first budget of 0 and no first round, the
+    rounds are taken on some of these rounds (the bound is lower than without them)."""
+    monkeypatch.setattr(exact, "BUDGETS", (0, 1_000_000))
+    monkeypatch.setattr(exact, "PREFERENCE_CUT_ROUNDS", 0)
+    real = exact.gomory_cuts
+
+    def slow(*args: Any) -> Any:
+        time.sleep(0.05)
+        return real(*args)
+
+    taken = 0
+    for _rnd, inst in friends_instances(20):
+        out = solve_exact(inst, None, 10.0)
+        with monkeypatch.context() as m:
+            m.setattr(exact, "gomory_cuts", slow)
+            slowed = solve_exact(inst, None, 10.0)
+        with monkeypatch.context() as m:
+            m.setattr(exact, "MORE_CUT_ROUNDS", 0)
+            alone = solve_exact(inst, None, 10.0)
+        if isinstance(out, GaveUp):
+            assert isinstance(slowed, GaveUp)
+            continue
+        assert isinstance(slowed, ExactOutcome) and isinstance(alone, ExactOutcome)
+        assert np.array_equal(out.pair_used, slowed.pair_used)
+        assert out.lp_preference_bound == slowed.lp_preference_bound
+        assert out.value == alone.value
+        taken += out.lp_preference_bound < alone.lp_preference_bound
+    assert taken >= 1
+
+
+def test_a_stop_ends_the_rounds_at_once() -> None:
+    """``stop`` set: no tableau row is read, no cut made, the bound stays the LP's."""
+    lm, c = triangle()
+    lp = WarmLP(lm, c)
+    x, _ = lp.solve()
+    stop = threading.Event()
+    assert len(gomory_cuts(lm, x, lp.highs, stop=stop)[1]) > 0
+    stop.set()
+    assert len(gomory_cuts(lm, x, lp.highs, stop=stop)[1]) == 0
+    cut_model, cert = tightened(lm, WarmLP(lm, c), c, rounds=3, gomory=True, stop=stop)
+    assert cert.bound == 3 and cut_model.cut.sum() == 0
 
 
 def test_an_incumbent_at_the_cut_bound_needs_no_proof_try(monkeypatch: pytest.MonkeyPatch) -> None:
