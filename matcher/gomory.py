@@ -102,20 +102,20 @@ def gomory_cuts(
     bad = ~np.isfinite(u) | (np.abs(u) > MAX_MULTIPLIER)
     ok[owner[bad]] = False
     u_d = np.where(bad, 0, np.rint(np.where(bad, 0, u) * MULTIPLIER_DENOMINATOR)).astype(np.int64)
-    ud = sp.csc_matrix((u_d, (np.concatenate(ind), owner)), shape=(m, len(cand)))
     # The summed rows' coefficients (numerators over d), x part A^T u, s part -u; int64 must
-    # not wrap in the product (scipy does not check): bounded first in floating point.
-    a_abs = sp.csr_matrix(np.abs(a))
-    peak = np.asarray(
-        (a_abs.T @ sp.csc_matrix(np.abs(ud.astype(np.float64)))).max(axis=0).todense()
-    )
-    ok &= peak.ravel() < 2.0**61
-    ud = ud.multiply(ok[None, :].astype(np.int64)).tocsc()
+    # not wrap in the product (scipy does not check): |(A^T u)_j| <= max |u| * the largest
+    # column sum of |A|, bounded in floating point first.
+    col_abs = float(np.abs(a).sum(axis=0).max()) if a.nnz else 0.0
+    u_max = np.zeros(len(cand))
+    np.maximum.at(u_max, owner, np.abs(u_d).astype(np.float64))
+    ok &= u_max * col_abs < 2.0**61
+    u_d[~ok[owner]] = 0
+    ud = sp.csc_matrix((u_d, (np.concatenate(ind), owner)), shape=(m, len(cand)))
+    ud.eliminate_zeros()
     a_int = sp.csr_matrix(a.astype(np.int64))
     g = sp.vstack([sp.csr_matrix(a_int.T @ ud), -ud]).tocoo()
-    f_lo, f_hi, rhs, ok_cut = _round_down(g, val, lo, hi, len(cand))
+    f, rhs, ok_cut = _round_down(g, val, lo, hi, len(cand))
     ok &= ok_cut
-    f = (f_lo - f_hi).tocsr()
     coef = (f[:n] + a_int.T @ f[n:]).T.tocsr()  # cuts x columns
     coef.eliminate_zeros()
     big = np.zeros(len(cand), dtype=bool)
@@ -142,15 +142,16 @@ def _integer_data(lm: LinearModel) -> bool:
 
 def _round_down(
     g: sp.coo_matrix, val: FloatArray, lo: FloatArray, hi: FloatArray, n_cuts: int
-) -> tuple[sp.coo_matrix, sp.coo_matrix, IntArray, npt.NDArray[np.bool_]]:
+) -> tuple[sp.csr_matrix, IntArray, npt.NDArray[np.bool_]]:
     """Round the summed rows ``sum_j (g_j / d) v_j = 0`` (one per column of ``g``) down over
     distances from bounds.
 
     Each variable is measured from its lower bound (coefficient ``g_j``) or its upper (``-g_j``),
     whichever loses less at the LP point (a rounded-down coefficient loses its fraction times
     the distance); the cut ``sum f_lo_j (v_j - lo_j) + sum f_hi_j (hi_j - v_j) <= F`` is returned
-    as ``(f_lo, f_hi, rhs)`` with ``(f_lo - f_hi) . v <= rhs``, and which cuts could be made
-    (a variable in the sum without a finite bound spoils its cut)."""
+    as ``(f, rhs)`` with ``f = f_lo - f_hi`` (its non-zeros only, one column per cut) and
+    ``f . v <= rhs``, and which cuts could be made (a variable in the sum without a finite
+    bound spoils its cut)."""
     d = MULTIPLIER_DENOMINATOR
     j, i, gv = g.row, g.col, g.data.astype(np.int64)
     v, lj, hj = val[j], lo[j], hi[j]
@@ -176,10 +177,6 @@ def _round_down(
     # (f_lo - f_hi) . v <= F + sum f_lo lo - sum f_hi hi
     rhs = np.floor_divide(beta, d)
     np.add.at(rhs, i, fl * bound - fh * bound)
-    shape = g.shape
-    return (
-        sp.coo_matrix((fl, (j, i)), shape=shape),
-        sp.coo_matrix((fh, (j, i)), shape=shape),
-        rhs,
-        ok,
-    )
+    fv = fl - fh
+    nz = fv != 0
+    return sp.csr_matrix((fv[nz], (j[nz], i[nz])), shape=g.shape), rhs, ok
