@@ -61,6 +61,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from ortools.sat.python import cp_model
 
+from matcher.beside import Beside
 from matcher.cpsat import cpsat_solver
 from matcher.gomory import gomory_cuts
 from matcher.instance import NO_LIMIT, Instance
@@ -821,6 +822,16 @@ class CutRounds:
         self._pool.shutdown(wait=True)
 
 
+def preference_lp(lm: LinearModel, c: IntArray) -> tuple[LinearModel, WarmLP, Certificate] | None:
+    """``lm``, a HiGHS instance holding it and the certificate of ``c`` over it; None when the
+    LP has no optimum (a housing row above what the rules allow)."""
+    try:
+        lp = WarmLP(lm, c)
+        return lm, lp, lp.certificate(lm, c)
+    except LPFailed:
+        return None
+
+
 def certify(lm: LinearModel, c: IntArray, y: FloatArray, lp_x: FloatArray) -> Certificate:
     """The integer certificate of any row multipliers ``y`` (rounded to 1/D; wrong signs
     are clipped, so every ``y`` gives a valid, if weaker, bound)."""
@@ -991,6 +1002,7 @@ def solve_exact(
     time_limit_s: float,
     report: Callable[[int, int], None] | None = None,
     housing_above: int | None = None,
+    housing_guess: int | None = None,
 ) -> ExactOutcome | GaveUp:
     """Prove the optimum of the complete round (every eligible pair a candidate), or give up.
 
@@ -1000,6 +1012,9 @@ def solve_exact(
     of all CP-SAT tries. ``report(value, bound)`` gets the combined value of each incumbent
     and the certified bound. ``housing_above``: give up at once when the certified housing
     bound is not above it (a caller that only wants more housing than it has).
+    ``housing_guess``: the housing the certified bound will likely be (the min-cost flow's,
+    where the house rules do not cost housing); the preference LP with ``housing >= guess`` is
+    then solved in a thread beside the housing LP and used when the guess is right.
 
     Tries: fix variables by reduced cost with budget ``B`` (``BUDGETS``, doubling), maximise
     over the rest. A residual optimum ``V >= U - B`` is the round's optimum. A smaller ``V`` is
@@ -1021,6 +1036,11 @@ def solve_exact(
     w[:n] = inst.youth_weight[inst.pair_youth]
     pref = np.zeros(lm.n_vars, dtype=np.int64)
     pref[:n] = inst.pair_value - scale * w[:n]
+    guessed: Beside[tuple[LinearModel, WarmLP, Certificate] | None] | None = None
+    if housing_guess is not None:
+        guessed = Beside(
+            preference_lp, lm.with_row(w, float(housing_guess), np.inf), pref, fork=False
+        )
     try:
         # With the cuts of CUTS and zero-half cuts where the housing LP is not tight.
         lp = WarmLP(lm, w)
@@ -1028,14 +1048,23 @@ def solve_exact(
         housing = housing_cert.bound
         if housing_above is not None and housing <= housing_above:
             return GaveUp(NO_MORE_HOUSING, 0.0)
-        lm2 = lm.with_row(w, float(housing), np.inf)
-        # The same HiGHS instance, from the housing LP's basis (its point keeps the new row).
-        lp.add_rows(lm2.a[-1:], lm2.row_lo[-1:], lm2.row_hi[-1:])
-        lp.set_objective(pref)
-        cert = lp.certificate(lm2, pref)
+        beside = guessed.result() if guessed is not None and housing_guess == housing else None
+        if beside is not None:
+            # The guess was right: that LP is this stage's (without the housing LP's zero-half
+            # rows, which the preference LP does not need to be valid).
+            lm2, lp, cert = beside
+        else:
+            lm2 = lm.with_row(w, float(housing), np.inf)
+            # The same HiGHS instance, from the housing LP's basis (its point keeps the new row).
+            lp.add_rows(lm2.a[-1:], lm2.row_lo[-1:], lm2.row_hi[-1:])
+            lp.set_objective(pref)
+            cert = lp.certificate(lm2, pref)
     except LPFailed as exc:
         log.info("exact path skipped: %s", exc)
         return GaveUp(str(exc), 0.0)
+    finally:
+        if guessed is not None:
+            guessed.result()  # its thread is done before anything else runs
     more: CutRounds | None = None
     try:
         lm2, cert = tightened(lm2, lp, pref, PREFERENCE_CUT_ROUNDS, gomory=True, start=cert)

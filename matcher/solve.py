@@ -359,7 +359,16 @@ def solve(
                 # can still move (matcher.exact). When it gives up, the general CP-SAT gets what
                 # is left of the budget.
                 t_ex = time.perf_counter()
-                attempt = solve_exact(inst, hint_used if hint_ok else None, budget, on_solution)
+                # The flow's housing: the exact path's housing bound where the house rules
+                # do not cost housing, so its preference LP can start beside the housing LP.
+                flow_housing = int(inst.youth_weight[inst.pair_youth[flow_used]].sum())
+                attempt = solve_exact(
+                    inst,
+                    hint_used if hint_ok else None,
+                    budget,
+                    on_solution,
+                    housing_guess=flow_housing,
+                )
                 phase_seconds["sides.exact"] = time.perf_counter() - t_ex
                 if isinstance(attempt, GaveUp):
                     budget = max(0.05, budget - attempt.det_time)

@@ -159,6 +159,32 @@ def test_friends_round_is_settled_by_the_exact_path() -> None:
     assert all(n in (2, 3) for o, n in per_house.items() if o.startswith("F-"))
 
 
+def test_a_right_housing_guess_solves_the_preference_lp_beside(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The guess equal to the certified housing bound: the preference LP solved beside the
+    housing LP is the one used, and the optimum is the same as without a guess."""
+    inst = instance_of(friends_round())
+    out = solve_exact(inst, None, 10.0)
+    assert isinstance(out, ExactOutcome)
+    made: list[object] = []
+    real = exact.preference_lp
+
+    def spy(*args: Any) -> Any:
+        made.append(real(*args))
+        return made[-1]
+
+    monkeypatch.setattr(exact, "preference_lp", spy)
+    guessed = solve_exact(inst, None, 10.0, housing_guess=out.lp_housing_bound)
+    assert isinstance(guessed, ExactOutcome) and guessed.value == out.value
+    assert len(made) == 1 and made[0] is not None
+    # Too high a guess: that LP has no solution and the housing LP's instance goes on.
+    made.clear()
+    high = solve_exact(inst, None, 10.0, housing_guess=out.lp_housing_bound + 1)
+    assert isinstance(high, ExactOutcome) and high.value == out.value
+    assert made == [None]
+
+
 @pytest.mark.parametrize("budgets", [(0,), (0, 1), (1_000_000,)])
 def test_every_budget_sequence_ends_at_the_optimum(
     monkeypatch: pytest.MonkeyPatch, budgets: tuple[int, ...]
@@ -502,3 +528,18 @@ def test_highs_prints_nothing_to_standard_output() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout == "ExactOutcome\n"
+
+
+@SOME
+@given(house_rounds())
+def test_a_housing_guess_right_or_wrong_keeps_the_optimum(rnd: Round) -> None:
+    inst = instance_of(rnd)
+    if inst.n_pairs == 0:
+        return
+    out = solve_exact(inst, None, 10.0)
+    if isinstance(out, GaveUp):
+        return
+    for guess in (out.lp_housing_bound - 1, out.lp_housing_bound, out.lp_housing_bound + 1):
+        other = solve_exact(inst, None, 10.0, housing_guess=guess)
+        assert isinstance(other, ExactOutcome)
+        assert (other.value, other.lp_housing_bound) == (out.value, out.lp_housing_bound)
