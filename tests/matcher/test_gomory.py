@@ -16,6 +16,7 @@ from hypothesis import given
 from ortools.sat.python import cp_model
 
 import matcher.exact as exact
+import matcher.gomory as gomory
 from matcher.exact import (
     ExactOutcome,
     GaveUp,
@@ -153,6 +154,19 @@ def test_rows_with_fractions_give_no_cut() -> None:
     x, _ = lp.solve()
     assert np.allclose(x, 0.5)
     assert len(gomory_cuts(lm, x, lp.highs)[1]) == 0
+
+
+def test_a_round_reads_tableau_rows_up_to_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``MAX_TABLEAU_NNZ`` non-zeros of basis-inverse rows a round takes no more candidates
+    (but always the most fractional one)."""
+    lm, c = triangle()
+    lp = WarmLP(lm, c)
+    x, _ = lp.solve()
+    full = gomory_cuts(lm, x, lp.highs)
+    monkeypatch.setattr(gomory, "MAX_TABLEAU_NNZ", 1)
+    capped = gomory_cuts(lm, x, lp.highs)
+    assert len(full[1]) >= 2 and len(capped[1]) == 1
+    assert any((capped[0][0] != full[0][k]).nnz == 0 for k in range(len(full[1])))
 
 
 def test_no_cut_where_the_lp_point_is_whole() -> None:
