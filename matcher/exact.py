@@ -645,12 +645,22 @@ class LPFailed(RuntimeError):
     """The LP solver returned no optimal solution (the caller falls back to plain CP-SAT)."""
 
 
-@functools.cache
+_QUIET_LOCK = threading.Lock()
+
+
 def _quiet_highs() -> None:
     """HiGHS prints a banner to standard output at its first instance in a process (before any
     option can be set); that instance is made here, before the first LP, with file descriptor 1
     on /dev/null for that moment, so no command's output (JSON of the CLI, the bench's last
-    line) gets it. A process without a file descriptor 1 has nowhere to print it anyway."""
+    line) gets it. A process without a file descriptor 1 has nowhere to print it anyway. Once
+    per process, and one thread at a time: two threads moving descriptor 1 at once could leave
+    it on /dev/null (the exact path makes LPs in two threads)."""
+    with _QUIET_LOCK:
+        _quiet_highs_once()
+
+
+@functools.cache
+def _quiet_highs_once() -> None:
     with contextlib.suppress(AttributeError, ValueError, OSError):
         sys.stdout.flush()  # what Python holds goes out before the descriptor moves
     try:
