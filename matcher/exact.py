@@ -15,7 +15,9 @@ there in a fraction of a second, with the same exactness, in three steps per sta
    kept warm in one HiGHS instance (``WarmLP``), so a round costs a few hundredths of a second.
    The preference LP is looser (youths half in two near-equal options round contingents,
    windows and Friends houses); one round of Gomory cuts from its tableau (``matcher.gomory``)
-   closes most of its gap.
+   closes most of its gap. The second core is used twice, without changing any outcome: the
+   preference LP starts beside the housing LP when the caller's housing guess turns out right,
+   and more cut rounds run beside the first CP-SAT try (``CutRounds``).
 2. **Certified bound.** The LP duals are rounded to multiples of ``1/DUAL_DENOMINATOR`` and the
    bound is recomputed from them in integer arithmetic (weak duality with variable bounds, as in
    Neumaier and Shcherbina's safe bounds): whatever the floating-point LP did, the bound holds.
