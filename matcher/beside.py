@@ -8,10 +8,11 @@ idle second core, and sends the result back through a pipe. A process with other
 web app) keeps a thread: forking there could copy a lock another thread holds. If the child
 fails, ``result()`` computes the result in the parent, so a failure costs time, never the answer.
 
-Two jobs run beside a solve (``matcher.solve``): the failure counts of youths without any
-eligible option (``matcher.rules.failure_figures``; national seed 11: about 2 s less wall time),
-and a large round's dual bound (``matcher.flowdual``), beside the consolidation and the
-age-window flow (0.6-0.8 s, docs/objective.md).
+Three jobs run beside a solve: the failure counts of youths without any eligible option
+(``matcher.rules.failure_figures``; national seed 11: about 2 s less wall time), a large
+round's dual bound (``matcher.flowdual``), beside the consolidation and the age-window flow
+(0.6-0.8 s, docs/objective.md), and the exact path's guessed preference LP beside its housing
+LP (``matcher.exact``; always a thread: its result holds a HiGHS instance).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Beside(Generic[T]):
     """``fn(*args)`` started now, collected with ``result()``.
 
     ``fork``: None decides by the thread count (see the module docstring); True / False force
-    the process / the thread (tests)."""
+    the process / the thread (tests, and results that cannot be pickled)."""
 
     def __init__(self, fn: Callable[..., T], *args: Any, fork: bool | None = None) -> None:
         self._fn = fn

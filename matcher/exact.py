@@ -15,9 +15,11 @@ there in a fraction of a second, with the same exactness, in three steps per sta
    kept warm in one HiGHS instance (``WarmLP``), so a round costs a few hundredths of a second.
    The preference LP is looser (youths half in two near-equal options round contingents,
    windows and Friends houses); one round of Gomory cuts from its tableau (``matcher.gomory``)
-   closes most of its gap. The second core is used twice, without changing any outcome: the
-   preference LP starts beside the housing LP when the caller's housing guess turns out right,
-   and more cut rounds run beside the first CP-SAT try (``CutRounds``).
+   closes most of its gap. The second core is used twice: the preference LP starts beside the
+   housing LP when the caller's housing guess turns out right (the same optimum; the LP lacks
+   the housing LP's zero-half rows, so another optimal allocation may be chosen, the same on
+   every run since the guess comes from the input), and more cut rounds run beside the first
+   CP-SAT try (``CutRounds``: no outcome depends on the thread's speed).
 2. **Certified bound.** The LP duals are rounded to multiples of ``1/DUAL_DENOMINATOR`` and the
    bound is recomputed from them in integer arithmetic (weak duality with variable bounds, as in
    Neumaier and Shcherbina's safe bounds): whatever the floating-point LP did, the bound holds.
@@ -775,7 +777,7 @@ def tightened(
             cuts, rhs = gomory_cuts(lm, cert.lp_x, lp.highs, GOMORY_CUTS, stop)
         else:
             cuts, rhs = zero_half_cuts(lm, cert.lp_x)
-        if len(rhs) == 0:
+        if len(rhs) == 0 or (stop is not None and stop.is_set()):
             break
         lo = np.full(len(rhs), -np.inf)
         hi = rhs.astype(np.float64)
@@ -810,15 +812,18 @@ class CutRounds:
         self, lm: LinearModel, lp: WarmLP, c: IntArray, cert: Certificate
     ) -> tuple[LinearModel, Certificate, int]:
         rounds = 0
-        for _ in range(MORE_CUT_ROUNDS):
-            try:
-                new_lm, new = tightened(lm, lp, c, 1, gomory=True, start=cert, stop=self._stop)
-            except LPFailed as exc:
-                log.info("no more cuts: %s", exc)
-                break
-            if self._stop.is_set() or new.bound >= cert.bound:
-                break
-            lm, cert, rounds = new_lm, new, rounds + 1
+        try:
+            for _ in range(MORE_CUT_ROUNDS):
+                try:
+                    new_lm, new = tightened(lm, lp, c, 1, gomory=True, start=cert, stop=self._stop)
+                except LPFailed as exc:
+                    log.info("no more cuts: %s", exc)
+                    break
+                if self._stop.is_set() or new.bound >= cert.bound:
+                    break
+                lm, cert, rounds = new_lm, new, rounds + 1
+        finally:
+            release_highs_thread()
         return lm, cert, rounds
 
     def result(self) -> tuple[LinearModel, Certificate, int]:
@@ -842,6 +847,16 @@ def preference_lp(lm: LinearModel, c: IntArray) -> tuple[LinearModel, WarmLP, Ce
         return lm, lp, lp.certificate(lm, c)
     except LPFailed:
         return None
+    finally:
+        release_highs_thread()
+
+
+def release_highs_thread() -> None:
+    """HiGHS keeps a task scheduler per thread that solved; a short-lived thread (the pools
+    here) drops it when done, as highspy does after its own solver threads."""
+    reset = getattr(highspy.Highs, "resetThreadScheduler", None)
+    if reset is not None:
+        reset(False)
 
 
 def certify(lm: LinearModel, c: IntArray, y: FloatArray, lp_x: FloatArray) -> Certificate:
@@ -1026,7 +1041,8 @@ def solve_exact(
     bound is not above it (a caller that only wants more housing than it has).
     ``housing_guess``: the housing the certified bound will likely be (the min-cost flow's,
     where the house rules do not cost housing); the preference LP with ``housing >= guess`` is
-    then solved in a thread beside the housing LP and used when the guess is right.
+    then solved in a thread beside the housing LP and used when the guess is right (the same
+    optimum value; among equal optima another allocation may be chosen than without a guess).
 
     Tries: fix variables by reduced cost with budget ``B`` (``BUDGETS``, doubling), maximise
     over the rest. A residual optimum ``V >= U - B`` is the round's optimum. A smaller ``V`` is
@@ -1076,7 +1092,12 @@ def solve_exact(
         return GaveUp(str(exc), 0.0)
     finally:
         if guessed is not None:
-            guessed.result()  # its thread is done before anything else runs
+            # Its thread is done before anything else runs (a wrong guess waits for an LP not
+            # used: wall time on about a quarter of the regional seeds, never the outcome).
+            try:
+                guessed.result()
+            except Exception:  # an LP not used must not fail the round
+                log.exception("the preference LP beside the housing LP failed")
     more: CutRounds | None = None
     try:
         lm2, cert = tightened(lm2, lp, pref, PREFERENCE_CUT_ROUNDS, gomory=True, start=cert)

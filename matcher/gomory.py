@@ -92,19 +92,22 @@ def gomory_cuts(
     # Row k of the basis inverse of [A, -I] for each candidate (HiGHS's factorisation).
     ind: list[IntArray] = []
     vals: list[FloatArray] = []
+    # The most fractional candidates first, as long as their multipliers stay within the work
+    # cap (the rounding below is linear in the entries of A^T u); always the first.
+    read = 0
     for k in cand.tolist():
         if stop is not None and stop.is_set():
             return empty
         status, values, nnz, index = h.getBasisInverseRowSparse(int(where[k]))  # type: ignore[attr-defined]
         if status != highspy.HighsStatus.kOk:
             return empty
+        if ind and read + nnz > MAX_TABLEAU_NNZ:
+            break
+        read += nnz
         ind.append(np.asarray(index[:nnz], dtype=np.int64))
         vals.append(np.asarray(values, dtype=np.float64)[np.asarray(index[:nnz])])
+    cand = cand[: len(ind)]
     counts = np.array([len(i) for i in ind], dtype=np.int64)
-    # The most fractional candidates first, as long as their multipliers stay within the work
-    # cap (the rounding below is linear in the entries of A^T u).
-    take = max(1, int(np.searchsorted(np.cumsum(counts), MAX_TABLEAU_NNZ, side="right")))
-    cand, ind, vals, counts = cand[:take], ind[:take], vals[:take], counts[:take]
     u = np.concatenate(vals)
     owner = np.repeat(np.arange(len(cand)), counts)
     ok = np.ones(len(cand), dtype=bool)

@@ -255,6 +255,13 @@ def first_try_unproven(
     return out, values, calls
 
 
+def without_rounds_beside(monkeypatch: pytest.MonkeyPatch, inst: Instance) -> ExactOutcome | GaveUp:
+    """``solve_exact`` with no cut rounds beside its first try."""
+    with monkeypatch.context() as m:
+        m.setattr(exact, "MORE_CUT_ROUNDS", 0)
+        return solve_exact(inst, None, 10.0)
+
+
 def test_rounds_beside_the_first_try_are_dropped_when_it_settles(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -263,9 +270,7 @@ def test_rounds_beside_the_first_try_are_dropped_when_it_settles(
     settled = 0
     for _rnd, inst in friends_instances(20):
         out = solve_exact(inst, None, 10.0)
-        with monkeypatch.context() as m:
-            m.setattr(exact, "MORE_CUT_ROUNDS", 0)
-            alone = solve_exact(inst, None, 10.0)
+        alone = without_rounds_beside(monkeypatch, inst)
         if isinstance(out, GaveUp):
             assert isinstance(alone, GaveUp)
             continue
@@ -297,9 +302,7 @@ def test_the_outcome_does_not_depend_on_how_fast_the_rounds_run(
         with monkeypatch.context() as m:
             m.setattr(exact, "gomory_cuts", slow)
             slowed = solve_exact(inst, None, 10.0)
-        with monkeypatch.context() as m:
-            m.setattr(exact, "MORE_CUT_ROUNDS", 0)
-            alone = solve_exact(inst, None, 10.0)
+        alone = without_rounds_beside(monkeypatch, inst)
         if isinstance(out, GaveUp):
             assert isinstance(slowed, GaveUp)
             continue
