@@ -56,8 +56,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import highspy
 import numpy as np
@@ -805,8 +805,7 @@ class CutRounds:
 
     def __init__(self, lm: LinearModel, lp: WarmLP, c: IntArray, start: Certificate) -> None:
         self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stek-cuts")
-        self._future = self._pool.submit(self._run, lm, lp, c, start)
+        self._job = Beside(self._run, lm, lp, c, start, fork=False)
 
     def _run(
         self, lm: LinearModel, lp: WarmLP, c: IntArray, cert: Certificate
@@ -829,14 +828,19 @@ class CutRounds:
     def result(self) -> tuple[LinearModel, Certificate, int]:
         """The model with the cuts of every round that lowered the bound, its certificate and
         the number of such rounds."""
-        try:
-            return self._future.result()
-        finally:
-            self._pool.shutdown()
+        return self._job.result()
 
     def cancel(self) -> None:
         self._stop.set()
-        self._pool.shutdown(wait=True)
+        wait_unused(self._job, "the cut rounds beside the first try")
+
+
+def wait_unused(job: Beside[Any], what: str) -> None:
+    """Wait for a thread whose result is not used; its failure must not fail the round."""
+    try:
+        job.result()
+    except Exception:
+        log.exception("%s failed", what)
 
 
 def preference_lp(lm: LinearModel, c: IntArray) -> tuple[LinearModel, WarmLP, Certificate] | None:
@@ -1094,10 +1098,7 @@ def solve_exact(
         if guessed is not None:
             # Its thread is done before anything else runs (a wrong guess waits for an LP not
             # used: wall time on about a quarter of the regional seeds, never the outcome).
-            try:
-                guessed.result()
-            except Exception:  # an LP not used must not fail the round
-                log.exception("the preference LP beside the housing LP failed")
+            wait_unused(guessed, "the preference LP beside the housing LP")
     more: CutRounds | None = None
     try:
         lm2, cert = tightened(lm2, lp, pref, PREFERENCE_CUT_ROUNDS, gomory=True, start=cert)
