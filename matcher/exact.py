@@ -916,6 +916,74 @@ class Residual:
     det_time: float
 
 
+def residual_model(
+    lm: LinearModel,
+    c: IntArray,
+    at_least: int | None,
+    free: BoolArray,
+    fixed_at: IntArray,
+    hint: IntArray | None,
+) -> tuple[cp_model.CpModel, list[cp_model.IntVar], IntArray] | None:
+    """The CP-SAT model of ``solve_residual`` (its variables and their columns), or ``None``
+    when a row without free variables is broken by the fixed ones.
+
+    Built from whole-array work: the row bounds left for the free variables, which rows can
+    bind, and their right-hand sides are computed with NumPy, and the per-row Python loop only
+    hands lists to CP-SAT (on the regional rounds a tenth of a second less per try than
+    row-by-row NumPy, the CutRounds thread beside it holding the GIL less often too)."""
+    fixed_val = np.where(free, 0, fixed_at).astype(np.float64)
+    const = lm.a @ fixed_val
+    lo = lm.row_lo - const
+    hi = lm.row_hi - const
+    fcols = np.nonzero(free)[0]
+    sub = lm.a[:, fcols].tocsr()
+    # Rows with no free variable must already hold; others may be redundant.
+    pos = np.asarray(sub.maximum(0).sum(axis=1)).ravel()
+    neg = np.asarray(sub.minimum(0).sum(axis=1)).ravel()
+    empty = np.diff(sub.indptr) == 0
+    if np.any(empty & ((lo > 1e-9) | (hi < -1e-9))):
+        return None
+    binding = ~empty & ((neg < lo - 1e-9) | (pos > hi + 1e-9))
+    with np.errstate(invalid="ignore"):
+        use_lo = np.isfinite(lo) & (lo > neg)
+        use_hi = np.isfinite(hi) & (hi < pos)
+        lo_int = np.where(use_lo, np.ceil(lo - 1e-9), 0).astype(np.int64)
+        hi_int = np.where(use_hi, np.floor(hi + 1e-9), 0).astype(np.int64)
+    obj_const = int(np.dot(c.astype(np.int64), np.where(free, 0, fixed_at)))
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"v{int(j)}") for j in fcols.tolist()]
+    for k in np.nonzero(lm.var_lo[fcols] > 0)[0].tolist():
+        model.add(x[k] == 1)  # a fixed (accepted) pair left free by its reduced cost
+    starts = sub.indptr.tolist()
+    cols = sub.indices.tolist()
+    coefs = np.rint(sub.data).astype(np.int64).tolist()
+    rows = np.nonzero(binding)[0]
+    weighted_sum = cp_model.LinearExpr.weighted_sum
+    for r, has_lo, has_hi, rlo, rhi in zip(
+        rows.tolist(),
+        use_lo[rows].tolist(),
+        use_hi[rows].tolist(),
+        lo_int[rows].tolist(),
+        hi_int[rows].tolist(),
+        strict=True,
+    ):
+        s, e = starts[r], starts[r + 1]
+        expr = weighted_sum([x[k] for k in cols[s:e]], coefs[s:e])
+        if has_lo:
+            model.add(expr >= rlo)
+        if has_hi:
+            model.add(expr <= rhi)
+    objective = cp_model.LinearExpr.weighted_sum(x, c[fcols].astype(int).tolist())
+    if at_least is not None:
+        model.add(objective >= at_least - obj_const)
+    model.maximize(objective)
+    if hint is not None:
+        # What add_hint appends for each variable, in two calls.
+        model.proto.solution_hint.vars.extend([v.index for v in x])
+        model.proto.solution_hint.values.extend((hint[fcols] != 0).astype(np.int64).tolist())
+    return model, x, fcols
+
+
 def solve_residual(
     lm: LinearModel,
     c: IntArray,
@@ -928,40 +996,10 @@ def solve_residual(
 ) -> Residual:
     """Maximise ``c.x`` (with ``c.x >= at_least`` when given) over the free variables, the
     others fixed at ``fixed_at``; ``hint`` (full length) seeds the search."""
-    fixed_val = np.where(free, 0, fixed_at).astype(np.float64)
-    const = lm.a @ fixed_val
-    lo = lm.row_lo - const
-    hi = lm.row_hi - const
-    fcols = np.nonzero(free)[0]
-    sub = lm.a[:, fcols].tocsr()
-    # Rows with no free variable must already hold; others may be redundant.
-    pos = np.asarray(sub.maximum(0).sum(axis=1)).ravel()
-    neg = np.asarray(sub.minimum(0).sum(axis=1)).ravel()
-    empty = np.diff(sub.indptr) == 0
-    if np.any(empty & ((lo > 1e-9) | (hi < -1e-9))):
+    built = residual_model(lm, c, at_least, free, fixed_at, hint)
+    if built is None:
         return Residual("INFEASIBLE", np.zeros(0, np.int64), 0, 0.0)
-    binding = ~empty & ((neg < lo - 1e-9) | (pos > hi + 1e-9))
-    obj_const = int(np.dot(c.astype(np.int64), np.where(free, 0, fixed_at)))
-    model = cp_model.CpModel()
-    x = [model.new_bool_var(f"v{int(j)}") for j in fcols.tolist()]
-    for k in np.nonzero(lm.var_lo[fcols] > 0)[0].tolist():
-        model.add(x[k] == 1)  # a fixed (accepted) pair left free by its reduced cost
-    for r in np.nonzero(binding)[0].tolist():
-        s, e = sub.indptr[r], sub.indptr[r + 1]
-        expr = cp_model.LinearExpr.weighted_sum(
-            [x[k] for k in sub.indices[s:e].tolist()], np.rint(sub.data[s:e]).astype(int).tolist()
-        )
-        if np.isfinite(lo[r]) and lo[r] > neg[r]:
-            model.add(expr >= int(np.ceil(lo[r] - 1e-9)))
-        if np.isfinite(hi[r]) and hi[r] < pos[r]:
-            model.add(expr <= int(np.floor(hi[r] + 1e-9)))
-    objective = cp_model.LinearExpr.weighted_sum(x, c[fcols].astype(int).tolist())
-    if at_least is not None:
-        model.add(objective >= at_least - obj_const)
-    model.maximize(objective)
-    if hint is not None:
-        for k, j in enumerate(fcols.tolist()):
-            model.add_hint(x[k], bool(hint[j]))
+    model, x, fcols = built
     solver = cpsat_solver(time_limit_s, seed)
     # Two presolve steps that cost most of each try's deterministic time on the regional
     # rounds and shortened no search there (docs/objective.md, 6 December 2026).
@@ -972,6 +1010,11 @@ def solve_residual(
     # down by a fifth to a third; docs/objective.md, 7 December 2026, morning).
     solver.parameters.add_mir_cuts = False
     solver.parameters.add_cg_cuts = False
+    # One presolve pass instead of three: the later passes cost wall time CP-SAT does not
+    # count as deterministic (0.25 s of one residual's 0.5 s presolve on shared-heavy seed 4)
+    # and found little; on the captured tries of twelve slow and typical seeds the sum of wall
+    # times fell by 17-19 % (docs/objective.md, 7 December 2026, sixth pass).
+    solver.parameters.max_presolve_iterations = 1
     status = solver.solve(model)
     dt = float(solver.deterministic_time)
     if status == cp_model.INFEASIBLE:

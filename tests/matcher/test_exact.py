@@ -562,3 +562,87 @@ def test_a_housing_guess_right_or_wrong_keeps_the_optimum(rnd: Round) -> None:
             assert guess == out.lp_housing_bound
             continue
         assert (other.value, other.lp_housing_bound) == (out.value, out.lp_housing_bound)
+
+
+def row_by_row_model(
+    lm: exact.LinearModel,
+    c: np.ndarray,
+    at_least: int | None,
+    free: np.ndarray,
+    fixed_at: np.ndarray,
+    hint: np.ndarray | None,
+) -> Any:
+    """The residual model built the plain way, one row and one hint at a time (the reference
+    ``residual_model`` must match proto for proto: CP-SAT's search depends on it)."""
+    from ortools.sat.python import cp_model
+
+    fixed_val = np.where(free, 0, fixed_at).astype(np.float64)
+    const = lm.a @ fixed_val
+    lo, hi = lm.row_lo - const, lm.row_hi - const
+    fcols = np.nonzero(free)[0]
+    sub = lm.a[:, fcols].tocsr()
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"v{int(j)}") for j in fcols]
+    for k in range(len(fcols)):
+        if lm.var_lo[fcols[k]] > 0:
+            model.add(x[k] == 1)
+    for r in range(sub.shape[0]):
+        s, e = sub.indptr[r], sub.indptr[r + 1]
+        if s == e:
+            if lo[r] > 1e-9 or hi[r] < -1e-9:
+                return None
+            continue
+        coefs = [round(float(v)) for v in sub.data[s:e]]
+        pos = sum(v for v in coefs if v > 0)
+        neg = sum(v for v in coefs if v < 0)
+        if not (neg < lo[r] - 1e-9 or pos > hi[r] + 1e-9):
+            continue
+        expr = cp_model.LinearExpr.weighted_sum([x[k] for k in sub.indices[s:e]], coefs)
+        if np.isfinite(lo[r]) and lo[r] > neg:
+            model.add(expr >= int(np.ceil(lo[r] - 1e-9)))
+        if np.isfinite(hi[r]) and hi[r] < pos:
+            model.add(expr <= int(np.floor(hi[r] + 1e-9)))
+    objective = cp_model.LinearExpr.weighted_sum(x, [int(v) for v in c[fcols]])
+    if at_least is not None:
+        const_obj = int(np.dot(c, np.where(free, 0, fixed_at)))
+        model.add(objective >= at_least - const_obj)
+    model.maximize(objective)
+    if hint is not None:
+        for k, j in enumerate(fcols):
+            model.add_hint(x[k], bool(hint[j]))
+    return model
+
+
+@SOME
+@given(house_rounds(), st.integers(0, 3_000), st.booleans(), st.randoms(use_true_random=False))
+def test_the_residual_model_is_the_row_by_row_one(  # type: ignore[no-untyped-def]
+    rnd: Round, budget: int, floor: bool, rng
+) -> None:
+    inst = instance_of(rnd)
+    if inst.n_pairs == 0:
+        return
+    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    _w, pref = stage_costs(inst, lm.n_vars)
+    cert = lp_certificate(lm, pref)
+    free, fixed_at = free_variables(lm, cert, cert.bound - budget)
+    hint = np.array([rng.randint(0, 1) for _ in range(lm.n_vars)], dtype=np.int64)
+    at_least = cert.bound - budget if floor else None
+    built = exact.residual_model(lm, pref, at_least, free, fixed_at, hint)
+    reference = row_by_row_model(lm, pref, at_least, free, fixed_at, hint)
+    if reference is None:
+        assert built is None
+        return
+    assert built is not None
+    assert str(built[0].proto) == str(reference.proto)
+    assert [int(j) for j in built[2]] == np.nonzero(free)[0].tolist()
+
+
+def test_a_row_the_fixed_variables_break_makes_no_model() -> None:
+    inst = instance_of(friends_round())
+    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    _w, pref = stage_costs(inst, lm.n_vars)
+    # Every pair fixed at 1: each youth's "at most one option" row is broken by the fixings.
+    free = np.zeros(lm.n_vars, dtype=bool)
+    fixed_at = np.ones(lm.n_vars, dtype=np.int64)
+    assert exact.residual_model(lm, pref, None, free, fixed_at, None) is None
+    assert exact.solve_residual(lm, pref, None, free, fixed_at, None, 1.0, 1).status == "INFEASIBLE"
