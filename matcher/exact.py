@@ -843,14 +843,51 @@ def wait_unused(job: Beside[Any], what: str) -> None:
         log.exception("%s failed", what)
 
 
-def preference_lp(lm: LinearModel, c: IntArray) -> tuple[LinearModel, WarmLP, Certificate] | None:
-    """``lm``, a HiGHS instance holding it and the certificate of ``c`` over it; None when the
-    LP has no optimum (a housing row above what the rules allow)."""
+@dataclass
+class PreferenceStart:
+    """The preference LP after its first round of Gomory cuts: the model with the cut rows,
+    the HiGHS instance holding it and its certificate; ``cut_ok`` false when the round failed
+    (``LPFailed``: the certificate before the cuts stands, ``lp`` is not used again)."""
+
+    lm: LinearModel
+    lp: WarmLP
+    cert: Certificate
+    cut_ok: bool
+
+
+def first_cuts(
+    lm: LinearModel,
+    lp: WarmLP,
+    c: IntArray,
+    cert: Certificate,
+    stop: threading.Event | None = None,
+) -> PreferenceStart:
+    """``PREFERENCE_CUT_ROUNDS`` rounds of Gomory cuts on the preference LP ``lp`` holding
+    ``lm`` with certificate ``cert`` (``stop``: as in ``tightened``)."""
+    try:
+        cut_lm, cut_cert = tightened(
+            lm, lp, c, PREFERENCE_CUT_ROUNDS, gomory=True, start=cert, stop=stop
+        )
+    except LPFailed as exc:
+        log.info("no Gomory cuts: %s", exc)
+        return PreferenceStart(lm, lp, cert, cut_ok=False)
+    return PreferenceStart(cut_lm, lp, cut_cert, cut_ok=True)
+
+
+def preference_lp(
+    lm: LinearModel, c: IntArray, stop: threading.Event | None = None
+) -> PreferenceStart | None:
+    """The preference LP over ``lm`` in its own HiGHS instance, after its first Gomory round
+    (``first_cuts``); None when the LP has no optimum (a housing row above what the rules
+    allow). ``stop``: set when the result will not be used, ends the cut round early."""
     try:
         lp = WarmLP(lm, c)
-        return lm, lp, lp.certificate(lm, c)
+        cert = lp.certificate(lm, c)
     except LPFailed:
+        release_highs_thread()
         return None
+    try:
+        return first_cuts(lm, lp, c, cert, stop)
     finally:
         release_highs_thread()
 
@@ -1111,11 +1148,13 @@ def solve_exact(
     w[:n] = inst.youth_weight[inst.pair_youth]
     pref = np.zeros(lm.n_vars, dtype=np.int64)
     pref[:n] = inst.pair_value - scale * w[:n]
-    guessed: Beside[tuple[LinearModel, WarmLP, Certificate] | None] | None = None
+    guessed: Beside[PreferenceStart | None] | None = None
+    unused = threading.Event()
     if housing_guess is not None:
         guessed = Beside(
-            preference_lp, lm.with_row(w, float(housing_guess), np.inf), pref, fork=False
+            preference_lp, lm.with_row(w, float(housing_guess), np.inf), pref, unused, fork=False
         )
+    start: PreferenceStart | None = None
     try:
         # With the cuts of CUTS and zero-half cuts where the housing LP is not tight.
         lp = WarmLP(lm, w)
@@ -1123,34 +1162,30 @@ def solve_exact(
         housing = housing_cert.bound
         if housing_above is not None and housing <= housing_above:
             return GaveUp(NO_MORE_HOUSING, 0.0)
-        beside = guessed.result() if guessed is not None and housing_guess == housing else None
-        if beside is not None:
-            # The guess was right: that LP is this stage's (without the housing LP's zero-half
-            # rows, which the preference LP does not need to be valid).
-            lm2, lp, cert = beside
+        if guessed is not None and housing_guess == housing:
+            # The guess was right: that LP, cut once already, is this stage's (without the
+            # housing LP's zero-half rows, which the preference LP does not need to be valid).
+            start = guessed.result()
         else:
+            unused.set()  # the guessed LP's cut round, if still going, is not wanted
+        if start is None:
             lm2 = lm.with_row(w, float(housing), np.inf)
             # The same HiGHS instance, from the housing LP's basis (its point keeps the new row).
             lp.add_rows(lm2.a[-1:], lm2.row_lo[-1:], lm2.row_hi[-1:])
             lp.set_objective(pref)
-            cert = lp.certificate(lm2, pref)
+            start = first_cuts(lm2, lp, pref, lp.certificate(lm2, pref))
     except LPFailed as exc:
         log.info("exact path skipped: %s", exc)
         return GaveUp(str(exc), 0.0)
     finally:
         if guessed is not None:
             # Its thread is done before anything else runs (a wrong guess waits for an LP not
-            # used: wall time on about a quarter of the regional seeds, never the outcome).
+            # used, its cut round stopped: wall time on about a quarter of the regional seeds,
+            # never the outcome).
+            unused.set()
             wait_unused(guessed, "the preference LP beside the housing LP")
-    more: CutRounds | None = None
-    try:
-        lm2, cert = tightened(lm2, lp, pref, PREFERENCE_CUT_ROUNDS, gomory=True, start=cert)
-    except LPFailed as exc:
-        # The certificate without the cuts stands; the HiGHS instance is not used again.
-        log.info("no Gomory cuts: %s", exc)
-    else:
-        if MORE_CUT_ROUNDS > 0:
-            more = CutRounds(lm2, lp, pref, cert)
+    lm2, lp, cert = start.lm, start.lp, start.cert
+    more = CutRounds(lm2, lp, pref, cert) if start.cut_ok and MORE_CUT_ROUNDS > 0 else None
     try:
         # CP-SAT gets the cuts too, but not the rows over resident counts (not in its model).
         lm_res = lm2.without_count_rows()

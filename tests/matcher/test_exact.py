@@ -187,14 +187,39 @@ def test_a_right_housing_guess_solves_the_preference_lp_beside(
     assert isinstance(guessed, ExactOutcome) and guessed.value == out.value
     assert len(made) == 1 and made[0] is not None
     # The first Gomory round cuts that LP (its HiGHS instance), not the housing LP's.
-    beside_lp = made[0][1]  # type: ignore[index]
-    assert cut_with and cut_with[0] is beside_lp.highs
+    beside = made[0]
+    assert isinstance(beside, exact.PreferenceStart) and beside.cut_ok
+    assert cut_with and cut_with[0] is beside.lp.highs
+    # ... in the thread beside the housing LP; every later round (CutRounds) cuts that LP too,
+    # the housing LP's instance never.
+    assert all(h is beside.lp.highs for h in cut_with)
     # Too high a guess: that LP has no solution (on this round the housing LP is tight, so no
     # LP point reaches housing H + 1) and the housing LP's instance goes on.
     made.clear()
     high = solve_exact(inst, None, 10.0, housing_guess=out.lp_housing_bound + 1)
     assert isinstance(high, ExactOutcome) and high.value == out.value
     assert made == [None]
+
+
+def test_a_wrong_housing_guess_stops_the_cut_round_beside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A guess below the certified housing bound: the guessed LP is not used, and its cut
+    round (held here until then) is told to stop before the path goes on."""
+    inst = instance_of(friends_round())
+    out = solve_exact(inst, None, 10.0)
+    assert isinstance(out, ExactOutcome)
+    real = exact.first_cuts
+    seen: list[bool] = []
+
+    def held(*args: Any) -> Any:
+        stop = args[4] if len(args) > 4 else None
+        if stop is not None:  # the guessed LP's round, in the thread beside
+            seen.append(stop.wait(timeout=10.0))
+        return real(*args)
+
+    monkeypatch.setattr(exact, "first_cuts", held)
+    low = solve_exact(inst, None, 10.0, housing_guess=out.lp_housing_bound - 1)
+    assert isinstance(low, ExactOutcome) and low.value == out.value
+    assert seen == [True]
 
 
 @pytest.mark.parametrize("budgets", [(0,), (0, 1), (1_000_000,)])
