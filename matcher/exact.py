@@ -881,12 +881,11 @@ def preference_lp(
     (``first_cuts``); None when the LP has no optimum (a housing row above what the rules
     allow). ``stop``: set when the result will not be used, ends the cut round early."""
     try:
-        lp = WarmLP(lm, c)
-        cert = lp.certificate(lm, c)
-    except LPFailed:
-        release_highs_thread()
-        return None
-    try:
+        try:
+            lp = WarmLP(lm, c)
+            cert = lp.certificate(lm, c)
+        except LPFailed:
+            return None
         return first_cuts(lm, lp, c, cert, stop)
     finally:
         release_highs_thread()
@@ -981,11 +980,14 @@ def residual_model(
     if np.any(empty & ((lo > 1e-9) | (hi < -1e-9))):
         return None
     binding = ~empty & ((neg < lo - 1e-9) | (pos > hi + 1e-9))
-    with np.errstate(invalid="ignore"):
-        use_lo = np.isfinite(lo) & (lo > neg)
-        use_hi = np.isfinite(hi) & (hi < pos)
-        lo_int = np.where(use_lo, np.ceil(lo - 1e-9), 0).astype(np.int64)
-        hi_int = np.where(use_hi, np.floor(hi + 1e-9), 0).astype(np.int64)
+    use_lo = np.isfinite(lo) & (lo > neg)
+    use_hi = np.isfinite(hi) & (hi < pos)
+    lo_ceil = np.where(use_lo, np.ceil(lo - 1e-9), 0.0)
+    hi_floor = np.where(use_hi, np.floor(hi + 1e-9), 0.0)
+    if np.abs(np.concatenate([lo_ceil, hi_floor])).max(initial=0.0) >= 2.0**62:
+        raise ValueError("a residual row bound outside CP-SAT's integer range")
+    lo_int = lo_ceil.astype(np.int64)
+    hi_int = hi_floor.astype(np.int64)
     obj_const = int(np.dot(c.astype(np.int64), np.where(free, 0, fixed_at)))
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"v{int(j)}") for j in fcols.tolist()]
@@ -1014,7 +1016,7 @@ def residual_model(
     if at_least is not None:
         model.add(objective >= at_least - obj_const)
     model.maximize(objective)
-    if hint is not None:
+    if hint is not None and len(fcols):
         # What add_hint appends for each variable, in two calls.
         model.proto.solution_hint.vars.extend([v.index for v in x])
         model.proto.solution_hint.values.extend((hint[fcols] != 0).astype(np.int64).tolist())

@@ -168,10 +168,12 @@ def test_a_right_housing_guess_solves_the_preference_lp_beside(
     out = solve_exact(inst, None, 10.0)
     assert isinstance(out, ExactOutcome)
     made: list[object] = []
+    stopped: list[bool] = []
     real = exact.preference_lp
 
     def spy(*args: Any) -> Any:
         made.append(real(*args))
+        stopped.append(args[2].is_set())  # nobody told the round to stop: it is complete
         return made[-1]
 
     cut_with: list[object] = []
@@ -185,7 +187,7 @@ def test_a_right_housing_guess_solves_the_preference_lp_beside(
     monkeypatch.setattr(exact, "gomory_cuts", cuts_spy)
     guessed = solve_exact(inst, None, 10.0, housing_guess=out.lp_housing_bound)
     assert isinstance(guessed, ExactOutcome) and guessed.value == out.value
-    assert len(made) == 1 and made[0] is not None
+    assert len(made) == 1 and made[0] is not None and stopped == [False]
     # The first Gomory round cuts that LP (its HiGHS instance), not the housing LP's.
     beside = made[0]
     assert isinstance(beside, exact.PreferenceStart) and beside.cut_ok
@@ -208,18 +210,30 @@ def test_a_wrong_housing_guess_stops_the_cut_round_beside(monkeypatch: pytest.Mo
     out = solve_exact(inst, None, 10.0)
     assert isinstance(out, ExactOutcome)
     real = exact.first_cuts
+    real_beside = exact.Beside
+    events: list[Any] = []  # the stop event handed to the guessed LP's thread
     seen: list[bool] = []
+    set_at_main_round: list[bool] = []
+
+    def beside(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if fn is exact.preference_lp:
+            events.append(args[2])
+        return real_beside(fn, *args, **kwargs)
 
     def held(*args: Any) -> Any:
         stop = args[4] if len(args) > 4 else None
         if stop is not None:  # the guessed LP's round, in the thread beside
             seen.append(stop.wait(timeout=10.0))
+        else:  # the main thread's own round on the housing LP's instance
+            set_at_main_round.append(events[0].is_set())
         return real(*args)
 
+    monkeypatch.setattr(exact, "Beside", beside)
     monkeypatch.setattr(exact, "first_cuts", held)
     low = solve_exact(inst, None, 10.0, housing_guess=out.lp_housing_bound - 1)
     assert isinstance(low, ExactOutcome) and low.value == out.value
-    assert seen == [True]
+    # Told to stop as soon as the guess was seen to be wrong, before the main thread cut.
+    assert seen == [True] and set_at_main_round == [True]
 
 
 @pytest.mark.parametrize("budgets", [(0,), (0, 1), (1_000_000,)])
@@ -639,7 +653,7 @@ def row_by_row_model(
 
 
 @SOME
-@given(house_rounds(), st.integers(0, 3_000), st.booleans(), st.randoms(use_true_random=False))
+@given(house_rounds(), st.integers(-3, 3_000), st.booleans(), st.randoms(use_true_random=False))
 def test_the_residual_model_is_the_row_by_row_one(  # type: ignore[no-untyped-def]
     rnd: Round, budget: int, floor: bool, rng
 ) -> None:
@@ -650,7 +664,8 @@ def test_the_residual_model_is_the_row_by_row_one(  # type: ignore[no-untyped-de
     _w, pref = stage_costs(inst, lm.n_vars)
     cert = lp_certificate(lm, pref)
     free, fixed_at = free_variables(lm, cert, cert.bound - budget)
-    hint = np.array([rng.randint(0, 1) for _ in range(lm.n_vars)], dtype=np.int64)
+    # Budget below 0: nothing is free. Hints need not be 0/1 (only "non-zero" counts).
+    hint = np.array([rng.randint(0, 2) for _ in range(lm.n_vars)], dtype=np.int64)
     at_least = cert.bound - budget if floor else None
     built = exact.residual_model(lm, pref, at_least, free, fixed_at, hint)
     reference = row_by_row_model(lm, pref, at_least, free, fixed_at, hint)
