@@ -325,13 +325,23 @@ def _solver_context() -> multiprocessing.context.ForkServerContext:
     return _solver_processes
 
 
+def _fork_server_ready() -> None:
+    """Run by a child of the fork server: it only exists once the server has preloaded."""
+
+
 def start_solver_processes() -> None:
-    """Start the fork server now (a worker at start-up), not at the first solve: a stop
-    signal that arrives while it is still starting would end it."""
+    """Start the fork server now (a worker at start-up), not at the first solve, and wait
+    until it is ready: a stop signal that arrives while it is still starting (before
+    ``api.solver_signals`` makes it ignore SIGTERM) would end it, and the first solve would
+    then fail with "unexpected EOF". ``ensure_running`` does not wait for the server's
+    preloading; one no-op child through it does (a server forks only after preloading)."""
     import multiprocessing.forkserver
 
-    _solver_context()
+    context = _solver_context()
     multiprocessing.forkserver.ensure_running()
+    ready = context.Process(target=_fork_server_ready, daemon=True)
+    ready.start()
+    ready.join()
 
 
 def solve_apart(

@@ -149,6 +149,38 @@ def test_a_killed_worker_leaves_the_round_to_the_other(pg_url: str, tmp_path: Pa
     engine.dispose()
 
 
+FORK_SERVER_STOPPED_AT_ONCE = """
+import os, signal, time
+import multiprocessing.forkserver as forkserver
+from api.services.rounds import start_solver_processes, _solver_context, _fork_server_ready
+
+start_solver_processes()
+pid = forkserver._forkserver._forkserver_pid
+os.kill(pid, signal.SIGTERM)  # a stop for the whole group, just after the worker started
+time.sleep(0.5)
+alive = os.waitpid(pid, os.WNOHANG)[0] == 0
+child = _solver_context().Process(target=_fork_server_ready)
+child.start()
+child.join(30)
+print("alive" if alive else "ended", child.exitcode)
+"""
+
+
+def test_the_fork_server_ignores_a_stop_as_soon_as_the_worker_has_started() -> None:
+    """``start_solver_processes`` returns once the fork server ignores SIGTERM: a stop right
+    after a worker's start no longer ends it (the first solve then failed with "unexpected
+    EOF", seen under load in ``test_a_worker_stopped_mid_solve_finishes_it_first``)."""
+    out = subprocess.run(
+        [sys.executable, "-c", FORK_SERVER_STOPPED_AT_ONCE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["alive", "0"], out.stderr[-3000:]
+
+
 def test_a_worker_stopped_mid_solve_finishes_it_first(tmp_path: Path) -> None:
     """SIGTERM to the worker's whole process group, as systemd stops a unit: the solve child
     ignores it, the worker finishes the job in hand and then stops (exit 0); the round has its
