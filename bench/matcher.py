@@ -332,6 +332,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    for text in (args.seeds, args.plain_seeds):
+        try:
+            seed_list(text or "0")
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.seeds:
         run_seeds(args)
         return
@@ -455,7 +460,13 @@ def seed_list(text: str) -> list[int]:
     seeds: set[int] = set()
     for part in text.split(","):
         lo, _, hi = part.strip().partition("-")
-        seeds.update(range(int(lo), int(hi or lo) + 1))
+        try:
+            first, last = int(lo), int(hi or lo)
+        except ValueError:
+            raise ValueError(f"--seeds: {part.strip()!r} is not a seed or a range") from None
+        if last < first:
+            raise ValueError(f"--seeds: {part.strip()!r} runs backwards")
+        seeds.update(range(first, last + 1))
     return sorted(seeds)
 
 
