@@ -20,7 +20,9 @@ there in a fraction of a second, with the same exactness, in three steps per sta
    right (the same optimum; the LP lacks the housing LP's zero-half rows, so another optimal
    allocation may be chosen, the same on every run since the guess comes from the input),
    and more cut rounds run beside the first CP-SAT try (``CutRounds``: no outcome depends on
-   the thread's speed).
+   the thread's speed). Where the cuts make the LP point whole it is an allocation at the
+   certified bound, so optimal: it is the outcome and the CP-SAT try beside is stopped (11 of
+   the 20 regional seed rounds, 7 of the 20 shared-heavy ones).
 2. **Certified bound.** The LP duals are rounded to multiples of ``1/DUAL_DENOMINATOR`` and the
    bound is recomputed from them in integer arithmetic (weak duality with variable bounds, as in
    Neumaier and Shcherbina's safe bounds): whatever the floating-point LP did, the bound holds.
@@ -107,6 +109,13 @@ MORE_CUT_ROUNDS = 4
 # and 22 on seed 0 (docs/objective.md, 7 December 2026). A restart is deterministic too.
 RESTART_DET = 4.0
 MAX_RESTARTS = 4
+# An LP point this close to integers in every column is taken as integral (then checked in
+# exact arithmetic by ``integral_point``).
+INTEGRAL_EPS = 1e-9
+# Take the preference LP's point as the outcome where it is an allocation at the certified
+# bound (after the first cut round, or the rounds beside the first try). Off only in tests of
+# the CP-SAT tries' own logic, on rounds the cuts would settle without a try.
+LP_POINTS = True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -793,25 +802,80 @@ def tightened(
     return lm, cert
 
 
+def integral_point(lm: LinearModel, x: FloatArray) -> IntArray | None:
+    """The LP point ``x`` in integers when it is integral and keeps every bound and row of
+    ``lm`` exactly (then it is an allocation of the round, with its houses open and its age
+    windows chosen); else None. Row activities are exact: integer data, sums far below 2**53."""
+    xi = np.rint(x)
+    if len(x) == 0 or float(np.abs(x - xi).max()) > INTEGRAL_EPS:
+        return None
+    point = xi.astype(np.int64)
+    if np.any(point < lm.var_lo) or np.any(point > lm.var_hi):
+        return None
+    activity = lm.a @ xi
+    if np.any(activity < lm.row_lo) or np.any(activity > lm.row_hi):
+        return None
+    return point
+
+
+def optimal_point(lm: LinearModel, c: IntArray, cert: Certificate) -> IntArray | None:
+    """The certificate's LP point when it is an allocation worth the certified bound (so an
+    optimal one, found without CP-SAT); else None."""
+    point = integral_point(lm, cert.lp_x)
+    if point is None or int(np.dot(c.astype(np.int64), point)) < cert.bound:
+        return None
+    return point
+
+
+class TryStop:
+    """Stops a CP-SAT try from another thread: ``stop()`` before the try starts makes it not
+    start, during it ends the search (``CpSolver.stop_search``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._solver: cp_model.CpSolver | None = None
+        self.stopped = False
+
+    def attach(self, solver: cp_model.CpSolver) -> bool:
+        """Whether the try may start; while it runs ``stop`` reaches ``solver``."""
+        with self._lock:
+            self._solver = None if self.stopped else solver
+            return not self.stopped
+
+    def detach(self) -> None:
+        with self._lock:
+            self._solver = None
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            if self._solver is not None:
+                self._solver.stop_search()
+
+
 class CutRounds:
     """Up to ``MORE_CUT_ROUNDS`` more rounds of Gomory cuts on the preference LP, in a thread
     beside the first CP-SAT try (which runs in C++ without the GIL, on the other core).
 
     The rounds do not depend on the try: each is cut at the LP point the last one left and they
-    stop when one does not lower the certified bound or the LP fails. ``result()`` waits for all
-    of them, so what it returns is the same on every run; ``cancel()`` (the first try settled
-    the round) stops them after the tableau row or LP solve in hand and drops what they found.
-    Until one of the two is called the thread owns ``lp``; after it nobody cuts with ``lp``
-    again (it may hold rows of a round that did not lower the bound)."""
+    stop when one does not lower the certified bound, the LP fails, or the LP point is an
+    allocation worth the bound (``optimal_point``: then they stop the try through
+    ``try_stop``, as its result is not wanted). ``result()`` waits for all of them, so what it
+    returns is the same on every run; ``cancel()`` (the path ended before the try) stops them
+    after the tableau row or LP solve in hand and drops what they found. Until one of the two is
+    called the thread owns ``lp``; after it nobody cuts with ``lp`` again (it may hold rows of
+    a round that did not lower the bound)."""
 
     def __init__(self, lm: LinearModel, lp: WarmLP, c: IntArray, start: Certificate) -> None:
         self._stop = threading.Event()
+        self.try_stop = TryStop()
         self._job = Beside(self._run, lm, lp, c, start, fork=False)
 
     def _run(
         self, lm: LinearModel, lp: WarmLP, c: IntArray, cert: Certificate
-    ) -> tuple[LinearModel, Certificate, int]:
+    ) -> tuple[LinearModel, Certificate, int, IntArray | None]:
         rounds = 0
+        point = None
         try:
             for _ in range(MORE_CUT_ROUNDS):
                 try:
@@ -822,13 +886,19 @@ class CutRounds:
                 if self._stop.is_set() or new.bound >= cert.bound:
                     break
                 lm, cert, rounds = new_lm, new, rounds + 1
+                point = optimal_point(lm, c, cert) if LP_POINTS else None
+                if point is not None:
+                    # The cuts reached an optimal allocation: the try beside is not wanted.
+                    self.try_stop.stop()
+                    break
         finally:
             release_highs_thread()
-        return lm, cert, rounds
+        return lm, cert, rounds, point
 
-    def result(self) -> tuple[LinearModel, Certificate, int]:
-        """The model with the cuts of every round that lowered the bound, its certificate and
-        the number of such rounds."""
+    def result(self) -> tuple[LinearModel, Certificate, int, IntArray | None]:
+        """The model with the cuts of every round that lowered the bound, its certificate, the
+        number of such rounds and, when the last round's LP point is an allocation at its
+        bound, that allocation."""
         return self._job.result()
 
     def cancel(self) -> None:
@@ -1034,9 +1104,11 @@ def solve_residual(
     hint: IntArray | None,
     time_limit_s: float,
     seed: int,
+    stop: TryStop | None = None,
 ) -> Residual:
     """Maximise ``c.x`` (with ``c.x >= at_least`` when given) over the free variables, the
-    others fixed at ``fixed_at``; ``hint`` (full length) seeds the search."""
+    others fixed at ``fixed_at``; ``hint`` (full length) seeds the search. ``stop``: another
+    thread may end the try (then it is UNKNOWN or FEASIBLE, as out of its share)."""
     built = residual_model(lm, c, at_least, free, fixed_at, hint)
     if built is None:
         return Residual("INFEASIBLE", np.zeros(0, np.int64), 0, 0.0)
@@ -1056,7 +1128,13 @@ def solve_residual(
     # and found little; on the captured tries of twelve slow and typical seeds the sum of wall
     # times fell by 17-19 % (docs/objective.md, 7 December 2026, sixth pass).
     solver.parameters.max_presolve_iterations = 1
-    status = solver.solve(model)
+    if stop is not None and not stop.attach(solver):
+        return Residual("UNKNOWN", np.zeros(0, np.int64), 0, 0.0)
+    try:
+        status = solver.solve(model)
+    finally:
+        if stop is not None:
+            stop.detach()
     dt = float(solver.deterministic_time)
     if status == cp_model.INFEASIBLE:
         return Residual("INFEASIBLE", np.zeros(0, np.int64), 0, dt)
@@ -1083,6 +1161,9 @@ class ExactOutcome:
     residual_vars: int  # free variables in the CP-SAT model that settled it
     tries: int
     seconds: float
+    # The allocation is the preference LP's point (its cuts closed the gap), not a CP-SAT try's
+    # or the hint's.
+    lp_point: bool = False
 
 
 # GaveUp.reason when the certified housing bound is not above the caller's ``housing_above``.
@@ -1137,10 +1218,12 @@ def solve_exact(
     an incumbent, and one last try with budget ``U - V - 1`` (every solution worth more than
     ``V`` keeps its variables free) settles it: its optimum is the round's, ``V`` or better.
     The preference LP gets one round of Gomory cuts first; up to ``MORE_CUT_ROUNDS`` more run
-    in a thread beside the first try (``CutRounds``) and are taken before the second (or
-    before the first, when the hint lies more than ``BUDGETS[0]`` below the bound). An
+    in a thread beside the first try (``CutRounds``) and are taken whole after it (or before
+    it, when the hint lies more than ``BUDGETS[0]`` below the bound). Where an LP point is an
+    allocation worth its certified bound (after the first round or after the rounds beside the
+    try, which then stop the try) it is the outcome (``lp_point``) whatever the try found. An
     incumbent that reaches the bound is optimal without a further try. The outcome does not
-    depend on how fast the thread runs.
+    depend on how fast the thread or the try runs.
     """
     t0 = time.perf_counter()
     if inst.n_pairs == 0:
@@ -1189,7 +1272,13 @@ def solve_exact(
             unused.set()
             wait_unused(guessed, "the preference LP beside the housing LP")
     lm2, lp, cert = start.lm, start.lp, start.cert
-    more = CutRounds(lm2, lp, pref, cert) if start.cut_ok and MORE_CUT_ROUNDS > 0 else None
+    # The LP point after the first cut round may already be an allocation at the bound.
+    at_bound = optimal_point(lm2, pref, cert) if LP_POINTS else None
+    more = (
+        CutRounds(lm2, lp, pref, cert)
+        if at_bound is None and start.cut_ok and MORE_CUT_ROUNDS > 0
+        else None
+    )
     try:
         # CP-SAT gets the cuts too, but not the rows over resident counts (not in its model).
         lm_res = lm2.without_count_rows()
@@ -1206,7 +1295,9 @@ def solve_exact(
             if report:
                 report(scale * housing + inc_value, scale * housing + bound)
 
-        def outcome(used: BoolArray, free_vars: int, tries: int) -> ExactOutcome:
+        def outcome(
+            used: BoolArray, free_vars: int, tries: int, lp_point: bool = False
+        ) -> ExactOutcome:
             value = int(inst.pair_value[used].sum())
             if report:
                 report(value, value)
@@ -1220,10 +1311,13 @@ def solve_exact(
                 residual_vars=free_vars,
                 tries=tries,
                 seconds=time.perf_counter() - t0,
+                lp_point=lp_point,
             )
 
         if hint_used is not None and inc_value is not None and inc_value >= bound:
             return outcome(hint_used, 0, 0)  # the hint reaches the certified bound
+        if at_bound is not None:
+            return outcome(at_bound[:n].astype(bool), 0, 0, lp_point=True)  # so does the LP
 
         def gave_up(reason: str) -> GaveUp:
             log.info("exact path gave up: %s", reason)
@@ -1234,14 +1328,19 @@ def solve_exact(
         budget = -1
         restarts = 0
         again = False  # the last try ran out of its share: the same budget, another CP-SAT seed
+        taken: tuple[LinearModel, Certificate, int] | None = None
         for tries in range(1, len(BUDGETS) + 2 + MAX_RESTARTS):
-            if more is not None and (
-                tries > 1 or (inc_value is not None and bound - inc_value > BUDGETS[0])
-            ):
-                # The first try did not settle the round, or the hint shows the bound far off:
-                # the cut rounds are wanted before the next try.
-                tighter_lm, tighter, rounds = more.result()
+            if more is not None and inc_value is not None and bound - inc_value > BUDGETS[0]:
+                # The hint shows the bound far off: the cut rounds are wanted before the first try.
+                tighter_lm, tighter, rounds, point = more.result()
                 more = None
+                if point is not None:
+                    bound = tighter.bound
+                    return outcome(point[:n].astype(bool), 0, tries - 1, lp_point=True)
+                taken = (tighter_lm, tighter, rounds)
+            if taken is not None:
+                tighter_lm, tighter, rounds = taken
+                taken = None
                 if rounds:
                     lm2, cert, bound = tighter_lm, tighter, tighter.bound
                     lm_res = lm2.without_count_rows()
@@ -1275,7 +1374,18 @@ def solve_exact(
                 inc_x,
                 min(left, RESTART_DET * 2**restarts),
                 int(inst.round.seed) + restarts,
+                more.try_stop if more is not None else None,
             )
+            if more is not None:
+                # The rounds beside the try are taken whole, whatever the try found: when their
+                # LP point is an allocation at their bound it is the outcome (and they stopped
+                # the try); else they tighten the bound before the next try, if one is needed.
+                tighter_lm, tighter, rounds, point = more.result()
+                more = None
+                if point is not None:
+                    bound = tighter.bound
+                    return outcome(point[:n].astype(bool), 0, tries, lp_point=True)
+                taken = (tighter_lm, tighter, rounds)
             left -= res.det_time
             log.info(
                 "exact try %d: budget %d, %d free, %s %s (%.2f det. s)",

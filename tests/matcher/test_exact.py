@@ -268,6 +268,7 @@ def test_exact_path_gives_up_without_a_feasible_target(monkeypatch: pytest.Monke
     """No budget frees enough and there is no incumbent: the caller gets None, not a guess."""
     inst = instance_of(friends_round())
     monkeypatch.setattr(exact, "MAX_FREE", 0)
+    monkeypatch.setattr(exact, "LP_POINTS", False)  # its cut LP is an allocation at the bound
     assert isinstance(solve_exact(inst, None, 5.0), GaveUp)
 
 
@@ -537,6 +538,7 @@ def test_a_try_out_of_its_share_starts_again_with_another_seed(
     rnd = friends_round()
     inst = instance_of(rnd)
     best = solve(rnd, lp_fixing=False)
+    monkeypatch.setattr(exact, "LP_POINTS", False)  # its cut LP is an allocation at the bound
     calls = residual_calls(
         monkeypatch, lambda res: exact.Residual("UNKNOWN", np.zeros(0, np.int64), 0, 0.5)
     )
@@ -557,6 +559,7 @@ def test_the_exact_path_gives_up_after_its_restarts(monkeypatch: pytest.MonkeyPa
         return exact.Residual("UNKNOWN", np.zeros(0, np.int64), 0, 0.01)
 
     monkeypatch.setattr(exact, "solve_residual", never)
+    monkeypatch.setattr(exact, "LP_POINTS", False)  # its cut LP is an allocation at the bound
     out = solve_exact(instance_of(friends_round()), None, 30.0)
     assert isinstance(out, GaveUp) and out.reason == "CP-SAT out of time"
     assert len(calls) == exact.MAX_RESTARTS + 1
