@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import subprocess
 import sys
@@ -199,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
         "shared_heavy": args.shared_heavy,
         "time_limit": args.time_limit,
     }
+    # A stop (SIGTERM) unwinds like Ctrl-C: the worker processes end and the worktree goes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     def run(root: Path) -> dict[str, Any]:
         sides = {"baseline": Side("baseline", root), "candidate": Side("candidate", ROOT)}
