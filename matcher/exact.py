@@ -99,9 +99,11 @@ HOUSING_CUT_ROUNDS = 4
 PREFERENCE_CUT_ROUNDS = 1
 GOMORY_CUTS = 100
 # More rounds, at most this many, made beside the first CP-SAT try (``CutRounds``) and taken
-# when that try does not settle the round (or a hint shows the bound more than the first budget
-# above it): there each round closes much of what is left (shared-heavy seed 18: a gap of 9,765
-# after the first round, 128 after three more; docs/objective.md).
+# whole after it (or before it, when a hint shows the bound more than the first budget above
+# it): each round closes much of what is left (shared-heavy seed 18: a gap of 9,765 after the
+# first round, 128 after three more), and on about half of the normal regional rounds they end
+# at an LP point that is an optimal allocation (docs/objective.md, seventh pass). More rounds
+# (8) gained nothing there.
 MORE_CUT_ROUNDS = 4
 # Deterministic seconds a CP-SAT try gets before it starts again with the next random seed and
 # twice the share (at most MAX_RESTARTS times). CP-SAT's time on one residual depends on its seed
@@ -829,12 +831,19 @@ def optimal_point(lm: LinearModel, c: IntArray, cert: Certificate) -> IntArray |
 
 class TryStop:
     """Stops a CP-SAT try from another thread: ``stop()`` before the try starts makes it not
-    start, during it ends the search (``CpSolver.stop_search``)."""
+    start, during it ends the search (``CpSolver.stop_search``).
+
+    ``CpSolver.stop_search`` reaches a solve only once the solver has set it up, a moment after
+    ``solve`` is called: ``stop()`` therefore repeats it every ``STOP_REPEAT_S`` until the try
+    has ended (``detach``), so a stop in that moment is not lost."""
+
+    STOP_REPEAT_S = 0.005
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._solver: cp_model.CpSolver | None = None
         self.stopped = False
+        self.reached_a_running_try = False  # for tests: a stop came while a try ran
 
     def attach(self, solver: cp_model.CpSolver) -> bool:
         """Whether the try may start; while it runs ``stop`` reaches ``solver``."""
@@ -847,10 +856,15 @@ class TryStop:
             self._solver = None
 
     def stop(self) -> None:
-        with self._lock:
-            self.stopped = True
-            if self._solver is not None:
-                self._solver.stop_search()
+        while True:
+            with self._lock:
+                self.stopped = True
+                solver = self._solver
+            if solver is None:
+                return
+            self.reached_a_running_try = True
+            solver.stop_search()
+            time.sleep(self.STOP_REPEAT_S)
 
 
 class CutRounds:
@@ -861,10 +875,11 @@ class CutRounds:
     stop when one does not lower the certified bound, the LP fails, or the LP point is an
     allocation worth the bound (``optimal_point``: then they stop the try through
     ``try_stop``, as its result is not wanted). ``result()`` waits for all of them, so what it
-    returns is the same on every run; ``cancel()`` (the path ended before the try) stops them
-    after the tableau row or LP solve in hand and drops what they found. Until one of the two is
-    called the thread owns ``lp``; after it nobody cuts with ``lp`` again (it may hold rows of
-    a round that did not lower the bound)."""
+    returns is the same on every run; ``cancel()`` (the path ends without them: the hint was
+    optimal, it gave up, or something raised) stops them after the tableau row or LP solve in
+    hand and drops what they found. Until one of the two is called the thread owns ``lp``;
+    after it nobody cuts with ``lp`` again (it may hold rows of a round that did not lower the
+    bound)."""
 
     def __init__(self, lm: LinearModel, lp: WarmLP, c: IntArray, start: Certificate) -> None:
         self._stop = threading.Event()
@@ -1108,7 +1123,10 @@ def solve_residual(
 ) -> Residual:
     """Maximise ``c.x`` (with ``c.x >= at_least`` when given) over the free variables, the
     others fixed at ``fixed_at``; ``hint`` (full length) seeds the search. ``stop``: another
-    thread may end the try (then it is UNKNOWN or FEASIBLE, as out of its share)."""
+    thread may end the try (then it is mostly UNKNOWN or FEASIBLE, as out of its share; a stop
+    that comes late leaves the try's own result)."""
+    if stop is not None and stop.stopped:
+        return Residual("UNKNOWN", np.zeros(0, np.int64), 0, 0.0)
     built = residual_model(lm, c, at_least, free, fixed_at, hint)
     if built is None:
         return Residual("INFEASIBLE", np.zeros(0, np.int64), 0, 0.0)
@@ -1329,15 +1347,33 @@ def solve_exact(
         restarts = 0
         again = False  # the last try ran out of its share: the same budget, another CP-SAT seed
         taken: tuple[LinearModel, Certificate, int] | None = None
+
+        def take_rounds(tries_done: int) -> ExactOutcome | None:
+            """Wait for the rounds beside the first try, whole. Their LP point, when it is an
+            allocation worth their bound, is the outcome; else their cuts are ``taken`` for the
+            next try. A failure of their thread (other than an LP's, which ends the rounds
+            inside) is logged and leaves the model as it was."""
+            nonlocal more, taken, bound
+            job, more = more, None
+            if job is None:
+                return None
+            try:
+                tighter_lm, tighter, rounds, point = job.result()
+            except Exception:
+                log.exception("the cut rounds beside the first try failed")
+                return None
+            if point is not None:
+                bound = tighter.bound
+                return outcome(point[:n].astype(bool), 0, tries_done, lp_point=True)
+            taken = (tighter_lm, tighter, rounds)
+            return None
+
         for tries in range(1, len(BUDGETS) + 2 + MAX_RESTARTS):
             if more is not None and inc_value is not None and bound - inc_value > BUDGETS[0]:
                 # The hint shows the bound far off: the cut rounds are wanted before the first try.
-                tighter_lm, tighter, rounds, point = more.result()
-                more = None
-                if point is not None:
-                    bound = tighter.bound
-                    return outcome(point[:n].astype(bool), 0, tries - 1, lp_point=True)
-                taken = (tighter_lm, tighter, rounds)
+                done = take_rounds(tries - 1)
+                if done is not None:
+                    return done
             if taken is not None:
                 tighter_lm, tighter, rounds = taken
                 taken = None
@@ -1362,7 +1398,9 @@ def solve_exact(
             free &= ~lm2.cut_var
             fixed_at = np.where(lm2.cut_var, 0, fixed_at)
             if int(free.sum()) > MAX_FREE or left <= 0:
-                return gave_up(f"{int(free.sum())} free variables, {left:.2f} s left")
+                # The rounds beside may still have found the optimum.
+                done = take_rounds(tries - 1)
+                return done or gave_up(f"{int(free.sum())} free variables, {left:.2f} s left")
             # The final try asks for more than the incumbent: infeasible proves it optimal.
             at_least = None if inc_value is None else inc_value + 1
             res = solve_residual(
@@ -1376,16 +1414,12 @@ def solve_exact(
                 int(inst.round.seed) + restarts,
                 more.try_stop if more is not None else None,
             )
-            if more is not None:
-                # The rounds beside the try are taken whole, whatever the try found: when their
-                # LP point is an allocation at their bound it is the outcome (and they stopped
-                # the try); else they tighten the bound before the next try, if one is needed.
-                tighter_lm, tighter, rounds, point = more.result()
-                more = None
-                if point is not None:
-                    bound = tighter.bound
-                    return outcome(point[:n].astype(bool), 0, tries, lp_point=True)
-                taken = (tighter_lm, tighter, rounds)
+            # The rounds beside the try are taken whole, whatever the try found: when their LP
+            # point is an allocation at their bound it is the outcome (and they stopped the
+            # try); else they tighten the bound before the next try, if one is needed.
+            done = take_rounds(tries)
+            if done is not None:
+                return done
             left -= res.det_time
             log.info(
                 "exact try %d: budget %d, %d free, %s %s (%.2f det. s)",

@@ -4,11 +4,13 @@ certified bound, the exact path needs no CP-SAT try (``integral_point``, ``optim
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 import numpy as np
 import pytest
+from ortools.sat.python import cp_model
 
 import matcher.exact as exact
 from matcher.exact import (
@@ -22,8 +24,20 @@ from matcher.exact import (
     solve_exact,
     solve_residual,
 )
+from matcher.instance import Instance
 from matcher.solve import solve
+from matcher.verifier import verify
 from tests.matcher.test_gomory import friends_instances, triangle
+
+
+def keeps_every_rule(inst: Instance, out: ExactOutcome) -> bool:
+    """The independent verifier finds nothing wrong with the outcome's allocation."""
+    used = np.flatnonzero(out.pair_used)
+    placed = {
+        inst.youth_codes[int(inst.pair_youth[p])]: inst.option_codes[int(inst.pair_option[p])]
+        for p in used
+    }
+    return len(placed) == len(used) and verify(inst.round, placed) == []
 
 
 def test_an_lp_point_is_an_allocation_only_when_whole_and_within_every_row_and_bound() -> None:
@@ -56,15 +70,22 @@ class FakeSolver:
         self.stops += 1
 
 
-def test_a_try_stop_reaches_the_running_try_only() -> None:
+def test_a_try_stop_repeats_until_the_running_try_has_ended() -> None:
     stop = TryStop()
     solver = FakeSolver()
     assert stop.attach(solver)  # type: ignore[arg-type]
-    stop.stop()
-    assert solver.stops == 1 and stop.stopped
-    stop.detach()
-    stop.stop()
-    assert solver.stops == 1  # a try that has ended is not stopped again
+    stopping = threading.Thread(target=stop.stop)
+    stopping.start()
+    deadline = time.monotonic() + 30.0
+    while solver.stops < 3 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert stopping.is_alive() and stop.stopped  # it repeats while the try runs
+    stop.detach()  # the try has ended
+    stopping.join(timeout=30.0)
+    assert not stopping.is_alive()
+    before = solver.stops
+    stop.stop()  # an ended try is not stopped again, and stop returns at once
+    assert solver.stops == before and stop.reached_a_running_try
     # Once stopped, no try starts.
     assert not stop.attach(FakeSolver())  # type: ignore[arg-type]
 
@@ -102,6 +123,7 @@ def test_an_lp_point_at_the_bound_settles_the_round_without_cp_sat(
             continue
         settled += 1
         assert out.value == solve(rnd, lp_fixing=False).objective
+        assert keeps_every_rule(inst, out)
         assert out.preference == out.lp_preference_bound
         if out.tries == 0:
             assert tries == []
@@ -146,8 +168,95 @@ def test_the_rounds_allocation_decides_whether_the_try_beside_finishes_or_not(
         assert rounds_slow.lp_preference_bound == try_slow.lp_preference_bound
         assert rounds_slow.lp_point == try_slow.lp_point
         assert rounds_slow.value == solve(rnd, lp_fixing=False).objective
+        assert keeps_every_rule(inst, try_slow)
         if try_slow.lp_point and try_slow.tries == 1:
             from_rounds += 1
-    # Not vacuous: the rounds settled some rounds, and stopped a try that was running.
+    # Not vacuous: the rounds settled some rounds, and stopped the try beside them (before it
+    # started: the try sleeps first; a stop during a solve is tested below).
     assert from_rounds >= 1
     assert any(stopped)
+
+
+def golomb_ruler(marks: int) -> cp_model.CpModel:
+    """The shortest Golomb ruler: CP-SAT needs far longer than the tests below wait."""
+    model = cp_model.CpModel()
+    top = marks * marks
+    x = [model.new_int_var(0, top, f"m{i}") for i in range(marks)]
+    model.add(x[0] == 0)
+    for i in range(marks - 1):
+        model.add(x[i] < x[i + 1])
+    diffs = []
+    for i in range(marks):
+        for j in range(i + 1, marks):
+            d = model.new_int_var(1, top, f"d{i}_{j}")
+            model.add(d == x[j] - x[i])
+            diffs.append(d)
+    model.add_all_different(diffs)
+    model.minimize(x[-1])
+    return model
+
+
+@pytest.mark.parametrize("after_s", [0.0, 0.3])
+def test_a_stop_ends_a_real_cp_sat_search_at_its_start_or_during_it(after_s: float) -> None:
+    """Right after ``solve`` is called (before CP-SAT can take a stop: ``stop`` repeats it) or
+    in mid-search, the try ends long before its time limit, without a proof."""
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = 120.0
+    stop = TryStop()
+    assert stop.attach(solver)
+    timer = threading.Timer(after_s, stop.stop)
+    timer.start()
+    t0 = time.perf_counter()
+    try:
+        status = solver.solve(golomb_ruler(12))
+    finally:
+        stop.detach()
+    timer.join()
+    assert status in (cp_model.UNKNOWN, cp_model.FEASIBLE)
+    assert time.perf_counter() - t0 < 60.0  # the limit is 120 s; a lost stop would reach it
+    assert stop.reached_a_running_try
+
+
+def test_a_failing_rounds_thread_leaves_the_tries_to_settle_the_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An error in the rounds beside the first try (not an LP failure) is logged, and the
+    tries go on without their cuts: the optimum all the same."""
+    monkeypatch.setattr(exact, "PREFERENCE_CUT_ROUNDS", 0)
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("a bug in the rounds")
+
+    monkeypatch.setattr(exact.CutRounds, "_run", broken)
+    solved = 0
+    for rnd, inst in friends_instances(12):
+        out = solve_exact(inst, None, 10.0)
+        if isinstance(out, GaveUp):
+            continue
+        solved += 1
+        assert not out.lp_point or out.tries == 0
+        assert out.value == solve(rnd, lp_fixing=False).objective
+    assert solved >= 5
+
+
+def test_rounds_that_end_at_an_allocation_settle_a_round_with_too_many_free_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no variable allowed free the first try cannot run: where the rounds beside end at
+    an allocation at their bound it is the outcome, elsewhere the path gives up as before."""
+    monkeypatch.setattr(exact, "PREFERENCE_CUT_ROUNDS", 0)  # leave the rounds work to do
+    monkeypatch.setattr(exact, "MAX_FREE", 0)
+    by_rounds = gave_up = 0
+    for rnd, inst in friends_instances(30):
+        out = solve_exact(inst, None, 10.0)
+        if isinstance(out, GaveUp):
+            gave_up += 1
+            continue
+        assert out.lp_point and out.tries == 0
+        assert out.value == solve(rnd, lp_fixing=False).objective
+        with monkeypatch.context() as m:
+            m.setattr(exact, "MORE_CUT_ROUNDS", 0)
+            # Not the LP point before any round: without the rounds the path gives up.
+            by_rounds += isinstance(solve_exact(inst, None, 10.0), GaveUp)
+    assert by_rounds >= 1 and gave_up >= 1
