@@ -332,9 +332,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    for text in (args.seeds, args.plain_seeds):
+    for text in filter(None, (args.seeds, args.plain_seeds)):
         try:
-            seed_list(text or "0")
+            seed_list(text)
         except ValueError as exc:
             parser.error(str(exc))
     if args.seeds:

@@ -1346,13 +1346,13 @@ def solve_exact(
         budget = -1
         restarts = 0
         again = False  # the last try ran out of its share: the same budget, another CP-SAT seed
-        taken: tuple[LinearModel, Certificate, int] | None = None
+        taken: tuple[LinearModel, Certificate] | None = None
 
         def take_rounds(tries_done: int) -> ExactOutcome | None:
             """Wait for the rounds beside the first try, whole. Their LP point, when it is an
-            allocation worth their bound, is the outcome; else their cuts are ``taken`` for the
-            next try. A failure of their thread (other than an LP's, which ends the rounds
-            inside) is logged and leaves the model as it was."""
+            allocation worth their bound, is the outcome; else their cuts, if a round lowered
+            the bound, are ``taken`` for the next try. A failure of their thread (other than an
+            LP's, which ends the rounds inside) is logged and leaves the model as it was."""
             nonlocal more, taken, bound
             job, more = more, None
             if job is None:
@@ -1365,7 +1365,8 @@ def solve_exact(
             if point is not None:
                 bound = tighter.bound
                 return outcome(point[:n].astype(bool), 0, tries_done, lp_point=True)
-            taken = (tighter_lm, tighter, rounds)
+            if rounds:
+                taken = (tighter_lm, tighter)
             return None
 
         for tries in range(1, len(BUDGETS) + 2 + MAX_RESTARTS):
@@ -1375,13 +1376,11 @@ def solve_exact(
                 if done is not None:
                     return done
             if taken is not None:
-                tighter_lm, tighter, rounds = taken
-                taken = None
-                if rounds:
-                    lm2, cert, bound = tighter_lm, tighter, tighter.bound
-                    lm_res = lm2.without_count_rows()
-                    if report and inc_value is not None:
-                        report(scale * housing + inc_value, scale * housing + bound)
+                (lm2, cert), taken = taken, None
+                bound = cert.bound
+                lm_res = lm2.without_count_rows()
+                if report and inc_value is not None:
+                    report(scale * housing + inc_value, scale * housing + bound)
             if inc_value is not None and inc_value >= bound:
                 return outcome(inc_x[:n].astype(bool), 0, tries - 1)
             final = inc_value is not None
