@@ -52,6 +52,7 @@ cuts: valid for every allocation, they only tighten the relaxation).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -744,6 +745,10 @@ class WarmLP:
             rows.data.astype(np.float64),
         )
 
+    def change_row_lo(self, row: int, lo: float) -> None:
+        """Row ``row``'s lower bound to ``lo`` (its upper bound +inf)."""
+        self.highs.changeRowBounds(row, lo, highspy.kHighsInf)
+
     def set_objective(self, c: IntArray) -> None:
         n = len(c)
         self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), c.astype(np.float64))
@@ -933,12 +938,15 @@ def wait_unused(job: Beside[Any], what: str) -> None:
 class PreferenceStart:
     """The preference LP after its first round of Gomory cuts: the model with the cut rows,
     the HiGHS instance holding it and its certificate; ``cut_ok`` false when the round failed
-    (``LPFailed``: the certificate before the cuts stands, ``lp`` is not used again)."""
+    (``LPFailed``: the certificate before the cuts stands, ``lp`` is not used again).
+    ``rebased``: the guessed LP, found to have no solution, moved to the certified housing
+    bound (``HousingHandoff``)."""
 
     lm: LinearModel
     lp: WarmLP
     cert: Certificate
     cut_ok: bool
+    rebased: bool = False
 
 
 def first_cuts(
@@ -960,18 +968,84 @@ def first_cuts(
     return PreferenceStart(cut_lm, lp, cut_cert, cut_ok=True)
 
 
+class HousingHandoff:
+    """The certified housing bound, handed from the main thread to the preference LP beside
+    it when the guess was too high for any LP point (that LP has no solution).
+
+    ``give(bound, rows, lo, hi)``: the bound and the housing LP's zero-half rows; ``abandon()``:
+    the path ends without the LP beside (also stops its cut round). ``wait()`` returns what
+    was given, or None once abandoned."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+        self.abandoned = threading.Event()
+        self._given: tuple[int, sp.csr_matrix, FloatArray, FloatArray] | None = None
+
+    def give(self, bound: int, rows: sp.csr_matrix, lo: FloatArray, hi: FloatArray) -> None:
+        self._given = (bound, rows, lo, hi)
+        self._ready.set()
+
+    def abandon(self) -> None:
+        self.abandoned.set()
+        self._ready.set()
+
+    def wait(self) -> tuple[int, sp.csr_matrix, FloatArray, FloatArray] | None:
+        self._ready.wait()
+        return None if self.abandoned.is_set() else self._given
+
+
+def rebased(
+    lm: LinearModel,
+    lp: WarmLP,
+    c: IntArray,
+    bound: int,
+    rows: sp.csr_matrix,
+    lo: FloatArray,
+    hi: FloatArray,
+) -> tuple[LinearModel, Certificate]:
+    """The guessed preference LP (``lm``'s last row: housing >= guess) moved to ``housing >=
+    bound``, with the housing LP's cut rows ``rows`` added, solved again from the basis it
+    stopped at: the same LP as the housing LP's instance would give (rows in another order),
+    in a few dual simplex iterations instead of a solve from the housing LP's basis."""
+    last = lm.a.shape[0] - 1
+    row_lo = lm.row_lo.copy()
+    row_lo[last] = float(bound)
+    lm = dataclasses.replace(lm, row_lo=row_lo)
+    lp.change_row_lo(last, float(bound))
+    if rows.shape[0]:
+        lm = lm.with_rows(rows, lo, hi, cut=True)
+        lp.add_rows(rows, lo, hi)
+    return lm, lp.certificate(lm, c)
+
+
 def preference_lp(
-    lm: LinearModel, c: IntArray, stop: threading.Event | None = None
+    lm: LinearModel,
+    c: IntArray,
+    stop: threading.Event | None = None,
+    housing: HousingHandoff | None = None,
 ) -> PreferenceStart | None:
     """The preference LP over ``lm`` in its own HiGHS instance, after its first Gomory round
-    (``first_cuts``); None when the LP has no optimum (a housing row above what the rules
-    allow). ``stop``: set when the result will not be used, ends the cut round early."""
+    (``first_cuts``); ``stop``: set when the result will not be used, ends the cut round early.
+
+    When the LP has no solution (``lm``'s last row, housing >= the guess, above what the
+    rules allow) it waits for the certified bound from ``housing`` and is ``rebased`` to it;
+    None when there is no ``housing``, it is abandoned or the rebased LP fails. Which of the
+    two it does depends on the guess only, never on which thread is faster."""
     try:
+        lp = WarmLP(lm, c)
         try:
-            lp = WarmLP(lm, c)
             cert = lp.certificate(lm, c)
         except LPFailed:
-            return None
+            given = housing.wait() if housing is not None else None
+            if given is None or housing is None:
+                return None
+            try:
+                lm, cert = rebased(lm, lp, c, *given)
+            except LPFailed as exc:
+                log.info("the rebased preference LP failed: %s", exc)
+                return None
+            start = first_cuts(lm, lp, c, cert, housing.abandoned)
+            return dataclasses.replace(start, rebased=True)
         return first_cuts(lm, lp, c, cert, stop)
     finally:
         release_highs_thread()
@@ -1255,14 +1329,21 @@ def solve_exact(
     pref[:n] = inst.pair_value - scale * w[:n]
     guessed: Beside[PreferenceStart | None] | None = None
     unused = threading.Event()
+    handoff = HousingHandoff()
     if housing_guess is not None:
         guessed = Beside(
-            preference_lp, lm.with_row(w, float(housing_guess), np.inf), pref, unused, fork=False
+            preference_lp,
+            lm.with_row(w, float(housing_guess), np.inf),
+            pref,
+            unused,
+            handoff,
+            fork=False,
         )
     start: PreferenceStart | None = None
     try:
         # With the cuts of CUTS and zero-half cuts where the housing LP is not tight.
         lp = WarmLP(lm, w)
+        n_rows = lm.a.shape[0]
         lm, housing_cert = tightened(lm, lp, w, HOUSING_CUT_ROUNDS)
         housing = housing_cert.bound
         if housing_above is not None and housing <= housing_above:
@@ -1271,8 +1352,16 @@ def solve_exact(
             # The guess was right: that LP, cut once already, is this stage's (without the
             # housing LP's zero-half rows, which the preference LP does not need to be valid).
             start = guessed.result()
-        else:
-            unused.set()  # the guessed LP's cut round, if still going, is not wanted
+        elif guessed is not None:
+            # A wrong guess. Too high for any LP point (the flow's housing where the house
+            # rules cost some): that LP had no solution and waits for the bound and the
+            # zero-half rows, to go on from where it stopped (rebased). Else its cut round,
+            # if still going, is not wanted, and the housing LP's instance goes on.
+            unused.set()
+            handoff.give(housing, lm.a[n_rows:], lm.row_lo[n_rows:], lm.row_hi[n_rows:])
+            beside = guessed.result()
+            if beside is not None and beside.rebased:
+                start = beside
         if start is None:
             lm2 = lm.with_row(w, float(housing), np.inf)
             # The same HiGHS instance, from the housing LP's basis (its point keeps the new row).
@@ -1284,10 +1373,10 @@ def solve_exact(
         return GaveUp(str(exc), 0.0)
     finally:
         if guessed is not None:
-            # Its thread is done before anything else runs (a wrong guess waits for an LP not
-            # used, its cut round stopped: wall time on about a quarter of the regional seeds,
-            # never the outcome).
+            # Its thread is done before anything else runs (a guess below the bound waits for
+            # an LP not used, its cut round stopped: wall time, never the outcome).
             unused.set()
+            handoff.abandon()
             wait_unused(guessed, "the preference LP beside the housing LP")
     lm2, lp, cert = start.lm, start.lp, start.cert
     # The LP point after the first cut round may already be an allocation at the bound.

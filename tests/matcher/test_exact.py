@@ -8,12 +8,14 @@ plain two-stage CP-SAT (``lp_fixing=False``) and its certificates with brute-for
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -196,11 +198,20 @@ def test_a_right_housing_guess_solves_the_preference_lp_beside(
     # the housing LP's instance never.
     assert all(h is beside.lp.highs for h in cut_with)
     # Too high a guess: that LP has no solution (on this round the housing LP is tight, so no
-    # LP point reaches housing H + 1) and the housing LP's instance goes on.
+    # LP point reaches housing H + 1); it waits for H, goes on from where it stopped and is
+    # the one used: every Gomory round cuts it, the housing LP's instance never.
     made.clear()
+    cut_with.clear()
     high = solve_exact(inst, None, 10.0, housing_guess=out.lp_housing_bound + 1)
     assert isinstance(high, ExactOutcome) and high.value == out.value
-    assert made == [None]
+    assert high.lp_housing_bound == out.lp_housing_bound
+    assert len(made) == 1 and isinstance(made[0], exact.PreferenceStart)
+    rebased = made[0]
+    assert rebased.rebased and rebased.cut_ok
+    assert cut_with and all(h is rebased.lp.highs for h in cut_with)
+    # Moved to the certified bound: its housing row (after the model's own) is H, not the guess.
+    base, _rb = exact.build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    assert rebased.lm.row_lo[base.a.shape[0]] == out.lp_housing_bound
 
 
 def test_a_wrong_housing_guess_stops_the_cut_round_beside(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -234,6 +245,72 @@ def test_a_wrong_housing_guess_stops_the_cut_round_beside(monkeypatch: pytest.Mo
     assert isinstance(low, ExactOutcome) and low.value == out.value
     # Told to stop as soon as the guess was seen to be wrong, before the main thread cut.
     assert seen == [True] and set_at_main_round == [True]
+
+
+def test_a_rebased_preference_lp_is_the_lp_at_the_bound_with_the_rows_handed_over() -> None:
+    """``rebased``: the guessed LP with no solution, moved to the bound and given more rows,
+    has the optimum of that LP solved from scratch (and differs from the LP without them)."""
+    inst = instance_of(friends_round())
+    lm, _rb = exact.build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    w, pref = stage_costs(inst, lm.n_vars)
+    housing = exact.lp_certificate(lm, w).bound
+    guessed = lm.with_row(w, float(housing + 5), np.inf)
+    lp = exact.WarmLP(guessed, pref)
+    with pytest.raises(exact.LPFailed):
+        lp.certificate(guessed, pref)
+    # A row that binds at the preference LP's optimum: at most half its placements.
+    at_bound = lm.with_row(w, float(housing), np.inf)
+    free = exact.lp_certificate(at_bound, pref)
+    used = np.zeros(lm.n_vars, dtype=np.int64)
+    used[: lm.n_pairs] = free.lp_x[: lm.n_pairs] > 0.5
+    cap = float(used.sum() // 2)
+    extra = sp.csr_matrix(used.astype(np.float64).reshape(1, -1))
+    lo, hi = np.full(1, -np.inf), np.full(1, cap)
+    moved, cert = exact.rebased(guessed, lp, pref, housing, extra, lo, hi)
+    fresh = exact.lp_certificate(at_bound.with_rows(extra, lo, hi, cut=True), pref)
+    assert cert.bound == fresh.bound < free.bound
+    assert moved.row_lo[lm.a.shape[0]] == housing and moved.a.shape[0] == lm.a.shape[0] + 2
+    assert moved.cut[-1] and not moved.cut[lm.a.shape[0]]
+
+
+def test_an_abandoned_handoff_ends_the_lp_beside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A guess too high and a path that ends before handing the bound over (no more housing
+    than the caller has): the LP beside, waiting for the bound, ends with None at once."""
+    inst = instance_of(friends_round())
+    out = solve_exact(inst, None, 10.0)
+    assert isinstance(out, ExactOutcome)
+    made: list[object] = []
+    real = exact.preference_lp
+
+    def spy(*args: Any) -> Any:
+        made.append(real(*args))
+        return made[-1]
+
+    monkeypatch.setattr(exact, "preference_lp", spy)
+    gave = solve_exact(
+        inst,
+        None,
+        10.0,
+        housing_above=out.lp_housing_bound,
+        housing_guess=out.lp_housing_bound + 1,
+    )
+    assert isinstance(gave, GaveUp) and gave.reason == exact.NO_MORE_HOUSING
+    assert made == [None]
+
+
+def test_a_handoff_waits_for_the_bound_or_the_abandon() -> None:
+    handoff = exact.HousingHandoff()
+    rows = sp.csr_matrix((0, 3))
+    got: list[object] = []
+    waiter = threading.Thread(target=lambda: got.append(handoff.wait()))
+    waiter.start()
+    waiter.join(timeout=0.05)
+    assert waiter.is_alive()  # nothing given yet
+    handoff.give(7, rows, np.zeros(0), np.zeros(0))
+    waiter.join(timeout=10.0)
+    assert not waiter.is_alive() and got[0] is not None and got[0][0] == 7
+    handoff.abandon()
+    assert handoff.wait() is None  # abandoned wins: the path no longer wants the LP
 
 
 @pytest.mark.parametrize("budgets", [(0,), (0, 1), (1_000_000,)])
@@ -598,10 +675,10 @@ def test_a_housing_guess_right_or_wrong_keeps_the_optimum(rnd: Round) -> None:
     for guess in (out.lp_housing_bound - 1, out.lp_housing_bound, out.lp_housing_bound + 1):
         other = solve_exact(inst, None, 10.0, housing_guess=guess)
         if isinstance(other, GaveUp):
-            # The right guess gives another LP (without the housing LP's zero-half rows), so
-            # another path; one that gives up leaves the round to plain CP-SAT, never a
-            # wrong answer.
-            assert guess == out.lp_housing_bound
+            # The right guess, or one too high (rebased), gives another LP (rows in another
+            # order, or without the housing LP's zero-half rows), so another path; one that
+            # gives up leaves the round to plain CP-SAT, never a wrong answer.
+            assert guess >= out.lp_housing_bound
             continue
         assert (other.value, other.lp_housing_bound) == (out.value, out.lp_housing_bound)
 
