@@ -169,6 +169,65 @@ def test_a_round_reads_tableau_rows_up_to_its_cap(monkeypatch: pytest.MonkeyPatc
     assert any((capped[0][0] != full[0][k]).nnz == 0 for k in range(len(full[1])))
 
 
+def preference_vertices(count: int) -> Iterator[tuple[LinearModel, np.ndarray, WarmLP]]:
+    """Fractional preference-LP vertices of Friends rounds: model, LP point, HiGHS holding it."""
+    for _rnd, inst in friends_instances(count):
+        lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+        w, pref = stage_costs(inst, lm.n_vars)
+        housing = lp_certificate(lm, w).bound
+        lm2 = lm.with_row(w, float(housing), np.inf)
+        lp = WarmLP(lm2, pref)
+        x, _ = lp.solve()
+        if np.abs(x - np.rint(x)).max() > gomory.EPS:
+            yield lm2, x, lp
+
+
+def test_tableau_rows_are_the_basis_inverse_rows_highs_gives() -> None:
+    """The rows from one LU of the basis are HiGHS's basis-inverse rows: the same multipliers
+    once rounded to the cuts' denominator, in slices of any size; so the same cuts."""
+    seen = 0
+    for lm, x, lp in preference_vertices(12):
+        a = lm.a.tocsr()
+        _status, basic = lp.highs.getBasicVariables()  # type: ignore[attr-defined]
+        basic_vars = np.asarray(basic, dtype=np.int64)
+        where = np.full(lm.n_vars, -1, dtype=np.int64)
+        where[basic_vars[basic_vars >= 0]] = np.flatnonzero(basic_vars >= 0)
+        cand = np.flatnonzero((where >= 0) & (np.abs(x - np.rint(x)) > gomory.EPS))
+        ours = gomory.tableau_rows(a, basic_vars, cand)
+        theirs = gomory.highs_tableau_rows(lp.highs, where, cand, None)
+        assert ours is not None and theirs is not None and len(ours) == len(theirs) == len(cand)
+        d = gomory.MULTIPLIER_DENOMINATOR
+        for (i1, v1), (i2, v2) in zip(ours, theirs, strict=True):
+            dense1, dense2 = np.zeros(a.shape[0]), np.zeros(a.shape[0])
+            dense1[i1], dense2[i2] = v1, v2
+            assert np.array_equal(np.rint(dense1 * d), np.rint(dense2 * d))
+        seen += 1
+    assert seen >= 3
+
+
+def test_cuts_from_either_factorisation_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    for lm, x, lp in preference_vertices(8):
+        ours = gomory_cuts(lm, x, lp.highs)
+        with monkeypatch.context() as m:
+            m.setattr(gomory, "SOLVE_ENTRIES", 1)  # one right-hand side at a time
+            sliced = gomory_cuts(lm, x, lp.highs)
+        with monkeypatch.context() as m:
+            m.setattr(gomory, "tableau_rows", lambda *args: None)  # as if singular
+            theirs = gomory_cuts(lm, x, lp.highs)
+        for other in (sliced, theirs):
+            assert np.array_equal(ours[1], other[1])
+            assert (ours[0] != other[0]).nnz == 0
+
+
+def test_a_singular_basis_gives_no_rows() -> None:
+    """A basis matrix singular in floating point (two equal columns): None, so the caller
+    takes HiGHS's rows."""
+    a = sp.csr_matrix(np.array([[1.0, 1.0], [1.0, 1.0]]))
+    assert gomory.tableau_rows(a, np.array([0, 1]), np.array([0])) is None
+    # No structural column basic: nothing to factorise either.
+    assert gomory.tableau_rows(a, np.array([-1, -2]), np.array([], dtype=np.int64)) is None
+
+
 def test_no_cut_where_the_lp_point_is_whole() -> None:
     rnd = friends_round(3)
     inst = instance_of(rnd)
