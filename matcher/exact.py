@@ -94,10 +94,13 @@ MAX_FREE = 15_000
 # Rounds of zero-half cuts on the housing LP (matcher.zerohalf); they stop at the first round
 # that does not lower the bound, so a tight LP costs one separation and one warm re-solve.
 HOUSING_CUT_ROUNDS = 4
-# One round of Gomory cuts (matcher.gomory, at most GOMORY_CUTS) on the preference LP: on the
-# regional rounds it closes about 60 % of that LP's gap to the optimum in a few tenths of a
-# second; a second round closes less and slowed the tries (docs/objective.md, 7 December 2026).
-PREFERENCE_CUT_ROUNDS = 1
+# Rounds of Gomory cuts (matcher.gomory, at most GOMORY_CUTS each) on the preference LP before
+# the first try: the first closes about 60 % of that LP's gap to the optimum. A second round
+# slowed the tries while a round read its tableau rows from HiGHS one by one (0.2-0.5 s); with
+# the rows from one LU (a few hundredths) it paid: regional sums -11 % (normal) and -5 %
+# (shared-heavy), the worst seeds -23 % and -9 %; three rounds less (docs/objective.md, eighth
+# pass).
+PREFERENCE_CUT_ROUNDS = 2
 GOMORY_CUTS = 100
 # More rounds, at most this many, made beside the first CP-SAT try (``CutRounds``) and taken
 # whole after it (or before it, when a hint shows the bound more than the first budget above
