@@ -1027,15 +1027,18 @@ def preference_lp(
     stop: threading.Event | None = None,
     housing: HousingHandoff | None = None,
 ) -> PreferenceStart | None:
-    """The preference LP over ``lm`` in its own HiGHS instance, after its first Gomory round
-    (``first_cuts``); ``stop``: set when the result will not be used, ends the cut round early.
+    """The preference LP over ``lm`` in its own HiGHS instance, after its first Gomory rounds
+    (``first_cuts``); ``stop``: set when the result will not be used, ends the cut rounds early.
 
     When the LP has no solution (``lm``'s last row, housing >= the guess, above what the
     rules allow) it waits for the certified bound from ``housing`` and is ``rebased`` to it;
     None when there is no ``housing``, it is abandoned or the rebased LP fails. Which of the
     two it does depends on the guess only, never on which thread is faster."""
     try:
-        lp = WarmLP(lm, c)
+        try:
+            lp = WarmLP(lm, c)
+        except LPFailed:
+            return None
         try:
             cert = lp.certificate(lm, c)
         except LPFailed:
@@ -1351,19 +1354,23 @@ def solve_exact(
         housing = housing_cert.bound
         if housing_above is not None and housing <= housing_above:
             return GaveUp(NO_MORE_HOUSING, 0.0)
-        if guessed is not None and housing_guess == housing:
-            # The guess was right: that LP, cut once already, is this stage's (without the
-            # housing LP's zero-half rows, which the preference LP does not need to be valid).
-            start = guessed.result()
-        elif guessed is not None:
-            # A wrong guess. Too high for any LP point (the flow's housing where the house
-            # rules cost some): that LP had no solution and waits for the bound and the
-            # zero-half rows, to go on from where it stopped (rebased). Else its cut round,
-            # if still going, is not wanted, and the housing LP's instance goes on.
-            unused.set()
-            handoff.give(housing, lm.a[n_rows:], lm.row_lo[n_rows:], lm.row_hi[n_rows:])
-            beside = guessed.result()
-            if beside is not None and beside.rebased:
+        if guessed is not None:
+            right = housing_guess == housing
+            if not right:
+                # A wrong guess. Too high for any LP point (the flow's housing where the house
+                # rules cost some): that LP had no solution and waits for the bound and the
+                # zero-half rows, to go on from where it stopped (rebased). Else its cut round,
+                # if still going, is not wanted, and the housing LP's instance goes on.
+                unused.set()
+                handoff.give(housing, lm.a[n_rows:], lm.row_lo[n_rows:], lm.row_hi[n_rows:])
+            try:
+                beside = guessed.result()
+            except Exception:  # the housing LP's instance goes on
+                log.exception("the preference LP beside the housing LP failed")
+                beside = None
+            if beside is not None and (right or beside.rebased):
+                # A right guess: that LP, cut already, is this stage's (without the housing
+                # LP's zero-half rows, which the preference LP does not need to be valid).
                 start = beside
         if start is None:
             lm2 = lm.with_row(w, float(housing), np.inf)

@@ -298,6 +298,25 @@ def test_an_abandoned_handoff_ends_the_lp_beside(monkeypatch: pytest.MonkeyPatch
     assert made == [None]
 
 
+@pytest.mark.parametrize("offset", [-1, 0, 1])
+def test_a_failing_lp_beside_leaves_the_housing_lps_instance_to_go_on(
+    monkeypatch: pytest.MonkeyPatch, offset: int
+) -> None:
+    """The thread beside raises (not an LP failure): logged, and the path goes on with the
+    housing LP's instance to the same optimum, whether the guess was right or wrong."""
+    inst = instance_of(friends_round())
+    out = solve_exact(inst, None, 10.0)
+    assert isinstance(out, ExactOutcome)
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("broken beside")
+
+    monkeypatch.setattr(exact, "preference_lp", broken)
+    other = solve_exact(inst, None, 10.0, housing_guess=out.lp_housing_bound + offset)
+    assert isinstance(other, ExactOutcome)
+    assert (other.value, other.lp_housing_bound) == (out.value, out.lp_housing_bound)
+
+
 def test_a_handoff_waits_for_the_bound_or_the_abandon() -> None:
     handoff = exact.HousingHandoff()
     rows = sp.csr_matrix((0, 3))
