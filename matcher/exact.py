@@ -61,7 +61,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import highspy
 import numpy as np
@@ -80,6 +80,7 @@ log = logging.getLogger(__name__)
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+T = TypeVar("T")
 
 # Duals are rounded to multiples of 1/2^20 before the bound is recomputed in integers. LP vertex
 # duals of this model are small fractions (halves, thirds); the rounding costs at most about
@@ -931,10 +932,17 @@ class CutRounds:
 
 def wait_unused(job: Beside[Any], what: str) -> None:
     """Wait for a thread whose result is not used; its failure must not fail the round."""
+    logged_result(job.result, what)
+
+
+def logged_result(result: Callable[[], T], what: str) -> T | None:
+    """A thread's ``result()``, or None when it raised (logged as ``what`` failed): a thread
+    beside the main line only ever saves time, so its failure must not fail the round."""
     try:
-        job.result()
+        return result()
     except Exception:
         log.exception("%s failed", what)
+        return None
 
 
 @dataclass
@@ -1363,14 +1371,12 @@ def solve_exact(
                 # if still going, is not wanted, and the housing LP's instance goes on.
                 unused.set()
                 handoff.give(housing, lm.a[n_rows:], lm.row_lo[n_rows:], lm.row_hi[n_rows:])
-            try:
-                beside = guessed.result()
-            except Exception:  # the housing LP's instance goes on
-                log.exception("the preference LP beside the housing LP failed")
-                beside = None
+            # When it failed, the housing LP's instance goes on.
+            beside = logged_result(guessed.result, "the preference LP beside the housing LP")
             if beside is not None and (right or beside.rebased):
                 # A right guess: that LP, cut already, is this stage's (without the housing
                 # LP's zero-half rows, which the preference LP does not need to be valid).
+                # Rebased: the same LP as the housing LP's instance would give.
                 start = beside
         if start is None:
             lm2 = lm.with_row(w, float(housing), np.inf)
@@ -1456,11 +1462,10 @@ def solve_exact(
             job, more = more, None
             if job is None:
                 return None
-            try:
-                tighter_lm, tighter, rounds, point = job.result()
-            except Exception:
-                log.exception("the cut rounds beside the first try failed")
+            got = logged_result(job.result, "the cut rounds beside the first try")
+            if got is None:
                 return None
+            tighter_lm, tighter, rounds, point = got
             if point is not None:
                 bound = tighter.bound
                 return outcome(point[:n].astype(bool), 0, tries_done, lp_point=True)
