@@ -283,19 +283,90 @@ def test_axe_finds_a_deliberately_broken_page(page: Any, server: Server) -> None
     assert found["label"]["targets"] == ["input"], found["label"]
 
 
-def _axe_every_page(
-    page: Any, server: Server, users: dict[str, str], tag: str, reflow: bool = False
-) -> tuple[list[str], dict[str, set[str]]]:
-    """Run axe on the signed-out pages and, as each of ``users``, on every page URL; the
-    violations found and, per role, the page routes it could open (status 200). ``reflow``
-    also reports elements that make the page scroll sideways."""
-    _with_axe(page)
-    urls = _page_urls(server)
-    problems: list[str] = []
-    opened: dict[str, set[str]] = {}
-    checked: set[str] = set()
+SIGNED_OUT = "afgemeld"
+ROLES = ("admin", "gemeente", "corporatie", "regisseur", "planner", "privacy")
+# The page routes each role opens (status 200), exactly: the browser walk below checks them,
+# so a page that becomes open to, or closed for, a role fails here too.
+EVERY_ROLE_PAGES = {"/", "/toegankelijkheid", "/berichten", "/wachtwoord-instellen/{token}"}
+REVIEW_PAGES = {"/beoordelen", "/beoordelen/maanden", "/beoordelen/matches/{match_id}/uitleg"}
+PLANNING_PAGES = {"/planner", "/contingenten", "/kaarten/aanbod", "/kaarten/aanbod/vergelijk"}
+ROLE_PAGES = {
+    "admin": EVERY_ROLE_PAGES
+    | REVIEW_PAGES
+    | PLANNING_PAGES
+    | {
+        "/beoordelen/rondes/{round_id}/{actie}",
+        "/regisseur",
+        "/regisseur/jongeren/{code}",
+        "/beheer",
+        "/beheer/gebruikers",
+        "/beheer/gebruikers/{user_id}",
+        "/beheer/organisaties",
+        "/beheer/organisaties/{code}",
+        "/beheer/menukaart",
+        "/beheer/menukaart/{code}",
+        "/beheer/beleid",
+        "/beheer/beleid/{valid_from}",
+    },
+    "gemeente": EVERY_ROLE_PAGES
+    | REVIEW_PAGES
+    | PLANNING_PAGES
+    | {"/beoordelen/rondes/{round_id}/{actie}"},
+    "corporatie": EVERY_ROLE_PAGES
+    | REVIEW_PAGES
+    | PLANNING_PAGES
+    | {"/woningaanbod", "/woningaanbod/nieuw"},
+    "regisseur": EVERY_ROLE_PAGES
+    | {
+        "/regisseur",
+        "/regisseur/jongeren/{code}",
+        "/kaarten/jongeren/{code}",
+        "/regisseur/aanmelden",
+        "/regisseur/jongeren/{code}/gegevens",
+    },
+    "planner": EVERY_ROLE_PAGES | PLANNING_PAGES,
+    "privacy": EVERY_ROLE_PAGES
+    | {"/privacy", "/privacy/bewaartermijnen", "/privacy/jongeren", "/privacy/jongeren/{code}"},
+}
+# At 320 CSS px: roles who between them open every page route.
+PHONE_ROLES = ("admin", "regisseur", "corporatie", "privacy")
+# The role whose first 403 page is checked (the page is the same for every role but its nav).
+FORBIDDEN_AS = "planner"
 
-    def check(url: str, label: str) -> None:
+
+def _first_role_of(template: str, roles: tuple[str, ...] = ROLES) -> str:
+    """The first of ``roles`` that opens ``template``: the one that screenshots it (at phone
+    width: the one that checks it)."""
+    return next(role for role in roles if template in ROLE_PAGES[role])
+
+
+def test_role_pages_cover_every_page_route(server: Server) -> None:
+    """Every page route but the sign-in is opened by some role, and by some phone-width role,
+    so the walks below leave no page unchecked (the sign-in page is checked signed out)."""
+    every = set(_page_urls(server)) - {"/inloggen"}
+    assert set().union(*ROLE_PAGES.values()) == every
+    assert set().union(*(ROLE_PAGES[role] for role in PHONE_ROLES)) == every
+
+
+def _axe_pages_of(
+    page: Any,
+    server: Server,
+    role: str,
+    tag: str,
+    reflow: bool = False,
+    only: set[str] | None = None,
+    roles: tuple[str, ...] = ROLES,
+) -> tuple[list[str], set[str]]:
+    """Run axe on the signed-out pages (``role`` is ``SIGNED_OUT``) or, signed in as ``role``,
+    on every page URL it can open (the review page with its row forms open) and, as
+    ``FORBIDDEN_AS``, on its first 403 page: the violations found and the page routes opened
+    (status 200). ``reflow`` also reports elements that make the page scroll sideways;
+    ``only``: the page routes to visit (default: all). Each page is screenshot by the first
+    of ``roles`` that opens it."""
+    _with_axe(page)
+    problems: list[str] = []
+
+    def check(url: str, label: str, template: str | None = None) -> None:
         found = violations(page)
         problems.extend(_describe(f"{label} {url}", found))
         if reflow and not url.startswith("/kaarten/"):  # a map is two-dimensional content
@@ -304,87 +375,77 @@ def _axe_every_page(
                 problems.append(
                     f"{label} {url}: reflow (WCAG 1.4.10) breder dan 320 CSS-px: {wide}"
                 )
-        if url not in checked:  # one screenshot per page, as the first role sees it
+        if template is None or _first_role_of(template, roles) == role:
             slug = re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-") or "start"
             shot(page, f"a11y{tag}-{slug}-{label.split()[0]}")
-        checked.add(url)
 
-    # signed out: sign-in, landing, the statement, a 404
-    for url in ("/inloggen", "/", "/toegankelijkheid"):
-        assert page.goto(server.url + url).status == 200
-        check(url, "afgemeld")
-    missing = page.goto(f"{server.url}/bestaat-niet")
-    assert missing is not None and missing.status == 404
-    check("/bestaat-niet", "afgemeld")
-    for role, email in users.items():
-        page.context.clear_cookies()
-        login(page, server, email)
-        opened[role] = set()
-        why: list[str] = []
-        for template, concrete in urls.items():
-            if template == "/inloggen":
+    if role == SIGNED_OUT:  # sign-in, landing, the statement, a 404
+        for url in ("/inloggen", "/", "/toegankelijkheid"):
+            assert page.goto(server.url + url).status == 200
+            check(url, SIGNED_OUT)
+        missing = page.goto(f"{server.url}/bestaat-niet")
+        assert missing is not None and missing.status == 404
+        check("/bestaat-niet", SIGNED_OUT)
+        return problems, set()
+
+    login(page, server, _users(server)[role])
+    opened: set[str] = set()
+    why: list[str] = []
+    forbidden_checked = role != FORBIDDEN_AS
+    for template, concrete in _page_urls(server).items():
+        if template == "/inloggen" or (only is not None and template not in only):
+            continue
+        if template == "/beoordelen/matches/{match_id}/uitleg" and why:
+            concrete = why  # a match this role can see
+        for url in concrete:
+            response = page.goto(server.url + url)
+            assert response is not None
+            if response.status != 200:
+                assert response.status in (403, 404), (role, url, response.status)
+                if response.status == 403 and not forbidden_checked:
+                    check(url, f"{role} (geen toegang)")
+                    forbidden_checked = True
                 continue
-            if template == "/beoordelen/matches/{match_id}/uitleg" and why:
-                concrete = why  # a match this role can see
-            for url in concrete:
-                response = page.goto(server.url + url)
-                assert response is not None
-                if response.status != 200:
-                    assert response.status in (403, 404), (role, url, response.status)
-                    if response.status == 403 and "403" not in checked:
-                        check(url, f"{role} (geen toegang)")
-                        checked.add("403")
-                    continue
-                opened[role].add(template)
-                if template == "/beoordelen":
-                    _open_review_forms(page)
-                    links = page.locator("a[href$='/uitleg']")
-                    if links.count() and not why:
-                        why.append(links.first.get_attribute("href"))
-                check(url, role)
+            opened.add(template)
+            if template == "/beoordelen":
+                _open_review_forms(page)
+                links = page.locator("a[href$='/uitleg']")
+                if links.count() and not why:
+                    why.append(links.first.get_attribute("href"))
+            check(url, role, template)
+    assert forbidden_checked, f"{role} met no 403 page"
     return problems, opened
 
 
-def test_axe_on_every_page_for_every_role(page: Any, server: Server) -> None:
-    """axe (WCAG 2.0/2.1 A, AA) on every page each role can open, the review page with its
-    row forms open, the sign-in, 404 and 403 pages, and every map document and iframe."""
-    problems, opened = _axe_every_page(page, server, _users(server), "")
-    # every role opened its own pages (a role's nav links only what it may open)
-    assert {"/beoordelen", "/beoordelen/matches/{match_id}/uitleg", "/beoordelen/maanden"} <= (
-        opened["gemeente"] & opened["corporatie"] & opened["admin"]
+@pytest.mark.parametrize("role", (SIGNED_OUT, *ROLES))
+def test_axe_on_every_page_of_a_role(page: Any, server: Server, role: str) -> None:
+    """axe (WCAG 2.0/2.1 A, AA) on every page the role can open, the review page with its
+    row forms open, the sign-in, 404 and 403 pages, and every map document and iframe; the
+    role opens exactly its own pages (a role's nav links only what it may open). One test per
+    role, so the walks spread over the test workers."""
+    problems, opened = _axe_pages_of(page, server, role, "")
+    assert opened == ROLE_PAGES.get(role, set()), (
+        f"opened but not expected: {sorted(opened - ROLE_PAGES.get(role, set()))}; "
+        f"expected but not opened: {sorted(ROLE_PAGES.get(role, set()) - opened)}"
     )
-    assert "/beoordelen/rondes/{round_id}/{actie}" in opened["gemeente"]
-    assert {"/regisseur", "/regisseur/jongeren/{code}", "/kaarten/jongeren/{code}"} <= opened[
-        "regisseur"
-    ]
-    assert {"/planner", "/kaarten/aanbod", "/kaarten/aanbod/vergelijk"} <= opened["planner"]
-    assert {"/regisseur/aanmelden", "/regisseur/jongeren/{code}/gegevens"} <= opened["regisseur"]
-    assert {"/woningaanbod", "/woningaanbod/nieuw"} <= opened["corporatie"]
-    assert "/beheer" in opened["admin"]
-    assert opened["privacy"] == {
-        "/",
-        "/toegankelijkheid",
-        "/berichten",
-        "/privacy",
-        "/privacy/bewaartermijnen",
-        "/privacy/jongeren",
-        "/privacy/jongeren/{code}",
-        "/wachtwoord-instellen/{token}",  # a one-time link's page, open to its holder
-    }
-    assert all("/berichten" in pages for pages in opened.values())
     assert not problems, f"{len(problems)} axe violations:\n" + "\n".join(problems)
 
 
-def test_axe_at_phone_width(page: Any, server: Server) -> None:
+@pytest.mark.parametrize("role", (SIGNED_OUT, *PHONE_ROLES))
+def test_axe_at_phone_width(page: Any, server: Server, role: str) -> None:
     """The same at 320 CSS px wide (WCAG 1.4.10 reflow: 400 % zoom of 1280), where tables
-    scroll in their own region and nothing else may make the page scroll sideways: as the
-    administrator, the regisseur and a corporation, who between them open every page route."""
+    scroll in their own region and nothing else may make the page scroll sideways: signed out
+    and as the administrator, the regisseur, a corporation and the privacy officer, who between
+    them open every page route. Reflow is a matter of layout, not of role: each page route is
+    checked by the first of them that opens it, and each role's home page (its own nav) by
+    every one."""
     page.set_viewport_size({"width": 320, "height": 800})
-    users = {role: _users(server)[role] for role in ("admin", "regisseur", "corporatie", "privacy")}
-    problems, opened = _axe_every_page(page, server, users, "-phone", reflow=True)
-    assert opened["admin"] | opened["regisseur"] | opened["corporatie"] | opened["privacy"] == set(
-        _page_urls(server)
-    ) - {"/inloggen"}
+    own = {t for t in ROLE_PAGES.get(role, set()) if _first_role_of(t, PHONE_ROLES) == role}
+    visit = own | {"/"} if role != SIGNED_OUT else set()
+    problems, opened = _axe_pages_of(
+        page, server, role, "-phone", reflow=True, only=visit, roles=PHONE_ROLES
+    )
+    assert opened == visit
     assert not problems, f"{len(problems)} axe violations:\n" + "\n".join(problems)
 
 

@@ -83,6 +83,30 @@ OPEN_EVERY_MARKER = """() => {
   return texts;
 }"""
 
+# Each matching element in turn, in the page (one round trip instead of two per element):
+# mouseover, the tooltips shown, mouseout; and for the paths a click, the popups shown. The
+# events bubble to Leaflet's handlers on the map as a dispatched Playwright event does.
+HOVER_AND_CLICK_EVERY = """([hoverOnly, clicked]) => {
+  const texts = [];
+  const read = sel => document.querySelectorAll(sel).forEach(t => texts.push(t.innerText));
+  const fire = (el, type) => el.dispatchEvent(
+    new MouseEvent(type, {bubbles: true, cancelable: true, view: window}));
+  for (const [sel, click] of [[hoverOnly, false], [clicked, true]]) {
+    for (const el of Array.from(document.querySelectorAll(sel))) {
+      if (!el.isConnected) continue;  // a cluster the map redrew since the list was taken
+      fire(el, 'mouseover');
+      read('.leaflet-tooltip');
+      fire(el, 'mouseout');
+      if (click) {
+        fire(el, 'click');
+        read('.leaflet-popup');
+      }
+    }
+  }
+  return texts;
+}"""
+PHYSICAL_PATHS = 12  # paths also hovered and clicked with the mouse, as a person would
+
 WATCH_CSP = """
 window.__csp = [];
 document.addEventListener('securitypolicyviolation', e => {
@@ -264,7 +288,8 @@ def _sign_in(w: Watched, hostile: Hostile, email: str) -> None:
 
 
 def _exercise(page: Any) -> list[str]:
-    """Hover and click every polygon, marker and cluster, switch every layer-control entry on,
+    """Hover and click every polygon, hover every cluster (events dispatched in the page; the
+    first ``PHYSICAL_PATHS`` polygons with the mouse too), switch every layer-control entry on,
     open every marker's tooltip and popup; the texts the map showed."""
     page.locator(".leaflet-container path.leaflet-interactive").first.wait_for(timeout=20_000)
     shown: list[str] = []
@@ -283,20 +308,15 @@ def _exercise(page: Any) -> list[str]:
         shown += page.locator(".stek-legend").all_inner_texts()
         shown += page.locator(".stek-title").all_inner_texts()
         shown += page.locator(".stek-slider").all_inner_texts()
-    for selector in (
-        ".leaflet-container path.leaflet-interactive",
-        ".leaflet-container .stek-cluster",
-    ):
-        for element in page.locator(selector).all():
-            try:
-                element.dispatch_event("mouseover", timeout=2_000)
-                shown += page.locator(".leaflet-tooltip").all_inner_texts()
-                element.dispatch_event("mouseout", timeout=2_000)
-            except Exception:  # a cluster split or merged since the list was taken (also
-                continue  # between its mouseover and its mouseout: the map redraws clusters)
+    dispatched = page.evaluate(
+        HOVER_AND_CLICK_EVERY,
+        [".leaflet-container .stek-cluster", ".leaflet-container path.leaflet-interactive"],
+    )
+    assert dispatched, "the dispatched events opened no tooltip or popup"
+    shown += dispatched
     # physical hover and click on what is reachable on screen
     paths = page.locator(".leaflet-container path.leaflet-interactive")
-    for i in range(min(paths.count(), 60)):
+    for i in range(min(paths.count(), PHYSICAL_PATHS)):
         try:
             paths.nth(i).hover(force=True, timeout=2_000)
             shown += page.locator(".leaflet-tooltip").all_inner_texts()
