@@ -269,6 +269,9 @@ def test_bad_input_on_the_reference_forms_writes_nothing(
         ).first()
 
 
+# Markup only: the pages' HTML does not depend on the database (the same forms are exercised on
+# PostgreSQL by this file's other tests), so axe runs once, on SQLite.
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_axe_on_the_contingent_and_account_pages(
     admin_server: str, new_page: Callable[[], Any], session_factory: sessionmaker[Session]
 ) -> None:

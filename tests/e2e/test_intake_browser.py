@@ -309,6 +309,9 @@ def test_corporation_registers_a_vacancy_by_map_click(
         assert option_code in {o["code"] for o in snapshot["options"]}
 
 
+# Markup only: the pages' HTML does not depend on the database (the same forms are exercised on
+# PostgreSQL by this file's other tests), so axe runs once, on SQLite.
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_intake_and_stock_pages_pass_axe(
     ipage: Any, intake_server: Server, session_factory: sessionmaker[Session]
 ) -> None:
