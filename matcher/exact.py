@@ -115,6 +115,12 @@ MORE_CUT_ROUNDS = 4
 # alone with a heavy tail: shared-heavy seed 4's proof try takes 1.35-2.31 det. s on seeds 1-7
 # and 22 on seed 0 (docs/objective.md, 7 December 2026). A restart is deterministic too.
 RESTART_DET = 4.0
+# A try after one that searched its box to the end must leave that box (a clause: one of the
+# variables the earlier try held moves). Such a try asks for more than the incumbent, so the
+# incumbent is no solution of it: without the clause CP-SAT still gained from it as a hint, with
+# the clause it loses time repairing it (docs/objective.md, ninth pass), so the hint goes.
+LEAVE_SEARCHED = True
+HINT_WHEN_LEAVING = False
 MAX_RESTARTS = 4
 # An LP point this close to integers in every column is taken as integral (then checked in
 # exact arithmetic by ``integral_point``).
@@ -1126,6 +1132,32 @@ class Residual:
     det_time: float
 
 
+@dataclass(frozen=True)
+class Box:
+    """The part of the model an earlier try searched: its free variables, every other one at
+    ``fixed_at``. That try proved that no solution in the box is worth ``at_least`` or more
+    (``None``: that the box holds no solution at all)."""
+
+    free: BoolArray
+    fixed_at: IntArray
+    at_least: int | None
+
+    def excludes(self, at_least: int | None) -> bool:
+        """Whether the box holds no solution worth ``at_least`` (``None``: no solution)."""
+        return self.at_least is None or (at_least is not None and at_least >= self.at_least)
+
+
+def leave_literals(box: Box, free: BoolArray, fixed_at: IntArray) -> list[tuple[int, int]] | None:
+    """Which moves leave ``box``: ``(column, value)`` pairs of the free variables (``free``)
+    fixed in the box, each at the value that differs from the box's; ``None`` when a variable
+    fixed here (at ``fixed_at``) already sits outside the box (every solution leaves it)."""
+    outside = ~box.free
+    if np.any(outside & ~free & (fixed_at != box.fixed_at)):
+        return None
+    cols = np.nonzero(outside & free)[0]
+    return list(zip(cols.tolist(), (1 - box.fixed_at[cols]).tolist(), strict=True))
+
+
 def residual_model(
     lm: LinearModel,
     c: IntArray,
@@ -1133,9 +1165,11 @@ def residual_model(
     free: BoolArray,
     fixed_at: IntArray,
     hint: IntArray | None,
+    leave: Box | None = None,
 ) -> tuple[cp_model.CpModel, list[cp_model.IntVar], IntArray] | None:
     """The CP-SAT model of ``solve_residual`` (its variables and their columns), or ``None``
-    when a row without free variables is broken by the fixed ones.
+    when a row without free variables is broken by the fixed ones, or when the solution must
+    leave ``leave`` (a box searched before, for at least ``at_least``) and cannot.
 
     Built from whole-array work: the row bounds left for the free variables, which rows can
     bind, and their right-hand sides are computed with NumPy, and the per-row Python loop only
@@ -1164,6 +1198,9 @@ def residual_model(
     lo_int = lo_ceil.astype(np.int64)
     hi_int = hi_floor.astype(np.int64)
     obj_const = int(np.dot(c.astype(np.int64), np.where(free, 0, fixed_at)))
+    moves = None if leave is None else leave_literals(leave, free, fixed_at)
+    if moves == []:
+        return None  # every solution worth at_least lies outside the box, and none can leave
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"v{int(j)}") for j in fcols.tolist()]
     for k in np.nonzero(lm.var_lo[fcols] > 0)[0].tolist():
@@ -1187,6 +1224,11 @@ def residual_model(
             model.add(expr >= rlo)
         if has_hi:
             model.add(expr <= rhi)
+    if moves:
+        # The earlier try searched the box: a solution worth at_least moves out of it.
+        k_of = np.full(lm.n_vars, -1, dtype=np.int64)
+        k_of[fcols] = np.arange(len(fcols))
+        model.add_bool_or([x[int(k_of[j])] if v else ~x[int(k_of[j])] for j, v in moves])
     objective = cp_model.LinearExpr.weighted_sum(x, c[fcols].astype(int).tolist())
     if at_least is not None:
         model.add(objective >= at_least - obj_const)
@@ -1208,14 +1250,18 @@ def solve_residual(
     time_limit_s: float,
     seed: int,
     stop: TryStop | None = None,
+    leave: Box | None = None,
 ) -> Residual:
     """Maximise ``c.x`` (with ``c.x >= at_least`` when given) over the free variables, the
     others fixed at ``fixed_at``; ``hint`` (full length) seeds the search. ``stop``: another
     thread may end the try (then it is mostly UNKNOWN or FEASIBLE, as out of its share; a stop
-    that comes late leaves the try's own result)."""
+    that comes late leaves the try's own result). ``leave``: a box an earlier try searched
+    for at least ``at_least`` or less, which the solution must leave."""
     if stop is not None and stop.stopped:
         return Residual("UNKNOWN", np.zeros(0, np.int64), 0, 0.0)
-    built = residual_model(lm, c, at_least, free, fixed_at, hint)
+    if leave is not None and not leave.excludes(at_least):
+        raise ValueError("a box searched for more than this try asks proves nothing here")
+    built = residual_model(lm, c, at_least, free, fixed_at, hint, leave)
     if built is None:
         return Residual("INFEASIBLE", np.zeros(0, np.int64), 0, 0.0)
     model, x, fcols = built
@@ -1452,6 +1498,7 @@ def solve_exact(
         restarts = 0
         again = False  # the last try ran out of its share: the same budget, another CP-SAT seed
         taken: tuple[LinearModel, Certificate] | None = None
+        searched: Box | None = None  # the last box a try searched to the end
 
         def take_rounds(tries_done: int) -> ExactOutcome | None:
             """Wait for the rounds beside the first try, whole. Their LP point, when it is an
@@ -1506,17 +1553,24 @@ def solve_exact(
                 return done or gave_up(f"{int(free.sum())} free variables, {left:.2f} s left")
             # The final try asks for more than the incumbent: infeasible proves it optimal.
             at_least = None if inc_value is None else inc_value + 1
+            leave = searched if LEAVE_SEARCHED and searched else None
+            leave = leave if leave is not None and leave.excludes(at_least) else None
             res = solve_residual(
                 lm_res,
                 pref,
                 at_least,
                 free,
                 fixed_at,
-                inc_x,
+                None if leave is not None and not HINT_WHEN_LEAVING else inc_x,
                 min(left, RESTART_DET * 2**restarts),
                 int(inst.round.seed) + restarts,
                 more.try_stop if more is not None else None,
+                leave,
             )
+            if res.status == "OPTIMAL":
+                searched = Box(free, fixed_at, res.value + 1)
+            elif res.status == "INFEASIBLE":
+                searched = Box(free, fixed_at, at_least)
             # The rounds beside the try are taken whole, whatever the try found: when their LP
             # point is an allocation at their bound it is the outcome (and they stopped the
             # try); else they tighten the bound before the next try, if one is needed.

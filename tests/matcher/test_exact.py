@@ -8,6 +8,7 @@ plain two-stage CP-SAT (``lp_fixing=False``) and its certificates with brute-for
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 from collections.abc import Callable
 from datetime import date
@@ -785,3 +786,114 @@ def test_a_row_the_fixed_variables_break_makes_no_model() -> None:
     fixed_at = np.ones(lm.n_vars, dtype=np.int64)
     assert exact.residual_model(lm, pref, None, free, fixed_at, None) is None
     assert exact.solve_residual(lm, pref, None, free, fixed_at, None, 1.0, 1).status == "INFEASIBLE"
+
+
+def _residual_max(
+    lm: exact.LinearModel,
+    pref: np.ndarray,
+    free: np.ndarray,
+    fixed_at: np.ndarray,
+    at_least: int | None = None,
+    leave: exact.Box | None = None,
+) -> int | None:
+    """The residual's proven optimum (``None``: no solution)."""
+    res = exact.solve_residual(lm, pref, at_least, free, fixed_at, None, 10.0, 1, leave=leave)
+    assert res.status in ("OPTIMAL", "INFEASIBLE")
+    return res.value if res.status == "OPTIMAL" else None
+
+
+@SOME
+@given(house_rounds(), st.integers(0, 400), st.integers(0, 3_000))
+def test_a_try_that_leaves_a_searched_box_finds_what_lies_outside_it(
+    rnd: Round, small: int, extra: int
+) -> None:
+    """A box searched to the end (its optimum ``V1``, or no solution) and a larger one (its
+    optimum ``V2``): asked for more than ``V1`` and to leave the first box, the larger box gives
+    ``V2`` when ``V2 > V1`` and nothing otherwise: the clause cuts off exactly the box's part."""
+    inst = instance_of(rnd)
+    if inst.n_pairs == 0:
+        return
+    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    _w, pref = stage_costs(inst, lm.n_vars)
+    cert = lp_certificate(lm, pref)
+    free1, fixed1 = free_variables(lm, cert, cert.bound - small)
+    free2, fixed2 = free_variables(lm, cert, cert.bound - small - extra)
+    v1 = _residual_max(lm, pref, free1, fixed1)
+    v2 = _residual_max(lm, pref, free2, fixed2)
+    at_least = None if v1 is None else v1 + 1
+    box = exact.Box(free1, fixed1, at_least)
+    got = _residual_max(lm, pref, free2, fixed2, at_least, box)
+    if v2 is None or (v1 is not None and v2 <= v1):
+        assert got is None
+    else:
+        assert got == v2
+    # Told the box holds nothing at all, the try finds the best solution out of it: one that
+    # moves a variable the box held, worth V2 whenever V2 beats the box.
+    out = exact.solve_residual(
+        lm, pref, None, free2, fixed2, None, 10.0, 1, leave=exact.Box(free1, fixed1, None)
+    )
+    assert out.status in ("OPTIMAL", "INFEASIBLE")
+    if out.status == "OPTIMAL":
+        held = ~free1 & ~lm.cut_var
+        assert np.any(out.x[held] != fixed1[held])
+        assert v2 is not None and out.value <= v2
+    if v2 is not None and (v1 is None or v2 > v1):
+        assert out.status == "OPTIMAL" and out.value == v2
+
+
+def test_leaving_a_box_names_the_moves_out_of_it() -> None:
+    box = exact.Box(np.array([True, False, False, False]), np.array([-1, 1, 0, 0]), at_least=None)
+    free = np.array([True, True, True, False])
+    # Columns 1 and 2 were held at 1 and 0: leaving moves 1 to 0 or 2 to 1; 3 stays held.
+    assert exact.leave_literals(box, free, np.array([-1, -1, -1, 0])) == [(1, 0), (2, 1)]
+    # Column 3 held elsewhere here than in the box: every solution is already out of it.
+    assert exact.leave_literals(box, free, np.array([-1, -1, -1, 1])) is None
+    # Nothing free outside the box and nothing held elsewhere: no way out.
+    assert exact.leave_literals(box, np.array([True] + [False] * 3), box.fixed_at) == []
+    assert box.excludes(None) and box.excludes(5)
+    bounded = dataclasses.replace(box, at_least=7)
+    assert bounded.excludes(7) and bounded.excludes(8)
+    assert not bounded.excludes(6) and not bounded.excludes(None)
+
+
+def test_a_box_searched_for_more_than_the_try_asks_is_refused() -> None:
+    inst = instance_of(friends_round())
+    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    _w, pref = stage_costs(inst, lm.n_vars)
+    free = np.ones(lm.n_vars, dtype=bool)
+    fixed_at = np.full(lm.n_vars, -1, dtype=np.int64)
+    box = exact.Box(np.zeros(lm.n_vars, dtype=bool), np.zeros(lm.n_vars, np.int64), 10)
+    with pytest.raises(ValueError, match="proves nothing"):
+        exact.solve_residual(lm, pref, 9, free, fixed_at, None, 1.0, 1, leave=box)
+    with pytest.raises(ValueError, match="proves nothing"):
+        exact.solve_residual(lm, pref, None, free, fixed_at, None, 1.0, 1, leave=box)
+
+
+@pytest.mark.parametrize("budgets", [(0,), (0, 1), (1,)])
+def test_the_final_try_leaves_the_box_the_try_before_searched(
+    monkeypatch: pytest.MonkeyPatch, budgets: tuple[int, ...]
+) -> None:
+    """Each try after one that searched its box to the end is handed that box, for a value it
+    excludes; the round's optimum is still found."""
+    rnd = friends_round()
+    plain = solve(rnd, lp_fixing=False)
+    monkeypatch.setattr(exact, "BUDGETS", budgets)
+    monkeypatch.setattr(exact, "LP_POINTS", False)  # its cut LP is an allocation at the bound
+    calls: list[tuple[int | None, exact.Box | None, str]] = []
+    real = exact.solve_residual
+
+    def spy(*args: Any) -> exact.Residual:
+        res = real(*args)
+        calls.append((args[2], args[9], res.status))
+        return res
+
+    monkeypatch.setattr(exact, "solve_residual", spy)
+    out = solve_exact(instance_of(rnd), None, 10.0)
+    if isinstance(out, GaveUp):
+        assert budgets == (0,)
+        return
+    assert out.value == plain.objective
+    assert calls[0][1] is None
+    for (_at, _box, status), (at_least, box, _s) in itertools.pairwise(calls):
+        assert status in ("OPTIMAL", "INFEASIBLE") and box is not None
+        assert box.excludes(at_least)
