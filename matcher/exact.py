@@ -1155,6 +1155,8 @@ def leave_literals(box: Box, free: BoolArray, fixed_at: IntArray) -> list[tuple[
     if np.any(outside & ~free & (fixed_at != box.fixed_at)):
         return None
     cols = np.nonzero(outside & free)[0]
+    if np.any((box.fixed_at[cols] != 0) & (box.fixed_at[cols] != 1)):
+        raise ValueError("a box held a column at a value other than 0 or 1")
     return list(zip(cols.tolist(), (1 - box.fixed_at[cols]).tolist(), strict=True))
 
 

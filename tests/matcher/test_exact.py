@@ -816,8 +816,15 @@ def test_a_try_that_leaves_a_searched_box_finds_what_lies_outside_it(
     lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
     _w, pref = stage_costs(inst, lm.n_vars)
     cert = lp_certificate(lm, pref)
-    free1, fixed1 = free_variables(lm, cert, cert.bound - small)
-    free2, fixed2 = free_variables(lm, cert, cert.bound - small - extra)
+
+    def box_of(budget: int) -> tuple[np.ndarray, np.ndarray]:
+        """As the exact path frees variables: the count columns held at 0."""
+        free, fixed_at = free_variables(lm, cert, cert.bound - budget)
+        return free & ~lm.cut_var, np.where(lm.cut_var, 0, fixed_at)
+
+    free1, fixed1 = box_of(small)
+    free2, fixed2 = box_of(small + extra)
+    lm = lm.without_count_rows()
     v1 = _residual_max(lm, pref, free1, fixed1)
     v2 = _residual_max(lm, pref, free2, fixed2)
     at_least = None if v1 is None else v1 + 1
@@ -834,8 +841,7 @@ def test_a_try_that_leaves_a_searched_box_finds_what_lies_outside_it(
     )
     assert out.status in ("OPTIMAL", "INFEASIBLE")
     if out.status == "OPTIMAL":
-        held = ~free1 & ~lm.cut_var
-        assert np.any(out.x[held] != fixed1[held])
+        assert np.any(out.x[~free1] != fixed1[~free1])
         assert v2 is not None and out.value <= v2
     if v2 is not None and (v1 is None or v2 > v1):
         assert out.status == "OPTIMAL" and out.value == v2
@@ -850,6 +856,9 @@ def test_leaving_a_box_names_the_moves_out_of_it() -> None:
     assert exact.leave_literals(box, free, np.array([-1, -1, -1, 1])) is None
     # Nothing free outside the box and nothing held elsewhere: no way out.
     assert exact.leave_literals(box, np.array([True] + [False] * 3), box.fixed_at) == []
+    counted = dataclasses.replace(box, fixed_at=np.array([-1, 3, 0, 0]))  # not a 0/1 column
+    with pytest.raises(ValueError, match="0 or 1"):
+        exact.leave_literals(counted, free, np.array([-1, -1, -1, 0]))
     assert box.excludes(None) and box.excludes(5)
     bounded = dataclasses.replace(box, at_least=7)
     assert bounded.excludes(7) and bounded.excludes(8)
