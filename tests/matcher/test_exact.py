@@ -752,17 +752,26 @@ def row_by_row_model(
     return model
 
 
+def preference_lp(rnd: Round) -> tuple[exact.LinearModel, np.ndarray, exact.Certificate] | None:
+    """The round's integer model (all pairs), its preference costs and LP certificate; ``None``
+    for a round without pairs."""
+    inst = instance_of(rnd)
+    if inst.n_pairs == 0:
+        return None
+    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
+    _w, pref = stage_costs(inst, lm.n_vars)
+    return lm, pref, lp_certificate(lm, pref)
+
+
 @SOME
 @given(house_rounds(), st.integers(-3, 3_000), st.booleans(), st.randoms(use_true_random=False))
 def test_the_residual_model_is_the_row_by_row_one(  # type: ignore[no-untyped-def]
     rnd: Round, budget: int, floor: bool, rng
 ) -> None:
-    inst = instance_of(rnd)
-    if inst.n_pairs == 0:
+    built = preference_lp(rnd)
+    if built is None:
         return
-    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
-    _w, pref = stage_costs(inst, lm.n_vars)
-    cert = lp_certificate(lm, pref)
+    lm, pref, cert = built
     free, fixed_at = free_variables(lm, cert, cert.bound - budget)
     # Budget below 0: nothing is free. Hints need not be 0/1 (only "non-zero" counts).
     hint = np.array([rng.randint(0, 2) for _ in range(lm.n_vars)], dtype=np.int64)
@@ -810,12 +819,10 @@ def test_a_try_that_leaves_a_searched_box_finds_what_lies_outside_it(
     """A box searched to the end (its optimum ``V1``, or no solution) and a larger one (its
     optimum ``V2``): asked for more than ``V1`` and to leave the first box, the larger box gives
     ``V2`` when ``V2 > V1`` and nothing otherwise: the clause cuts off exactly the box's part."""
-    inst = instance_of(rnd)
-    if inst.n_pairs == 0:
+    built = preference_lp(rnd)
+    if built is None:
         return
-    lm, _ = build_linear_model(inst, np.arange(inst.n_pairs, dtype=np.int64))
-    _w, pref = stage_costs(inst, lm.n_vars)
-    cert = lp_certificate(lm, pref)
+    lm, pref, cert = built
 
     def box_of(budget: int) -> tuple[np.ndarray, np.ndarray]:
         """As the exact path frees variables: the count columns held at 0."""
