@@ -330,8 +330,10 @@ ROLE_PAGES = {
 }
 # At 320 CSS px: roles who between them open every page route.
 PHONE_ROLES = ("admin", "regisseur", "corporatie", "privacy")
-# The role whose first 403 page is checked (the page is the same for every role but its nav).
+# The role whose first 403 page is checked (the page is the same for every role but its nav),
+# at desktop and at phone width.
 FORBIDDEN_AS = "planner"
+PHONE_FORBIDDEN_AS = "privacy"
 
 
 def _first_role_of(template: str, roles: tuple[str, ...] = ROLES) -> str:
@@ -356,10 +358,11 @@ def _axe_pages_of(
     reflow: bool = False,
     only: set[str] | None = None,
     roles: tuple[str, ...] = ROLES,
+    forbidden_as: str = FORBIDDEN_AS,
 ) -> tuple[list[str], set[str]]:
     """Run axe on the signed-out pages (``role`` is ``SIGNED_OUT``) or, signed in as ``role``,
     on every page URL it can open (the review page with its row forms open) and, as
-    ``FORBIDDEN_AS``, on its first 403 page: the violations found and the page routes opened
+    ``forbidden_as``, on its first 403 page: the violations found and the page routes opened
     (status 200). ``reflow`` also reports elements that make the page scroll sideways;
     ``only``: the page routes to visit (default: all). Each page is screenshot by the first
     of ``roles`` that opens it."""
@@ -391,7 +394,7 @@ def _axe_pages_of(
     login(page, server, _users(server)[role])
     opened: set[str] = set()
     why: list[str] = []
-    forbidden_checked = role != FORBIDDEN_AS
+    forbidden_checked = role != forbidden_as
     for template, concrete in _page_urls(server).items():
         if template == "/inloggen" or (only is not None and template not in only):
             continue
@@ -442,8 +445,17 @@ def test_axe_at_phone_width(page: Any, server: Server, role: str) -> None:
     page.set_viewport_size({"width": 320, "height": 800})
     own = {t for t in ROLE_PAGES.get(role, set()) if _first_role_of(t, PHONE_ROLES) == role}
     visit = own | {"/"} if role != SIGNED_OUT else set()
+    # The privacy officer also tries the planner's page: the 403 page at phone width.
+    tried = visit | {"/planner"} if role == PHONE_FORBIDDEN_AS else visit
     problems, opened = _axe_pages_of(
-        page, server, role, "-phone", reflow=True, only=visit, roles=PHONE_ROLES
+        page,
+        server,
+        role,
+        "-phone",
+        reflow=True,
+        only=tried,
+        roles=PHONE_ROLES,
+        forbidden_as=PHONE_FORBIDDEN_AS,
     )
     assert opened == visit
     assert not problems, f"{len(problems)} axe violations:\n" + "\n".join(problems)
