@@ -1555,8 +1555,9 @@ def solve_exact(
                 return done or gave_up(f"{int(free.sum())} free variables, {left:.2f} s left")
             # The final try asks for more than the incumbent: infeasible proves it optimal.
             at_least = None if inc_value is None else inc_value + 1
-            leave = searched if LEAVE_SEARCHED and searched else None
-            leave = leave if leave is not None and leave.excludes(at_least) else None
+            leave = None  # the last box searched, when it lacks what this try asks for
+            if LEAVE_SEARCHED and searched is not None and searched.excludes(at_least):
+                leave = searched
             res = solve_residual(
                 lm_res,
                 pref,
